@@ -1,0 +1,3 @@
+from centrasync.cli import main
+
+main()

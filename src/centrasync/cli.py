@@ -1,0 +1,84 @@
+"""The ``centrasync`` command: thin wiring of concrete classes, nothing else.
+
+With ``server/``, this is the only place that builds concrete clients and emulators.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Keeps Centra and warehouse systems in step.", no_args_is_help=True)
+emulate_app = typer.Typer(
+    help="Run a faithful local emulator of an external system.", no_args_is_help=True
+)
+app.add_typer(emulate_app, name="emulate")
+console = Console(stderr=True)
+
+
+@emulate_app.command("centra")
+def emulate_centra(
+    port: int = typer.Option(7801, help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    uri: str = typer.Option("wms", help="The Order API plugin URI: the API lives at /api/<uri>/."),
+    secret: str = typer.Option(
+        ...,
+        help="The Order API secret clients send as API-Authorization.",
+        envvar="CENTRA_EMULATOR_SECRET",
+    ),
+    seed: str | None = typer.Option(None, help="Load a data set at start-up: 'demo'."),
+    timezone: str = typer.Option("Europe/Stockholm", help="The merchant's IANA time zone."),
+) -> None:
+    """Serve the Centra emulator (Order API, webhook sender, control API under /_emulator/)."""
+    import uvicorn
+
+    from centrasync.emulators.centra import CentraEmulator
+
+    emulator = CentraEmulator(uri=uri, secret=secret, seed=seed, timezone=timezone)
+    console.print(
+        f"[bold]Centra emulator[/] on http://{host}:{port}\n"
+        f"  Order API:   http://{host}:{port}/api/{uri}/  (header API-Authorization: <secret>)\n"
+        f"  Control API: http://{host}:{port}/_emulator/  (OpenAPI at /docs)"
+    )
+    uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
+
+
+@emulate_app.command("ongoing")
+def emulate_ongoing(
+    port: int = typer.Option(7802, help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    warehouse: str = typer.Option(
+        "demo", help="The warehouse name in the URL: /{warehouse}/api/v1/."
+    ),
+    user: str = typer.Option("centrasync", help="HTTP Basic user name."),
+    password: str = typer.Option(
+        ..., help="HTTP Basic password.", envvar="ONGOING_EMULATOR_PASSWORD"
+    ),
+    goods_owner_id: int = typer.Option(1, help="The goods owner the emulator serves."),
+    auto_operator: float | None = typer.Option(
+        None, help="Work through open orders and in-orders, one step every N seconds."
+    ),
+) -> None:
+    """Serve the Ongoing WMS emulator (REST API, warehouse-operator control API)."""
+    import uvicorn
+
+    from centrasync.emulators.ongoing import OngoingEmulator
+
+    emulator = OngoingEmulator(
+        warehouse=warehouse,
+        user=user,
+        password=password,
+        goods_owner_id=goods_owner_id,
+        auto_operator_interval=auto_operator,
+    )
+    console.print(
+        f"[bold]Ongoing WMS emulator[/] on http://{host}:{port}\n"
+        f"  REST API:    http://{host}:{port}/{warehouse}/api/v1/"
+        f"  (HTTP Basic, goodsOwnerId={goods_owner_id})\n"
+        f"  Control API: http://{host}:{port}/_emulator/  (OpenAPI at /docs)"
+    )
+    uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Faithful local emulators of the external systems, shipped as a product feature."""

@@ -1,0 +1,174 @@
+"""The one exception tree of centrasync, grouped by what the caller should do.
+
+::
+
+    CentrasyncError
+    ├── RetryLaterError          transient: wait, then try the same call again
+    │   ├── RateLimitedError         429; carries ``retry_after``
+    │   ├── ServerError              5xx from the remote system
+    │   ├── NetworkError             connect/read failure, timeout, dropped connection
+    │   └── MalformedResponseError   body that is not the JSON the endpoint promises
+    ├── ConfigError              a person must fix configuration before anything works
+    │   ├── AuthenticationError      wrong or missing secret / password
+    │   └── PermissionDeniedError    the endpoint is not in the plugin's allow list (403)
+    ├── DataError                one record is bad: park it, carry on with the others
+    │   └── RecordValidationError    names the record and the field
+    └── GiveUpError              the remote system refused for good; do not retry blindly
+        ├── RemoteRefusedError       Centra ``status: "no"`` / a WMS business error
+        │   └── CaptureDeclinedError the payment provider declined (possible fraud)
+        └── NotFoundError            the object does not exist on the remote side
+
+Errors carry context for people (system, endpoint, status, a truncated body) and never
+secrets: every string that reaches a message passes through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "CaptureDeclinedError",
+    "CentrasyncError",
+    "ConfigError",
+    "DataError",
+    "GiveUpError",
+    "MalformedResponseError",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RecordValidationError",
+    "RemoteRefusedError",
+    "RetryLaterError",
+    "ServerError",
+    "redact",
+]
+
+_BODY_LIMIT = 500
+_SECRET_PATTERNS = (
+    re.compile(
+        r"(?i)(api-authorization|authorization|password|secret|token)([\"']?\s*[:=]\s*[\"']?)([^\s\"',&}]+)"
+    ),
+    re.compile(r"(?i)(://[^:/@\s]+:)([^@\s]+)(@)"),
+)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Mask known secret values and anything that looks like a credential assignment.
+
+    Explicit secrets are replaced wherever they occur; the patterns catch header-style
+    ``Authorization: x`` pairs and ``user:password@host`` URLs that nobody passed in.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
+
+
+def _truncate(body: str | None) -> str | None:
+    if body is None:
+        return None
+    return body if len(body) <= _BODY_LIMIT else body[:_BODY_LIMIT] + f"… ({len(body)} chars)"
+
+
+class CentrasyncError(Exception):
+    """Base of every error centrasync raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str | None = None,
+        endpoint: str | None = None,
+        status: int | None = None,
+        body: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.system = system
+        self.endpoint = endpoint
+        self.status = status
+        self.body = _truncate(redact(body)) if body is not None else None
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.system, self.endpoint) if p)
+        parts = [f"{where}: {self.message}" if where else self.message]
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status})")
+        if self.body:
+            parts.append(f"body: {self.body}")
+        return " ".join(parts)
+
+
+class RetryLaterError(CentrasyncError):
+    """A transient failure: the same call may succeed later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(RetryLaterError):
+    """The remote system answered 429; ``retry_after`` says how long it asked us to wait."""
+
+
+class ServerError(RetryLaterError):
+    """The remote system failed (5xx)."""
+
+
+class NetworkError(RetryLaterError):
+    """The request did not complete: connect error, timeout or dropped connection."""
+
+
+class MalformedResponseError(RetryLaterError):
+    """The body was not what the endpoint documents (truncated JSON, HTML error page, …)."""
+
+
+class ConfigError(CentrasyncError):
+    """Configuration is wrong or incomplete; nothing will work until a person fixes it."""
+
+
+class AuthenticationError(ConfigError):
+    """The remote system refused our credentials."""
+
+
+class PermissionDeniedError(ConfigError):
+    """The credentials are valid but the endpoint is not allowed for them."""
+
+
+class DataError(CentrasyncError):
+    """One record is unusable; park it with its payload and carry on with the rest."""
+
+
+class RecordValidationError(DataError):
+    """A record failed validation; names the record and the field."""
+
+    def __init__(self, message: str, *, record: str, field: str, **kw: Any) -> None:
+        super().__init__(f"{record}: field {field!r}: {message}", **kw)
+        self.record = record
+        self.field = field
+
+
+class GiveUpError(CentrasyncError):
+    """The remote system refused the request for good; retrying the same call will not help."""
+
+
+class RemoteRefusedError(GiveUpError):
+    """A business refusal, e.g. Centra's HTTP 200 ``{"status": "no", "msg": ...}``."""
+
+    def __init__(self, message: str, *, remote_message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.remote_message = remote_message
+
+
+class CaptureDeclinedError(RemoteRefusedError):
+    """The payment provider declined a capture. Centra: do not ship, possible fraud."""
+
+
+class NotFoundError(GiveUpError):
+    """The requested object does not exist on the remote side."""

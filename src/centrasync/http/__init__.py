@@ -1,0 +1,20 @@
+"""HTTP plumbing shared by every client: retry policy, rate budget, transport wrapper.
+
+Knows HTTP and nothing about Centra or any WMS; imports nothing else of centrasync.
+"""
+
+from .budget import Priority, RateBudget
+from .retry import Outcome, RetryPolicy, parse_retry_after
+from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
+
+__all__ = [
+    "IDEMPOTENT",
+    "PRIORITY",
+    "Outcome",
+    "Priority",
+    "RateBudget",
+    "ResilientTransport",
+    "RetryPolicy",
+    "TransportStats",
+    "parse_retry_after",
+]
