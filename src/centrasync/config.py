@@ -1,0 +1,271 @@
+"""Settings: one ``centrasync.toml`` plus environment variables for secrets.
+
+Built once at the edge (the CLI or the server), validated before any work starts, and
+passed down as frozen values; nothing else reads ``os.environ``. Secrets are never written
+in the TOML file: each one names the environment variable that holds it (with a default
+name derived from the store), and lives in a :class:`Secret` whose ``repr`` is masked.
+
+An error names the key and the store, e.g. ``stores.se.centra.timezone: unknown time zone
+'Europe/Stokholm'``, because the person fixing it is looking at the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+__all__ = [
+    "ArticleNumberStrategy",
+    "CapturePolicy",
+    "CentraSettings",
+    "EngineSettings",
+    "FlowSchedule",
+    "OngoingSettings",
+    "Secret",
+    "Settings",
+    "StoreSettings",
+    "load_settings",
+    "parse_settings",
+]
+
+_STORE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class Secret:
+    """A secret value whose ``repr``/``str`` never shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+class CapturePolicy(StrEnum):
+    """When the engine asks Centra to charge the customer (Ongoing's setting, default never)."""
+
+    NEVER = "never"
+    ON_IMPORT = "on_import"
+    ON_COMPLETE = "on_complete"
+
+
+class ArticleNumberStrategy(StrEnum):
+    """How a Centra size becomes a WMS article number (default: all three SKU parts)."""
+
+    EAN = "ean"
+    SKU = "sku"
+    SKU_VARIANT = "sku_variant"
+    SKU_VARIANT_SIZE = "sku_variant_size"
+    CUSTOM = "custom"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CentraSettings(_Strict):
+    """One Order API plugin instance: its base URL is ``{host}/api/{uri}/``."""
+
+    host: str
+    uri: str
+    timezone: str
+    secret_env: str | None = None
+    webhook_secret_env: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.host}/api/{self.uri.strip('/')}/"
+
+
+class OngoingSettings(_Strict):
+    """The Ongoing WMS connection a store feeds."""
+
+    kind: Literal["ongoing"] = "ongoing"
+    base_url: str | None = None
+    warehouse: str | None = None
+    user: str
+    password_env: str | None = None
+    goods_owner_id: int = Field(gt=0)
+
+    @property
+    def api_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/") + "/"
+        return f"https://api.ongoingsystems.se/{self.warehouse}/api/v1/"
+
+
+class FlowSchedule(_Strict):
+    """Seconds between polls per flow; 0 switches a flow off."""
+
+    shipments: float = Field(60.0, ge=0)
+    confirmations: float = Field(60.0, ge=0)
+    cancellations: float = Field(300.0, ge=0)
+    sweep: float = Field(900.0, ge=0)
+    articles: float = Field(3600.0, ge=0)
+    in_deliveries: float = Field(900.0, ge=0)
+    returns: float = Field(900.0, ge=0)
+    stock: float = Field(300.0, ge=0)
+    stock_full: float = Field(86400.0, ge=0)
+
+
+class StoreSettings(_Strict):
+    """Everything one store needs; secrets are resolved into the ``*_secret`` fields."""
+
+    name: str
+    centra: CentraSettings
+    wms: OngoingSettings
+    capture_policy: CapturePolicy = CapturePolicy.NEVER
+    article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
+    article_number_fields: tuple[str, ...] = ()
+    schedule: FlowSchedule = FlowSchedule()
+    shipment_filters: Mapping[str, Any] = Field(default_factory=dict)
+    field_mapping: Mapping[str, str] = Field(default_factory=dict)
+    sync_article_price: bool = False
+    sync_inactive_products: bool = False
+    return_stock: bool = False
+    include_return_comment: bool = False
+    sync_stock: bool = False
+    import_available_stock: bool = False
+    picked_not_collected_as_in_stock: bool = False
+    stock_quiet_window: float = Field(120.0, ge=0)
+    warehouse_map: Mapping[str, str] = Field(default_factory=dict)
+    centra_secret: Secret
+    webhook_secret: Secret | None = None
+    wms_password: Secret
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class EngineSettings(_Strict):
+    """Process-wide settings."""
+
+    database_url: str = "sqlite+aiosqlite:///centrasync.sqlite"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, gt=0, lt=65536)
+    max_webhook_body: int = Field(1_048_576, gt=0)
+    centra_rate: float = Field(10.0, gt=0, description="requests per second per Centra account")
+    max_attempts: int = Field(8, ge=1, description="failures before a record is parked")
+
+
+class Settings(_Strict):
+    engine: EngineSettings
+    stores: tuple[StoreSettings, ...]
+
+    def store(self, name: str) -> StoreSettings:
+        for store in self.stores:
+            if store.name == name:
+                return store
+        raise ConfigError(f"no store named {name!r} (configured: {[s.name for s in self.stores]})")
+
+
+def _env_name(store: str, suffix: str) -> str:
+    return f"CENTRASYNC_{re.sub(r'[^A-Z0-9]', '_', store.upper())}_{suffix}"
+
+
+def _secret(env: Mapping[str, str], name: str, key: str) -> Secret:
+    value = env.get(name)
+    if not value:
+        raise ConfigError(f"{key}: environment variable {name} is not set")
+    return Secret(value)
+
+
+def _describe(exc: ValidationError, prefix: str) -> str:
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{prefix}{location}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Validate a parsed TOML document and resolve secrets from ``env``."""
+    unknown = set(document) - {"engine", "stores"}
+    if unknown:
+        raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+    try:
+        engine = EngineSettings.model_validate(document.get("engine", {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "engine.")) from None
+    raw_stores = document.get("stores")
+    if not isinstance(raw_stores, Mapping) or not raw_stores:
+        raise ConfigError("stores: at least one [stores.<name>] table is required")
+    stores = []
+    for name, raw in raw_stores.items():
+        prefix = f"stores.{name}."
+        if not _STORE_NAME.match(name):
+            raise ConfigError(f"stores.{name}: store names are lower-case letters, digits, - and _")
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"stores.{name}: must be a table")
+        centra = raw.get("centra", {})
+        wms = raw.get("wms", {})
+        secret_env = (centra or {}).get("secret_env") or _env_name(name, "CENTRA_SECRET")
+        hook_env = (centra or {}).get("webhook_secret_env") or _env_name(name, "WEBHOOK_SECRET")
+        password_env = (wms or {}).get("password_env") or _env_name(name, "WMS_PASSWORD")
+        values = dict(raw)
+        values["name"] = name
+        values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
+        values["webhook_secret"] = Secret(env[hook_env]) if env.get(hook_env) else None
+        values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
+        try:
+            store = StoreSettings.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, prefix)) from None
+        if store.article_number is ArticleNumberStrategy.CUSTOM and not store.article_number_fields:
+            raise ConfigError(
+                f"{prefix}article_number_fields: required when article_number = 'custom'"
+            )
+        if store.wms.base_url is None and store.wms.warehouse is None:
+            raise ConfigError(f"{prefix}wms: set base_url or warehouse")
+        stores.append(store)
+    return Settings(engine=engine, stores=tuple(stores))
+
+
+def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``centrasync.toml``; secrets come from ``env`` (default: os.environ)."""
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {file} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_settings(document, os.environ if env is None else env)

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from centrasync.config import ArticleNumberStrategy, CapturePolicy, load_settings, parse_settings
+from centrasync.errors import ConfigError
+
+GOOD = """
+[engine]
+database_url = "sqlite+aiosqlite:///state.sqlite"
+
+[stores.se]
+capture_policy = "on_complete"
+article_number = "ean"
+
+[stores.se.centra]
+host = "https://shop.centra.com"
+uri = "wms"
+timezone = "Europe/Stockholm"
+
+[stores.se.wms]
+warehouse = "acme"
+user = "api"
+goods_owner_id = 7
+
+[stores.us.centra]
+host = "http://127.0.0.1:7801/"
+uri = "wms-us"
+timezone = "America/New_York"
+secret_env = "US_SECRET"
+
+[stores.us.wms]
+base_url = "http://127.0.0.1:7802/demo/api/v1"
+user = "api"
+goods_owner_id = 1
+"""
+
+ENV = {
+    "CENTRASYNC_SE_CENTRA_SECRET": "se-secret",
+    "CENTRASYNC_SE_WMS_PASSWORD": "se-pw",
+    "CENTRASYNC_SE_WEBHOOK_SECRET": "se-hook",
+    "US_SECRET": "us-secret",
+    "CENTRASYNC_US_WMS_PASSWORD": "us-pw",
+}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "centrasync.toml"
+    path.write_text(text)
+    return path
+
+
+def test_loads_several_stores_with_secrets_from_env(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD), ENV)
+    se, us = settings.store("se"), settings.store("us")
+    assert se.centra.base_url == "https://shop.centra.com/api/wms/"
+    assert se.capture_policy is CapturePolicy.ON_COMPLETE
+    assert se.article_number is ArticleNumberStrategy.EAN
+    assert se.wms.api_url == "https://api.ongoingsystems.se/acme/api/v1/"
+    assert se.centra_secret.reveal() == "se-secret"
+    assert se.webhook_secret is not None
+    assert us.webhook_secret is None
+    assert us.centra.base_url == "http://127.0.0.1:7801/api/wms-us/"
+    assert us.capture_policy is CapturePolicy.NEVER
+    assert us.article_number is ArticleNumberStrategy.SKU_VARIANT_SIZE
+
+
+def test_secrets_never_show_in_repr(tmp_path: Path) -> None:
+    text = repr(load_settings(write(tmp_path, GOOD), ENV))
+    for secret in ENV.values():
+        assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('"Europe/Stockholm"', '"Europe/Stokholm"'), "stores.se.centra.timezone"),
+        (('"on_complete"', '"sometimes"'), "stores.se.capture_policy"),
+        (("goods_owner_id = 7", "goods_owner_id = 0"), "stores.se.wms.goods_owner_id"),
+        (('host = "https://shop.centra.com"', 'host = "shop.centra.com"'), "stores.se.centra.host"),
+        (('article_number = "ean"', 'article_nr = "ean"'), "stores.se.article_nr"),
+        (('warehouse = "acme"', ""), "stores.se.wms: set base_url or warehouse"),
+    ],
+)
+def test_errors_name_the_store_and_key(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, GOOD.replace(*change)), ENV)
+    assert expected in str(caught.value)
+
+
+def test_missing_secret_names_the_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "US_SECRET"}
+    with pytest.raises(ConfigError, match=r"stores\.us\.centra\.secret_env: .*US_SECRET"):
+        load_settings(write(tmp_path, GOOD), env)
+
+
+def test_custom_strategy_needs_fields() -> None:
+    doc = {
+        "stores": {
+            "x": {
+                "article_number": "custom",
+                "centra": {"host": "http://c", "uri": "u", "timezone": "UTC"},
+                "wms": {"warehouse": "w", "user": "u", "goods_owner_id": 1},
+            }
+        }
+    }
+    env = {"CENTRASYNC_X_CENTRA_SECRET": "a", "CENTRASYNC_X_WMS_PASSWORD": "b"}
+    with pytest.raises(ConfigError, match=r"stores\.x\.article_number_fields"):
+        parse_settings(doc, env)
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "[stores"), ENV)
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", ENV)
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_settings({}, ENV)
