@@ -52,7 +52,7 @@ def emulate_ongoing(
     ),
     user: str = typer.Option("centrasync", help="HTTP Basic user name."),
     password: str = typer.Option(
-        ..., help="HTTP Basic password.", envvar="ONGOING_EMULATOR_PASSWORD"
+        "secret", help="HTTP Basic password.", envvar="ONGOING_EMULATOR_PASSWORD"
     ),
     goods_owner_id: int = typer.Option(1, help="The goods owner the emulator serves."),
     auto_operator: float | None = typer.Option(
