@@ -1,0 +1,89 @@
+"""Centra on the client side: the Order API client, its models, time zones and webhooks.
+
+Everything a flow needs is importable from here; submodules are implementation detail.
+"""
+
+from __future__ import annotations
+
+from .client import OrderApiClient, ShipmentStatus
+from .models import (
+    Address,
+    LineWarehouse,
+    Order,
+    OrderLine,
+    OrderShipment,
+    ProductPrice,
+    ProductRow,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+    StockRow,
+    SupplierDelivery,
+    SupplierDeliveryOrder,
+    SupplierOrder,
+    SupplierOrderLine,
+    TaxLine,
+    Terms,
+)
+from .requestor import check_envelope
+from .results import (
+    DeliveryAccepted,
+    Page,
+    ReturnCreated,
+    SerialNumber,
+    ShipmentCreated,
+    ShipmentRef,
+    StockUpdate,
+    StockUpdateResult,
+)
+from .timezones import MerchantZone, format_centra_datetime, parse_centra_datetime
+from .webhooks import (
+    SIGNATURE_HEADER,
+    WebhookEvent,
+    WebhookSignatureError,
+    parse_webhook,
+    sign_payload,
+    verify_signature,
+)
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "Address",
+    "DeliveryAccepted",
+    "LineWarehouse",
+    "MerchantZone",
+    "Order",
+    "OrderApiClient",
+    "OrderLine",
+    "OrderShipment",
+    "Page",
+    "ProductPrice",
+    "ProductRow",
+    "Return",
+    "ReturnCreated",
+    "ReturnLine",
+    "SerialNumber",
+    "Shipment",
+    "ShipmentCreated",
+    "ShipmentLine",
+    "ShipmentRef",
+    "ShipmentStatus",
+    "StockRow",
+    "StockUpdate",
+    "StockUpdateResult",
+    "SupplierDelivery",
+    "SupplierDeliveryOrder",
+    "SupplierOrder",
+    "SupplierOrderLine",
+    "TaxLine",
+    "Terms",
+    "WebhookEvent",
+    "WebhookSignatureError",
+    "check_envelope",
+    "format_centra_datetime",
+    "parse_centra_datetime",
+    "parse_webhook",
+    "sign_payload",
+    "verify_signature",
+]
