@@ -1,0 +1,133 @@
+"""What every Order API route shares: auth, the allow list, loose input parsing, envelopes."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .model import Store
+from .state import Refusal
+from .wire import parse_local
+from .world import World
+
+__all__ = [
+    "ApiRejection",
+    "StoreGuard",
+    "as_bool",
+    "as_int",
+    "install_handlers",
+    "json_body",
+    "ok",
+    "query_int",
+    "query_time",
+]
+
+# Singular and plural spellings of one endpoint share one allow-list entry.
+_ALIASES = {"supplier-delivery": "supplier-deliveries"}
+
+
+class ApiRejection(Exception):
+    """Refused before the endpoint runs (auth, allow list): an HTTP status and a JSON body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def rejected(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiRejection)
+        return JSONResponse(exc.body, status_code=exc.status)
+
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Refusal)
+        # Business errors are HTTP 200 with status "no", as Centra documents.
+        return JSONResponse({"status": "no", "msg": exc.msg, **exc.echo})
+
+    app.add_exception_handler(ApiRejection, rejected)
+    app.add_exception_handler(Refusal, refused)
+
+
+def endpoint_of(path: str, uri: str) -> str:
+    """The allow-list key of a request: the first path segment after ``/api/<uri>/``."""
+    rest = path.removeprefix(f"/api/{uri}").strip("/")
+    segment = rest.split("/", 1)[0]
+    return _ALIASES.get(segment, segment)
+
+
+class StoreGuard:
+    """FastAPI dependency: the plugin instance of ``uri``, after auth and the allow list."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def __call__(self, request: Request, uri: str) -> Store:
+        store = self.world.stores.get(uri)
+        if store is None:
+            # [I] An unknown plugin URI is not documented; it behaves like a missing page.
+            raise ApiRejection(404, {"status": "no", "msg": "Not Found"})
+        given = request.headers.get("api-authorization", "")
+        if not hmac.compare_digest(given.encode(), store.secret.encode()):
+            # [I] Centra does not document the answer to a wrong or missing secret.
+            raise ApiRejection(401, {"status": "no", "msg": "Unauthorized"})
+        allowed = store.allowed_endpoints
+        if allowed is not None and endpoint_of(request.url.path, uri) not in allowed:
+            raise ApiRejection(403, {"status": "Not Allowed"})
+        return store
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal("invalid JSON in request body") from None  # [I]
+    if not isinstance(data, dict):
+        raise Refusal("request body must be a JSON object")  # [I]
+    return data
+
+
+def as_bool(value: Any, default: bool) -> bool:
+    """Centra accepts ``1``, ``true`` and ``"1"`` alike."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def as_int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise Refusal(f"{name} must be a number")  # [I]
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise Refusal(f"{name} must be a number") from None  # [I]
+
+
+def query_int(request: Request, name: str, default: int | None) -> int | None:
+    value = request.query_params.get(name)
+    return default if value in (None, "") else as_int(value, name)
+
+
+def query_time(request: Request, name: str, store: Store) -> datetime | None:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return parse_local(value, store.zone)
+    except ValueError:
+        # [I] Malformed dates are not documented; the expected formats are.
+        raise Refusal(f"{name} must be YYYY-mm-dd or YYYY-mm-dd HH:MM:SS") from None
+
+
+def ok(**fields: Any) -> dict[str, Any]:
+    return {"status": "ok", **fields}

@@ -1,0 +1,116 @@
+"""Assembly: the world, the webhook sender, the Order API, the control API and faults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from centrasync.emulators.faults import FaultMiddleware, FaultPlan, faults_router
+from centrasync.errors import NotFoundError, RecordValidationError
+
+from .api_common import install_handlers
+from .catalogue_api import catalogue_router
+from .control import control_router
+from .order_api import order_router
+from .seed import seed_catalogue, seed_default, seed_demo
+from .specs import CatalogueSpec
+from .webhooks import WebhookSender, WebhookSettings
+from .world import World
+
+__all__ = ["SEEDS", "CentraEmulator"]
+
+SEEDS = ("default", "demo")
+
+
+class CentraEmulator:
+    """A faithful local Centra: Order API at ``/api/<uri>/``, control API at ``/_emulator/``.
+
+    ``app`` is the ASGI app (FastAPI wrapped in the fault middleware); ``world`` the
+    in-memory model; ``plan`` the fault plan; ``webhooks`` the webhook sender, whose
+    ``drain()`` lets a test wait until every queued call has been made.
+    """
+
+    def __init__(
+        self,
+        uri: str = "wms",
+        secret: str = "s3cret",
+        seed: str | None = None,
+        timezone: str = "Europe/Stockholm",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        fault_seed: int | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if seed is not None and seed not in SEEDS:
+            raise ValueError(f"unknown seed {seed!r}; choose one of {', '.join(SEEDS)}")
+        self._uri, self._secret, self._timezone = uri, secret, timezone
+        self._start_seed = seed or "default"
+        self.world = World(clock)
+        self.plan = FaultPlan(fault_seed)
+        self.webhooks = WebhookSender(self._zone_of, self.world.now, webhook_transport)
+        self.world.listeners.append(self.webhooks.enqueue)
+        self.seed_summary: dict[str, Any] = {}
+        self.load(self._start_seed)
+        self.api = self._build_api()
+        self.app = FaultMiddleware(self.api, self.plan)
+
+    def __repr__(self) -> str:
+        return f"CentraEmulator(uri={self._uri!r}, seed={self._start_seed!r})"
+
+    def _zone_of(self, store_uri: str) -> ZoneInfo:
+        store = self.world.stores.get(store_uri)
+        return store.zone if store else ZoneInfo(self._timezone)
+
+    def load(self, name: str) -> dict[str, Any]:
+        """Replace all data by a built-in data set."""
+        if name == "demo":
+            summary = seed_demo(self.world, self._uri, self._secret, self._timezone)
+        elif name == "default":
+            summary = seed_default(self.world, self._uri, self._secret, self._timezone)
+        else:
+            raise ValueError(f"unknown seed {name!r}; choose one of {', '.join(SEEDS)}")
+        self.seed_summary = summary
+        return summary
+
+    def load_catalogue(self, spec: CatalogueSpec) -> dict[str, Any]:
+        self.seed_summary = seed_catalogue(
+            self.world, spec, self._uri, self._secret, self._timezone
+        )
+        return self.seed_summary
+
+    def reset(self) -> dict[str, Any]:
+        self.webhooks.forget()
+        self.webhooks.configure(WebhookSettings())
+        self.plan.clear()
+        return self.load(self._start_seed)
+
+    async def aclose(self) -> None:
+        """Finish pending webhook calls and close the sender's HTTP client."""
+        await self.webhooks.aclose()
+
+    def _build_api(self) -> FastAPI:
+        api = FastAPI(
+            title="Centra emulator",
+            description="Centra Order API at /api/<uri>/ and the emulator's control API.",
+        )
+        install_handlers(api)
+
+        async def not_found(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+
+        async def invalid(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+
+        api.add_exception_handler(NotFoundError, not_found)
+        api.add_exception_handler(RecordValidationError, invalid)
+        api.include_router(order_router(self.world))
+        api.include_router(catalogue_router(self.world))
+        api.include_router(control_router(self))
+        api.include_router(faults_router(self.plan))
+        return api

@@ -1,0 +1,185 @@
+"""Stores, warehouses, products and stock, with the Order API's stock-write rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from centrasync.errors import RecordValidationError
+
+from .model import Product, Size, SizeRef, Store, Variant, Warehouse
+from .specs import ProductSpec, StoreSpec, WarehouseSpec
+from .state import WorldState
+
+__all__ = ["CatalogueOps", "StockWriteResult"]
+
+
+@dataclass(frozen=True)
+class StockWriteResult:
+    """Outcome of one ``POST /stock``: keys that matched nothing, keys that were bundles."""
+
+    not_found: list[str] = field(default_factory=list)
+    bundles: list[str] = field(default_factory=list)
+
+
+class CatalogueOps(WorldState):
+    """Catalogue and stock operations."""
+
+    def add_warehouse(self, spec: WarehouseSpec) -> Warehouse:
+        warehouse = Warehouse(id=self.new_id("warehouse"), name=spec.name)
+        self.warehouses[warehouse.id] = warehouse
+        return warehouse
+
+    def add_store(self, spec: StoreSpec) -> Store:
+        record = f"store {spec.uri}"
+        if spec.uri in self.stores:
+            raise RecordValidationError("a store with this uri exists", record=record, field="uri")
+        try:
+            ZoneInfo(spec.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RecordValidationError(
+                f"unknown IANA time zone {spec.timezone!r}", record=record, field="timezone"
+            ) from None
+        for name, value in (
+            ("primary_warehouse_id", spec.primary_warehouse_id),
+            ("supplier_delivery_warehouse_id", spec.supplier_delivery_warehouse_id),
+        ):
+            if value is not None and value not in self.warehouses:
+                raise RecordValidationError(
+                    f"warehouse {value} does not exist", record=record, field=name
+                )
+        store = Store(
+            uri=spec.uri,
+            secret=spec.secret,
+            timezone=spec.timezone,
+            name=spec.name,
+            primary_warehouse_id=spec.primary_warehouse_id,
+            supplier_delivery_warehouse_id=spec.supplier_delivery_warehouse_id,
+            currency=spec.currency,
+            pricelist_id=len(self.stores) + 1,
+            market_id=len(self.stores) + 1,
+            allowed_endpoints=(
+                None if spec.allowed_endpoints is None else frozenset(spec.allowed_endpoints)
+            ),
+        )
+        self.stores[store.uri] = store
+        return store
+
+    def set_allowed_endpoints(self, uri: str, endpoints: list[str] | None) -> Store:
+        store = self.store(uri)
+        store.allowed_endpoints = None if endpoints is None else frozenset(endpoints)
+        return store
+
+    def add_product(self, spec: ProductSpec) -> Product:
+        record = f"product {spec.sku}"
+        self._check_unique(spec, record)
+        now = self.now()
+        product = Product(
+            id=self.new_id("product"),
+            sku=spec.sku,
+            name=spec.name,
+            brand=spec.brand,
+            collection=spec.collection,
+            folder=spec.folder,
+            categories=list(spec.categories),
+            weight=spec.weight,
+            weight_unit=spec.weight_unit,
+            harm_code=spec.harm_code,
+            harm_description=spec.harm_description,
+            country_of_origin=spec.country_of_origin,
+            prices=dict(spec.prices),
+            created_at=now,
+            modified_at=now,
+            active=spec.active,
+            is_bundle=spec.is_bundle,
+            description=spec.description,
+        )
+        for variant_spec in spec.variants:
+            variant = Variant(
+                id=self.new_id("variant"), name=variant_spec.name, sku=variant_spec.sku
+            )
+            product.variants.append(variant)
+            for size_spec in variant_spec.sizes:
+                size = Size(
+                    id=self.new_id("size"),
+                    name=size_spec.name,
+                    sku=size_spec.sku,
+                    ean=size_spec.ean,
+                    upc=size_spec.upc,
+                )
+                variant.sizes.append(size)
+                ref = SizeRef(product, variant, size)
+                self.sizes[size.id] = ref
+                for key in (size.ean, size.upc, ref.physical_sku):
+                    if key:
+                        self.size_keys.setdefault(key, size.id)
+                for warehouse_id, qty in size_spec.stock.items():
+                    self.set_physical(warehouse_id, size.id, qty)
+        self.products[product.id] = product
+        return product
+
+    def _check_unique(self, spec: ProductSpec, record: str) -> None:
+        seen: set[str] = set()
+        for variant in spec.variants:
+            for size in variant.sizes:
+                if size.ean in self.size_keys or size.ean in seen:
+                    raise RecordValidationError(
+                        f"EAN {size.ean} is already used", record=record, field="ean"
+                    )
+                physical = f"{spec.sku}{variant.sku}{size.sku}"
+                if physical in self.size_keys or physical in seen:
+                    raise RecordValidationError(
+                        f"SKU {physical} is already used", record=record, field="sku"
+                    )
+                seen.update((size.ean, physical))
+                for warehouse_id in size.stock:
+                    if warehouse_id not in self.warehouses:
+                        raise RecordValidationError(
+                            f"warehouse {warehouse_id} does not exist", record=record, field="stock"
+                        )
+
+    def set_physical(self, warehouse_id: int, size_id: int, qty: int) -> int:
+        """Set physical stock, never below what orders have allocated; returns the value set."""
+        self.warehouse(warehouse_id)
+        level = self.stock_level(warehouse_id, size_id)
+        level.physical = max(qty, level.allocated)
+        level.modified_at = self.now()
+        return level.physical
+
+    def store_stock(self, store: Store, size_id: int) -> tuple[int, int]:
+        """(physical, allocated) summed over the plugin's warehouses (the primary only)."""
+        level = self.stock.get((store.primary_warehouse_id, size_id))
+        return (level.physical, level.allocated) if level else (0, 0)
+
+    def stock_modified(self, store: Store, size_id: int) -> datetime | None:
+        level = self.stock.get((store.primary_warehouse_id, size_id))
+        return level.modified_at if level else None
+
+    def write_stock(self, store: Store, rows: list[tuple[str, int]]) -> StockWriteResult:
+        """``POST /stock``: absolute physical stock in the primary warehouse.
+
+        A value below the allocated quantity is raised to it without an error, as Centra
+        does (it may email an admin; the emulator records ``clamped_to`` instead).
+        """
+        result = StockWriteResult()
+        for key, qty in rows:
+            ref = self.find_size(key)
+            if ref is None:
+                result.not_found.append(key)
+                continue
+            if ref.product.is_bundle:
+                result.bundles.append(key)
+                continue
+            value = self.set_physical(store.primary_warehouse_id, ref.size.id, qty)
+            self.record(
+                "stock_writes",
+                store.uri,
+                product=key,
+                size_id=ref.size.id,
+                warehouse_id=store.primary_warehouse_id,
+                requested=qty,
+                physical=value,
+                clamped=value != qty,
+            )
+        return result

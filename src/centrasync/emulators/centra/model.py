@@ -1,0 +1,325 @@
+"""The emulated Centra installation's records: plain mutable state, no rules and no HTTP.
+
+Times are aware UTC everywhere in here; the Order API converts them to the store's naive
+merchant-local strings at the edge. Identifiers keep Centra's separate ID spaces apart: an
+order has a *number*, a shipment has an internal int ``id`` and a human ``number``
+(``"<order>-<n>"``), order lines and shipment lines have their own ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "Address",
+    "Event",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Product",
+    "ReturnLine",
+    "ReturnRecord",
+    "Shipment",
+    "ShipmentLine",
+    "Size",
+    "SizeRef",
+    "StockLevel",
+    "Store",
+    "SupplierDelivery",
+    "SupplierOrder",
+    "SupplierOrderLine",
+    "Variant",
+    "Warehouse",
+    "WriteRecord",
+]
+
+
+class OrderStatus(IntEnum):
+    """Centra's numbered order statuses; hold and waiting-for-payment are flags, not statuses."""
+
+    INCOMPLETE = 0
+    PENDING = 1
+    CONFIRMED = 2
+    PROCESSING = 3
+    COMPLETED = 4
+    ARCHIVED = 5
+    CANCELLED = 6
+
+
+@dataclass
+class Store:
+    """One Order API plugin instance: its own URI, secret, zone and settings."""
+
+    uri: str
+    secret: str = field(repr=False)
+    timezone: str
+    name: str
+    primary_warehouse_id: int
+    supplier_delivery_warehouse_id: int | None
+    currency: str = "SEK"
+    pricelist_id: int = 1
+    market_id: int = 1
+    # None = every endpoint is allowed (the plugin's default).
+    allowed_endpoints: frozenset[str] | None = None
+    # "Get Orders with Status": Ongoing's connector asks for Cancelled to be included.
+    order_statuses: frozenset[int] = frozenset(
+        {
+            OrderStatus.PENDING,
+            OrderStatus.CONFIRMED,
+            OrderStatus.PROCESSING,
+            OrderStatus.COMPLETED,
+            OrderStatus.CANCELLED,
+        }
+    )
+    return_stock_default: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass
+class Warehouse:
+    id: int
+    name: str
+
+
+@dataclass
+class Size:
+    """A stock item (Centra's ``stockItemId``): the unit stock and order lines refer to."""
+
+    id: int
+    name: str
+    sku: str
+    ean: str
+    upc: str = ""
+
+
+@dataclass
+class Variant:
+    id: int
+    name: str
+    sku: str
+    sizes: list[Size] = field(default_factory=list)
+
+
+@dataclass
+class Product:
+    id: int
+    sku: str
+    name: str
+    brand: str
+    collection: str
+    folder: str
+    categories: list[str]
+    weight: float
+    weight_unit: str
+    harm_code: str
+    harm_description: str
+    country_of_origin: str
+    prices: dict[str, float]
+    created_at: datetime
+    modified_at: datetime
+    active: bool = True
+    is_bundle: bool = False
+    description: str = ""
+    variants: list[Variant] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SizeRef:
+    """A size together with its variant and product, as every wire row needs all three."""
+
+    product: Product
+    variant: Variant
+    size: Size
+
+    @property
+    def physical_sku(self) -> str:
+        return f"{self.product.sku}{self.variant.sku}{self.size.sku}"
+
+
+@dataclass
+class StockLevel:
+    """Stock of one size in one warehouse; physical = allocated + free to allocate."""
+
+    physical: int = 0
+    allocated: int = 0
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    company: str = ""
+    address: str = ""
+    coaddress: str = ""
+    city: str = ""
+    state: str = ""
+    zipcode: str = ""
+    country: str = ""
+    email: str = ""
+    tele: str = ""
+    cell: str = ""
+
+
+@dataclass
+class OrderLine:
+    id: int
+    size_id: int
+    qty: int
+    price: float
+    original_price: float
+    warehouse_id: int
+    tax_percent: float = 25.0
+    comment: str = ""
+    cancelled_qty: int = 0
+
+
+@dataclass
+class Order:
+    number: int
+    store_uri: str
+    selection_id: str
+    created_at: datetime
+    modified_at: datetime
+    customer_id: int
+    account_id: int
+    account_name: str
+    currency: str
+    billing: Address
+    delivery: Address
+    lines: list[OrderLine]
+    status: OrderStatus = OrderStatus.CONFIRMED
+    shipping_list: str = "standard"
+    shipping_value: float = 0.0
+    voucher_value: float = 0.0
+    payment_plugin: str = "adyen_drop_in"
+    payment_type: str = "cc"
+    other_comment: str = ""
+    internal_comment: str = ""
+    po_number: str = ""
+    shipwallet: dict[str, str] = field(default_factory=dict)
+    capture_declines: bool = False
+    hold: bool = False
+    # Shipment numbers count every shipment ever made, so a deleted "N-1" is never reused.
+    shipments_created: int = 0
+
+
+@dataclass
+class ShipmentLine:
+    id: int
+    order_line_id: int
+    qty: int
+    serial_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Shipment:
+    id: int
+    number: str
+    order_number: int
+    created_at: datetime
+    lines: list[ShipmentLine]
+    gtg: bool = False
+    paid: bool = False
+    captured: bool = False
+    shipped: bool = False
+    cancelled: bool = False
+    capture_declines: bool = False
+    shipped_at: datetime | None = None
+    carrier: str = ""
+    service: str = ""
+    packages: int = 0
+    tracking: str = ""
+    tracking_url: str = ""
+    return_slip_tracking: str = ""
+    send_email: bool | None = None
+    internal_comment: str = ""
+
+    @property
+    def should_capture(self) -> bool:
+        return not self.paid
+
+
+@dataclass
+class ReturnLine:
+    id: int
+    shipment_line_id: int
+    order_line_id: int
+    qty: int
+    price: float
+
+
+@dataclass
+class ReturnRecord:
+    id: int
+    shipment_id: int
+    created_at: datetime
+    lines: list[ReturnLine]
+    return_stock: bool
+    comment: str | None
+    completed: bool = False
+    refunded: bool = False
+    return_cost: float = 0.0
+
+
+@dataclass
+class SupplierOrderLine:
+    size_id: int
+    qty: int
+    cost: float
+    currency: str
+
+
+@dataclass
+class SupplierOrder:
+    id: int
+    supplier_name: str
+    supplier_country: str
+    warehouse_id: int
+    created_at: datetime
+    etd: datetime | None
+    eta: datetime | None
+    lines: list[SupplierOrderLine]
+    message: str = ""
+    confirmed: bool = True
+    deliveries: int = 0
+
+
+@dataclass
+class SupplierDelivery:
+    id: int
+    number: str
+    order_id: int
+    created_at: datetime
+    eta: datetime | None
+    etd: datetime | None
+    quantities: dict[int, int]
+    accepted_at: datetime | None = None
+    accepted: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change an Integration-API webhook reports: object type, action and id."""
+
+    type: str
+    action: str
+    id: int
+    at: datetime
+    store_uri: str
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    """One thing an integration wrote, kept for tests to read back."""
+
+    kind: str
+    at: datetime
+    store_uri: str
+    data: dict[str, Any]

@@ -1,0 +1,214 @@
+"""The world's containers, id counters, clock and change notifications.
+
+The rule-bearing operations live in sibling modules that extend :class:`WorldState`; this
+module holds only what they all share: lookups, id allocation, the event feed for the
+webhook sender and the log of everything an integration wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from centrasync.errors import NotFoundError, RecordValidationError
+
+from .model import (
+    Event,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ReturnRecord,
+    Shipment,
+    SizeRef,
+    StockLevel,
+    Store,
+    SupplierDelivery,
+    SupplierOrder,
+    Warehouse,
+    WriteRecord,
+)
+
+__all__ = ["Clock", "Refusal", "WorldState", "system_clock"]
+
+Clock = Callable[[], datetime]
+
+# First values of each id space; distinct ranges make mixed-up ids fail loudly in tests.
+_ID_STARTS = {
+    "warehouse": 1,
+    "product": 100,
+    "variant": 1000,
+    "size": 10000,
+    "order": 1001,
+    "line": 43001,
+    "shipment": 1901,
+    "shipment_line": 70001,
+    "return": 5001,
+    "return_line": 90001,
+    "supplier_order": 951,
+    "supplier_delivery": 361,
+}
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Refusal(Exception):
+    """A business refusal: the Order API answers HTTP 200 ``{"status": "no", "msg": ...}``.
+
+    ``echo`` holds the fields Centra echoes next to ``msg`` (``order``, ``shipment``), with the
+    types of the documented examples.
+    """
+
+    def __init__(self, msg: str, **echo: Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.echo = echo
+
+
+class WorldState:
+    """Containers and shared helpers of the in-memory Centra."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or system_clock
+        self.listeners: list[Callable[[Event], None]] = []
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every record; listeners and the clock stay."""
+        self.stores: dict[str, Store] = {}
+        self.warehouses: dict[int, Warehouse] = {}
+        self.products: dict[int, Product] = {}
+        self.sizes: dict[int, SizeRef] = {}
+        # EAN, UPC and physical SKU -> size id: the keys the Order API matches products on.
+        self.size_keys: dict[str, int] = {}
+        self.stock: dict[tuple[int, int], StockLevel] = {}
+        self.orders: dict[int, Order] = {}
+        self.shipments: dict[int, Shipment] = {}
+        self.returns: dict[int, ReturnRecord] = {}
+        self.supplier_orders: dict[int, SupplierOrder] = {}
+        self.supplier_deliveries: dict[int, SupplierDelivery] = {}
+        self.writes: list[WriteRecord] = []
+        self._next: dict[str, int] = dict(_ID_STARTS)
+
+    def now(self) -> datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the emulator clock must return aware datetimes")
+        return moment.astimezone(UTC)
+
+    def new_id(self, kind: str) -> int:
+        value = self._next[kind]
+        self._next[kind] = value + 1
+        return value
+
+    @staticmethod
+    def selection_id(number: int) -> str:
+        """The 32-hex order hash; derived from the number so it is stable across runs."""
+        return hashlib.md5(f"centra-emulator-order-{number}".encode()).hexdigest()
+
+    def emit(self, type_: str, action: str, object_id: int, store_uri: str) -> None:
+        event = Event(type=type_, action=action, id=object_id, at=self.now(), store_uri=store_uri)
+        for listener in self.listeners:
+            listener(event)
+
+    def record(self, kind: str, store_uri: str, **data: Any) -> WriteRecord:
+        entry = WriteRecord(kind=kind, at=self.now(), store_uri=store_uri, data=data)
+        self.writes.append(entry)
+        return entry
+
+    def written(self, kind: str | None = None) -> list[WriteRecord]:
+        return [w for w in self.writes if kind is None or w.kind == kind]
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def store(self, uri: str) -> Store:
+        try:
+            return self.stores[uri]
+        except KeyError:
+            raise NotFoundError(f"store {uri!r} does not exist", system="centra-emulator") from None
+
+    def warehouse(self, warehouse_id: int) -> Warehouse:
+        try:
+            return self.warehouses[warehouse_id]
+        except KeyError:
+            raise NotFoundError(
+                f"warehouse {warehouse_id} does not exist", system="centra-emulator"
+            ) from None
+
+    def order(self, number: int) -> Order:
+        try:
+            return self.orders[number]
+        except KeyError:
+            raise NotFoundError(
+                f"order {number} does not exist", system="centra-emulator"
+            ) from None
+
+    def find_shipment(self, ref: str | int) -> Shipment | None:
+        """By internal id (int or digits) or by number ``"<order>-<n>"``; cancelled included."""
+        text = str(ref).strip()
+        if text.isdigit():
+            return self.shipments.get(int(text))
+        return next((s for s in self.shipments.values() if s.number == text), None)
+
+    def shipment(self, ref: str | int) -> Shipment:
+        found = self.find_shipment(ref)
+        if found is None:
+            raise NotFoundError(f"shipment {ref} does not exist", system="centra-emulator")
+        return found
+
+    def size_by_ean(self, ean: str, *, record: str) -> SizeRef:
+        ref = self.find_size(ean)
+        if ref is not None and ref.size.ean == ean:
+            return ref
+        raise RecordValidationError(f"no size has EAN {ean!r}", record=record, field="ean")
+
+    def find_size(self, key: str) -> SizeRef | None:
+        """Match the Order API's product key: EAN, UPC, or sku + variantSku + sizeSku."""
+        size_id = self.size_keys.get(key.strip())
+        return None if size_id is None else self.sizes[size_id]
+
+    def stock_level(self, warehouse_id: int, size_id: int) -> StockLevel:
+        return self.stock.setdefault((warehouse_id, size_id), StockLevel())
+
+    # -- order arithmetic shared by orders and fulfilment ------------------------------
+
+    def live_shipments(self, order: Order) -> list[Shipment]:
+        found = [
+            s for s in self.shipments.values() if s.order_number == order.number and not s.cancelled
+        ]
+        return sorted(found, key=lambda s: s.id)
+
+    def line(self, order: Order, line_id: int) -> OrderLine | None:
+        return next((ln for ln in order.lines if ln.id == line_id), None)
+
+    def in_shipments(self, order: Order, line_id: int, *, exclude: int | None = None) -> int:
+        """Units of an order line already placed on live shipments."""
+        return sum(
+            sl.qty
+            for s in self.live_shipments(order)
+            if s.id != exclude
+            for sl in s.lines
+            if sl.order_line_id == line_id
+        )
+
+    def unshipped(self, order: Order, line: OrderLine, *, exclude: int | None = None) -> int:
+        """Units of a line not cancelled and not on any live shipment: room for a new one."""
+        return line.qty - line.cancelled_qty - self.in_shipments(order, line.id, exclude=exclude)
+
+    def refresh_status(self, order: Order) -> None:
+        """Derive Processing / Completed from the order's shipments, as Centra does."""
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.ARCHIVED):
+            return
+        shipments = self.live_shipments(order)
+        all_covered = all(self.unshipped(order, ln) == 0 for ln in order.lines)
+        if shipments and all_covered and all(s.shipped for s in shipments):
+            order.status = OrderStatus.COMPLETED
+        elif any(not s.shipped for s in shipments):
+            order.status = OrderStatus.PROCESSING
+        else:
+            order.status = OrderStatus.CONFIRMED
+        order.modified_at = self.now()
