@@ -1,0 +1,22 @@
+"""Conformance suites for connectors, shipped in the package like the emulators.
+
+``WarehouseContract`` is the suite every WMS connector passes; ``OngoingOperator`` and
+``ongoing_harness`` bind it to the Ongoing emulator. Importing this package needs pytest.
+"""
+
+from __future__ import annotations
+
+from .ongoing import OngoingOperator, ongoing_harness
+from .operator import PickLine, ReceiptLine, ReturnLine, WarehouseOperator
+from .warehouse_contract import WarehouseContract, WarehouseHarness
+
+__all__ = [
+    "OngoingOperator",
+    "PickLine",
+    "ReceiptLine",
+    "ReturnLine",
+    "WarehouseContract",
+    "WarehouseHarness",
+    "WarehouseOperator",
+    "ongoing_harness",
+]

@@ -1,0 +1,96 @@
+"""The port every warehouse connector implements, in the engine's terms.
+
+The sync flows depend on this protocol only. Reporting follows one pattern for picks,
+receipts and returns: ``list_*_unreported`` returns documents whose cumulative figure on
+some line is ahead of what was reported, the flow tells Centra, and only after Centra
+accepted does it call ``mark_*_reported`` with the **cumulative** quantity it reported per
+line. Passing the exact value (rather than "set reported to picked") means a pick that
+happened in between stays visible as a new delta instead of being swallowed.
+
+Paging is the connector's business: every ``list_*``/``read_*`` returns everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from .models import (
+    Article,
+    CancelOutcome,
+    InOrder,
+    OrderRef,
+    OutboundOrder,
+    ReceivedInOrder,
+    ReturnedOrder,
+    ShippedOrder,
+    StockLevel,
+    UpsertResult,
+)
+
+__all__ = ["Warehouse"]
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """A warehouse management system seen from the engine."""
+
+    async def upsert_articles(self, articles: Sequence[Article]) -> UpsertResult:
+        """Create or fully replace each article; refusals are per article, not per batch."""
+        ...
+
+    async def upsert_outbound_order(self, order: OutboundOrder) -> OrderRef:
+        """Create or replace the order with this number; a re-push never duplicates it."""
+        ...
+
+    async def cancel_outbound_order(self, order_number: str) -> CancelOutcome:
+        """Cancel unless picking started; an already cancelled order counts as CANCELLED."""
+        ...
+
+    async def list_shipped_unreported(self) -> list[ShippedOrder]:
+        """Orders picked from with a line whose picked quantity is ahead of the reported one.
+
+        Orders picked but not yet shipped come with ``shipped`` False and no parcels.
+        """
+        ...
+
+    async def mark_lines_reported(
+        self, order: ShippedOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        """Record, per ``line_key``, the cumulative picked quantity Centra now knows."""
+        ...
+
+    async def upsert_in_order(self, in_order: InOrder) -> OrderRef:
+        """Create or replace the announced delivery with this number."""
+        ...
+
+    async def list_received_unreported(self) -> list[ReceivedInOrder]:
+        """In-orders with a line whose received quantity is ahead of the reported one."""
+        ...
+
+    async def mark_receipts_reported(
+        self, in_order: ReceivedInOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        """Record, per ``line_key``, the cumulative received quantity Centra now knows."""
+        ...
+
+    async def list_returns_unreported(self) -> list[ReturnedOrder]:
+        """Orders with a line whose returned quantity is ahead of the reported one."""
+        ...
+
+    async def mark_returns_reported(
+        self, order: ReturnedOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        """Record, per ``line_key``, the cumulative returned quantity Centra now knows."""
+        ...
+
+    async def read_stock(
+        self, changed_since: datetime | None = None, *, skus: Sequence[str] | None = None
+    ) -> list[StockLevel]:
+        """Every SKU's stock, or those changed since an aware time (a superset is allowed).
+
+        ``skus`` narrows the read to those SKUs, e.g. to re-check a few after a drift alert.
+        """
+        ...

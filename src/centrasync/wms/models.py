@@ -1,0 +1,320 @@
+"""What the engine tells a warehouse and what it reads back, in our terms, not a vendor's.
+
+Every connector translates these value objects to and from its own wire format, so the
+sync flows never see an Ongoing field name. Quantities are :class:`~decimal.Decimal`
+because warehouses send floats (``2.0``) and deltas computed from floats drift; times are
+aware UTC. Lines are keyed by ``line_key``, our own line identity (Centra's ``lineId``),
+because the same SKU may sit on two lines of one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from centrasync.errors import RecordValidationError
+
+__all__ = [
+    "Address",
+    "Article",
+    "CancelOutcome",
+    "InOrder",
+    "InOrderLine",
+    "OrderRef",
+    "OutboundOrder",
+    "OutboundOrderLine",
+    "Parcel",
+    "ReceivedInOrder",
+    "ReceivedLine",
+    "RecordFailure",
+    "ReturnedLine",
+    "ReturnedOrder",
+    "ShippedLine",
+    "ShippedOrder",
+    "StockLevel",
+    "UpsertResult",
+]
+
+ZERO = Decimal(0)
+
+
+def _require_text(value: str, record: str, field_name: str) -> None:
+    if not value or not value.strip():
+        raise RecordValidationError("must not be empty", record=record, field=field_name)
+
+
+def _require_quantity(value: Decimal, record: str, field_name: str) -> None:
+    if not value.is_finite() or value < 0:
+        raise RecordValidationError(
+            f"must be a finite quantity >= 0, got {value}", record=record, field=field_name
+        )
+
+
+def _require_aware(value: datetime | None, record: str, field_name: str) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise RecordValidationError("must be timezone-aware", record=record, field=field_name)
+
+
+def _require_unique_keys(keys: Sequence[str], record: str, field_name: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise RecordValidationError(
+                f"line key {key!r} appears twice", record=record, field=field_name
+            )
+        seen.add(key)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One stock-keeping unit as the warehouse should know it; always sent in full."""
+
+    sku: str
+    name: str
+    barcode: str | None = None
+    product_code: str | None = None
+    weight_kg: Decimal | None = None
+    country_of_origin: str | None = None
+    hs_code: str | None = None
+    customs_description: str | None = None
+    unit_price: Decimal | None = None
+    is_active: bool = True
+
+    def __post_init__(self) -> None:
+        _require_text(self.sku, f"article {self.sku!r}", "sku")
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record the warehouse refused; the others in the batch went through."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """Outcome of a batch upsert: which keys are now in the warehouse, which were refused."""
+
+    upserted: tuple[str, ...] = ()
+    failed: tuple[RecordFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where an order goes; ``country_code`` is ISO 3166-1 alpha-2."""
+
+    name: str
+    address1: str
+    postcode: str
+    city: str
+    country_code: str
+    address2: str | None = None
+    address3: str | None = None
+    state: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundOrderLine:
+    line_key: str
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundOrder:
+    """A shipment the warehouse must pick and send; ``order_number`` is the idempotency key.
+
+    ``order_number`` is Centra's shipment number (one WMS order per shipment) and
+    ``reference`` the Centra order number it belongs to.
+    """
+
+    order_number: str
+    ship_to: Address
+    lines: tuple[OutboundOrderLine, ...]
+    customer_number: str | None = None
+    reference: str | None = None
+    delivery_date: date | None = None
+    carrier: str | None = None
+    service: str | None = None
+    service_point: str | None = None
+    remark: str | None = None
+    currency: str | None = None
+
+    def __post_init__(self) -> None:
+        record = f"order {self.order_number!r}"
+        _require_text(self.order_number, record, "order_number")
+        _require_unique_keys([line.line_key for line in self.lines], record, "lines")
+        for index, line in enumerate(self.lines):
+            _require_text(line.line_key, record, f"lines[{index}].line_key")
+            _require_text(line.sku, record, f"lines[{index}].sku")
+            _require_quantity(line.quantity, record, f"lines[{index}].quantity")
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    """Our number for a document plus the warehouse's own id for it."""
+
+    number: str
+    wms_id: str
+
+
+class CancelOutcome(StrEnum):
+    """What a cancel request achieved; TOO_LATE means a person has to intervene."""
+
+    CANCELLED = "cancelled"
+    TOO_LATE = "too_late"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One package that left the warehouse, with whatever tracking the carrier gave."""
+
+    parcel_number: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ShippedLine:
+    """Cumulative figures of one order line; ``unreported`` is what Centra has not heard."""
+
+    line_key: str
+    sku: str
+    ordered: Decimal
+    picked: Decimal
+    reported: Decimal
+    serial_numbers: tuple[str, ...] = ()
+    wms_line_id: str | None = None
+
+    @property
+    def unreported(self) -> Decimal:
+        return self.picked - self.reported
+
+
+@dataclass(frozen=True)
+class ShippedOrder:
+    """An order picked from, with at least one line whose picks are not yet reported.
+
+    ``shipped`` is False while the goods are picked but not yet handed to the carrier: a
+    partial pick is reportable on its own, but tracking only counts once shipped.
+    """
+
+    order_number: str
+    wms_id: str
+    lines: tuple[ShippedLine, ...]
+    shipped: bool
+    parcels: tuple[Parcel, ...] = ()
+    carrier: str | None = None
+    service: str | None = None
+    shipped_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware(self.shipped_at, f"shipped order {self.order_number!r}", "shipped_at")
+
+    @property
+    def tracking_numbers(self) -> tuple[str, ...]:
+        return tuple(p.tracking_number for p in self.parcels if p.tracking_number)
+
+
+@dataclass(frozen=True)
+class InOrderLine:
+    line_key: str
+    sku: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class InOrder:
+    """Goods announced to the warehouse (a Centra supplier delivery)."""
+
+    in_order_number: str
+    lines: tuple[InOrderLine, ...]
+    expected_date: date | None = None
+    supplier_number: str | None = None
+    supplier_name: str | None = None
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        record = f"in-order {self.in_order_number!r}"
+        _require_text(self.in_order_number, record, "in_order_number")
+        _require_unique_keys([line.line_key for line in self.lines], record, "lines")
+        for index, line in enumerate(self.lines):
+            _require_text(line.line_key, record, f"lines[{index}].line_key")
+            _require_text(line.sku, record, f"lines[{index}].sku")
+            _require_quantity(line.quantity, record, f"lines[{index}].quantity")
+
+
+@dataclass(frozen=True)
+class ReceivedLine:
+    line_key: str
+    sku: str
+    advised: Decimal
+    received: Decimal
+    reported: Decimal
+    wms_line_id: str | None = None
+
+    @property
+    def unreported(self) -> Decimal:
+        return self.received - self.reported
+
+
+@dataclass(frozen=True)
+class ReceivedInOrder:
+    """An in-order with goods received but not yet reported."""
+
+    in_order_number: str
+    wms_id: str
+    lines: tuple[ReceivedLine, ...]
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    line_key: str
+    sku: str
+    returned: Decimal
+    reported: Decimal
+    causes: tuple[str, ...] = ()
+    wms_line_id: str | None = None
+
+    @property
+    def unreported(self) -> Decimal:
+        return self.returned - self.reported
+
+
+@dataclass(frozen=True)
+class ReturnedOrder:
+    """An outbound order with returned goods not yet reported."""
+
+    order_number: str
+    wms_id: str
+    lines: tuple[ReturnedLine, ...]
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """Stock of one SKU; ``available`` is sellable (may go negative), ``on_hand`` physical.
+
+    ``picked_not_collected`` is None where the warehouse does not show that figure.
+    """
+
+    sku: str
+    on_hand: Decimal
+    available: Decimal
+    allocated: Decimal = ZERO
+    locked: Decimal = ZERO
+    booked: Decimal = ZERO
+    to_receive: Decimal = ZERO
+    picked_not_collected: Decimal | None = None

@@ -1,0 +1,336 @@
+"""``OngoingWarehouse``: the :class:`~centrasync.wms.Warehouse` port over Ongoing's REST API.
+
+Reporting uses Ongoing's reported-number fields (reference §6): the "to report" filters
+find documents with a delta, and marks are per-line PATCHes of the exact cumulative value
+the engine reported, never the "set reported to picked" shortcut that would swallow a
+pick made in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from centrasync.errors import (
+    ConfigError,
+    NotFoundError,
+    RecordValidationError,
+    RemoteRefusedError,
+)
+from centrasync.http import ResilientTransport, RetryPolicy
+from centrasync.wms.models import (
+    Article,
+    CancelOutcome,
+    InOrder,
+    OrderRef,
+    OutboundOrder,
+    ReceivedInOrder,
+    RecordFailure,
+    ReturnedOrder,
+    ShippedOrder,
+    StockLevel,
+    UpsertResult,
+)
+
+from . import mapping
+from .api import OngoingApi, QueryParams, write_lane
+from .mapping import OngoingStatusCodes
+from .models import (
+    GetArticleModel,
+    GetOrderModel,
+    GetPurchaseOrderModel,
+    PostArticleResponse,
+    PostOrderResponse,
+    PostPurchaseOrderResponse,
+    ReportedNumberOfItems,
+    ReportedReturnedNumberOfItems,
+)
+
+__all__ = ["OngoingWarehouse"]
+
+# The live API refuses stockInfoChangedFrom older than 24 h (reference §11); a margin
+# keeps clock skew between us and Ongoing from tripping it.
+_STOCK_DELTA_WINDOW = timedelta(hours=23, minutes=50)
+# Article numbers per stock read, to keep the query string well under common URL limits [I].
+_SKUS_PER_READ = 50
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class OngoingWarehouse:
+    """One Ongoing goods owner (our merchant) behind the ``Warehouse`` protocol.
+
+    ``base_url`` is the API root, e.g. ``https://api.ongoingsystems.se/{warehouse}/api/v1/``.
+    ``transport`` is the injected I/O seam; it is wrapped in a
+    :class:`~centrasync.http.ResilientTransport` applying ``retry`` and ``sleep``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        goods_owner_id: int,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        page_size: int = 100,
+        statuses: OngoingStatusCodes | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigError(f"Ongoing base URL must be http(s)://host/…, got {base_url!r}")
+        if page_size < 1:
+            raise ConfigError(f"page_size must be at least 1, got {page_size}")
+        self.base_url = str(url).rstrip("/") + "/"
+        self.goods_owner_id = goods_owner_id
+        self.statuses = statuses or OngoingStatusCodes()
+        self._clock = clock
+        resilient = ResilientTransport(
+            transport or httpx.AsyncHTTPTransport(), policy=retry or RetryPolicy(), sleep=sleep
+        )
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=httpx.BasicAuth(user, password),
+            transport=resilient,
+            timeout=timeout,
+            headers={"Accept": "application/json"},
+        )
+        self._api = OngoingApi(
+            self._client,
+            goods_owner_id,
+            lane=lambda: write_lane(self.base_url, goods_owner_id),
+            page_size=page_size,
+            secrets=(password,),
+        )
+
+    def __repr__(self) -> str:
+        return f"OngoingWarehouse({self.base_url!r}, goods_owner_id={self.goods_owner_id})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- articles and stock ---------------------------------------------------------------
+
+    async def upsert_articles(self, articles: Sequence[Article]) -> UpsertResult:
+        """PUT each article in full; one refused article does not stop the batch."""
+        upserted: list[str] = []
+        failed: list[RecordFailure] = []
+        for article in articles:
+            body = mapping.to_post_article(article, self.goods_owner_id)
+            try:
+                await self._api.put("articles", body, PostArticleResponse)
+            except RemoteRefusedError as exc:
+                failed.append(RecordFailure(article.sku, str(exc)))
+                continue
+            upserted.append(article.sku)
+        return UpsertResult(tuple(upserted), tuple(failed))
+
+    async def read_stock(
+        self, changed_since: datetime | None = None, *, skus: Sequence[str] | None = None
+    ) -> list[StockLevel]:
+        """All articles' stock, or those changed since ``changed_since``, or only ``skus``.
+
+        Ongoing only answers stock deltas within 24 hours; for an older time this reads
+        everything instead, which is the superset the protocol allows. SKUs go out as
+        repeated ``articleNumbers`` keys (a comma-joined value matches nothing, §11), in
+        chunks so the URL stays short.
+        """
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if changed_since is not None:
+            if changed_since.utcoffset() is None:
+                raise ValueError("read_stock: changed_since must be timezone-aware")
+            if changed_since > self._clock() - _STOCK_DELTA_WINDOW:
+                params.append(("stockInfoChangedFrom", _format_time(changed_since)))
+        if skus is None:
+            chunks: list[list[str]] = [[]]
+        else:
+            unique = list(dict.fromkeys(skus))
+            chunks = [unique[i : i + _SKUS_PER_READ] for i in range(0, len(unique), _SKUS_PER_READ)]
+        levels: list[StockLevel] = []
+        for chunk in chunks:
+            rows = await self._api.get_all(
+                "articles",
+                GetArticleModel,
+                row_id=lambda row: row.article_system_id,
+                cursor_param="articleSystemIdFrom",
+                size_param="maxArticlesToGet",
+                params=[*params, *(("articleNumbers", sku) for sku in chunk)],
+            )
+            levels.extend(mapping.stock_level(row) for row in rows)
+        return levels
+
+    # -- outbound orders --------------------------------------------------------------------
+
+    async def upsert_outbound_order(self, order: OutboundOrder) -> OrderRef:
+        body = mapping.to_post_order(order, self.goods_owner_id, self._clock().date())
+        answer = await self._api.put("orders", body, PostOrderResponse)
+        return OrderRef(order.order_number, str(answer.order_id))
+
+    async def _orders(self, params: QueryParams) -> list[GetOrderModel]:
+        return await self._api.get_all(
+            "orders",
+            GetOrderModel,
+            row_id=lambda row: row.order_info.order_id,
+            cursor_param="orderIdFrom",
+            size_param="maxOrdersToGet",
+            params=params,
+        )
+
+    async def _order_by_number(self, order_number: str) -> GetOrderModel | None:
+        rows = await self._orders([("orderNumber", order_number)])
+        matches = [row for row in rows if row.order_info.order_number == order_number]
+        return matches[0] if matches else None
+
+    async def cancel_outbound_order(self, order_number: str) -> CancelOutcome:
+        """Check the status first, then DELETE; never report CANCELLED unless Ongoing agrees.
+
+        A refusal of the DELETE is re-read: a concurrent cancel makes it CANCELLED, anything
+        else means the warehouse got there first (reference §7).
+        """
+        order = await self._order_by_number(order_number)
+        if order is None:
+            return CancelOutcome.NOT_FOUND
+        outcome = self._cancel_state(order)
+        if outcome is not None:
+            return outcome
+        try:
+            await self._api.write("DELETE", f"orders/{order.order_info.order_id}")
+        except NotFoundError:
+            return CancelOutcome.NOT_FOUND
+        except RemoteRefusedError:
+            reread = await self._order_by_number(order_number)
+            if reread is None:
+                return CancelOutcome.NOT_FOUND
+            return self._cancel_state(reread) or CancelOutcome.TOO_LATE
+        return CancelOutcome.CANCELLED
+
+    def _cancel_state(self, order: GetOrderModel) -> CancelOutcome | None:
+        status = order.order_info.order_status.number
+        if status in self.statuses.cancelled:
+            return CancelOutcome.CANCELLED
+        picked = any(line.picked_number_of_items > 0 for line in order.order_lines)
+        if status in self.statuses.started or picked:
+            return CancelOutcome.TOO_LATE
+        return None
+
+    async def list_shipped_unreported(self) -> list[ShippedOrder]:
+        rows = await self._orders([("onlyOrdersWithOrderLinesToReport", True)])
+        result = []
+        for row in rows:
+            if row.order_info.order_status.number not in self.statuses.reportable:
+                continue
+            order = mapping.shipped_order(row, self.statuses)
+            if any(line.unreported > 0 for line in order.lines):
+                result.append(order)
+        return result
+
+    async def mark_lines_reported(
+        self, order: ShippedOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        lines = {line.line_key: (line.wms_line_id, line.picked) for line in order.lines}
+        await self._patch_lines(
+            f"order {order.order_number!r}",
+            f"orders/{order.wms_id}/lines/{{}}/reportedNumberOfItems",
+            lines,
+            reported,
+            lambda value: ReportedNumberOfItems(reported_number_of_items=value),
+        )
+
+    async def list_returns_unreported(self) -> list[ReturnedOrder]:
+        rows = await self._orders([("onlyOrdersWithOrderLinesToReportReturned", True)])
+        orders = [mapping.returned_order(row) for row in rows]
+        return [o for o in orders if any(line.unreported > 0 for line in o.lines)]
+
+    async def mark_returns_reported(
+        self, order: ReturnedOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        lines = {line.line_key: (line.wms_line_id, line.returned) for line in order.lines}
+        await self._patch_lines(
+            f"returned order {order.order_number!r}",
+            f"orders/{order.wms_id}/lines/{{}}/reportedReturnedNumberOfItems",
+            lines,
+            reported,
+            lambda value: ReportedReturnedNumberOfItems(reported_returned_number_of_items=value),
+        )
+
+    # -- in-orders ------------------------------------------------------------------------------
+
+    async def upsert_in_order(self, in_order: InOrder) -> OrderRef:
+        body = mapping.to_post_purchase_order(in_order, self.goods_owner_id)
+        answer = await self._api.put("purchaseOrders", body, PostPurchaseOrderResponse)
+        return OrderRef(in_order.in_order_number, str(answer.purchase_order_id))
+
+    async def list_received_unreported(self) -> list[ReceivedInOrder]:
+        rows = await self._api.get_all(
+            "purchaseOrders",
+            GetPurchaseOrderModel,
+            row_id=lambda row: row.purchase_order_info.purchase_order_id,
+            cursor_param="purchaseOrderIdFrom",
+            size_param="maxPurchaseOrdersToGet",
+            params=[("onlyPurchaseOrdersWithOrderLinesToReport", True)],
+        )
+        in_orders = [mapping.received_in_order(row) for row in rows]
+        return [o for o in in_orders if any(line.unreported > 0 for line in o.lines)]
+
+    async def mark_receipts_reported(
+        self, in_order: ReceivedInOrder, reported: Mapping[str, Decimal]
+    ) -> None:
+        lines = {line.line_key: (line.wms_line_id, line.received) for line in in_order.lines}
+        await self._patch_lines(
+            f"in-order {in_order.in_order_number!r}",
+            f"purchaseOrders/{in_order.wms_id}/lines/{{}}/reportedNumberOfItems",
+            lines,
+            reported,
+            lambda value: ReportedNumberOfItems(reported_number_of_items=value),
+        )
+
+    async def _patch_lines(
+        self,
+        record: str,
+        path_template: str,
+        lines: Mapping[str, tuple[str | None, Decimal]],
+        reported: Mapping[str, Decimal],
+        body: Callable[[float], ReportedNumberOfItems | ReportedReturnedNumberOfItems],
+    ) -> None:
+        """Validate every mark before sending any, then PATCH each line's cumulative value."""
+        targets: list[tuple[str, float]] = []
+        for key, value in reported.items():
+            if key not in lines:
+                raise RecordValidationError(
+                    f"no line with this key (known: {sorted(lines)})", record=record, field=key
+                )
+            line_id, ceiling = lines[key]
+            if line_id is None:
+                raise RecordValidationError("line has no warehouse id", record=record, field=key)
+            if not value.is_finite() or value < 0 or value > ceiling:
+                raise RecordValidationError(
+                    f"cumulative reported quantity {value} is outside 0..{ceiling}",
+                    record=record,
+                    field=key,
+                )
+            targets.append((path_template.format(line_id), float(value)))
+        for path, amount in targets:
+            await self._api.write("PATCH", path, body(amount))
