@@ -1,0 +1,209 @@
+"""The warehouse-operator control API under ``/_emulator/``: thin wrappers over the state.
+
+Orders and purchase orders are addressed by *our* numbers (the ``orderNumber`` and
+``purchaseOrderNumber`` the client sent), because that is what a test knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from centrasync.emulators.ongoing.floor import (
+    AutoOperatorSettings,
+    LineQuantity,
+    OngoingState,
+    ParcelRequest,
+    PickRequest,
+    ReturnRequest,
+)
+from centrasync.emulators.ongoing.render import (
+    render_article,
+    render_order,
+    render_purchase_order,
+)
+
+__all__ = ["control_router", "snapshot"]
+
+
+class PickLine(BaseModel):
+    article_number: str
+    quantity: float = Field(ge=0)
+    serial_numbers: list[str] = Field(default_factory=list)
+
+
+class PickBody(BaseModel):
+    lines: list[PickLine] | None = Field(None, description="null = pick every line in full")
+
+
+class ParcelBody(BaseModel):
+    tracking_number: str
+    tracking_url: str | None = None
+    parcel_number: str | None = None
+    weight: float | None = None
+
+
+class ShipBody(BaseModel):
+    parcels: list[ParcelBody] | None = Field(
+        None, description="omitted = one invented parcel with tracking number and URL"
+    )
+    transporter_code: str | None = None
+    service_code: str | None = None
+
+
+class ReceiveLine(BaseModel):
+    article_number: str
+    quantity: float = Field(gt=0)
+
+
+class ReceiveBody(BaseModel):
+    lines: list[ReceiveLine] | None = Field(None, description="null = everything outstanding")
+
+
+class ReturnLine(BaseModel):
+    article_number: str
+    quantity: float = Field(gt=0)
+    cause: str | None = None
+
+
+class ReturnBody(BaseModel):
+    lines: list[ReturnLine]
+
+
+class StockAdjustBody(BaseModel):
+    article_number: str
+    number_of_items: float = Field(ge=0, description="the counted physical stock")
+    locked_number_of_items: float | None = Field(None, ge=0)
+
+
+class AutoOperatorBody(BaseModel):
+    interval: float | None = Field(None, gt=0, description="seconds between steps; null = off")
+    short_pick_order_numbers: list[str] = Field(default_factory=list)
+
+
+class StatusBody(BaseModel):
+    status: int
+
+
+def snapshot(state: OngoingState) -> dict[str, Any]:
+    """Everything the emulator holds, in the REST shapes, for read-back in tests."""
+    inventory = state.inventory()
+    settings = state.auto_operator
+    return {
+        "goodsOwnerId": state.goods_owner_id,
+        "articles": [
+            render_article(a, inventory[a.number], state.goods_owner_id, state.goods_owner_name)
+            for a in state.articles.values()
+        ],
+        "orders": [
+            render_order(o, state.statuses, state.goods_owner_name) for o in state.orders.values()
+        ],
+        "purchaseOrders": [
+            render_purchase_order(p, state.statuses, state.goods_owner_name)
+            for p in state.purchase_orders.values()
+        ],
+        "autoOperator": {
+            "interval": settings.interval,
+            "shortPickOrderNumbers": sorted(settings.short_pick_order_numbers),
+        },
+    }
+
+
+def control_router(state: OngoingState, on_auto_operator_change: Callable[[], None]) -> APIRouter:
+    """Build the control routes; ``on_auto_operator_change`` wakes the background operator."""
+    router = APIRouter(prefix="/_emulator", tags=["warehouse operator"])
+
+    def order_view(order_number: str) -> dict[str, Any]:
+        return render_order(
+            state.order_by_number(order_number), state.statuses, state.goods_owner_name
+        )
+
+    @router.post("/reset")
+    async def reset() -> dict[str, Any]:
+        state.reset()
+        return {"reset": True}
+
+    @router.get("/state")
+    async def read_state() -> dict[str, Any]:
+        return snapshot(state)
+
+    @router.post("/orders/{order_number}/allocate")
+    async def allocate(order_number: str) -> dict[str, Any]:
+        state.allocate(order_number)
+        return order_view(order_number)
+
+    @router.post("/orders/{order_number}/pick")
+    async def pick(order_number: str, body: PickBody | None = None) -> dict[str, Any]:
+        lines = None if body is None else body.lines
+        picks = None
+        if lines is not None:
+            picks = [
+                PickRequest(line.article_number, line.quantity, tuple(line.serial_numbers))
+                for line in lines
+            ]
+        state.pick(order_number, picks)
+        return order_view(order_number)
+
+    @router.post("/orders/{order_number}/ship")
+    async def ship(order_number: str, body: ShipBody | None = None) -> dict[str, Any]:
+        body = body or ShipBody()
+        parcels = [
+            ParcelRequest(p.tracking_number, p.tracking_url, p.parcel_number, p.weight)
+            for p in body.parcels or []
+        ]
+        state.ship(order_number, parcels, body.transporter_code, body.service_code)
+        return order_view(order_number)
+
+    @router.post("/orders/{order_number}/return")
+    async def return_goods(order_number: str, body: ReturnBody) -> dict[str, Any]:
+        state.return_goods(
+            order_number,
+            [ReturnRequest(line.article_number, line.quantity, line.cause) for line in body.lines],
+        )
+        return order_view(order_number)
+
+    @router.post("/orders/{order_number}/status")
+    async def set_status(order_number: str, body: StatusBody) -> dict[str, Any]:
+        state.set_order_status(order_number, body.status)
+        return order_view(order_number)
+
+    @router.post("/purchase-orders/{purchase_order_number}/receive")
+    async def receive(
+        purchase_order_number: str, body: ReceiveBody | None = None
+    ) -> dict[str, Any]:
+        lines = None if body is None else body.lines
+        receipts = (
+            None
+            if lines is None
+            else [LineQuantity(line.article_number, line.quantity) for line in lines]
+        )
+        purchase_order = state.receive(purchase_order_number, receipts)
+        return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
+
+    @router.post("/stock/adjust")
+    async def adjust_stock(body: StockAdjustBody) -> dict[str, Any]:
+        state.adjust_stock(body.article_number, body.number_of_items, body.locked_number_of_items)
+        article = state.article_by_number(body.article_number)
+        return render_article(
+            article, state.inventory()[article.number], state.goods_owner_id, state.goods_owner_name
+        )
+
+    @router.put("/auto-operator")
+    async def auto_operator(body: AutoOperatorBody) -> dict[str, Any]:
+        state.auto_operator = AutoOperatorSettings(
+            body.interval, frozenset(body.short_pick_order_numbers)
+        )
+        on_auto_operator_change()
+        return {
+            "interval": body.interval,
+            "shortPickOrderNumbers": sorted(body.short_pick_order_numbers),
+        }
+
+    @router.post("/auto-operator/step")
+    async def auto_operator_step() -> dict[str, Any]:
+        return {"did": await state.operator_step()}
+
+    return router

@@ -1,0 +1,371 @@
+"""JSON shapes of the read side, with the vendor's field names, nesting and order.
+
+Built from the vendor's GET examples (reference §4.2, §4.4, §4.5): quantities are floats,
+never-reported numbers are ``null``, dates are ``YYYY-MM-DD`` and times UTC with ``Z``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from centrasync.emulators.ongoing.model import (
+    Article,
+    Inventory,
+    Order,
+    OrderLine,
+    PickedItem,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StatusTable,
+    format_time,
+)
+from centrasync.emulators.ongoing.payloads import TransporterIn, VendorModel
+
+__all__ = [
+    "TRANSPORTER_CONTRACTS",
+    "WAREHOUSE_ID",
+    "render_article",
+    "render_inventory",
+    "render_inventory_per_warehouse",
+    "render_order",
+    "render_purchase_order",
+    "render_transporter_contracts",
+]
+
+JSON = dict[str, Any]
+
+# The emulated system has a single warehouse.
+WAREHOUSE_ID = 1
+
+# A small built-in transporter table: carrier code → (carrier name, {service code: name}).
+TRANSPORTER_CONTRACTS: Mapping[str, tuple[str, Mapping[str, str]]] = {
+    "PLAB": (
+        "PostNord Sweden AB",
+        {
+            "P18": "PostNord Parcel (Nordic)",
+            "P19": "PostNord MyPack Collect",
+            "P24": "PostNord Return Drop Off (within Sweden)",
+        },
+    ),
+    "DHLSE": ("DHL Freight Sweden", {"DHLSP": "DHL Service Point", "DHLPA": "DHL Parcel"}),
+    "BRING": ("Bring", {"BPH": "Bring Home Delivery", "BSP": "Bring Pickup Point"}),
+}
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+def _dump(model: VendorModel | None) -> JSON | None:
+    return None if model is None else model.model_dump(by_alias=True)
+
+
+def _goods_owner(goods_owner_id: int, name: str) -> JSON:
+    return {"id": goods_owner_id, "name": name}
+
+
+def _article_ref(article: Article) -> JSON:
+    return {
+        "articleSystemId": article.system_id,
+        "articleNumber": article.number,
+        "articleName": article.document.article_name or "",
+        "productCode": article.document.product_code or "",
+    }
+
+
+def render_inventory(article: Article, figures: Inventory) -> JSON:
+    price = article.document.stock_valuation_price or article.document.purchase_price or 0.0
+    return {
+        "numberOfItems": figures.number_of_items,
+        "numberOfBookedItems": figures.booked,
+        "numberOfLockedItems": figures.locked,
+        "toReceiveNumberOfItems": figures.to_receive,
+        "allocatedNumberOfItems": figures.allocated,
+        "lockedForSaleNumberOfItems": 0.0,
+        "pickedToBeCollectedNumberOfItems": figures.picked_to_be_collected,
+        "receivedToBeFinishedNumberOfItems": 0.0,
+        "lastInDate": _time(article.last_in_date),
+        "sellableNumberOfItems": figures.sellable,
+        "totalStockValue": figures.number_of_items * price,
+    }
+
+
+def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON:
+    """One row of ``GET /articles/inventoryPerWarehouse`` (shape from the generated models).
+
+    With one warehouse, available-for-sale equals sellable [I].
+    """
+    return {
+        "articleSystemId": article.system_id,
+        "articleNumber": article.number,
+        "inventoryPerWarehouse": [
+            {
+                "warehouseId": WAREHOUSE_ID,
+                "numberOfItems": figures.number_of_items,
+                "sellableNumberOfItems": figures.sellable,
+                "availableForSaleNumberOfItems": figures.sellable,
+                "numberOfLockedItems": figures.locked,
+                "reported": None,
+            }
+        ],
+    }
+
+
+def render_article(
+    article: Article, figures: Inventory, goods_owner_id: int, goods_owner_name: str
+) -> JSON:
+    doc = article.document
+    return {
+        "goodsOwner": _goods_owner(goods_owner_id, goods_owner_name),
+        "articleSystemId": article.system_id,
+        "articleNumber": doc.article_number,
+        "articleName": doc.article_name or "",
+        "productCode": doc.product_code or "",
+        "unitCode": doc.unit_code or "",
+        "description": doc.description or "",
+        "isStockArticle": True if doc.is_stock_article is None else doc.is_stock_article,
+        "isActive": True if doc.is_active is None else doc.is_active,
+        "isObsolete": bool(doc.is_obsolete),
+        "supplierInfo": _dump(doc.supplier_info),
+        "barCodeInfo": _dump(doc.bar_code_info),
+        "quantityPerPackage": doc.quantity_per_package,
+        "quantityPerPallet": doc.quantity_per_pallet,
+        "weight": doc.weight,
+        "netWeight": doc.net_weight,
+        "length": doc.length,
+        "width": doc.width,
+        "height": doc.height,
+        "volume": doc.volume,
+        "purchasePrice": doc.purchase_price,
+        "stockValuationPrice": doc.stock_valuation_price,
+        "customerPrice": doc.customer_price,
+        "purcaseCurrencyCode": doc.purcase_currency_code,
+        "countryOfOriginCode": doc.country_of_origin_code,
+        "statisticsNumber": doc.statistics_number,
+        "customsDescription": doc.customs_description,
+        "stockLimit": doc.stock_limit,
+        "linkToPicture": doc.link_to_picture,
+        "externalNumberOfItems": doc.external_number_of_items,
+        "articleGroup": _dump(doc.article_group),
+        "articleCategory": _dump(doc.article_category),
+        "articleColor": _dump(doc.article_color),
+        "articleSize": _dump(doc.article_size),
+        "inventoryInfo": render_inventory(article, figures),
+    }
+
+
+def _picked_item(item: PickedItem) -> JSON:
+    return {
+        "articleItemId": item.item_id,
+        "numberOfItems": item.number_of_items,
+        "inDate": _time(item.in_date),
+        "serial": item.serial,
+        "caseNumber": "",
+        "batchNumber": "",
+        "container": "",
+        "comment": "",
+        "weight": None,
+        "volume": None,
+        "isPicked": True,
+        "isReturned": item.returned,
+        "expiryDate": None,
+        "returnDate": _time(item.return_date),
+        "pickedTime": _time(item.picked_time),
+        "returnCause": (
+            None
+            if item.return_cause is None
+            else {"code": item.return_cause, "name": item.return_cause}
+        ),
+        "location": item.location,
+        "locationTypeCode": "",
+        "articleItemStatus": None,
+        "freeText1": "",
+    }
+
+
+def _order_line(line: OrderLine) -> JSON:
+    row = line.row
+    return {
+        "id": line.line_id,
+        "rowNumber": row.row_number,
+        "article": _article_ref(line.article),
+        "comment": row.comment,
+        "orderedNumberOfItems": line.ordered,
+        "allocatedNumberOfItems": line.allocated,
+        "pickedNumberOfItems": line.picked,
+        "packedNumberOfItems": line.picked,
+        "reportedNumberOfItems": line.reported,
+        "returnedNumberOfItems": line.returned,
+        "reportedReturnedNumberOfItems": line.reported_returned,
+        "shouldBePicked": row.should_be_picked,
+        "pickedArticleItems": [_picked_item(item) for item in line.picked_items],
+        "subOrderLines": None,
+        "serialNumber": row.serial_number,
+        "batchNumber": row.batch_number,
+        "lineTotalCustomsValue": row.line_total_customs_value,
+        "customerArticleNumber": row.customer_article_number,
+        "externalId": row.external_id,
+    }
+
+
+def _transporter(code: str | None, service_code: str | None) -> JSON | None:
+    if code is None:
+        return None
+    carrier_name, services = TRANSPORTER_CONTRACTS.get(code, (code, {}))
+    return {
+        "transporterName": carrier_name,
+        "name": services.get(service_code or "", service_code or ""),
+        "code": code,
+        "serviceCode": service_code,
+    }
+
+
+def _code(transporter: TransporterIn | None) -> str | None:
+    return None if transporter is None else transporter.transporter_code
+
+
+def _service(transporter: TransporterIn | None) -> str | None:
+    return None if transporter is None else transporter.transporter_service_code
+
+
+def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> JSON:
+    doc = order.document
+    waybill = order.parcels[0].tracking_number if order.parcels else None
+    return {
+        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "orderInfo": {
+            "orderId": order.order_id,
+            "orderNumber": doc.order_number,
+            "goodsOwnerOrderId": doc.goods_owner_order_id,
+            "referenceNumber": doc.reference_number,
+            "salesCode": doc.sales_code,
+            "orderRemark": doc.order_remark,
+            "deliveryInstruction": doc.delivery_instruction,
+            "servicePointCode": doc.service_point_code,
+            "freeText1": doc.free_text1,
+            "freeText2": doc.free_text2,
+            "freeText3": doc.free_text3,
+            "orderType": _dump(doc.order_type),
+            "wayOfDelivery": _dump(doc.way_of_delivery),
+            "deliveryDate": doc.delivery_date.isoformat(),
+            "createdDate": format_time(order.created),
+            "shippedTime": _time(order.shipped_time),
+            "wayBill": waybill,
+            "returnWayBill": None,
+            "orderStatus": {"number": order.status, "text": statuses.order_text(order.status)},
+            "emailNotification": _dump(doc.email_notification),
+            "smsNotification": _dump(doc.sms_notification),
+            "telephoneNotification": _dump(doc.telephone_notification),
+            "orderedNumberOfItems": sum(line.ordered for line in order.lines),
+            "allocatedNumberOfItems": sum(line.allocated for line in order.lines),
+            "pickedNumberOfItems": sum(line.picked for line in order.lines),
+            "customsInfo": _dump(doc.customs_info),
+            "consigneeOrderNumber": doc.consignee_order_number,
+            "marketPlace": doc.market_place,
+        },
+        "consignee": _dump(doc.consignee),
+        "parcels": [
+            {
+                "id": parcel.parcel_id,
+                "parcelNumber": parcel.parcel_number,
+                "isReturnParcel": parcel.is_return,
+                "weight": parcel.weight,
+                "tracking": {"trackingUrl": parcel.tracking_url, "freightPrice": None},
+            }
+            for parcel in order.parcels
+        ],
+        "orderLines": [_order_line(line) for line in order.lines],
+        "transporter": _transporter(
+            order.transporter_code or _code(doc.transporter),
+            order.service_code or _service(doc.transporter),
+        ),
+        "returnTransporter": _transporter(
+            _code(doc.return_transporter), _service(doc.return_transporter)
+        ),
+        # Shipment (consignment) numbers go to tracking[].waybill [I, reference §4.2].
+        "tracking": [
+            {
+                "waybill": parcel.tracking_number,
+                "trackingUrl": parcel.tracking_url,
+                "created": format_time(parcel.created),
+                "freightPrice": None,
+            }
+            for parcel in order.parcels
+        ],
+        "returnTracking": [],
+    }
+
+
+def _purchase_order_line(line: PurchaseOrderLine) -> JSON:
+    return {
+        "id": line.line_id,
+        "rowNumber": line.row.row_number,
+        "article": _article_ref(line.article),
+        "comment": line.row.comment,
+        "advisedNumberOfItems": line.advised,
+        "receivedNumberOfItems": line.received,
+        "reportedNumberOfItems": line.reported,
+        "articleItems": [
+            {
+                "originalArticleItemId": item.item_id,
+                "numberOfItems": item.number_of_items,
+                "inDate": format_time(item.in_date),
+                "serial": "",
+                "caseNumber": "",
+                "batchNumber": "",
+                "container": "",
+                "comment": "",
+                "weight": None,
+                "expiryDate": None,
+                "location": item.location,
+                "articleItemStatus": None,
+            }
+            for item in line.items
+        ],
+        "subPurchaseOrderLines": None,
+    }
+
+
+def render_purchase_order(
+    purchase_order: PurchaseOrder, statuses: StatusTable, goods_owner_name: str
+) -> JSON:
+    doc = purchase_order.document
+    status = purchase_order.status
+    return {
+        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "supplierInfo": _dump(doc.supplier_info),
+        "purchaseOrderInfo": {
+            "purchaseOrderId": purchase_order.purchase_order_id,
+            "purchaseOrderNumber": doc.purchase_order_number,
+            "supplierOrderNumber": doc.supplier_order_number,
+            "goodsOwnerReference": doc.goods_owner_reference,
+            "referenceNumber": doc.reference_number,
+            "purchaseOrderStatus": {
+                "number": status,
+                "text": statuses.purchase_order_text(status),
+            },
+            "purchaseOrderType": _dump(doc.purchase_order_type),
+            "inDate": None if doc.in_date is None else doc.in_date.isoformat(),
+            "purchaseOrderRemark": doc.purchase_order_remark,
+            "lastReceiveTime": _time(purchase_order.last_receive_time),
+        },
+        "purchaseOrderLines": [_purchase_order_line(line) for line in purchase_order.lines],
+    }
+
+
+def render_transporter_contracts() -> list[JSON]:
+    return [
+        {
+            "ediCode": "",
+            "transporterName": carrier_name,
+            "transporterCode": code,
+            "transporterServiceCode": "",
+            "transporterServices": [
+                {"transporterServiceName": name, "transporterServiceCode": service}
+                for service, name in services.items()
+            ],
+        }
+        for code, (carrier_name, services) in TRANSPORTER_CONTRACTS.items()
+    ]
