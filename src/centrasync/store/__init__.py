@@ -1,0 +1,46 @@
+"""Durable state of the engine: ledger, effects, cursors, inbox, dead letters, leases.
+
+``open_store(url)`` returns a :class:`StateStore` on SQLite (embedded default) or
+PostgreSQL, migrated to the newest schema.
+"""
+
+from __future__ import annotations
+
+from centrasync.store.base import (
+    BeginOutcome,
+    Cursor,
+    DeadLetter,
+    Effect,
+    EffectBegin,
+    EffectStatus,
+    InboxItem,
+    Json,
+    LedgerRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+    Transition,
+    dedup_key,
+    require_utc,
+)
+from centrasync.store.sql import SqlStateStore, open_store
+
+__all__ = [
+    "BeginOutcome",
+    "Cursor",
+    "DeadLetter",
+    "Effect",
+    "EffectBegin",
+    "EffectStatus",
+    "InboxItem",
+    "Json",
+    "LedgerRecord",
+    "RecordKind",
+    "RecordRef",
+    "SqlStateStore",
+    "StateStore",
+    "Transition",
+    "dedup_key",
+    "open_store",
+    "require_utc",
+]

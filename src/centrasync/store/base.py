@@ -1,0 +1,320 @@
+"""The state store contract: what the engine may ask of durable state, backend-free.
+
+The engine's exactly-once guarantee rests on a handful of atomic primitives kept here:
+an *effect* is recorded before a side effect is attempted and confirmed after it, so a
+process killed at any instant finds, on restart, either nothing (never attempted), a
+pending intent (look remotely before trying again) or a confirmed outcome (skip). The
+store only offers those primitives; deciding what to do with them is the callers' job.
+
+Every datetime crossing this contract is aware and in UTC; naive values are refused
+with an error naming the record and the field, because a naive cursor silently shifts
+by the host's offset (lessons-from-peers §4.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol, TypeAlias
+
+from centrasync.errors import RecordValidationError
+
+__all__ = [
+    "BeginOutcome",
+    "Cursor",
+    "DeadLetter",
+    "Effect",
+    "EffectBegin",
+    "EffectStatus",
+    "InboxItem",
+    "Json",
+    "LedgerRecord",
+    "RecordKind",
+    "RecordRef",
+    "StateStore",
+    "Transition",
+    "dedup_key",
+    "require_utc",
+]
+
+# Recursive through string forward references, so it also works at runtime.
+Json: TypeAlias = bool | int | float | str | list["Json"] | dict[str, "Json"] | None
+
+
+class RecordKind(StrEnum):
+    """What sort of business object a ledger row, effect or dead letter is about."""
+
+    SHIPMENT = "shipment"
+    ORDER = "order"
+    IN_DELIVERY = "in_delivery"
+    RETURN = "return"
+    ARTICLE = "article"
+    STOCK = "stock"
+
+
+class EffectStatus(StrEnum):
+    """Where a side effect stands: intent recorded, confirmed, or known to have failed."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class BeginOutcome(StrEnum):
+    """What :meth:`StateStore.begin_effect` found, i.e. what the caller must do next."""
+
+    NEW = "new"
+    """First time this key is seen: the intent is recorded, make the call."""
+    RETRY = "retry"
+    """An earlier attempt failed for certain: the effect is pending again, make the call."""
+    IN_DOUBT = "in_doubt"
+    """An earlier attempt never confirmed (crash, or still in flight elsewhere): the remote
+    side may or may not have applied it, so look before calling again."""
+    SUCCEEDED = "succeeded"
+    """Already applied: do not call; the recorded outcome is in the effect."""
+
+
+def require_utc(value: datetime, *, record: str, field: str) -> datetime:
+    """Return ``value`` converted to UTC, refusing naive datetimes.
+
+    The error names the record and field because a naive value is always a bug at the
+    caller's edge (a Centra timestamp that skipped the merchant-zone conversion).
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RecordValidationError(
+            f"naive datetime {value.isoformat()} refused; pass an aware UTC datetime",
+            record=record,
+            field=field,
+        )
+    return value.astimezone(UTC)
+
+
+def dedup_key(*parts: str) -> str:
+    """A stable key for an inbound event that carries no id of its own.
+
+    Centra webhooks hold only type, action, id and date, so a hash of those fields is
+    the event's identity [I]; the unit separator keeps ``("a b", "c")`` and
+    ``("a", "b c")`` apart.
+    """
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """Identity of one business record: the store, its kind and its business key.
+
+    ``key`` is the id the engine derives idempotency from, usually the Centra id
+    (shipment number, purchase order id, SKU); WMS-originated records use the WMS id.
+    """
+
+    store: str
+    kind: RecordKind
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.store}/{self.kind.value}/{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """The engine's last word on one record, with the raw payloads of its latest call."""
+
+    ref: RecordRef
+    state: str
+    centra_id: str | None
+    wms_id: str | None
+    last_request: Json
+    last_response: Json
+    last_error: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One step in a record's history; ``from_state`` is ``None`` for the creation step."""
+
+    from_state: str | None
+    to_state: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A side effect keyed for exactly-once application, with its intent and outcome."""
+
+    key: str
+    record: RecordRef
+    status: EffectStatus
+    intent: Json
+    outcome: Json
+    error: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectBegin:
+    """The answer of :meth:`StateStore.begin_effect`: what was found, and the effect now."""
+
+    outcome: BeginOutcome
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """An incremental position: everything up to ``value`` is handled.
+
+    ``boundary_ids`` are the ids of records whose cursor field equals ``value`` exactly;
+    the next run re-reads from ``value`` inclusive (closed start) and drops them.
+    """
+
+    store: str
+    flow: str
+    value: datetime
+    boundary_ids: frozenset[str]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A received event, persisted before it was acknowledged and processed later."""
+
+    id: int
+    store: str
+    dedup_key: str
+    body: bytes
+    received_at: datetime
+    processed_at: datetime | None
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record the engine gave up on until a person looks; ``reason`` names the field."""
+
+    id: int
+    record: RecordRef
+    reason: str
+    payload: Json
+    parked_at: datetime
+    resolved_at: datetime | None
+
+
+class StateStore(Protocol):
+    """Durable state of the engine; one implementation per backend family.
+
+    Every method is atomic on its own. To make several changes atomic together (a cursor
+    advance with the ledger transition of the page it covers) use :meth:`transaction` and
+    call the methods of the store it yields; the outer store must not be used inside.
+    """
+
+    def transaction(self) -> AbstractAsyncContextManager[StateStore]:
+        """Run the calls made on the yielded store in one transaction (nested calls join)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the data stays."""
+        ...
+
+    async def upsert_record(
+        self,
+        ref: RecordRef,
+        *,
+        centra_id: str | None = None,
+        wms_id: str | None = None,
+        initial_state: str = "new",
+    ) -> LedgerRecord:
+        """Create the record in ``initial_state`` if absent; otherwise fill in given ids."""
+        ...
+
+    async def transition(
+        self,
+        ref: RecordRef,
+        to_state: str,
+        *,
+        note: str | None = None,
+        request: Json = None,
+        response: Json = None,
+        error: str | None = None,
+    ) -> LedgerRecord:
+        """Move the record to ``to_state`` and append the step to its history."""
+        ...
+
+    async def get_record(self, ref: RecordRef) -> LedgerRecord | None: ...
+
+    async def list_records(
+        self,
+        store: str,
+        *,
+        kind: RecordKind | None = None,
+        state: str | None = None,
+        limit: int = 100,
+    ) -> list[LedgerRecord]: ...
+
+    async def history(self, ref: RecordRef) -> list[Transition]: ...
+
+    async def begin_effect(self, key: str, record: RecordRef, intent: Json) -> EffectBegin:
+        """Record the intent to apply effect ``key`` before making the remote call."""
+        ...
+
+    async def complete_effect(self, key: str, outcome: Json) -> Effect: ...
+
+    async def fail_effect(self, key: str, error: str) -> Effect: ...
+
+    async def get_effect(self, key: str) -> Effect | None: ...
+
+    async def get_cursor(self, store: str, flow: str) -> Cursor | None: ...
+
+    async def advance_cursor(
+        self, store: str, flow: str, value: datetime, boundary_ids: Sequence[str] = ()
+    ) -> Cursor:
+        """Move the cursor forward to ``value``; an older value leaves it unchanged."""
+        ...
+
+    async def add_to_inbox(
+        self, store: str, dedup_key: str, body: bytes, *, received_at: datetime | None = None
+    ) -> bool:
+        """Persist an event; ``False`` when the same event is already in the inbox."""
+        ...
+
+    async def claim_inbox(
+        self, store: str, limit: int, *, claim_for: timedelta = timedelta(minutes=5)
+    ) -> list[InboxItem]:
+        """Hand out unprocessed events, hiding them from other claimers for ``claim_for``."""
+        ...
+
+    async def mark_inbox_processed(self, item_id: int) -> None: ...
+
+    async def mark_inbox_failed(self, item_id: int, error: str) -> None:
+        """Record why processing failed and make the event claimable again."""
+        ...
+
+    async def inbox_backlog(self, store: str) -> int: ...
+
+    async def park(self, record: RecordRef, reason: str, payload: Json = None) -> DeadLetter:
+        """Park a record; re-parking an unresolved record refreshes its entry."""
+        ...
+
+    async def list_dead(
+        self, store: str, *, include_resolved: bool = False, limit: int = 100
+    ) -> list[DeadLetter]: ...
+
+    async def resolve_dead(self, dead_letter_id: int) -> bool: ...
+
+    async def acquire_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Take the lease if it is free, expired or already ours."""
+        ...
+
+    async def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool: ...
+
+    async def release_lease(self, name: str, owner: str) -> bool: ...

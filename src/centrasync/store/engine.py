@@ -1,0 +1,79 @@
+"""Build the async SQLAlchemy engine for a store URL, tuned per backend.
+
+SQLite is the embedded default, so it gets the settings a durable single-file store
+needs: write-ahead logging (readers never block the writer), a busy timeout instead of
+instant "database is locked" errors, enforced foreign keys, and transactions that take
+the write lock up front (``BEGIN IMMEDIATE``). Without the last one, Python's sqlite3
+driver starts transactions only at the first write, so a read-then-write (acquire a
+lease, claim the inbox) would not be atomic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from centrasync.errors import ConfigError, redact
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "is_sqlite_memory"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (one per connection)."""
+    database = url.database or ""
+    return database in ("", ":memory:") or url.query.get("mode") == "memory"
+
+
+def create_store_engine(url: str) -> AsyncEngine:
+    """An engine for ``sqlite+aiosqlite://…`` or ``postgresql+psycopg://…``.
+
+    Anything else is a configuration error naming the (password-masked) URL.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from exc
+    shown = parsed.render_as_string(hide_password=True)
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite" and driver == "aiosqlite":
+        memory = is_sqlite_memory(parsed)
+        # An in-memory database lives and dies with its connection: share exactly one.
+        engine = (
+            create_async_engine(parsed, poolclass=StaticPool)
+            if memory
+            else create_async_engine(parsed)
+        )
+        _configure_sqlite(engine, wal=not memory)
+        return engine
+    if backend == "postgresql" and driver == "psycopg":
+        return create_async_engine(parsed, pool_pre_ping=True)
+    raise ConfigError(
+        f"database_url: unsupported database {shown!r}; use sqlite+aiosqlite:///path.sqlite "
+        "or postgresql+psycopg://host:5432/db"
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver; ``_on_begin`` issues BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

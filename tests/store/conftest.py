@@ -1,0 +1,108 @@
+"""Store fixtures: every contract test runs on SQLite and on the local PostgreSQL.
+
+PostgreSQL tests each get a fresh schema (selected through libpq's ``options`` in the
+URL), dropped afterwards, so tests neither see nor disturb each other. An unreachable
+server fails the test with the command that starts it; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from centrasync.store import StateStore, open_store
+
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+
+
+class FakeClock:
+    """A settable "now" so lease expiry and claims are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            "PostgreSQL is not reachable at 127.0.0.1:5432 (database 'test', user 'postgres', "
+            f"trust auth): {exc}\nStart it with:  {PG_START}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[Callable[[], str]]:
+    """Make fresh PostgreSQL schemas on demand; all are dropped after the test."""
+    admin = _admin_connection()
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        made.append(schema)
+        return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+    try:
+        yield make
+    finally:
+        for schema in made:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def fresh_url(backend: str, request: pytest.FixtureRequest) -> Callable[[], str]:
+    """Make URLs of new, empty databases: in-memory SQLite, or fresh PostgreSQL schemas."""
+    if backend == "sqlite":
+        return lambda: "sqlite+aiosqlite:///:memory:"
+    make: Callable[[], str] = request.getfixturevalue("pg_schema_url")
+    return make
+
+
+@pytest.fixture
+def store_url(fresh_url: Callable[[], str]) -> str:
+    return fresh_url()
+
+
+@pytest.fixture
+def durable_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL whose data outlives the engine: a SQLite file, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}"
+    make: Callable[[], str] = request.getfixturevalue("pg_schema_url")
+    return make()
+
+
+@pytest.fixture
+async def store(store_url: str, clock: FakeClock) -> AsyncIterator[StateStore]:
+    opened = await open_store(store_url, clock=clock)
+    try:
+        yield opened
+    finally:
+        await opened.close()

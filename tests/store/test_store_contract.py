@@ -1,0 +1,413 @@
+"""The StateStore contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from centrasync.errors import RecordValidationError
+from centrasync.store import (
+    BeginOutcome,
+    EffectStatus,
+    RecordKind,
+    RecordRef,
+    StateStore,
+    dedup_key,
+    open_store,
+)
+
+if TYPE_CHECKING:
+    from tests.store.conftest import FakeClock
+
+SHIPMENT = RecordRef("se", RecordKind.SHIPMENT, "1042-1")
+OTHER = RecordRef("se", RecordKind.RETURN, "R-7")
+
+
+# -- ledger -----------------------------------------------------------------------------
+
+
+async def test_new_record_starts_its_history_and_upsert_fills_ids(store: StateStore) -> None:
+    created = await store.upsert_record(SHIPMENT, centra_id="1042")
+    again = await store.upsert_record(SHIPMENT, wms_id="ON-55")
+
+    assert created.state == "new"
+    assert (again.centra_id, again.wms_id, again.state) == ("1042", "ON-55", "new")
+    history = await store.history(SHIPMENT)
+    assert [(t.from_state, t.to_state) for t in history] == [(None, "new")]
+
+
+async def test_transition_records_history_payloads_and_errors(
+    store: StateStore, clock: FakeClock
+) -> None:
+    await store.upsert_record(SHIPMENT)
+    clock.advance(timedelta(seconds=1))
+    failed = await store.transition(
+        SHIPMENT,
+        "wms_failed",
+        note="first try",
+        request={"orderNumber": "1042-1", "password": "hunter2"},
+        error="HTTP 503",
+    )
+    clock.advance(timedelta(seconds=1))
+    sent = await store.transition(
+        SHIPMENT, "sent_to_wms", request={"orderNumber": "1042-1"}, response={"orderId": 55}
+    )
+
+    assert failed.last_error == "HTTP 503"
+    assert failed.last_request == {"orderNumber": "1042-1", "password": "***"}
+    assert sent.last_error is None, "a successful step clears the previous error"
+    assert sent.last_response == {"orderId": 55}
+    assert sent.attempts == 2
+    assert sent.updated_at == clock.now
+    history = await store.history(SHIPMENT)
+    assert [(t.from_state, t.to_state, t.note) for t in history] == [
+        (None, "new", "created"),
+        ("new", "wms_failed", "first try"),
+        ("wms_failed", "sent_to_wms", None),
+    ]
+    assert [t.at for t in history] == sorted(t.at for t in history)
+    assert all(t.at.tzinfo is UTC for t in history)
+
+
+async def test_transition_of_unknown_record_names_it(store: StateStore) -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        await store.transition(SHIPMENT, "sent_to_wms")
+    assert caught.value.record == "se/shipment/1042-1"
+    assert caught.value.field == "key"
+
+
+async def test_list_records_filters_by_kind_and_state(store: StateStore) -> None:
+    for key in ("a", "b", "c"):
+        await store.upsert_record(RecordRef("se", RecordKind.SHIPMENT, key))
+    await store.upsert_record(RecordRef("no", RecordKind.SHIPMENT, "a"))
+    await store.upsert_record(OTHER)
+    await store.transition(RecordRef("se", RecordKind.SHIPMENT, "b"), "done")
+
+    new_shipments = await store.list_records("se", kind=RecordKind.SHIPMENT, state="new")
+    assert sorted(r.ref.key for r in new_shipments) == ["a", "c"]
+    assert len(await store.list_records("se")) == 4
+    assert len(await store.list_records("se", limit=2)) == 2
+
+
+async def test_transaction_commits_cursor_and_transition_together(store: StateStore) -> None:
+    await store.upsert_record(SHIPMENT)
+    page_end = datetime(2026, 3, 29, 1, tzinfo=UTC)
+
+    async with store.transaction() as tx:
+        await tx.advance_cursor("se", "shipments", page_end, ["1042-1"])
+        await tx.transition(SHIPMENT, "sent_to_wms")
+
+    cursor = await store.get_cursor("se", "shipments")
+    assert cursor is not None
+    assert cursor.value == page_end
+    record = await store.get_record(SHIPMENT)
+    assert record is not None
+    assert record.state == "sent_to_wms"
+
+
+async def test_transaction_rolls_back_everything_on_error(store: StateStore) -> None:
+    await store.upsert_record(SHIPMENT)
+
+    with pytest.raises(ZeroDivisionError):
+        async with store.transaction() as tx:
+            await tx.advance_cursor("se", "shipments", datetime(2026, 3, 29, tzinfo=UTC))
+            await tx.transition(SHIPMENT, "sent_to_wms")
+            await tx.begin_effect("wms-order:1042-1", SHIPMENT, {"orderNumber": "1042-1"})
+            _ = 1 / 0
+
+    assert await store.get_cursor("se", "shipments") is None
+    assert await store.get_effect("wms-order:1042-1") is None
+    record = await store.get_record(SHIPMENT)
+    assert record is not None
+    assert record.state == "new"
+    assert len(await store.history(SHIPMENT)) == 1
+
+
+async def test_outer_store_inside_its_transaction_is_refused_not_deadlocked(
+    store: StateStore,
+) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_record(SHIPMENT)
+        with pytest.raises(RuntimeError, match="yielded by transaction"):
+            await asyncio.wait_for(store.get_record(SHIPMENT), timeout=5)
+        async with tx.transaction() as nested:
+            await nested.transition(SHIPMENT, "joined")
+    record = await store.get_record(SHIPMENT)
+    assert record is not None
+    assert record.state == "joined"
+
+
+# -- effects ----------------------------------------------------------------------------
+
+
+async def test_begin_twice_sees_the_pending_intent(store: StateStore) -> None:
+    first = await store.begin_effect("wms-order:1042-1", SHIPMENT, {"lines": 2})
+    second = await store.begin_effect("wms-order:1042-1", SHIPMENT, {"lines": 3})
+
+    assert first.outcome is BeginOutcome.NEW
+    assert second.outcome is BeginOutcome.IN_DOUBT
+    assert second.effect.status is EffectStatus.PENDING
+    assert second.effect.intent == {"lines": 2}, "the intent that may have been applied stays"
+    assert second.effect.attempts == 2
+
+
+async def test_completed_effect_is_never_begun_again(store: StateStore) -> None:
+    await store.begin_effect("capture:1042-1", SHIPMENT, {"amount": "10.00"})
+    done = await store.complete_effect("capture:1042-1", {"transactionId": "T1"})
+    again = await store.begin_effect("capture:1042-1", SHIPMENT, {"amount": "10.00"})
+    repeat = await store.complete_effect("capture:1042-1", {"transactionId": "T2"})
+
+    assert done.status is EffectStatus.SUCCEEDED
+    assert done.completed_at is not None
+    assert again.outcome is BeginOutcome.SUCCEEDED
+    assert again.effect.outcome == {"transactionId": "T1"}
+    assert repeat.outcome == {"transactionId": "T1"}, "the first confirmation wins"
+
+
+async def test_failed_effect_is_retried_with_the_new_intent(store: StateStore) -> None:
+    await store.begin_effect("return:R-7", OTHER, {"qty": 1})
+    failed = await store.fail_effect("return:R-7", "HTTP 422 token=abc123")
+    retry = await store.begin_effect("return:R-7", OTHER, {"qty": 2})
+
+    assert failed.status is EffectStatus.FAILED
+    assert failed.error is not None
+    assert "abc123" not in failed.error
+    assert retry.outcome is BeginOutcome.RETRY
+    assert retry.effect.status is EffectStatus.PENDING
+    assert retry.effect.intent == {"qty": 2}
+
+
+async def test_effect_misuse_is_refused_with_record_and_field(store: StateStore) -> None:
+    with pytest.raises(RecordValidationError) as unknown:
+        await store.complete_effect("never-begun", {})
+    assert (unknown.value.record, unknown.value.field) == ("effect never-begun", "key")
+
+    await store.begin_effect("stock:SKU1", RecordRef("se", RecordKind.STOCK, "SKU1"), None)
+    with pytest.raises(RecordValidationError, match="already belongs"):
+        await store.begin_effect("stock:SKU1", RecordRef("se", RecordKind.STOCK, "SKU2"), None)
+
+    await store.complete_effect("stock:SKU1", {"ok": True})
+    with pytest.raises(RecordValidationError) as late:
+        await store.fail_effect("stock:SKU1", "timeout")
+    assert late.value.field == "status"
+
+
+async def test_concurrent_begins_have_exactly_one_winner(store: StateStore) -> None:
+    results = await asyncio.gather(
+        *(store.begin_effect("wms-order:race", SHIPMENT, {"n": n}) for n in range(6))
+    )
+    outcomes = sorted(r.outcome.value for r in results)
+    assert outcomes == ["in_doubt"] * 5 + ["new"]
+
+
+# -- cursors ----------------------------------------------------------------------------
+
+
+async def test_cursor_moves_forward_only(store: StateStore) -> None:
+    t0 = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    assert await store.get_cursor("se", "stock") is None
+
+    await store.advance_cursor("se", "stock", t0, ["A"])
+    same = await store.advance_cursor("se", "stock", t0, ["B"])
+    older = await store.advance_cursor("se", "stock", t0 - timedelta(minutes=5), ["Z"])
+    later = await store.advance_cursor("se", "stock", t0 + timedelta(seconds=1), ["C"])
+
+    assert same.boundary_ids == {"A", "B"}, "records sharing the boundary time accumulate"
+    assert (older.value, older.boundary_ids) == (t0, frozenset({"A", "B"}))
+    assert (later.value, later.boundary_ids) == (t0 + timedelta(seconds=1), frozenset({"C"}))
+    stored = await store.get_cursor("se", "stock")
+    assert stored == later
+
+
+async def test_cursor_refuses_naive_datetimes(store: StateStore) -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        await store.advance_cursor("se", "orders", datetime(2026, 3, 29, 2, 30))
+    assert caught.value.record == "cursor se:orders"
+    assert caught.value.field == "value"
+    assert await store.get_cursor("se", "orders") is None
+
+
+async def test_cursor_round_trips_as_utc(store: StateStore) -> None:
+    # 02:30 on the spring-forward night in Stockholm does not exist locally; 03:30 CEST does.
+    local = datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Stockholm"))
+    await store.advance_cursor("se", "orders", local)
+
+    cursor = await store.get_cursor("se", "orders")
+    assert cursor is not None
+    assert cursor.value.tzinfo is UTC
+    assert cursor.value == datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+
+
+# -- webhook inbox ----------------------------------------------------------------------
+
+
+async def test_inbox_ignores_duplicates_per_store(store: StateStore) -> None:
+    key = dedup_key("shipment", "update", "1042-1", "2026-03-29T01:00:00Z")
+    assert await store.add_to_inbox("se", key, b'{"a":1}')
+    assert not await store.add_to_inbox("se", key, b'{"a":1}')
+    assert await store.add_to_inbox("no", key, b'{"a":1}'), "another store's event is distinct"
+
+    assert await store.inbox_backlog("se") == 1
+    assert await store.inbox_backlog("no") == 1
+
+
+async def test_inbox_claims_hide_items_until_processed_or_lapsed(
+    store: StateStore, clock: FakeClock
+) -> None:
+    for n in range(3):
+        await store.add_to_inbox("se", f"event-{n}", f"body {n}".encode())
+
+    first = await store.claim_inbox("se", 2, claim_for=timedelta(minutes=1))
+    rest = await store.claim_inbox("se", 10, claim_for=timedelta(minutes=1))
+    assert [i.dedup_key for i in first] == ["event-0", "event-1"]
+    assert [i.body for i in rest] == [b"body 2"]
+    assert await store.claim_inbox("se", 10) == []
+
+    await store.mark_inbox_processed(first[0].id)
+    await store.mark_inbox_failed(first[1].id, "Centra said no")
+    retried = await store.claim_inbox("se", 10)
+    assert [(i.dedup_key, i.attempts, i.error) for i in retried] == [
+        ("event-1", 2, "Centra said no")
+    ]
+
+    clock.advance(timedelta(minutes=2))
+    lapsed = await store.claim_inbox("se", 10)
+    assert [i.dedup_key for i in lapsed] == ["event-2"]
+    assert await store.inbox_backlog("se") == 2
+
+
+async def test_unknown_inbox_item_is_named(store: StateStore) -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        await store.mark_inbox_processed(999)
+    assert (caught.value.record, caught.value.field) == ("inbox item 999", "id")
+
+
+def test_dedup_key_separates_fields() -> None:
+    assert dedup_key("a b", "c") != dedup_key("a", "b c")
+    assert dedup_key("x", "y") == dedup_key("x", "y")
+
+
+# -- dead letters -----------------------------------------------------------------------
+
+
+async def test_parking_lists_refreshes_and_resolves(store: StateStore, clock: FakeClock) -> None:
+    first = await store.park(SHIPMENT, "se/shipment/1042-1: field 'country': unknown", {"c": "XX"})
+    clock.advance(timedelta(minutes=1))
+    again = await store.park(SHIPMENT, "se/shipment/1042-1: field 'country': still unknown")
+    await store.park(OTHER, "se/return/R-7: field 'lineId': missing password=s3cret")
+
+    assert again.id == first.id, "re-parking an unresolved record refreshes its entry"
+    assert again.parked_at == clock.now
+    dead = await store.list_dead("se")
+    assert {d.record for d in dead} == {SHIPMENT, OTHER}
+    assert all("s3cret" not in d.reason for d in dead)
+
+    assert await store.resolve_dead(first.id)
+    assert not await store.resolve_dead(first.id)
+    assert [d.record for d in await store.list_dead("se")] == [OTHER]
+    everything = await store.list_dead("se", include_resolved=True)
+    assert [d.resolved_at is not None for d in everything if d.record == SHIPMENT] == [True]
+
+    reparked = await store.park(SHIPMENT, "broken again")
+    assert reparked.id != first.id
+
+
+# -- leases -----------------------------------------------------------------------------
+
+
+async def test_lease_contention_and_takeover_after_expiry(
+    store: StateStore, clock: FakeClock
+) -> None:
+    ttl = timedelta(seconds=30)
+    assert await store.acquire_lease("se:shipments", "worker-a", ttl)
+    assert not await store.acquire_lease("se:shipments", "worker-b", ttl)
+    assert await store.acquire_lease("se:shipments", "worker-a", ttl), "re-acquiring extends"
+    assert not await store.renew_lease("se:shipments", "worker-b", ttl)
+
+    clock.advance(timedelta(seconds=20))
+    assert await store.renew_lease("se:shipments", "worker-a", ttl)
+    clock.advance(timedelta(seconds=29))
+    assert not await store.acquire_lease("se:shipments", "worker-b", ttl)
+
+    clock.advance(timedelta(seconds=2))
+    assert await store.acquire_lease("se:shipments", "worker-b", ttl)
+    assert not await store.renew_lease("se:shipments", "worker-a", ttl)
+    assert not await store.release_lease("se:shipments", "worker-a")
+    assert await store.release_lease("se:shipments", "worker-b")
+    assert await store.acquire_lease("se:shipments", "worker-a", ttl)
+
+
+async def test_lease_ttl_must_be_positive(store: StateStore) -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        await store.acquire_lease("se:stock", "w", timedelta(0))
+    assert (caught.value.record, caught.value.field) == ("lease se:stock", "ttl")
+
+
+async def test_concurrent_acquirers_never_both_win(durable_url: str) -> None:
+    stores = [await open_store(durable_url) for _ in range(2)]
+    try:
+        for round_ in range(10):
+            name = f"se:race-{round_}"
+            results = await asyncio.gather(
+                *(
+                    stores[n % 2].acquire_lease(name, f"worker-{n}", timedelta(minutes=1))
+                    for n in range(6)
+                )
+            )
+            assert results.count(True) == 1, results
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+# -- crash recovery ---------------------------------------------------------------------
+
+
+async def test_effect_begun_before_a_crash_is_in_doubt_after_restart(durable_url: str) -> None:
+    before = await open_store(durable_url)
+    await before.upsert_record(SHIPMENT)
+    await before.begin_effect("wms-order:1042-1", SHIPMENT, {"orderNumber": "1042-1"})
+    await before.close()
+
+    after = await open_store(durable_url)
+    try:
+        effect = await after.get_effect("wms-order:1042-1")
+        assert effect is not None
+        assert effect.status is EffectStatus.PENDING
+        resumed = await after.begin_effect("wms-order:1042-1", SHIPMENT, {"orderNumber": "x"})
+        assert resumed.outcome is BeginOutcome.IN_DOUBT
+        assert resumed.effect.intent == {"orderNumber": "1042-1"}
+    finally:
+        await after.close()
+
+
+_KILLED_RUN = """
+import asyncio, os, sys
+from centrasync.store import RecordKind, RecordRef, open_store
+
+async def main(url):
+    store = await open_store(url)
+    ref = RecordRef("se", RecordKind.SHIPMENT, "1042-1")
+    await store.begin_effect("wms-order:1042-1", ref, {"orderNumber": "1042-1"})
+    os._exit(9)  # killed while the remote call is in flight: no complete, no close
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_effect_begun_by_a_killed_process_is_in_doubt(durable_url: str) -> None:
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", _KILLED_RUN, durable_url)
+    assert await asyncio.wait_for(process.wait(), timeout=30) == 9
+
+    store = await open_store(durable_url)
+    try:
+        resumed = await store.begin_effect("wms-order:1042-1", SHIPMENT, {"orderNumber": "x"})
+        assert resumed.outcome is BeginOutcome.IN_DOUBT
+        assert resumed.effect.intent == {"orderNumber": "1042-1"}
+    finally:
+        await store.close()

@@ -1,0 +1,77 @@
+"""Backend set-up: SQLite pragmas, URL handling, errors translated at the boundary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from centrasync.errors import ConfigError, RetryLaterError
+from centrasync.store import RecordKind, RecordRef, SqlStateStore, open_store
+from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_store_engine
+
+
+async def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}")
+    assert isinstance(store, SqlStateStore)
+    try:
+        async with store.engine.connect() as conn:
+            journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert (journal, foreign_keys, busy) == ("wal", 1, SQLITE_BUSY_TIMEOUT_MS)
+        assert (tmp_path / "state.sqlite-wal").exists()
+    finally:
+        await store.close()
+
+
+async def test_sqlite_enforces_the_history_foreign_key(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}")
+    assert isinstance(store, SqlStateStore)
+    try:
+        await store.upsert_record(RecordRef("se", RecordKind.ORDER, "1042"))
+        async with store.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM ledger_records"))
+            orphans = (await conn.execute(text("SELECT count(*) FROM ledger_transitions"))).scalar()
+        assert orphans == 0, "history goes with its record (ON DELETE CASCADE needs FKs on)"
+    finally:
+        await store.close()
+
+
+async def test_in_memory_sqlite_keeps_its_data_across_calls() -> None:
+    store = await open_store("sqlite+aiosqlite:///:memory:")
+    try:
+        await store.upsert_record(RecordRef("se", RecordKind.ARTICLE, "SKU-1"))
+        assert await store.get_record(RecordRef("se", RecordKind.ARTICLE, "SKU-1")) is not None
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///state.sqlite",
+        "mysql+aiomysql://u@h/db",
+        "postgresql+asyncpg://u@h/db",
+        "not a url",
+    ],
+)
+def test_unsupported_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError, match="database_url"):
+        create_store_engine(url)
+
+
+def test_passwords_stay_out_of_errors_and_repr() -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_store_engine("mysql+aiomysql://user:hunter2@db/x")
+    assert "hunter2" not in str(caught.value)
+
+    store = SqlStateStore(create_store_engine("postgresql+psycopg://user:hunter2@db:5432/x"))
+    assert "hunter2" not in repr(store)
+
+
+async def test_unreachable_database_is_a_retry_later_error() -> None:
+    with pytest.raises(RetryLaterError) as caught:
+        await open_store("postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2")
+    assert caught.value.system == "state store"
