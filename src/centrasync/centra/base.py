@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from centrasync.errors import MalformedResponseError, RecordValidationError
-from centrasync.http import Priority, RateBudget, ResilientTransport, RetryPolicy
+from centrasync.http import AsyncClosing, Priority, RateBudget, ResilientTransport, RetryPolicy
 
 from .requestor import SYSTEM, OrderApiRequestor, validate_record
 from .results import Page
@@ -30,7 +29,7 @@ M = TypeVar("M", bound=BaseModel)
 Moment = datetime | date
 
 
-class OrderApiBase:
+class OrderApiBase(AsyncClosing):
     """One Order API plugin instance: ``<host>/api/<uri>/`` plus its shared secret.
 
     An async context manager; it owns the ``httpx.AsyncClient`` it builds around
@@ -65,17 +64,6 @@ class OrderApiBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, timezone={self.zone.name!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()

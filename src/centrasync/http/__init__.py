@@ -4,12 +4,14 @@ Knows HTTP and nothing about Centra or any WMS; imports nothing else of centrasy
 """
 
 from .budget import Priority, RateBudget
+from .closing import AsyncClosing
 from .retry import Outcome, RetryPolicy, parse_retry_after
 from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
 
 __all__ = [
     "IDEMPOTENT",
     "PRIORITY",
+    "AsyncClosing",
     "Outcome",
     "Priority",
     "RateBudget",

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.errors import NetworkError, RemoteRefusedError
-from centrasync.http import RetryPolicy
+from centrasync.http import AsyncClosing, RetryPolicy
 from centrasync.wms.models import Parcel
 from centrasync.wms.ongoing import OngoingWarehouse
 
@@ -31,22 +30,11 @@ __all__ = ["OngoingOperator", "ongoing_harness"]
 _SYSTEM = "ongoing-emulator"
 
 
-class OngoingOperator:
+class OngoingOperator(AsyncClosing):
     """The emulator's ``/_emulator/`` routes behind the :class:`WarehouseOperator` protocol."""
 
     def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30.0)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._client.aclose()

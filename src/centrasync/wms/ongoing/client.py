@@ -12,8 +12,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import TracebackType
-from typing import Self
 
 import httpx
 
@@ -23,7 +21,7 @@ from centrasync.errors import (
     RecordValidationError,
     RemoteRefusedError,
 )
-from centrasync.http import ResilientTransport, RetryPolicy
+from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy
 from centrasync.wms.models import (
     Article,
     CancelOutcome,
@@ -65,7 +63,7 @@ def _format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-class OngoingWarehouse:
+class OngoingWarehouse(AsyncClosing):
     """One Ongoing goods owner (our merchant) behind the ``Warehouse`` protocol.
 
     ``base_url`` is the API root, e.g. ``https://api.ongoingsystems.se/{warehouse}/api/v1/``.
@@ -117,17 +115,6 @@ class OngoingWarehouse:
 
     def __repr__(self) -> str:
         return f"OngoingWarehouse({self.base_url!r}, goods_owner_id={self.goods_owner_id})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._client.aclose()
