@@ -5,6 +5,11 @@ With ``server/``, this is the only place that builds concrete clients and emulat
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 
@@ -13,7 +18,16 @@ emulate_app = typer.Typer(
     help="Run a faithful local emulator of an external system.", no_args_is_help=True
 )
 app.add_typer(emulate_app, name="emulate")
+preview_app = typer.Typer(
+    help="Show what the engine would send to the warehouse, without sending it.",
+    no_args_is_help=True,
+)
+app.add_typer(preview_app, name="preview")
 console = Console(stderr=True)
+
+if TYPE_CHECKING:
+    from centrasync.centra import Shipment
+    from centrasync.config import StoreSettings
 
 
 @emulate_app.command("centra")
@@ -78,6 +92,59 @@ def emulate_ongoing(
         f"  Control API: http://{host}:{port}/_emulator/  (OpenAPI at /docs)"
     )
     uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
+
+
+async def _find_shipment(store: StoreSettings, number: str) -> Shipment:
+    """Look for the shipment in every state, Good-to-Go first, as the pick flow would."""
+    from centrasync.centra import OrderApiClient
+    from centrasync.errors import NotFoundError
+
+    order = number.split("-", 1)[0] if "-" in number else None
+    async with OrderApiClient(
+        store.centra.base_url, store.centra_secret.reveal(), store.centra.timezone
+    ) as client:
+        for status in ("goodtogo", "inprogress", "completed"):
+            page = await client.list_shipments(status, order=order)
+            for shipment in page:
+                if shipment.shipment_id == number:
+                    return shipment
+            for rejected in page.rejected:
+                if rejected.record == f"shipment {number}":
+                    raise rejected
+    raise NotFoundError(
+        f"shipment {number!r} not found in store {store.name!r} "
+        "(looked in good-to-go, in progress and completed)"
+    )
+
+
+@preview_app.command("shipment")
+def preview_shipment(
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    shipment_number: str = typer.Argument(..., help="Centra's shipment number, e.g. 1001-1."),
+    config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
+) -> None:
+    """Print the warehouse order one Centra shipment maps to, as JSON.
+
+    ``passes_filters`` says whether the store's ``shipment_filters`` would let it through.
+    """
+    from centrasync.config import load_settings
+    from centrasync.errors import CentrasyncError
+    from centrasync.sync import (
+        mapped_order_to_json,
+        shipment_passes_filters,
+        shipment_to_outbound_order,
+    )
+
+    try:
+        settings = load_settings(config).store(store)
+        shipment = asyncio.run(_find_shipment(settings, shipment_number))
+        mapped = shipment_to_outbound_order(shipment, settings)
+        passes = shipment_passes_filters(shipment, settings.shipment_filters)
+    except CentrasyncError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    view = {**mapped_order_to_json(mapped), "passes_filters": passes}
+    Console(soft_wrap=True).print_json(json.dumps(view))
 
 
 def main() -> None:
