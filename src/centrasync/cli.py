@@ -147,5 +147,55 @@ def preview_shipment(
     Console(soft_wrap=True).print_json(json.dumps(view))
 
 
+@app.command("serve")
+def serve(
+    config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
+) -> None:
+    """Serve the engine's web role: webhook receivers, /healthz and /metrics.
+
+    The scheduler and workers join this process with issue #4; until then webhooks are
+    verified and written to the inbox of the configured state store.
+    """
+    import uvicorn
+
+    from centrasync.config import load_settings
+    from centrasync.errors import CentrasyncError
+    from centrasync.server import create_app
+    from centrasync.store import open_store
+
+    try:
+        settings = load_settings(config)
+    except CentrasyncError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    engine = settings.engine
+
+    async def run() -> None:
+        # The store's connections belong to the loop that serves requests, so both share one.
+        state = await open_store(engine.database_url)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, state),
+                host=engine.listen_host,
+                port=engine.listen_port,
+                log_level="warning",
+            )
+        )
+        try:
+            await server.serve()
+        finally:
+            await state.close()
+
+    console.print(
+        f"[bold]centrasync[/] on http://{engine.listen_host}:{engine.listen_port}  "
+        f"webhooks: /webhooks/centra/<store> for {', '.join(s.name for s in settings.stores)}"
+    )
+    try:
+        asyncio.run(run())
+    except CentrasyncError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()

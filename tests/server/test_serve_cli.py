@@ -1,0 +1,106 @@
+"""``centrasync serve`` end to end: a real process, a real port, a file-backed SQLite store."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+HOOK_SECRET = "hook-secret-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def signed(body: str, secret: str) -> dict[str, str]:
+    t = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Centra-Signature": f"t={t},v1={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def test_serve_receives_signed_webhooks_into_the_inbox(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "centrasync.toml"
+    config.write_text(
+        f"""
+[engine]
+database_url = "sqlite+aiosqlite:///{tmp_path / "state.sqlite"}"
+listen_port = {port}
+
+[stores.se.centra]
+host = "http://127.0.0.1:9"
+uri = "wms"
+timezone = "Europe/Stockholm"
+
+[stores.se.wms]
+base_url = "http://127.0.0.1:9/demo/api/v1"
+user = "api"
+goods_owner_id = 1
+"""
+    )
+    env = {
+        **os.environ,
+        "CENTRASYNC_SE_CENTRA_SECRET": "centra-secret",
+        "CENTRASYNC_SE_WMS_PASSWORD": "wms-password",
+        "CENTRASYNC_SE_WEBHOOK_SECRET": HOOK_SECRET,
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "centrasync", "serve", "--config", str(config)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "centrasync serve did not start"
+                time.sleep(0.05)
+        event = {"type": "order", "action": "create", "date": "2026-11-22 09:00:00.000001", "id": 7}
+        body = "payload=" + quote(json.dumps({"events": [event]}), safe="")
+        hook = f"{url}/webhooks/centra/se"
+        assert httpx.post(hook, content=body, headers=signed(body, HOOK_SECRET)).status_code == 200
+        assert httpx.post(hook, content=body, headers=signed(body, "forged")).status_code == 401
+        assert httpx.post(hook, content=body).status_code == 401
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'centrasync_inbox_backlog{store="se"} 1.0' in metrics
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (tmp_path / "state.sqlite").exists()
+    assert HOOK_SECRET not in log.read_text()
+
+
+def test_serve_reports_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "centrasync", "serve", "--config", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: configuration file")
+    assert "Traceback" not in result.stderr
