@@ -1,6 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# These machines are shared and noisy: a slow draw says nothing about our code, so the
+# timing health check and per-example deadlines are off for every property test.
+settings.register_profile("centrasync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("centrasync")
 
 
 @pytest.fixture(autouse=True)

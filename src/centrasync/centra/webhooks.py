@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -30,6 +30,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "WebhookEvent",
     "WebhookSignatureError",
+    "decode_event",
+    "encode_event",
     "parse_webhook",
     "sign_payload",
     "verify_signature",
@@ -210,3 +212,34 @@ def parse_webhook(raw_body: bytes, timezone: str) -> list[WebhookEvent]:
     if "events" in payload:
         return _integration_events(payload["events"], timezone)
     return _checkout_events(payload)
+
+
+def encode_event(event: WebhookEvent) -> bytes:
+    """The event as compact JSON (type, action, id, date as ISO UTC or null, raw data).
+
+    This is the form events wait in in the inbox between receipt and processing.
+    """
+    document: dict[str, Any] = {
+        "type": event.type,
+        "action": event.action,
+        "id": event.id,
+        "date": event.date.astimezone(UTC).isoformat() if event.date is not None else None,
+        "data": dict(event.data) if event.data is not None else None,
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def decode_event(body: bytes) -> WebhookEvent:
+    """Read back what :func:`encode_event` wrote; a damaged row is a :class:`DataError`."""
+    try:
+        document = json.loads(body)
+        when = document["date"]
+        return WebhookEvent(
+            type=str(document["type"]),
+            action=str(document["action"]),
+            id=str(document["id"]),
+            date=datetime.fromisoformat(when) if when is not None else None,
+            data=document.get("data"),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _bad_payload(f"inbox row is not an encoded event ({exc})") from None

@@ -14,10 +14,8 @@ one by one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from fastapi import Request
@@ -27,6 +25,7 @@ from centrasync.centra.webhooks import (
     SIGNATURE_HEADER,
     WebhookEvent,
     WebhookSignatureError,
+    encode_event,
     parse_webhook,
     verify_signature,
 )
@@ -36,7 +35,7 @@ from centrasync.store.base import StateStore, dedup_key
 
 from .metrics import ReceiverMetrics
 
-__all__ = ["BodyTooLarge", "WebhookReceiver", "event_body", "event_key", "read_capped"]
+__all__ = ["BodyTooLarge", "WebhookReceiver", "event_key", "read_capped"]
 
 _log = structlog.get_logger()
 
@@ -95,18 +94,6 @@ def event_key(store: str, event: WebhookEvent, signed_at: str) -> str:
     """
     when = event.date.astimezone(UTC).isoformat() if event.date is not None else signed_at
     return dedup_key(store, event.type, event.action, event.id, when)
-
-
-def event_body(event: WebhookEvent) -> bytes:
-    """The event as compact JSON: type, action, id, date (ISO UTC or null), raw data."""
-    document: dict[str, Any] = {
-        "type": event.type,
-        "action": event.action,
-        "id": event.id,
-        "date": event.date.astimezone(UTC).isoformat() if event.date is not None else None,
-        "data": dict(event.data) if event.data is not None else None,
-    }
-    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
 class WebhookReceiver:
@@ -176,7 +163,7 @@ class WebhookReceiver:
         async with self._state.transaction() as tx:
             for event in events:
                 if await tx.add_to_inbox(
-                    store, event_key(store, event, signed_at), event_body(event)
+                    store, event_key(store, event, signed_at), encode_event(event)
                 ):
                     added += 1
                 else:

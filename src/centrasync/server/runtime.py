@@ -1,0 +1,112 @@
+"""The engine's worker role: clients, flows and one worker per configured store.
+
+This is where concrete classes meet (with ``cli``): the Order API client and the Ongoing
+connector are built from settings here and handed to the flows, which only know their
+protocols. Tests and the demo pass in-process transports per store instead of the
+network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from centrasync.centra import OrderApiClient
+from centrasync.config import Settings
+from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
+from centrasync.store.base import StateStore
+from centrasync.sync.ports import FlowEvents
+from centrasync.sync.shipments import ShipmentFlows
+from centrasync.sync.worker import StoreWorker
+from centrasync.wms.ongoing import OngoingWarehouse
+
+__all__ = ["Connections", "Engine"]
+
+
+@dataclass(frozen=True)
+class Connections:
+    """Transports for one store's two remote systems; None means the real network."""
+
+    centra: httpx.AsyncBaseTransport | None = None
+    wms: httpx.AsyncBaseTransport | None = None
+
+
+class Engine(AsyncClosing):
+    """Every store's worker, sharing one rate budget per Centra account (host).
+
+    ``owner`` names this process in the store leases; ``webhooks_since`` is when this
+    process began receiving webhooks (sweep finds of later shipments count as misses).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: StateStore,
+        *,
+        events: FlowEvents,
+        owner: str,
+        connections: Mapping[str, Connections] | None = None,
+        webhooks_since: datetime | None = None,
+        tick: float = 0.2,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.centra: dict[str, OrderApiClient] = {}
+        self.wms: dict[str, OngoingWarehouse] = {}
+        self.workers: list[StoreWorker] = []
+        budgets: dict[str, RateBudget] = {}
+        for store in settings.stores:
+            wired = (connections or {}).get(store.name, Connections())
+            budget = budgets.setdefault(store.centra.host, RateBudget(settings.engine.centra_rate))
+            centra = OrderApiClient(
+                store.centra.base_url,
+                store.centra_secret.reveal(),
+                store.centra.timezone,
+                transport=wired.centra,
+                budget=budget,
+                retry=retry,
+            )
+            wms = OngoingWarehouse(
+                store.wms.api_url,
+                store.wms.user,
+                store.wms_password.reveal(),
+                store.wms.goods_owner_id,
+                transport=wired.wms,
+                retry=retry,
+            )
+            self.centra[store.name] = centra
+            self.wms[store.name] = wms
+            flows = ShipmentFlows(
+                settings=store,
+                state=state,
+                centra=centra,
+                wms=wms,
+                events=events,
+                max_attempts=settings.engine.max_attempts,
+                webhooks_since=webhooks_since if store.webhook_secret is not None else None,
+            )
+            self.workers.append(StoreWorker(flows, store.schedule, owner, tick=tick))
+
+    def rate_limited(self, store: str) -> int:
+        """429 answers Centra gave this store's client so far."""
+        return self.centra[store].transport.stats.rate_limited
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every store's worker until ``stop`` is set."""
+        await asyncio.gather(*(worker.run(stop) for worker in self.workers))
+
+    async def run_once(self) -> None:
+        """One pass of every flow of every store, now."""
+        for worker in self.workers:
+            await worker.run_once()
+
+    async def aclose(self) -> None:
+        for centra in self.centra.values():
+            await centra.aclose()
+        for wms in self.wms.values():
+            await wms.aclose()

@@ -1,0 +1,615 @@
+"""The shipment flows of one store: outbound, confirmation and cancellation, exactly once.
+
+Every remote write is an *effect* keyed by the store and the Centra shipment number and
+recorded in the state store before the call and confirmed after it. The engine may be
+killed between any two lines here; on restart the same key finds the effect in one of
+three states and acts accordingly:
+
+* confirmed: skip the call (a WMS order is never created twice, a shipment never
+  completed twice);
+* failed for certain: call again;
+* pending, i.e. the outcome is unknown: for idempotent calls (WMS upsert by order
+  number, Centra capture, absolute quantity updates) call again; for the one call that
+  is not (completing a shipment emails the customer) look at Centra first.
+
+The ledger row of each shipment tells an operator where it stands (see
+:class:`ShipmentState`); a record that needs a person is parked with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import partial
+from typing import Any, NoReturn
+
+import structlog
+
+from centrasync.centra.models import Shipment
+from centrasync.centra.results import SerialNumber
+from centrasync.config import CapturePolicy, StoreSettings
+from centrasync.errors import (
+    CaptureDeclinedError,
+    DataError,
+    GiveUpError,
+    RecordValidationError,
+    RetryLaterError,
+    redact,
+)
+from centrasync.store.base import (
+    BeginOutcome,
+    Json,
+    LedgerRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+)
+from centrasync.wms.base import Warehouse
+from centrasync.wms.models import CancelOutcome, ShippedOrder
+
+from .mapping import mapped_order_to_json, shipment_passes_filters, shipment_to_outbound_order
+from .ports import CentraShipments, FlowEvents, NullEvents
+
+__all__ = [
+    "CANCELLATION",
+    "CONFIRMATION",
+    "OUTBOUND",
+    "PARKED_STATES",
+    "ShipmentFlows",
+    "ShipmentState",
+]
+
+OUTBOUND = "outbound"
+CONFIRMATION = "confirmation"
+CANCELLATION = "cancellation"
+
+_log = structlog.get_logger(__name__)
+
+
+class ShipmentState(StrEnum):
+    """Where a Centra shipment stands in the engine's ledger."""
+
+    NEW = "new"
+    """Seen in Centra, nothing done yet."""
+    RETRY = "retry"
+    """A person asked for another try (``centrasync retry``); effects decide what is left."""
+    FILTERED = "filtered"
+    """Left out by the store's shipment filters."""
+    CAPTURED = "captured"
+    """Payment captured on import; the WMS order comes next."""
+    SENT = "sent"
+    """The WMS has the order."""
+    QUANTITIES_UPDATED = "quantities_updated"
+    """Short pick: Centra's shipment was lowered to what was picked; completion next."""
+    COMPLETED = "completed"
+    """Centra knows the shipment left, with carrier and tracking."""
+    CANCELLED = "cancelled"
+    """Cancelled in Centra, and in the WMS if it had the order."""
+    CAPTURE_DECLINED = "capture_declined"
+    """Parked: the payment provider refused the capture (possible fraud)."""
+    INVALID = "invalid"
+    """Parked: the shipment cannot become a valid WMS order (names the field)."""
+    REFUSED = "refused"
+    """Parked: Centra or the WMS refused a write for a reason retrying will not change."""
+    CANCEL_TOO_LATE = "cancel_too_late"
+    """Parked: cancelled in Centra after picking began; a person must stop the parcel."""
+    FAILED = "failed"
+    """Parked: kept failing with retryable errors until the attempt limit."""
+
+
+PARKED_STATES = frozenset(
+    {
+        ShipmentState.CAPTURE_DECLINED,
+        ShipmentState.INVALID,
+        ShipmentState.REFUSED,
+        ShipmentState.CANCEL_TOO_LATE,
+        ShipmentState.FAILED,
+    }
+)
+_TAKEABLE = frozenset({ShipmentState.NEW, ShipmentState.RETRY, ShipmentState.CAPTURED})
+_CONFIRMABLE = frozenset(
+    {ShipmentState.SENT, ShipmentState.QUANTITIES_UPDATED, ShipmentState.RETRY}
+)
+# States in which a cancellation in Centra still concerns us.
+_OPEN = _TAKEABLE | _CONFIRMABLE | {ShipmentState.CAPTURE_DECLINED}
+
+CAPTURE_DECLINED_REASON = "capture declined: possible fraud"
+_LISTING_LIMIT = 100_000
+
+
+class _Parked(Exception):
+    """Internal: the record was parked; stop working on it."""
+
+
+@dataclass
+class ShipmentFlows:
+    """Outbound, confirmation and cancellation for one store.
+
+    ``webhooks_since``: when set, a shipment first found by a sweep and created after this
+    moment (plus ``webhook_grace``) is counted as one a webhook should have announced.
+    """
+
+    settings: StoreSettings
+    state: StateStore
+    centra: CentraShipments
+    wms: Warehouse
+    events: FlowEvents = field(default_factory=NullEvents)
+    max_attempts: int = 8
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    webhooks_since: datetime | None = None
+    webhook_grace: timedelta = timedelta(seconds=30)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def store_name(self) -> str:
+        return self.settings.name
+
+    def ref(self, shipment_number: str) -> RecordRef:
+        return RecordRef(self.store_name, RecordKind.SHIPMENT, shipment_number)
+
+    # -- outbound ----------------------------------------------------------------------
+
+    async def poll_outbound(self, *, sweep: bool = True) -> int:
+        """Take every Good-to-Go shipment the engine has not handled; returns how many.
+
+        Also hands shipments that vanished from the Good-to-Go list to the cancellation
+        check, since a cancelled shipment simply stops being listed.
+        """
+        page = await self.centra.list_shipments("goodtogo")
+        for rejected in page.rejected:
+            await self._park_rejected(rejected)
+        taken = 0
+        for shipment in page:
+            if await self.take(shipment, source="sweep" if sweep else "webhook"):
+                taken += 1
+        listed = {s.shipment_id for s in page} | {_key(r) for r in page.rejected}
+        await self.reconcile_cancellations(exclude=listed)
+        return taken
+
+    async def on_order_event(self, order_number: str) -> None:
+        """A webhook said the order changed: fetch its shipments at once."""
+        page = await self.centra.list_shipments("goodtogo", order=order_number)
+        for rejected in page.rejected:
+            await self._park_rejected(rejected)
+        for shipment in page:
+            await self.take(shipment, source="webhook")
+        listed = {s.shipment_id for s in page}
+        prefix = f"{order_number}-"
+        await self.reconcile_cancellations(exclude=listed, only=lambda key: key.startswith(prefix))
+
+    async def take(self, shipment: Shipment, *, source: str) -> bool:
+        """Bring one Good-to-Go shipment into the WMS; True if this call moved it on."""
+        ref = self.ref(shipment.shipment_id)
+        async with self._lock(ref):
+            record = await self.state.get_record(ref)
+            if record is not None and record.state not in _TAKEABLE:
+                return False
+            if record is None:
+                await self._first_sight(ref, shipment, source)
+            return await self._guarded(ref, OUTBOUND, lambda: self._send(ref, shipment))
+
+    async def _first_sight(self, ref: RecordRef, shipment: Shipment, source: str) -> None:
+        await self.state.upsert_record(ref, centra_id=shipment.shipment_id)
+        await self.state.transition(
+            ref,
+            ShipmentState.NEW,
+            note=f"seen by {source}",
+            response=_shipment_json(shipment),
+        )
+        created = shipment.shipment_date
+        if (
+            source == "sweep"
+            and self.webhooks_since is not None
+            and created is not None
+            and created > self.webhooks_since
+            and self.now() - created > self.webhook_grace
+        ):
+            self.events.recovered(self.store_name, OUTBOUND)
+            _log.warning(
+                "webhook missed", store=self.store_name, shipment=ref.key, found_by="sweep"
+            )
+
+    async def _send(self, ref: RecordRef, shipment: Shipment) -> None:
+        if not shipment_passes_filters(shipment, self.settings.shipment_filters):
+            await self.state.transition(ref, ShipmentState.FILTERED, note="left out by filters")
+            return
+        try:
+            mapped = shipment_to_outbound_order(shipment, self.settings)
+        except DataError as exc:
+            await self._park(
+                ref, OUTBOUND, ShipmentState.INVALID, str(exc), _shipment_json(shipment)
+            )
+        if self.settings.capture_policy is CapturePolicy.ON_IMPORT and not shipment.paid:
+            await self._capture(ref, OUTBOUND, shipment.shipment_id)
+            await self.state.transition(ref, ShipmentState.CAPTURED, note="captured on import")
+        body = mapped_order_to_json(mapped)
+        intent: dict[str, Json] = {
+            "order": shipment.order_id,
+            "shipment": shipment.shipment_id,
+            "wms_order": body,
+        }
+        outcome = await self._effect(
+            f"wms-order/{ref}",
+            ref,
+            intent,
+            lambda: self._upsert_order(mapped.order),
+        )
+        wms_id = str(outcome.get("wms_id")) if isinstance(outcome, dict) else None
+        await self.state.upsert_record(ref, wms_id=wms_id)
+        await self.state.transition(
+            ref, ShipmentState.SENT, note="WMS order created", request=body, response=outcome
+        )
+        self.events.processed(self.store_name, OUTBOUND)
+        if shipment.shipment_date is not None:
+            self.events.lag(
+                self.store_name, OUTBOUND, (self.now() - shipment.shipment_date).total_seconds()
+            )
+        _log.info("shipment sent to WMS", store=self.store_name, shipment=ref.key, wms_id=wms_id)
+
+    async def _upsert_order(self, order: Any) -> Json:
+        created = await self.wms.upsert_outbound_order(order)
+        return {"number": created.number, "wms_id": created.wms_id}
+
+    # -- confirmation --------------------------------------------------------------------
+
+    async def confirm_shipped(self) -> int:
+        """Report every shipped WMS order back to Centra; returns how many completed."""
+        completed = 0
+        for shipped in await self.wms.list_shipped_unreported():
+            if not shipped.shipped:
+                continue
+            ref = self.ref(shipped.order_number)
+            async with self._lock(ref):
+                if await self._guarded(ref, CONFIRMATION, partial(self._confirm, ref, shipped)):
+                    completed += 1
+        return completed
+
+    async def _confirm(self, ref: RecordRef, shipped: ShippedOrder) -> None:
+        record = await self.state.get_record(ref)
+        if record is None:
+            _log.debug("shipped order is not ours", store=self.store_name, order=ref.key)
+            return
+        if record.state == ShipmentState.COMPLETED:
+            # Killed after Centra accepted but before the WMS lines were marked.
+            await self.wms.mark_lines_reported(shipped, _picked(shipped))
+            return
+        if record.state not in _CONFIRMABLE:
+            return
+        order_number = await self._centra_order(ref)
+        short = {
+            line.line_key: int(line.picked) for line in shipped.lines if line.picked < line.ordered
+        }
+        if short and record.state != ShipmentState.QUANTITIES_UPDATED:
+            await self._lower_quantities(ref, short)
+        serials = {
+            line.line_key: SerialNumber(", ".join(line.serial_numbers), int(line.picked))
+            for line in shipped.lines
+            if line.serial_numbers
+        }
+        if serials:
+            await self._effect(
+                f"serials/{ref}",
+                ref,
+                {"serial_numbers": {k: v.serial_number for k, v in serials.items()}},
+                lambda: self._update(ref.key, serial_numbers=serials),
+            )
+        if self.settings.capture_policy is CapturePolicy.ON_COMPLETE:
+            await self._capture(ref, CONFIRMATION, ref.key)
+        request = _completion(order_number, ref.key, shipped)
+        outcome = await self._effect(
+            f"complete/{ref}",
+            ref,
+            request,
+            lambda: self._complete(order_number, ref.key, shipped),
+            look=lambda: self._completed_in_centra(order_number, ref.key),
+        )
+        await self.wms.mark_lines_reported(shipped, _picked(shipped))
+        await self.state.transition(
+            ref,
+            ShipmentState.COMPLETED,
+            note=f"completed in Centra, tracking {request.get('tracking') or 'none'}",
+            request=request,
+            response=outcome,
+        )
+        self.events.processed(self.store_name, CONFIRMATION)
+        if shipped.shipped_at is not None:
+            self.events.lag(
+                self.store_name, CONFIRMATION, (self.now() - shipped.shipped_at).total_seconds()
+            )
+        _log.info("shipment completed", store=self.store_name, shipment=ref.key)
+
+    async def _lower_quantities(self, ref: RecordRef, short: Mapping[str, int]) -> None:
+        captured = await self.state.get_effect(f"capture/{ref}")
+        if captured is not None and captured.status == "succeeded":
+            await self._park(
+                ref,
+                CONFIRMATION,
+                ShipmentState.REFUSED,
+                "short pick on a captured shipment: Centra refuses to lower quantities once "
+                "captured; complete it by hand and refund the missing units with a return",
+                {"picked": dict(short)},
+            )
+        await self._effect(
+            f"quantities/{ref}",
+            ref,
+            {"quantities": dict(short)},
+            lambda: self._update(ref.key, quantities=short),
+        )
+        await self.state.transition(
+            ref,
+            ShipmentState.QUANTITIES_UPDATED,
+            note="short pick: quantities lowered to what was picked",
+            request={"quantities": dict(short)},
+        )
+
+    async def _update(
+        self,
+        shipment: str,
+        *,
+        quantities: Mapping[str, int] | None = None,
+        serial_numbers: Mapping[str, SerialNumber] | None = None,
+    ) -> Json:
+        await self.centra.update_shipment(
+            shipment, quantities=quantities, serial_numbers=serial_numbers
+        )
+        return {"shipment": shipment, "updated": True}
+
+    async def _complete(self, order_number: str, shipment: str, shipped: ShippedOrder) -> Json:
+        tracking = shipped.tracking_numbers
+        done = await self.centra.complete_shipment(
+            order_number,
+            shipment,
+            carrier=shipped.carrier or None,
+            service=shipped.service or None,
+            packages=len(shipped.parcels) or None,
+            # [I] Centra takes one tracking string; several parcels are joined.
+            tracking=", ".join(tracking) or None,
+            # Capture is our own step (policy), never a side effect of completing.
+            capture=False,
+        )
+        return {"order": done.order, "shipment": done.shipment}
+
+    async def _completed_in_centra(self, order_number: str, shipment: str) -> Json | None:
+        order = await self.centra.get_order(order_number)
+        for candidate in order.shipments:
+            if candidate.shipment_id == shipment and candidate.shipped_date is not None:
+                return {"order": order_number, "shipment": shipment, "found": "already completed"}
+        return None
+
+    # -- cancellation --------------------------------------------------------------------
+
+    async def reconcile_cancellations(
+        self,
+        *,
+        exclude: Iterable[str] = (),
+        only: Callable[[str], bool] | None = None,
+    ) -> int:
+        """Check open shipments missing from Centra's Good-to-Go list; returns cancelled.
+
+        A shipment still Good-to-Go is not cancelled, so only the others cost a call.
+        """
+        skip = set(exclude)
+        cancelled = 0
+        records = await self.state.list_records(
+            self.store_name, kind=RecordKind.SHIPMENT, limit=_LISTING_LIMIT
+        )
+        for record in records:
+            key = record.ref.key
+            if record.state not in _OPEN or key in skip or (only is not None and not only(key)):
+                continue
+            ref = record.ref
+            async with self._lock(ref):
+                if await self._guarded(ref, CANCELLATION, partial(self._check_cancelled, ref)):
+                    cancelled += 1
+        return cancelled
+
+    async def _check_cancelled(self, ref: RecordRef) -> bool:
+        record = await self.state.get_record(ref)
+        if record is None or record.state not in _OPEN:
+            return False
+        order_number = await self._centra_order(ref)
+        order = await self.centra.get_order(order_number)
+        if any(s.shipment_id == ref.key for s in order.shipments):
+            return False
+        sent = await self.state.get_effect(f"wms-order/{ref}")
+        if sent is None:
+            await self.state.transition(
+                ref, ShipmentState.CANCELLED, note="cancelled in Centra before reaching the WMS"
+            )
+            self.events.processed(self.store_name, CANCELLATION)
+            return True
+        key = f"cancel/{ref}"
+        begun = await self.state.begin_effect(key, ref, {"cancel": ref.key})
+        if begun.outcome is not BeginOutcome.SUCCEEDED:
+            result = await self.wms.cancel_outbound_order(ref.key)
+            if result is CancelOutcome.TOO_LATE:
+                await self.state.fail_effect(key, "picking had begun")
+                await self._park(
+                    ref,
+                    CANCELLATION,
+                    ShipmentState.CANCEL_TOO_LATE,
+                    "cancelled in Centra after picking began in the WMS: stop the parcel by "
+                    "hand, then 'centrasync retry' this record",
+                    {"order": order_number, "shipment": ref.key},
+                )
+            await self.state.complete_effect(key, {"wms": result.value})
+        await self.state.transition(
+            ref, ShipmentState.CANCELLED, note="cancelled in Centra; WMS order cancelled"
+        )
+        self.events.processed(self.store_name, CANCELLATION)
+        _log.info("shipment cancelled", store=self.store_name, shipment=ref.key)
+        return True
+
+    # -- retries requested by a person -----------------------------------------------------
+
+    async def pending_retries(self) -> list[LedgerRecord]:
+        return await self.state.list_records(
+            self.store_name,
+            kind=RecordKind.SHIPMENT,
+            state=ShipmentState.RETRY,
+            limit=_LISTING_LIMIT,
+        )
+
+    # -- shared steps ------------------------------------------------------------------
+
+    async def _capture(self, ref: RecordRef, flow: str, shipment: str) -> None:
+        try:
+            await self._effect(
+                f"capture/{ref}",
+                ref,
+                {"capture": shipment, "policy": self.settings.capture_policy.value},
+                lambda: self._capture_call(shipment),
+            )
+        except CaptureDeclinedError as exc:
+            await self._park(
+                ref,
+                flow,
+                ShipmentState.CAPTURE_DECLINED,
+                CAPTURE_DECLINED_REASON,
+                {"shipment": shipment, "centra": exc.remote_message},
+            )
+
+    async def _capture_call(self, shipment: str) -> Json:
+        done = await self.centra.capture_shipment(shipment)
+        return {"order": done.order, "shipment": done.shipment, "captured": True}
+
+    async def _centra_order(self, ref: RecordRef) -> str:
+        """The Centra order number, from the WMS-order intent or the shipment number."""
+        sent = await self.state.get_effect(f"wms-order/{ref}")
+        if sent is not None and isinstance(sent.intent, dict):
+            order = sent.intent.get("order")
+            if isinstance(order, str | int) and str(order):
+                return str(order)
+        record = await self.state.get_record(ref)
+        if record is not None and isinstance(record.last_response, dict):
+            order = record.last_response.get("orderId")
+            if isinstance(order, str | int) and str(order):
+                return str(order)
+        # Centra numbers shipments "<order>-<n>" (e.g. "83651-1").
+        return ref.key.rsplit("-", 1)[0]
+
+    async def _effect(
+        self,
+        key: str,
+        ref: RecordRef,
+        intent: Json,
+        call: Callable[[], Awaitable[Json]],
+        *,
+        look: Callable[[], Awaitable[Json | None]] | None = None,
+    ) -> Json:
+        """Apply ``call`` at most once per ``key`` across crashes; returns its outcome."""
+        begun = await self.state.begin_effect(key, ref, intent)
+        if begun.outcome is BeginOutcome.SUCCEEDED:
+            return begun.effect.outcome
+        if begun.effect.attempts > self.max_attempts:
+            await self._park(
+                ref,
+                _flow_of(key),
+                ShipmentState.FAILED,
+                f"{key}: gave up after {begun.effect.attempts - 1} attempts: "
+                f"{begun.effect.error or 'outcome never confirmed'}",
+                intent,
+            )
+        if begun.outcome is BeginOutcome.IN_DOUBT and look is not None:
+            found = await look()
+            if found is not None:
+                await self.state.complete_effect(key, found)
+                return found
+        try:
+            outcome = await call()
+        except (GiveUpError, DataError) as exc:
+            await self.state.fail_effect(key, str(exc))
+            raise
+        # A RetryLaterError leaves the effect pending: the next attempt finds it in doubt.
+        await self.state.complete_effect(key, outcome)
+        return outcome
+
+    async def _guarded(
+        self, ref: RecordRef, flow: str, step: Callable[[], Awaitable[object]]
+    ) -> bool:
+        """Run one record's step; failures are recorded on the record, never raised."""
+        try:
+            result = await step()
+        except _Parked:
+            return False
+        except RetryLaterError as exc:
+            self.events.failed(self.store_name, flow)
+            await self._note_failure(ref, exc)
+            return False
+        except GiveUpError as exc:
+            await self._park_quietly(ref, flow, ShipmentState.REFUSED, exc)
+            return False
+        except DataError as exc:
+            await self._park_quietly(ref, flow, ShipmentState.INVALID, exc)
+            return False
+        return result is not False
+
+    async def _note_failure(self, ref: RecordRef, exc: Exception) -> None:
+        record = await self.state.get_record(ref)
+        if record is not None:
+            await self.state.transition(ref, record.state, note="will retry", error=str(exc))
+        _log.warning("will retry", store=self.store_name, record=str(ref), error=redact(str(exc)))
+
+    async def _park_quietly(
+        self, ref: RecordRef, flow: str, to: ShipmentState, exc: Exception
+    ) -> None:
+        try:
+            await self._park(ref, flow, to, str(exc), None)
+        except _Parked:
+            return
+
+    async def _park(
+        self, ref: RecordRef, flow: str, to: ShipmentState, reason: str, payload: Json
+    ) -> NoReturn:
+        """Park the record for a person and stop this step (raises ``_Parked``)."""
+        await self.state.upsert_record(ref)
+        await self.state.transition(ref, to, note=reason, error=reason)
+        await self.state.park(ref, reason, payload)
+        self.events.parked(self.store_name, flow, to.value)
+        _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
+        raise _Parked
+
+    async def _park_rejected(self, rejected: RecordValidationError) -> None:
+        ref = self.ref(_key(rejected))
+        record = await self.state.get_record(ref)
+        if record is not None and record.state == ShipmentState.INVALID:
+            return
+        await self._park_quietly(ref, OUTBOUND, ShipmentState.INVALID, rejected)
+
+    def _lock(self, ref: RecordRef) -> asyncio.Lock:
+        return self._locks.setdefault(ref.key, asyncio.Lock())
+
+
+def _key(rejected: RecordValidationError) -> str:
+    """The shipment number an unparseable record was listed under."""
+    return rejected.record.removeprefix("shipment ").strip() or "unknown"
+
+
+def _flow_of(effect_key: str) -> str:
+    head = effect_key.split("/", 1)[0]
+    return {"wms-order": OUTBOUND, "cancel": CANCELLATION}.get(head, CONFIRMATION)
+
+
+def _picked(shipped: ShippedOrder) -> dict[str, Decimal]:
+    return {line.line_key: line.picked for line in shipped.lines}
+
+
+def _completion(order_number: str, shipment: str, shipped: ShippedOrder) -> dict[str, Json]:
+    return {
+        "order": order_number,
+        "shipment": shipment,
+        "carrier": shipped.carrier,
+        "service": shipped.service,
+        "packages": len(shipped.parcels),
+        "tracking": ", ".join(shipped.tracking_numbers),
+        "picked": {line.line_key: str(line.picked) for line in shipped.lines},
+    }
+
+
+def _shipment_json(shipment: Shipment) -> Json:
+    dumped: Json = shipment.model_dump(mode="json", by_alias=True)
+    return dumped

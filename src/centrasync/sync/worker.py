@@ -1,0 +1,201 @@
+"""The scheduler of one store: webhook inbox, polls on their schedule, backoff on failure.
+
+One worker per store runs at a time across every engine process: it holds the lease
+``worker/<store>`` in the state store while it works. The owner name is stable per host
+and configuration (see ``serve``), so a process restarted after a crash takes its lease
+back at once instead of waiting for the old one to expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from centrasync.centra.webhooks import decode_event
+from centrasync.config import FlowSchedule
+from centrasync.errors import CentrasyncError, RetryLaterError, redact
+from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
+
+from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
+
+__all__ = ["StoreWorker"]
+
+_log = structlog.get_logger(__name__)
+
+_MAX_BACKOFF = 60.0
+
+
+@dataclass
+class _Due:
+    """When a flow runs next and how many passes in a row failed."""
+
+    interval: float
+    at: float = 0.0
+    failures: int = 0
+
+    def done(self, now: float) -> None:
+        self.failures = 0
+        self.at = now + self.interval
+
+    def failed(self, now: float) -> float:
+        """Back off exponentially (1, 2, 4 … s), never beyond the interval or a minute."""
+        self.failures += 1
+        delay = min(2.0 ** (self.failures - 1), max(self.interval, 1.0), _MAX_BACKOFF)
+        self.at = now + delay
+        return delay
+
+
+@dataclass
+class StoreWorker:
+    """Drives one store's :class:`ShipmentFlows` until ``stop`` is set."""
+
+    flows: ShipmentFlows
+    schedule: FlowSchedule
+    owner: str
+    tick: float = 0.2
+    inbox_batch: int = 100
+    lease_ttl: timedelta = timedelta(seconds=15)
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _due: dict[str, _Due] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._due = {
+            OUTBOUND: _Due(self.schedule.shipments),
+            CONFIRMATION: _Due(self.schedule.confirmations),
+            CANCELLATION: _Due(self.schedule.cancellations),
+        }
+
+    @property
+    def state(self) -> StateStore:
+        return self.flows.state
+
+    @property
+    def store(self) -> str:
+        return self.flows.store_name
+
+    @property
+    def lease(self) -> str:
+        return f"worker/{self.store}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work while holding the store's lease; let go of it on the way out."""
+        log = _log.bind(store=self.store)
+        holding = False
+        try:
+            while not stop.is_set():
+                if await self.state.acquire_lease(self.lease, self.owner, self.lease_ttl):
+                    if not holding:
+                        log.info("worker started", owner=self.owner)
+                    holding = True
+                    await self.step()
+                    wait = self.tick
+                else:
+                    if holding:
+                        log.warning("lease lost to another process")
+                    holding = False
+                    wait = self.lease_ttl.total_seconds() / 3
+                await _wait(stop, wait)
+        finally:
+            if holding:
+                await self.state.release_lease(self.lease, self.owner)
+
+    async def step(self) -> None:
+        """One round: the inbox, then every flow that is due."""
+        await self.drain_inbox()
+        if await self.flows.pending_retries():
+            for due in self._due.values():
+                due.at = 0.0
+        for flow, run in (
+            (OUTBOUND, self.flows.poll_outbound),
+            (CANCELLATION, self._cancellations),
+            (CONFIRMATION, self.flows.confirm_shipped),
+        ):
+            await self._maybe(flow, run)
+
+    async def run_once(self) -> None:
+        """Every flow now, whatever the schedule says (tests, the demo's last pass)."""
+        for due in self._due.values():
+            due.at = 0.0
+        await self.step()
+
+    async def _cancellations(self) -> int:
+        page = await self.flows.centra.list_shipments("goodtogo")
+        return await self.flows.reconcile_cancellations(exclude={s.shipment_id for s in page})
+
+    async def _maybe(self, flow: str, run: Callable[[], Awaitable[int]]) -> None:
+        due = self._due[flow]
+        now = self.clock()
+        if due.interval <= 0 or now < due.at:
+            return
+        try:
+            await run()
+        except CentrasyncError as exc:
+            delay = due.failed(self.clock())
+            self.flows.events.failed(self.store, flow)
+            level = "warning" if isinstance(exc, RetryLaterError) else "error"
+            getattr(_log, level)(
+                "flow pass failed",
+                store=self.store,
+                flow=flow,
+                error=redact(str(exc)),
+                retry_in=delay,
+            )
+            return
+        due.done(self.clock())
+
+    # -- the webhook inbox -----------------------------------------------------------------
+
+    async def drain_inbox(self) -> int:
+        """Act on every waiting webhook event; returns how many were handled."""
+        items = await self.state.claim_inbox(self.store, self.inbox_batch)
+        for item in items:
+            await self._handle(item)
+        return len(items)
+
+    async def _handle(self, item: InboxItem) -> None:
+        try:
+            event = decode_event(item.body)
+            if event.type == "order":
+                await self.flows.on_order_event(event.id)
+            elif event.type == "shipment":
+                # The event names Centra's internal shipment id, which the Order API does
+                # not show [I]; the outbound and cancellation passes find what changed.
+                self._due[OUTBOUND].at = 0.0
+                self._due[CANCELLATION].at = 0.0
+        except CentrasyncError as exc:
+            await self._inbox_failure(item, exc)
+            return
+        await self.state.mark_inbox_processed(item.id)
+        self.flows.events.lag(
+            self.store, "webhooks", (self.now() - item.received_at).total_seconds()
+        )
+
+    async def _inbox_failure(self, item: InboxItem, exc: CentrasyncError) -> None:
+        message = redact(str(exc))
+        if item.attempts >= self.flows.max_attempts:
+            ref = RecordRef(self.store, RecordKind.ORDER, f"webhook-{item.id}")
+            await self.state.upsert_record(ref, initial_state="parked")
+            await self.state.park(
+                ref,
+                f"webhook event kept failing after {item.attempts} attempts: {message}",
+                {"inbox_id": item.id, "body": item.body.decode("utf-8", "replace")},
+            )
+            await self.state.mark_inbox_processed(item.id)
+            self.flows.events.parked(self.store, "webhooks", "failed")
+            return
+        await self.state.mark_inbox_failed(item.id, message)
+        self.flows.events.failed(self.store, "webhooks")
+        _log.warning("webhook event failed", store=self.store, inbox_id=item.id, error=message)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
