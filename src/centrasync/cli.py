@@ -150,17 +150,22 @@ def preview_shipment(
 @app.command("serve")
 def serve(
     config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
+    worker_id: str = typer.Option(
+        "",
+        help="This process's name in the store leases; default: host name and config path, "
+        "so a restarted process takes its leases back at once.",
+    ),
 ) -> None:
-    """Serve the engine's web role: webhook receivers, /healthz and /metrics.
+    """Run the engine: webhook receivers, /healthz, /metrics, the scheduler and workers."""
+    import socket
+    from datetime import UTC, datetime
 
-    The scheduler and workers join this process with issue #4; until then webhooks are
-    verified and written to the inbox of the configured state store.
-    """
     import uvicorn
 
     from centrasync.config import load_settings
     from centrasync.errors import CentrasyncError
     from centrasync.server import create_app
+    from centrasync.server.runtime import Engine
     from centrasync.store import open_store
 
     try:
@@ -168,27 +173,44 @@ def serve(
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    engine = settings.engine
+    engine_settings = settings.engine
+    owner = worker_id or f"{socket.gethostname()}:{config.resolve()}"
 
     async def run() -> None:
-        # The store's connections belong to the loop that serves requests, so both share one.
-        state = await open_store(engine.database_url)
+        # The store's connections belong to the loop that serves requests, so all share one.
+        state = await open_store(engine_settings.database_url)
+        app_ = create_app(settings, state)
+        engine = Engine(
+            settings,
+            state,
+            events=app_.state.metrics.flows,
+            owner=owner,
+            webhooks_since=datetime.now(UTC),
+        )
+        app_.state.metrics.engine = engine
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(settings, state),
-                host=engine.listen_host,
-                port=engine.listen_port,
+                app_,
+                host=engine_settings.listen_host,
+                port=engine_settings.listen_port,
                 log_level="warning",
             )
         )
+        stop = asyncio.Event()
         try:
-            await server.serve()
+            async with engine:
+                workers = asyncio.create_task(engine.run(stop))
+                try:
+                    await server.serve()
+                finally:
+                    stop.set()
+                    await workers
         finally:
             await state.close()
 
     console.print(
-        f"[bold]centrasync[/] on http://{engine.listen_host}:{engine.listen_port}  "
-        f"webhooks: /webhooks/centra/<store> for {', '.join(s.name for s in settings.stores)}"
+        f"[bold]centrasync[/] on http://{engine_settings.listen_host}:{engine_settings.listen_port}"
+        f"  webhooks: /webhooks/centra/<store> for {', '.join(s.name for s in settings.stores)}"
     )
     try:
         asyncio.run(run())

@@ -16,16 +16,26 @@ from centrasync.config import Settings
 from centrasync.store.base import StateStore
 
 from .metrics import CONTENT_TYPE, ReceiverMetrics
+from .runtime import Engine
 from .webhooks import WebhookReceiver
 
 __all__ = ["create_app"]
 
 
 def create_app(
-    settings: Settings, store: StateStore, *, clock: Callable[[], float] = time.time
+    settings: Settings,
+    store: StateStore,
+    *,
+    clock: Callable[[], float] = time.time,
+    engine: Engine | None = None,
 ) -> FastAPI:
-    """The app; ``clock`` (unix seconds) judges signature freshness and is injectable."""
+    """The app; ``clock`` (unix seconds) judges signature freshness and is injectable.
+
+    With ``engine`` the scrape also shows its flow backlogs and Centra 429 counts; the
+    flow counters live in ``app.state.metrics.flows`` for the engine to report into.
+    """
     metrics = ReceiverMetrics(s.name for s in settings.stores)
+    metrics.engine = engine
     receiver = WebhookReceiver(settings, store, metrics, clock)
     app = FastAPI(title="centrasync", docs_url=None, redoc_url=None, openapi_url=None)
 

@@ -13,6 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from centrasync.store.base import StateStore
+from centrasync.sync.shipments import flow_backlog
+
+from .runtime import Engine
 
 __all__ = ["CONTENT_TYPE", "ReceiverMetrics"]
 
@@ -55,6 +58,8 @@ class ReceiverMetrics:
             ["store"],
             registry=self.registry,
         )
+        self.flows = FlowMetrics(self.registry)
+        self.engine: Engine | None = None
         # Touch every per-store child so a scrape shows zeros instead of missing series.
         for name in self._stores:
             self.received.labels(store=name)
@@ -65,4 +70,76 @@ class ReceiverMetrics:
         """Refresh the backlog gauge from ``state`` and return the text exposition."""
         for name in self._stores:
             self.backlog.labels(store=name).set(await state.inbox_backlog(name))
+            if self.engine is not None:
+                self.flows.rate_limited.labels(store=name).set(self.engine.rate_limited(name))
+                for flow, waiting in (await flow_backlog(state, name)).items():
+                    self.flows.backlog.labels(store=name, flow=flow).set(waiting)
         return generate_latest(self.registry)
+
+
+class FlowMetrics:
+    """The flows' :class:`~centrasync.sync.ports.FlowEvents` as Prometheus series.
+
+    Per store and flow: processed, failed, parked (by reason), sweep recoveries and lag;
+    at scrape time also the backlog of records waiting in each flow and Centra's 429s.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.processed_total = Counter(
+            "centrasync_flow_processed",
+            "Records a flow moved to a new state.",
+            ["store", "flow"],
+            registry=registry,
+        )
+        self.failed_total = Counter(
+            "centrasync_flow_failed",
+            "Attempts that failed and will be retried.",
+            ["store", "flow"],
+            registry=registry,
+        )
+        self.parked_total = Counter(
+            "centrasync_flow_parked",
+            "Records parked for a person, by reason (capture_declined is a fraud alert).",
+            ["store", "flow", "reason"],
+            registry=registry,
+        )
+        self.recovered_total = Counter(
+            "centrasync_sweep_recoveries",
+            "Records the reconciliation sweep found that no webhook announced.",
+            ["store", "flow"],
+            registry=registry,
+        )
+        self.lag_seconds = Gauge(
+            "centrasync_flow_lag_seconds",
+            "Age of the latest record a flow handled, from its source time to now.",
+            ["store", "flow"],
+            registry=registry,
+        )
+        self.backlog = Gauge(
+            "centrasync_flow_backlog",
+            "Records waiting in a flow (outbound: seen, not yet in the WMS; confirmation: "
+            "in the WMS, not yet completed), read from the ledger at scrape time.",
+            ["store", "flow"],
+            registry=registry,
+        )
+        self.rate_limited = Gauge(
+            "centrasync_centra_rate_limited",
+            "429 answers from Centra since the process started.",
+            ["store"],
+            registry=registry,
+        )
+
+    def processed(self, store: str, flow: str) -> None:
+        self.processed_total.labels(store=store, flow=flow).inc()
+
+    def failed(self, store: str, flow: str) -> None:
+        self.failed_total.labels(store=store, flow=flow).inc()
+
+    def parked(self, store: str, flow: str, reason: str) -> None:
+        self.parked_total.labels(store=store, flow=flow, reason=reason).inc()
+
+    def recovered(self, store: str, flow: str) -> None:
+        self.recovered_total.labels(store=store, flow=flow).inc()
+
+    def lag(self, store: str, flow: str, seconds: float) -> None:
+        self.lag_seconds.labels(store=store, flow=flow).set(max(0.0, seconds))

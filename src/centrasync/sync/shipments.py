@@ -61,6 +61,7 @@ __all__ = [
     "PARKED_STATES",
     "ShipmentFlows",
     "ShipmentState",
+    "flow_backlog",
 ]
 
 OUTBOUND = "outbound"
@@ -582,6 +583,17 @@ class ShipmentFlows:
 
     def _lock(self, ref: RecordRef) -> asyncio.Lock:
         return self._locks.setdefault(ref.key, asyncio.Lock())
+
+
+async def flow_backlog(state: StateStore, store: str) -> dict[str, int]:
+    """Shipments waiting per flow, counted from the ledger."""
+    waiting = {OUTBOUND: 0, CONFIRMATION: 0}
+    for record in await state.list_records(store, kind=RecordKind.SHIPMENT, limit=_LISTING_LIMIT):
+        if record.state in _TAKEABLE:
+            waiting[OUTBOUND] += 1
+        elif record.state in _CONFIRMABLE:
+            waiting[CONFIRMATION] += 1
+    return waiting
 
 
 def _key(rejected: RecordValidationError) -> str:
