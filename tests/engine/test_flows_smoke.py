@@ -36,7 +36,7 @@ def settings(policy: str) -> Settings:
     for name in stores:
         env[f"CENTRASYNC_{name.upper()}_CENTRA_SECRET"] = "s3cret"
         env[f"CENTRASYNC_{name.upper()}_WMS_PASSWORD"] = "secret"
-    return parse_settings({"engine": {}, "stores": stores}, env)
+    return parse_settings({"engine": {"centra_rate": 1000}, "stores": stores}, env)
 
 
 @pytest.mark.asyncio

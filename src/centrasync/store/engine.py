@@ -69,6 +69,10 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
         try:
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # In WAL mode NORMAL still survives a killed process (the engine's failure
+                # model: every commit is in the WAL file); only an OS crash or power loss
+                # can drop the last commits. FULL would fsync on every effect record.
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
