@@ -51,6 +51,7 @@ from centrasync.store.base import (
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import CancelOutcome, ShippedOrder
 
+from .effects import EffectGaveUp, apply_once
 from .mapping import mapped_order_to_json, shipment_passes_filters, shipment_to_outbound_order
 from .ports import CentraShipments, FlowEvents, NullEvents
 
@@ -503,31 +504,12 @@ class ShipmentFlows:
         look: Callable[[], Awaitable[Json | None]] | None = None,
     ) -> Json:
         """Apply ``call`` at most once per ``key`` across crashes; returns its outcome."""
-        begun = await self.state.begin_effect(key, ref, intent)
-        if begun.outcome is BeginOutcome.SUCCEEDED:
-            return begun.effect.outcome
-        if begun.effect.attempts > self.max_attempts:
-            await self._park(
-                ref,
-                _flow_of(key),
-                ShipmentState.FAILED,
-                f"{key}: gave up after {begun.effect.attempts - 1} attempts: "
-                f"{begun.effect.error or 'outcome never confirmed'}",
-                intent,
-            )
-        if begun.outcome is BeginOutcome.IN_DOUBT and look is not None:
-            found = await look()
-            if found is not None:
-                await self.state.complete_effect(key, found)
-                return found
         try:
-            outcome = await call()
-        except (GiveUpError, DataError) as exc:
-            await self.state.fail_effect(key, str(exc))
-            raise
-        # A RetryLaterError leaves the effect pending: the next attempt finds it in doubt.
-        await self.state.complete_effect(key, outcome)
-        return outcome
+            return await apply_once(
+                self.state, key, ref, intent, call, look=look, max_attempts=self.max_attempts
+            )
+        except EffectGaveUp as exc:
+            await self._park(ref, _flow_of(key), ShipmentState.FAILED, str(exc), intent)
 
     async def _guarded(
         self, ref: RecordRef, flow: str, step: Callable[[], Awaitable[object]]
