@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +23,7 @@ from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
 from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 
-__all__ = ["StoreWorker"]
+__all__ = ["ScheduledFlow", "StoreWorker"]
 
 _log = structlog.get_logger(__name__)
 
@@ -50,6 +50,15 @@ class _Due:
         return delay
 
 
+@dataclass(frozen=True)
+class ScheduledFlow:
+    """A flow pass the worker runs every ``interval`` seconds (0 = off)."""
+
+    name: str
+    interval: float
+    run: Callable[[], Awaitable[int]]
+
+
 @dataclass
 class StoreWorker:
     """Drives one store's :class:`ShipmentFlows` until ``stop`` is set."""
@@ -62,14 +71,18 @@ class StoreWorker:
     lease_ttl: timedelta = timedelta(seconds=15)
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    more_flows: Sequence[ScheduledFlow] = ()
     _due: dict[str, _Due] = field(init=False)
+    _passes: tuple[ScheduledFlow, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._due = {
-            OUTBOUND: _Due(self.schedule.shipments),
-            CONFIRMATION: _Due(self.schedule.confirmations),
-            CANCELLATION: _Due(self.schedule.cancellations),
-        }
+        self._passes = (
+            ScheduledFlow(OUTBOUND, self.schedule.shipments, self.flows.poll_outbound),
+            ScheduledFlow(CANCELLATION, self.schedule.cancellations, self._cancellations),
+            ScheduledFlow(CONFIRMATION, self.schedule.confirmations, self.flows.confirm_shipped),
+            *self.more_flows,
+        )
+        self._due = {flow.name: _Due(flow.interval) for flow in self._passes}
 
     @property
     def state(self) -> StateStore:
@@ -111,12 +124,8 @@ class StoreWorker:
         if await self.flows.pending_retries():
             for due in self._due.values():
                 due.at = 0.0
-        for flow, run in (
-            (OUTBOUND, self.flows.poll_outbound),
-            (CANCELLATION, self._cancellations),
-            (CONFIRMATION, self.flows.confirm_shipped),
-        ):
-            await self._maybe(flow, run)
+        for flow in self._passes:
+            await self._maybe(flow.name, flow.run)
 
     async def run_once(self) -> None:
         """Every flow now, whatever the schedule says (tests, the demo's last pass)."""
