@@ -24,6 +24,7 @@ from centrasync.sync.tally import Tally
 
 
 def settings(**schedule: float) -> Settings:
+    schedule.setdefault("sweep", 0)
     env = {"CENTRASYNC_SE_CENTRA_SECRET": "s3cret", "CENTRASYNC_SE_WMS_PASSWORD": "secret"}
     document: dict[str, Any] = {
         "engine": {"max_attempts": 3},

@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 import structlog
 
 from centrasync.centra.models import Shipment
-from centrasync.centra.results import SerialNumber
+from centrasync.centra.results import Page, SerialNumber
 from centrasync.config import CapturePolicy, StoreSettings
 from centrasync.errors import (
     CaptureDeclinedError,
@@ -120,6 +120,7 @@ _CONFIRMABLE = frozenset(
 _OPEN = _TAKEABLE | _CONFIRMABLE | {ShipmentState.CAPTURE_DECLINED}
 
 CAPTURE_DECLINED_REASON = "capture declined: possible fraud"
+SHIPMENTS_CURSOR = "shipments"
 _LISTING_LIMIT = 100_000
 
 
@@ -144,6 +145,7 @@ class ShipmentFlows:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     webhooks_since: datetime | None = None
     webhook_grace: timedelta = timedelta(seconds=30)
+    poll_overlap: timedelta = timedelta(minutes=10)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -155,22 +157,59 @@ class ShipmentFlows:
 
     # -- outbound ----------------------------------------------------------------------
 
-    async def poll_outbound(self, *, sweep: bool = True) -> int:
-        """Take every Good-to-Go shipment the engine has not handled; returns how many.
+    async def poll_outbound(self) -> int:
+        """Take Good-to-Go shipments created since the last poll; returns how many moved.
 
-        Also hands shipments that vanished from the Good-to-Go list to the cancellation
-        check, since a cancelled shipment simply stops being listed.
+        Incremental on the shipments' creation time: the cursor re-reads an overlap
+        window (Centra filters on naive merchant times, and a shipment can become
+        Good-to-Go some time after it was created) and the ledger drops repeats. A
+        shipment flagged Good-to-Go long after its creation is the sweep's to find.
+        """
+        cursor = await self.state.get_cursor(self.store_name, SHIPMENTS_CURSOR)
+        newer = cursor.value - self.poll_overlap if cursor is not None else None
+        page = await self.centra.list_shipments("goodtogo", newer_than=newer)
+        taken = await self._take_page(page, source="poll")
+        await self._advance(page)
+        return taken
+
+    async def sweep(self) -> int:
+        """Re-read the whole Good-to-Go list: take what was missed, check what vanished.
+
+        A cancelled shipment simply stops being listed, so open shipments missing from
+        the list go to the cancellation check.
         """
         page = await self.centra.list_shipments("goodtogo")
+        taken = await self._take_page(page, source="sweep")
+        listed = {s.shipment_id for s in page} | {_key(r) for r in page.rejected}
+        await self.reconcile_cancellations(exclude=listed)
+        return taken
+
+    async def _take_page(self, page: Page[Shipment], *, source: str) -> int:
         for rejected in page.rejected:
             await self._park_rejected(rejected)
         taken = 0
         for shipment in page:
-            if await self.take(shipment, source="sweep" if sweep else "webhook"):
+            if await self.take(shipment, source=source):
                 taken += 1
-        listed = {s.shipment_id for s in page} | {_key(r) for r in page.rejected}
-        await self.reconcile_cancellations(exclude=listed)
         return taken
+
+    async def _advance(self, page: Page[Shipment]) -> None:
+        """Move the poll cursor up to, not past, the oldest shipment still waiting."""
+        dated = [s for s in page if s.shipment_date is not None]
+        if not dated:
+            return
+        waiting = []
+        for shipment in dated:
+            record = await self.state.get_record(self.ref(shipment.shipment_id))
+            if record is None or record.state in _TAKEABLE:
+                waiting.append(shipment)
+        if waiting:
+            value = min(_created(s) for s in waiting)
+            await self.state.advance_cursor(self.store_name, SHIPMENTS_CURSOR, value)
+            return
+        value = max(_created(s) for s in dated)
+        boundary = [s.shipment_id for s in dated if _created(s) == value]
+        await self.state.advance_cursor(self.store_name, SHIPMENTS_CURSOR, value, boundary)
 
     async def on_order_event(self, order_number: str) -> None:
         """A webhook said the order changed: fetch its shipments at once."""
@@ -204,16 +243,14 @@ class ShipmentFlows:
         )
         created = shipment.shipment_date
         if (
-            source == "sweep"
+            source != "webhook"
             and self.webhooks_since is not None
             and created is not None
             and created > self.webhooks_since
             and self.now() - created > self.webhook_grace
         ):
             self.events.recovered(self.store_name, OUTBOUND)
-            _log.warning(
-                "webhook missed", store=self.store_name, shipment=ref.key, found_by="sweep"
-            )
+            _log.warning("webhook missed", store=self.store_name, shipment=ref.key, found_by=source)
 
     async def _send(self, ref: RecordRef, shipment: Shipment) -> None:
         if not shipment_passes_filters(shipment, self.settings.shipment_filters):
@@ -456,6 +493,40 @@ class ShipmentFlows:
             limit=_LISTING_LIMIT,
         )
 
+    async def redrive_retries(self) -> int:
+        """Move every record a person sent to ``retry`` on from where its effects stand."""
+        moved = 0
+        for record in await self.pending_retries():
+            ref = record.ref
+            async with self._lock(ref):
+                if await self._guarded(ref, OUTBOUND, partial(self._redrive, ref)):
+                    moved += 1
+        return moved
+
+    async def _redrive(self, ref: RecordRef) -> None:
+        order_number = await self._centra_order(ref)
+        sent = await self.state.get_effect(f"wms-order/{ref}")
+        if sent is not None and sent.status == "succeeded":
+            order = await self.centra.get_order(order_number)
+            if any(s.shipment_id == ref.key for s in order.shipments):
+                # In the WMS and alive in Centra: the confirmation pass takes it from here
+                # (a capture declined on completion is tried again there).
+                await self.state.transition(
+                    ref, ShipmentState.SENT, note="retry: waiting for the WMS to ship"
+                )
+            else:
+                await self._check_cancelled(ref)
+            return
+        page = await self.centra.list_shipments("goodtogo", order=order_number)
+        for shipment in page:
+            if shipment.shipment_id == ref.key:
+                await self._send(ref, shipment)
+                return
+        if not await self._check_cancelled(ref):
+            await self.state.transition(
+                ref, ShipmentState.NEW, note="retry: waiting for Centra to list it Good-to-Go"
+            )
+
     # -- shared steps ------------------------------------------------------------------
 
     async def _capture(self, ref: RecordRef, flow: str, shipment: str) -> None:
@@ -576,6 +647,11 @@ async def flow_backlog(state: StateStore, store: str) -> dict[str, int]:
         elif record.state in _CONFIRMABLE:
             waiting[CONFIRMATION] += 1
     return waiting
+
+
+def _created(shipment: Shipment) -> datetime:
+    assert shipment.shipment_date is not None, "callers pass dated shipments only"
+    return shipment.shipment_date
 
 
 def _key(rejected: RecordValidationError) -> str:

@@ -28,6 +28,7 @@ __all__ = ["ScheduledFlow", "StoreWorker"]
 _log = structlog.get_logger(__name__)
 
 _MAX_BACKOFF = 60.0
+SWEEP = "sweep"
 
 
 @dataclass
@@ -80,6 +81,7 @@ class StoreWorker:
             ScheduledFlow(OUTBOUND, self.schedule.shipments, self.flows.poll_outbound),
             ScheduledFlow(CANCELLATION, self.schedule.cancellations, self._cancellations),
             ScheduledFlow(CONFIRMATION, self.schedule.confirmations, self.flows.confirm_shipped),
+            ScheduledFlow(SWEEP, self.schedule.sweep, self.flows.sweep),
             *self.more_flows,
         )
         self._due = {flow.name: _Due(flow.interval) for flow in self._passes}
@@ -121,9 +123,8 @@ class StoreWorker:
     async def step(self) -> None:
         """One round: the inbox, then every flow that is due."""
         await self.drain_inbox()
-        if await self.flows.pending_retries():
-            for due in self._due.values():
-                due.at = 0.0
+        if await self.flows.redrive_retries():
+            self._due[CONFIRMATION].at = 0.0
         for flow in self._passes:
             await self._maybe(flow.name, flow.run)
 
@@ -174,9 +175,8 @@ class StoreWorker:
                 await self.flows.on_order_event(event.id)
             elif event.type == "shipment":
                 # The event names Centra's internal shipment id, which the Order API does
-                # not show [I]; the outbound and cancellation passes find what changed.
-                self._due[OUTBOUND].at = 0.0
-                self._due[CANCELLATION].at = 0.0
+                # not show [I]; the sweep finds what changed, including a late Good-to-Go.
+                self._due[SWEEP].at = 0.0
         except CentrasyncError as exc:
             await self._inbox_failure(item, exc)
             return
