@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,7 +28,9 @@ console = Console(stderr=True)
 
 if TYPE_CHECKING:
     from centrasync.centra import Shipment
-    from centrasync.config import StoreSettings
+    from centrasync.config import Settings, StoreSettings
+    from centrasync.errors import CentrasyncError
+    from centrasync.store import StateStore
 
 
 @emulate_app.command("centra")
@@ -162,14 +165,13 @@ def serve(
 
     import uvicorn
 
-    from centrasync.config import load_settings
     from centrasync.errors import CentrasyncError
     from centrasync.server import create_app
     from centrasync.server.runtime import Engine
     from centrasync.store import open_store
 
     try:
-        settings = load_settings(config)
+        settings = _load_checked_settings(config)
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -217,6 +219,244 @@ def serve(
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+# -- logging and operations: check, records, dead, retry -----------------------------------
+
+T = TypeVar("T")
+_CONFIG_OPTION = typer.Option(Path("centrasync.toml"), "--config", help="The configuration file.")
+_DATABASE_OPTION = typer.Option(
+    None,
+    "--database",
+    help="The state store to use instead of the configuration file's database_url: a URL, "
+    "or the path of a SQLite file (e.g. the one centrasync demo prints).",
+)
+
+
+@app.callback()
+def _logging_options(
+    log_level: str = typer.Option(
+        "info", envvar="CENTRASYNC_LOG_LEVEL", help="debug, info, warning, error or critical."
+    ),
+    json_logs: bool | None = typer.Option(
+        None,
+        "--json-logs/--console-logs",
+        help="Log format; default: JSON lines unless stderr is a terminal.",
+        show_default=False,
+    ),
+) -> None:
+    from centrasync.logs import configure_logging
+
+    try:
+        configure_logging(json_output=json_logs, level=log_level)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-level") from None
+
+
+def _load_checked_settings(config: Path) -> Settings:
+    """Load and fully validate the settings, and keep their secrets out of every log line."""
+    from centrasync.config import load_settings
+    from centrasync.logs import register_secret
+    from centrasync.ops import validate_store_rules
+
+    settings = load_settings(config)
+    for store in settings.stores:
+        for secret in (store.centra_secret, store.webhook_secret, store.wms_password):
+            if secret is not None:
+                register_secret(secret.reveal())
+    validate_store_rules(settings)
+    return settings
+
+
+def _fail(exc: CentrasyncError) -> NoReturn:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1) from None
+
+
+def _with_store(
+    config: Path, database: str | None, work: Callable[[StateStore], Awaitable[T]]
+) -> T:
+    """Run ``work`` on the state store named by ``--database`` or the configuration file."""
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops import database_url_from_config, open_existing_store, store_url
+
+    async def run() -> T:
+        url = store_url(database) if database else database_url_from_config(config)
+        state = await open_existing_store(url)
+        try:
+            return await work(state)
+        finally:
+            await state.close()
+
+    try:
+        return asyncio.run(run())
+    except CentrasyncError as exc:
+        _fail(exc)
+
+
+@app.command("check")
+def check(config: Path = _CONFIG_OPTION) -> None:
+    """Validate the configuration and reach every configured system, changing nothing.
+
+    Exits 0 only when every check is OK (WARN lines do not fail it). A SQLite state store
+    that does not exist yet is reported, not created: serve creates it on first start.
+    """
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops import Outcome, print_checks, run_checks
+
+    try:
+        settings = _load_checked_settings(config)
+    except CentrasyncError as exc:
+        _fail(exc)
+    results = asyncio.run(run_checks(settings))
+    print_checks(Console(), results)
+    if any(result.outcome is Outcome.FAIL for result in results):
+        raise typer.Exit(1)
+
+
+records_app = typer.Typer(
+    help="List ledger records (the default), or show one with its history and payloads."
+)
+app.add_typer(records_app, name="records")
+
+
+@records_app.callback(invoke_without_command=True)
+def records_list(
+    ctx: typer.Context,
+    store: str | None = typer.Option(None, help="Only this store; default: every store."),
+    kind: str | None = typer.Option(None, help="Only this kind, e.g. shipment."),
+    state: str | None = typer.Option(None, help="Only records in this state, e.g. failed."),
+    limit: int = typer.Option(50, min=1, help="At most this many, most recently changed first."),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """List ledger records, most recently changed first."""
+    from centrasync.store import LedgerRecord, RecordKind
+
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        wanted = None if kind is None else RecordKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in RecordKind)
+        raise typer.BadParameter(
+            f"unknown kind {kind!r} (one of {known})", param_hint="--kind"
+        ) from None
+
+    async def work(state_store: StateStore) -> list[LedgerRecord]:
+        from centrasync.ops import stores_in
+
+        found: list[LedgerRecord] = []
+        for name in [store] if store else await stores_in(state_store):
+            found.extend(
+                await state_store.list_records(name, kind=wanted, state=state, limit=limit)
+            )
+        found.sort(key=lambda record: record.updated_at, reverse=True)
+        return found[:limit]
+
+    from centrasync.ops import print_records
+
+    print_records(Console(), _with_store(config, database, work))
+
+
+@records_app.command("show")
+def records_show(
+    ref: str = typer.Argument(..., help="The record as store/kind/key, e.g. se/shipment/1001-1."),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """Show one record: its fields, full history, last payloads and open dead letters."""
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops import RecordView, parse_ref, print_record, view_record
+
+    try:
+        parsed = parse_ref(ref)
+    except CentrasyncError as exc:
+        _fail(exc)
+
+    async def work(state_store: StateStore) -> RecordView:
+        return await view_record(state_store, parsed)
+
+    print_record(Console(), _with_store(config, database, work))
+
+
+@app.command("dead")
+def dead(
+    store: str | None = typer.Option(None, help="Only this store; default: every store."),
+    all_: bool = typer.Option(False, "--all", help="Include resolved dead letters."),
+    limit: int = typer.Option(100, min=1, help="At most this many per store, newest first."),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """List dead letters: records the engine gave up on until a person looks."""
+    from centrasync.ops import list_dead_letters, print_dead_letters, stores_in
+    from centrasync.store import DeadLetter
+
+    async def work(state_store: StateStore) -> list[DeadLetter]:
+        stores = [store] if store else await stores_in(state_store)
+        return await list_dead_letters(state_store, stores, include_resolved=all_, limit=limit)
+
+    print_dead_letters(Console(), _with_store(config, database, work))
+
+
+@app.command("retry")
+def retry(
+    ref: str | None = typer.Argument(
+        None, help="The record as store/kind/key, e.g. se/shipment/1001-1."
+    ),
+    dead_letters: bool = typer.Option(
+        False, "--dead", help="Retry every record with an open dead letter."
+    ),
+    store: str | None = typer.Option(None, help="With --dead: only this store."),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """Resolve a record's open dead letters and hand it back to the engine in state retry.
+
+    The running engine re-drives it; recorded effects keep finished steps from repeating.
+    With --dead, exits 1 if any dead-lettered record could not be retried (it is listed).
+    """
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops import RetryDone, Skipped, parse_ref, retry_dead, retry_record, stores_in
+
+    if (ref is None) == (not dead_letters):
+        raise typer.BadParameter("give either a record (store/kind/key) or --dead")
+    if store is not None and not dead_letters:
+        raise typer.BadParameter("--store only goes with --dead", param_hint="--store")
+    out = Console()
+
+    def report(done: RetryDone) -> None:
+        resolved = ", ".join(str(i) for i in done.resolved) or "none"
+        if done.already_waiting:
+            out.print(f"{done.ref}: already waiting for retry (dead letters resolved: {resolved})")
+        else:
+            out.print(f"{done.ref}: {done.from_state} → retry (dead letters resolved: {resolved})")
+
+    if ref is not None:
+        try:
+            parsed = parse_ref(ref)
+        except CentrasyncError as exc:
+            _fail(exc)
+
+        async def one(state_store: StateStore) -> RetryDone:
+            return await retry_record(state_store, parsed)
+
+        report(_with_store(config, database, one))
+        return
+
+    async def every(state_store: StateStore) -> tuple[list[RetryDone], list[Skipped]]:
+        stores = [store] if store else await stores_in(state_store)
+        return await retry_dead(state_store, stores)
+
+    done, skipped = _with_store(config, database, every)
+    for entry in done:
+        report(entry)
+    for left in skipped:
+        out.print(f"[yellow]skipped[/] {left.reason}")
+    if not done and not skipped:
+        out.print("no open dead letters")
+    if skipped:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
+from pydantic import RootModel
 
 from centrasync.errors import (
     ConfigError,
@@ -57,6 +59,10 @@ __all__ = ["OngoingWarehouse"]
 _STOCK_DELTA_WINDOW = timedelta(hours=23, minutes=50)
 # Article numbers per stock read, to keep the query string well under common URL limits [I].
 _SKUS_PER_READ = 50
+
+
+class _AnyRows(RootModel[list[dict[str, Any]]]):
+    """A page read only to prove access; its rows are not looked at."""
 
 
 def _format_time(moment: datetime) -> str:
@@ -118,6 +124,14 @@ class OngoingWarehouse(AsyncClosing):
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def ping(self) -> None:
+        """One cheap read proving the URL, the credentials and the goods owner; writes nothing.
+
+        At most one article is fetched: article reads are scoped to ``goodsOwnerId``, which
+        the status lists are not, so a wrong goods owner fails here too.
+        """
+        await self._api.get("articles", _AnyRows, [("maxArticlesToGet", 1)])
 
     # -- articles and stock ---------------------------------------------------------------
 

@@ -1,0 +1,181 @@
+"""``centrasync check``: is the configuration complete, and can every system be reached?
+
+Everything here only reads. The state store is inspected without ``open_store``, which
+would migrate (write) the schema, and a SQLite file that does not exist yet is reported
+rather than created: ``serve`` creates it on first start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
+from centrasync.centra import OrderApiClient
+from centrasync.config import Settings, StoreSettings
+from centrasync.errors import (
+    AuthenticationError,
+    CentrasyncError,
+    ConfigError,
+    PermissionDeniedError,
+    redact,
+)
+from centrasync.http import RetryPolicy
+from centrasync.store import migrate
+from centrasync.store.engine import create_store_engine, is_sqlite_memory
+from centrasync.store.sqlcore import translated
+from centrasync.sync import validate_field_mapping, validate_shipment_filters
+from centrasync.wms.ongoing import OngoingWarehouse
+
+__all__ = ["CheckResult", "Outcome", "run_checks", "validate_store_rules"]
+
+# One attempt and a short timeout: an operator waiting at a prompt wants the failure now,
+# not after the engine's backoff schedule.
+_ONE_TRY = RetryPolicy(max_attempts=1)
+_TIMEOUT = 10.0
+ENGINE_ROW = "(engine)"
+
+
+class Outcome(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    """Works, but something will behave differently from what the operator may expect."""
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    store: str
+    system: str
+    outcome: Outcome
+    detail: str
+
+
+def validate_store_rules(settings: Settings) -> None:
+    """Validate every store's ``shipment_filters`` and ``field_mapping`` now.
+
+    The flows only meet them when a shipment is mapped, which may be hours after start.
+    """
+    for store in settings.stores:
+        try:
+            validate_shipment_filters(store.shipment_filters)
+            validate_field_mapping(store.field_mapping)
+        except ConfigError as exc:
+            raise ConfigError(f"stores.{store.name}.{exc.message}") from None
+
+
+async def run_checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[CheckResult]:
+    """Reach every configured system once, concurrently, and say how each answered."""
+    probes = [check_state_store(settings.engine.database_url)]
+    for store in settings.stores:
+        probes.append(check_centra(store, timeout=timeout))
+        probes.append(check_wms(store, timeout=timeout))
+    results = list(await asyncio.gather(*probes))
+    results.extend(_webhook_notes(settings))
+    return results
+
+
+async def check_state_store(url: str) -> CheckResult:
+    system = "state store"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, f"not a database URL: {redact(url)}")
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
+        path = Path(parsed.database or "")
+        if not path.exists():
+            return CheckResult(
+                ENGINE_ROW, system, Outcome.OK, f"{path} does not exist yet; serve creates it"
+            )
+    try:
+        engine = create_store_engine(url)
+    except ConfigError as exc:
+        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, exc.message)
+    try:
+        async with translated():
+            revision = await migrate.current_revision(engine)
+    except CentrasyncError as exc:
+        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, redact(str(exc), parsed.password))
+    finally:
+        await engine.dispose()
+    head = migrate.head_revision()
+    known = {
+        script.revision
+        for script in ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()
+    }
+    if revision == head:
+        return CheckResult(ENGINE_ROW, system, Outcome.OK, f"{shown}: schema up to date")
+    if revision is None:
+        return CheckResult(
+            ENGINE_ROW, system, Outcome.OK, f"{shown}: empty; serve creates the schema"
+        )
+    if revision not in known:
+        return CheckResult(
+            ENGINE_ROW,
+            system,
+            Outcome.FAIL,
+            f"{shown}: schema revision {revision} is unknown to this version (newer centrasync?)",
+        )
+    return CheckResult(
+        ENGINE_ROW, system, Outcome.OK, f"{shown}: schema {revision}; serve migrates it to {head}"
+    )
+
+
+def _refusal(store: StoreSettings, exc: CentrasyncError) -> str:
+    if isinstance(exc, AuthenticationError):
+        return f"authentication failed for store {store.name!r}: {exc}"
+    if isinstance(exc, PermissionDeniedError):
+        return f"permission denied for store {store.name!r}: {exc}"
+    return str(exc)
+
+
+async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
+    """One Good-to-Go shipment read: proves the URL, the plugin URI and the secret."""
+    secret = store.centra_secret.reveal()
+    try:
+        async with OrderApiClient(
+            store.centra.base_url, secret, store.centra.timezone, retry=_ONE_TRY, timeout=timeout
+        ) as client:
+            await client.list_shipments("goodtogo", limit=1)
+    except CentrasyncError as exc:
+        detail = redact(_refusal(store, exc), secret)
+        return CheckResult(store.name, "centra", Outcome.FAIL, detail)
+    return CheckResult(store.name, "centra", Outcome.OK, f"{store.centra.base_url} answered")
+
+
+async def check_wms(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
+    password = store.wms_password.reveal()
+    try:
+        async with OngoingWarehouse(
+            store.wms.api_url,
+            store.wms.user,
+            password,
+            store.wms.goods_owner_id,
+            retry=_ONE_TRY,
+            timeout=timeout,
+        ) as wms:
+            await wms.ping()
+    except CentrasyncError as exc:
+        return CheckResult(store.name, "wms", Outcome.FAIL, redact(_refusal(store, exc), password))
+    detail = f"{store.wms.api_url} answered for goods owner {store.wms.goods_owner_id}"
+    return CheckResult(store.name, "wms", Outcome.OK, detail)
+
+
+def _webhook_notes(settings: Settings) -> list[CheckResult]:
+    return [
+        CheckResult(
+            store.name,
+            "webhooks",
+            Outcome.WARN,
+            "no webhook secret set (centra.webhook_secret_env): webhooks are refused, "
+            "shipments are found by polling only",
+        )
+        for store in settings.stores
+        if store.webhook_secret is None
+    ]

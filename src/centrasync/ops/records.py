@@ -1,0 +1,232 @@
+"""Reading the ledger and asking for retries: what ``records``, ``dead`` and ``retry`` do.
+
+A retry does not call anything remote. It resolves the record's open dead letters and
+moves the record to ``retry`` in one transaction; the engine's worker picks records in
+that state up and re-drives them from wherever their effects say they stand, so a step
+that already succeeded is not repeated.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import ArgumentError
+
+from centrasync.config import EngineSettings
+from centrasync.errors import ConfigError, RecordValidationError, redact
+from centrasync.store import (
+    DeadLetter,
+    LedgerRecord,
+    RecordKind,
+    RecordRef,
+    SqlStateStore,
+    StateStore,
+    Transition,
+    open_store,
+)
+from centrasync.store.engine import is_sqlite_memory
+from centrasync.store.schema import dead_letters, ledger_records
+from centrasync.store.sqlcore import translated
+from centrasync.sync.shipments import ShipmentState
+
+__all__ = [
+    "RecordView",
+    "RetryDone",
+    "Skipped",
+    "database_url_from_config",
+    "list_dead_letters",
+    "open_existing_store",
+    "parse_ref",
+    "retry_dead",
+    "retry_record",
+    "store_url",
+    "stores_in",
+    "view_record",
+]
+
+_log = structlog.get_logger(__name__)
+
+# Only the shipment flows look for records in ``retry`` (ShipmentFlows.pending_retries);
+# moving any other kind there would resolve its dead letter and then do nothing.
+REDRIVEN_KINDS = frozenset({RecordKind.SHIPMENT})
+_FINISHED = frozenset({ShipmentState.COMPLETED, ShipmentState.CANCELLED})
+_ALL = 100_000
+RETRY_NOTE = "retry requested"
+
+
+def parse_ref(text: str) -> RecordRef:
+    """``store/kind/key``, split on the first two slashes so a key may contain more."""
+    parts = text.split("/", 2)
+    if len(parts) != 3 or not all(parts):
+        raise RecordValidationError(
+            "expected store/kind/key, e.g. se/shipment/1001-1", record=text, field="reference"
+        )
+    store, kind, key = parts
+    try:
+        return RecordRef(store, RecordKind(kind), key)
+    except ValueError:
+        known = ", ".join(k.value for k in RecordKind)
+        raise RecordValidationError(
+            f"unknown kind {kind!r} (one of {known})", record=text, field="kind"
+        ) from None
+
+
+def database_url_from_config(path: Path) -> str:
+    """The ``[engine] database_url`` of a configuration file, reading nothing else.
+
+    The ledger commands only need the database, and the shell an operator runs them in
+    often lacks the stores' secrets, which loading the whole file would demand.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file {path} not found (or point at a state store with --database)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return EngineSettings.model_validate(document.get("engine", {})).database_url
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"engine.{where}: {first['msg']}") from None
+
+
+def store_url(value: str) -> str:
+    """A database URL as given, or a bare file path read as a SQLite file."""
+    if "://" in value:
+        return value
+    return f"sqlite+aiosqlite:///{Path(value).expanduser().resolve()}"
+
+
+async def open_existing_store(url: str) -> StateStore:
+    """Open the state store, refusing to create a SQLite file that is not there.
+
+    Reading an empty, just-created database would only say "no records" about a path
+    that is most likely mistyped.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from None
+    if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
+        path = Path(parsed.database or "")
+        if not path.exists():
+            raise ConfigError(f"no state store at {path} (serve or demo creates it)")
+    return await open_store(url)
+
+
+async def stores_in(state: StateStore) -> list[str]:
+    """Names of the stores with ledger records or dead letters, sorted.
+
+    The store protocol lists per store, and with ``--database`` there is no
+    configuration to name them; this is a read-only diagnostic on the SQL store's engine.
+    """
+    if not isinstance(state, SqlStateStore):
+        raise TypeError(f"cannot list the stores of {state!r}")
+    query = select(ledger_records.c.store).union(select(dead_letters.c.store))
+    async with translated(), state.engine.connect() as conn:
+        names = (await conn.execute(query)).scalars().all()
+    return sorted(names)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    record: LedgerRecord
+    history: list[Transition]
+    dead_letters: list[DeadLetter]
+
+
+async def _open_dead_letters(state: StateStore, ref: RecordRef) -> list[DeadLetter]:
+    entries = await state.list_dead(ref.store, limit=_ALL)
+    return [entry for entry in entries if entry.record == ref]
+
+
+async def view_record(state: StateStore, ref: RecordRef) -> RecordView:
+    record = await state.get_record(ref)
+    if record is None:
+        raise RecordValidationError(
+            "no such record in the state store", record=str(ref), field="key"
+        )
+    return RecordView(record, await state.history(ref), await _open_dead_letters(state, ref))
+
+
+async def list_dead_letters(
+    state: StateStore, stores: Sequence[str], *, include_resolved: bool, limit: int
+) -> list[DeadLetter]:
+    """Every store's dead letters, newest first; ``limit`` applies per store."""
+    entries: list[DeadLetter] = []
+    for store in stores:
+        entries.extend(await state.list_dead(store, include_resolved=include_resolved, limit=limit))
+    return sorted(entries, key=lambda entry: (entry.parked_at, entry.id), reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDone:
+    ref: RecordRef
+    from_state: str
+    resolved: tuple[int, ...]
+    already_waiting: bool
+
+
+async def retry_record(state: StateStore, ref: RecordRef) -> RetryDone:
+    """Resolve the record's open dead letters and move it to ``retry``, atomically.
+
+    A record already in ``retry`` is left as it is (its dead letters are still resolved),
+    so running the command twice does not double the history.
+    """
+    record = await state.get_record(ref)
+    if record is None:
+        raise RecordValidationError(
+            "no such record in the state store", record=str(ref), field="key"
+        )
+    if ref.kind not in REDRIVEN_KINDS:
+        raise RecordValidationError(
+            f"the engine re-drives only {', '.join(sorted(REDRIVEN_KINDS))} records; "
+            "this one needs a person",
+            record=str(ref),
+            field="kind",
+        )
+    if record.state in _FINISHED:
+        raise RecordValidationError(
+            f"is {record.state}; there is nothing left to retry", record=str(ref), field="state"
+        )
+    already = record.state == ShipmentState.RETRY
+    async with state.transaction() as tx:
+        entries = await _open_dead_letters(tx, ref)
+        for entry in entries:
+            await tx.resolve_dead(entry.id)
+        if not already:
+            await tx.transition(ref, ShipmentState.RETRY, note=RETRY_NOTE)
+    resolved = tuple(entry.id for entry in entries)
+    _log.info("retry requested", record=str(ref), from_state=record.state, resolved=resolved)
+    return RetryDone(ref, record.state, resolved, already)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    ref: RecordRef
+    reason: str
+
+
+async def retry_dead(
+    state: StateStore, stores: Sequence[str]
+) -> tuple[list[RetryDone], list[Skipped]]:
+    """:func:`retry_record` for every record with an open dead letter in ``stores``."""
+    done: list[RetryDone] = []
+    skipped: list[Skipped] = []
+    for store in stores:
+        refs = dict.fromkeys(entry.record for entry in await state.list_dead(store, limit=_ALL))
+        for ref in refs:
+            try:
+                done.append(await retry_record(state, ref))
+            except RecordValidationError as exc:
+                skipped.append(Skipped(ref, exc.message))
+    return done, skipped
