@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +19,7 @@ def mapped(**changes: Any) -> MappedOrder:
 
 
 def test_header_rows_of_the_table() -> None:
-    result = mapped()
-    order = result.order
+    order = mapped().order
     assert order.order_number == "83651-1"
     assert order.reference == "83651"
     assert order.customer_number == "11627"
@@ -27,17 +27,48 @@ def test_header_rows_of_the_table() -> None:
     assert order.service_point == "12345"
     assert order.service == "pnl-mpc"
     assert order.currency == "EUR"
-    assert result.extras["customer_price"] == "3978.75"
-    assert result.extras["invoice_number"] == "https://x.centra.com/proforma?shipment=83651-1"
-    assert result.extras["delivery_note"] == "https://x.centra.com/delnote?shipment=83651-1"
-    assert result.extras["marketplace"] == "zalando"
-    assert result.extras["marketplace_order_number"] == "Z-1"
-    assert result.extras["notification_email"] == "ann@example.com"
+    assert order.customer_price == Decimal("3978.75")
+    assert order.invoice_number == "https://x.centra.com/proforma?shipment=83651-1"
+    assert order.delivery_note == "https://x.centra.com/delnote?shipment=83651-1"
+    assert order.marketplace == "zalando"
+    assert order.marketplace_order_number == "Z-1"
+
+
+def test_contact_rows_of_the_table() -> None:
+    order = mapped().order
+    assert order.notification_email == "ann@example.com"
+    assert order.notification_mobile == "+4670000000"
+    assert order.telephone == "+468000000"
+    assert order.mobile == "+4670000000"
 
 
 def test_invoice_url_is_the_latest_invoice() -> None:
-    assert mapped().extras["invoice_url"] == "https://x.centra.com/invoice-2.pdf"
-    assert "invoice_url" not in mapped(invoices=[]).extras
+    assert mapped().order.invoice_url == "https://x.centra.com/invoice-2.pdf"
+    assert mapped(invoices=[]).order.invoice_url is None
+
+
+def test_absent_optional_fields_are_none_not_blank() -> None:
+    order = mapped(
+        grandTotalValue=None,
+        proforma="",
+        deliveryNote=" ",
+        marketplace_source="",
+        marketplace_source_id=None,
+        deliveryEmail="",
+        deliveryTele="",
+        deliveryCell="",
+    ).order
+    assert order.customer_price is None
+    assert order.invoice_number is None
+    assert order.delivery_note is None
+    assert (order.marketplace, order.marketplace_order_number) == (None, None)
+    assert (order.notification_email, order.notification_mobile) == (None, None)
+    assert (order.telephone, order.mobile) == (None, None)
+
+
+def test_customer_price_keeps_every_digit() -> None:
+    assert mapped(grandTotalValue="1234.005").order.customer_price == Decimal("1234.005")
+    assert mapped(grandTotalValue=0).order.customer_price == Decimal(0)
 
 
 def test_customer_address_rows() -> None:
@@ -64,9 +95,9 @@ def test_coaddress_takes_the_address_line_and_pushes_the_street_to_address2() ->
 def test_order_type_and_name_follow_the_account(
     account: str | None, expected_type: str, expected_name: str
 ) -> None:
-    result = mapped(accountId=account)
-    assert result.extras["order_type"] == expected_type
-    assert result.order.ship_to.name == expected_name
+    order = mapped(accountId=account).order
+    assert order.order_type == expected_type
+    assert order.ship_to.name == expected_name
 
 
 @pytest.mark.parametrize(
@@ -87,9 +118,11 @@ def test_name_falls_back_to_the_other_field_when_empty(
     [("+4670", "+468", "+4670"), ("", "+468", "+468"), ("  ", "+468", "+468"), ("", "", None)],
 )
 def test_mobile_is_the_cell_else_the_telephone(cell: str, tele: str, expected: str | None) -> None:
-    result = mapped(deliveryCell=cell, deliveryTele=tele)
-    assert result.order.ship_to.phone == expected
-    assert result.extras.get("notification_mobile") == expected
+    order = mapped(deliveryCell=cell, deliveryTele=tele).order
+    assert order.ship_to.phone == expected
+    assert order.notification_mobile == expected
+    assert order.mobile == (cell.strip() or None)
+    assert order.telephone == (tele or None)
 
 
 def test_ingrid_fields_empty_become_none() -> None:
@@ -128,6 +161,37 @@ def test_unknown_field_mapping_target_is_a_config_error() -> None:
     store = make_store(field_mapping={"colour": "otherComment"})
     with pytest.raises(ConfigError, match=r"field_mapping\.colour"):
         shipment_to_outbound_order(make_shipment(), store)
+
+
+def test_field_mapping_re_sources_document_fields() -> None:
+    store = make_store(
+        field_mapping={"customer_price": "shippingValue", "delivery_note": "poNumber"}
+    )
+    order = shipment_to_outbound_order(
+        make_shipment(shippingValue=25, poNumber="PO-9"), store
+    ).order
+    assert order.customer_price == Decimal(25)
+    assert order.delivery_note == "PO-9"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_mapping", "field"),
+    [
+        ({"grandTotalValue": -1}, {}, "grandTotalValue"),
+        ({}, {"customer_price": "otherComment"}, "otherComment"),
+        ({"invoices": ["invoice-1.pdf"]}, {}, "invoices"),
+        ({"deliveryNote": "delnote 83651-1"}, {"invoice_url": "deliveryNote"}, "deliveryNote"),
+        ({"deliveryNote": "ftp://x/delnote"}, {"invoice_url": "deliveryNote"}, "deliveryNote"),
+    ],
+)
+def test_bad_money_or_link_names_the_shipment_and_the_centra_field(
+    changes: dict[str, Any], field_mapping: dict[str, str], field: str
+) -> None:
+    store = make_store(field_mapping=field_mapping)
+    with pytest.raises(RecordValidationError) as caught:
+        shipment_to_outbound_order(make_shipment(**changes), store)
+    assert caught.value.record == "shipment 83651-1"
+    assert caught.value.field == field
 
 
 @pytest.mark.parametrize(
@@ -180,12 +244,18 @@ def test_missing_size_sku_names_the_line_and_part() -> None:
 
 def test_json_view_is_plain_json() -> None:
     view = mapped_order_to_json(mapped())
-    assert view["order"]["order_number"] == "83651-1"
-    assert view["order"]["lines"][0] == {
+    assert set(view) == {"order"}
+    order = view["order"]
+    assert order["order_number"] == "83651-1"
+    assert order["lines"][0] == {
         "line_key": "43243",
         "sku": "JKT1BLK38",
         "quantity": "2",
         "unit_price": "450.5",
         "currency": "EUR",
     }
-    assert view["extras"]["order_type"] == B2C
+    assert order["order_type"] == B2C
+    assert order["customer_price"] == "3978.75"
+    assert order["invoice_url"] == "https://x.centra.com/invoice-2.pdf"
+    assert order["marketplace_order_number"] == "Z-1"
+    assert json.loads(json.dumps(view)) == view

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -106,7 +107,10 @@ def test_prints_the_mapped_order_as_json(config: Path) -> None:
     ]
     assert order["ship_to"]["address1"] == "c/o Berg"
     assert order["ship_to"]["address2"] == "Storgatan 31"
-    assert printed["extras"]["order_type"] == "B2C"
+    assert order["order_type"] == "B2C"
+    assert Decimal(order["customer_price"]) > 0
+    assert order["delivery_note"].endswith("/delnote?shipment=1001-1")
+    assert "extras" not in printed
     assert printed["passes_filters"] is True
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from centrasync.emulators.ongoing.payloads import OrderIn
+from centrasync.emulators.ongoing.payloads import NotificationIn, OrderIn
 from centrasync.errors import RecordValidationError
 from centrasync.wms import Address, OutboundOrder, OutboundOrderLine, Parcel
 from centrasync.wms.ongoing import OngoingStatusCodes
@@ -66,6 +66,7 @@ def outbound_orders(draw: st.DrawFn) -> OutboundOrder:
         email=draw(st.none() | st.emails()),
         phone=draw(st.none() | st.from_regex(r"\+46[0-9]{8}", fullmatch=True)),
     )
+    phones = st.none() | st.from_regex(r"\+46[0-9]{8}", fullmatch=True)
     return OutboundOrder(
         order_number=draw(text),
         ship_to=address,
@@ -74,6 +75,17 @@ def outbound_orders(draw: st.DrawFn) -> OutboundOrder:
         delivery_date=draw(st.none() | st.dates(date(2020, 1, 1), date(2030, 12, 31))),
         carrier=draw(st.none() | st.sampled_from(["PLAB", "DHLSE"])),
         service=draw(st.none() | st.sampled_from(["P18", "P19"])),
+        order_type=draw(st.none() | st.sampled_from(["B2B", "B2C"]) | text),
+        customer_price=draw(st.none() | st.decimals(min_value=0, max_value=10**7, places=2)),
+        invoice_number=draw(st.none() | text),
+        invoice_url=draw(st.none() | st.just("https://x.centra.com/invoice?shipment=1-1")),
+        delivery_note=draw(st.none() | text),
+        marketplace=draw(st.none() | text),
+        marketplace_order_number=draw(st.none() | text),
+        notification_mobile=draw(phones),
+        notification_email=draw(st.none() | st.emails()),
+        telephone=draw(phones),
+        mobile=draw(phones),
     )
 
 
@@ -99,6 +111,34 @@ def test_domain_order_round_trips_through_the_put_body(
     assert accepted.consignee.country_code == order.ship_to.country_code
     transporter = accepted.transporter
     assert (transporter.transporter_code if transporter else None) == order.carrier
+    assert_document_fields_reach_the_emulator(order, accepted)
+
+
+def _value(notification: NotificationIn | None) -> str | None:
+    return None if notification is None else notification.value
+
+
+def assert_document_fields_reach_the_emulator(order: OutboundOrder, accepted: OrderIn) -> None:
+    """Every document field of the seed's table is in the body, where Ongoing reads it."""
+    price = accepted.customer_price
+    assert (None if price is None else quantity(price)) == order.customer_price
+    assert (accepted.order_type.code if accepted.order_type else None) == order.order_type
+    assert accepted.invoice_url == order.invoice_url
+    assert (accepted.advanced.invoice_number if accepted.advanced else None) == (
+        order.invoice_number
+    )
+    assert accepted.consignee_order_number == order.delivery_note
+    market = accepted.market_place
+    assert (market.market_place if market else None) == order.marketplace
+    assert (market.market_place_order_number if market else None) == (
+        order.marketplace_order_number
+    )
+    assert _value(accepted.sms_notification) == order.notification_mobile
+    assert _value(accepted.email_notification) == order.notification_email
+    contacts = accepted.consignee.advanced
+    assert _value(contacts.telephone_notification if contacts else None) == order.telephone
+    assert _value(contacts.sms_notification if contacts else None) == order.mobile
+    assert _value(contacts.email_notification if contacts else None) == order.ship_to.email
 
 
 @st.composite
@@ -191,3 +231,92 @@ def test_parcel_waybill_absorbs_the_matching_order_tracking_entry() -> None:
         Parcel("P2", "W2", "https://t/2"),
         Parcel(None, "W3", None),
     )
+
+
+def full_order(**changes: Any) -> OutboundOrder:
+    values: dict[str, Any] = {
+        "order_number": "83651-1",
+        "ship_to": Address(
+            "Ann AB", "Gatan 1", "11122", "Stockholm", "SE", email="ann@example.com"
+        ),
+        "lines": (OutboundOrderLine("43243", "JKT1BLK38", Decimal(2)),),
+        "order_type": "B2C",
+        "customer_price": Decimal("3978.75"),
+        "invoice_number": "https://x.centra.com/proforma?shipment=83651-1",
+        "invoice_url": "https://x.centra.com/invoice-2.pdf",
+        "delivery_note": "https://x.centra.com/delnote?shipment=83651-1",
+        "marketplace": "zalando",
+        "marketplace_order_number": "Z-1",
+        "notification_mobile": "+4670000000",
+        "notification_email": "ann@example.com",
+        "telephone": "+468000000",
+        "mobile": "+4670000000",
+    }
+    values.update(changes)
+    return OutboundOrder(**values)
+
+
+def test_document_fields_land_in_ongoings_field_names() -> None:
+    body = to_post_order(full_order(), 7, date(2026, 1, 15))
+    wire = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert wire["customerPrice"] == 3978.75
+    assert wire["orderType"] == {"code": "B2C", "name": "Business to Consumer"}
+    assert wire["invoiceUrl"] == "https://x.centra.com/invoice-2.pdf"
+    assert wire["advanced"] == {"invoiceNumber": "https://x.centra.com/proforma?shipment=83651-1"}
+    assert wire["consigneeOrderNumber"] == "https://x.centra.com/delnote?shipment=83651-1"
+    assert wire["marketPlace"] == {"marketPlace": "zalando", "marketPlaceOrderNumber": "Z-1"}
+    assert wire["smsNotification"] == {"toBeNotified": True, "value": "+4670000000"}
+    assert wire["emailNotification"] == {"toBeNotified": True, "value": "ann@example.com"}
+    assert wire["consignee"]["advanced"] == {
+        "telephoneNotification": {"toBeNotified": False, "value": "+468000000"},
+        "smsNotification": {"toBeNotified": False, "value": "+4670000000"},
+        "emailNotification": {"toBeNotified": False, "value": "ann@example.com"},
+    }
+
+
+def test_absent_document_fields_are_left_out_of_the_body() -> None:
+    bare = OutboundOrder(
+        "O-1", Address("A", "B", "1", "C", "SE"), (OutboundOrderLine("L1", "A", Decimal(1)),)
+    )
+    wire = to_post_order(bare, 7, date(2026, 1, 15)).model_dump(by_alias=True, exclude_none=True)
+    for absent in (
+        "customerPrice",
+        "orderType",
+        "invoiceUrl",
+        "advanced",
+        "consigneeOrderNumber",
+        "marketPlace",
+        "smsNotification",
+        "emailNotification",
+    ):
+        assert absent not in wire
+    assert "advanced" not in wire["consignee"]
+
+
+def test_vendor_example_order_type_name_is_kept_for_b2b() -> None:
+    body = to_post_order(full_order(order_type="B2B"), 7, date(2026, 1, 15))
+    assert body.order_type is not None
+    assert (body.order_type.code, body.order_type.name) == ("B2B", "Business to Business")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"customer_price": Decimal(-1)}, "customer_price"),
+        ({"customer_price": Decimal("NaN")}, "customer_price"),
+        ({"customer_price": Decimal("Infinity")}, "customer_price"),
+        ({"invoice_url": "invoice-2.pdf"}, "invoice_url"),
+        ({"invoice_url": "mailto:ann@example.com"}, "invoice_url"),
+        ({"order_type": " "}, "order_type"),
+        ({"marketplace": ""}, "marketplace"),
+        ({"notification_email": "  "}, "notification_email"),
+        ({"mobile": ""}, "mobile"),
+    ],
+)
+def test_bad_document_fields_name_the_order_and_the_field(
+    changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        full_order(**changes)
+    assert caught.value.record == "order '83651-1'"
+    assert caught.value.field == field

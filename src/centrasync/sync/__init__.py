@@ -9,7 +9,6 @@ from __future__ import annotations
 from .mapping import (
     B2B,
     B2C,
-    EXTRA_FIELDS,
     MAPPABLE_FIELDS,
     MappedOrder,
     article_number,
@@ -25,7 +24,6 @@ from .mapping import (
 __all__ = [
     "B2B",
     "B2C",
-    "EXTRA_FIELDS",
     "MAPPABLE_FIELDS",
     "MappedOrder",
     "article_number",

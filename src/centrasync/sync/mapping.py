@@ -1,9 +1,8 @@
 """Centra shipment → warehouse outbound order, as Ongoing's own Centra connector maps it.
 
 Pure functions: no I/O, no clients. The rules follow the field-mapping table of Ongoing's
-Centra integration (reference ``ongoing-api.md`` §12). Where :class:`OutboundOrder` has no
-slot for a documented field (customer price, invoice URL, order type, …) the value travels
-in :attr:`MappedOrder.extras`, so a connector can still send it and nothing is dropped.
+Centra integration (reference ``ongoing-api.md`` §12, the seed's table): every row of it has
+a slot on :class:`OutboundOrder`, so a connector sends the whole table and nothing is dropped.
 
 Per store, ``field_mapping`` replaces the Centra source of a target field (e.g.
 ``{"remark": "internalComment"}``) and ``shipment_filters`` decides which shipments go to
@@ -23,12 +22,11 @@ from centrasync.centra.models import Address as CentraAddress
 from centrasync.centra.models import CentraModel, Shipment, ShipmentLine
 from centrasync.config import ArticleNumberStrategy, StoreSettings
 from centrasync.errors import ConfigError, RecordValidationError
-from centrasync.wms.models import Address, OutboundOrder, OutboundOrderLine
+from centrasync.wms.models import Address, OutboundOrder, OutboundOrderLine, is_http_url
 
 __all__ = [
     "B2B",
     "B2C",
-    "EXTRA_FIELDS",
     "MAPPABLE_FIELDS",
     "MappedOrder",
     "article_number",
@@ -77,31 +75,17 @@ _FIELD_SOURCES: dict[str, str] = {
 _RULE_TARGETS = frozenset({"name", "address1", "address2", "phone", "invoice_url"})
 MAPPABLE_FIELDS = frozenset(_FIELD_SOURCES) | _RULE_TARGETS
 
-# Targets OutboundOrder has no slot for; they travel in MappedOrder.extras.
-EXTRA_FIELDS = (
-    "order_type",
-    "customer_price",
-    "invoice_number",
-    "invoice_url",
-    "delivery_note",
-    "marketplace",
-    "marketplace_order_number",
-    "notification_mobile",
-    "notification_email",
-    "telephone",
-    "mobile",
-)
-
 
 @dataclass(frozen=True)
 class MappedOrder:
-    """The outbound order plus the documented fields :class:`OutboundOrder` cannot carry.
+    """What one shipment maps to: the order the warehouse should pick.
 
-    ``extras`` keys are from :data:`EXTRA_FIELDS`; empty values are left out.
+    A wrapper rather than the bare order so the flows' call sites (``mapped.order``) and
+    the stored request payload (:func:`mapped_order_to_json`) keep one shape whatever the
+    mapping learns to produce next to the order.
     """
 
     order: OutboundOrder
-    extras: Mapping[str, str]
 
 
 # -- reading Centra fields by wire name ---------------------------------------------------
@@ -344,6 +328,39 @@ def _required(
     return value
 
 
+def _amount(source: _Source, target: str) -> Decimal | None:
+    """A money field as an exact Decimal; empty is None, anything else must be an amount."""
+    text = source.get(target)
+    if not text:
+        return None
+    field_name = source.field_of(target, _FIELD_SOURCES[target])
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:
+        raise RecordValidationError(
+            f"must be an amount, got {text!r}", record=source.record, field=field_name
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise RecordValidationError(
+            f"must be a finite amount >= 0, got {text}", record=source.record, field=field_name
+        )
+    return amount
+
+
+def _url(source: _Source, target: str, default_field: str, rule: Callable[[], str]) -> str | None:
+    value = source.get(target, rule)
+    if not value:
+        return None
+    if not is_http_url(value):
+        # The value stays out of the message: document links may carry access tokens.
+        raise RecordValidationError(
+            "must be an absolute http(s) URL",
+            record=source.record,
+            field=source.field_of(target, default_field),
+        )
+    return value
+
+
 def _lines(
     shipment: Shipment, settings: StoreSettings, record: str
 ) -> tuple[OutboundOrderLine, ...]:
@@ -384,8 +401,8 @@ def shipment_to_outbound_order(shipment: Shipment, settings: StoreSettings) -> M
     validate_field_mapping(settings.field_mapping)
     src = _Source(shipment, settings.field_mapping)
     record = src.record
-    phone = src.get("phone", lambda: _phone_rule(shipment))
-    email = src.get("email")
+    phone = src.get("phone", lambda: _phone_rule(shipment)) or None
+    email = src.get("email") or None
     ship_to = Address(
         name=_required(src, "name", "deliveryName", lambda: _name_rule(shipment)),
         address1=_required(src, "address1", "deliveryAddress", lambda: _address1_rule(shipment)),
@@ -394,8 +411,8 @@ def shipment_to_outbound_order(shipment: Shipment, settings: StoreSettings) -> M
         city=_required(src, "city", "deliveryCity", None),
         country_code=_required(src, "country_code", "deliveryCountry", None).upper(),
         state=src.get("state") or None,
-        email=email or None,
-        phone=phone or None,
+        email=email,
+        phone=phone,
     )
     order = OutboundOrder(
         order_number=_required(src, "order_number", "shipmentId", None),
@@ -407,21 +424,19 @@ def shipment_to_outbound_order(shipment: Shipment, settings: StoreSettings) -> M
         service_point=src.get("service_point") or None,
         remark=src.get("remark") or None,
         currency=shipment.currency.strip() or None,
+        order_type=order_type(shipment),
+        customer_price=_amount(src, "customer_price"),
+        invoice_number=src.get("invoice_number") or None,
+        invoice_url=_url(src, "invoice_url", "invoices", lambda: _invoice_url_rule(shipment)),
+        delivery_note=src.get("delivery_note") or None,
+        marketplace=src.get("marketplace") or None,
+        marketplace_order_number=src.get("marketplace_order_number") or None,
+        notification_mobile=phone,
+        notification_email=email,
+        telephone=src.get("telephone") or None,
+        mobile=src.get("mobile") or None,
     )
-    extras = {
-        "order_type": order_type(shipment),
-        "customer_price": src.get("customer_price"),
-        "invoice_number": src.get("invoice_number"),
-        "invoice_url": src.get("invoice_url", lambda: _invoice_url_rule(shipment)),
-        "delivery_note": src.get("delivery_note"),
-        "marketplace": src.get("marketplace"),
-        "marketplace_order_number": src.get("marketplace_order_number"),
-        "notification_mobile": phone,
-        "notification_email": email,
-        "telephone": src.get("telephone"),
-        "mobile": src.get("mobile"),
-    }
-    return MappedOrder(order=order, extras={k: v for k, v in extras.items() if v})
+    return MappedOrder(order=order)
 
 
 def _jsonable(value: Any) -> Any:
@@ -437,6 +452,5 @@ def _jsonable(value: Any) -> Any:
 
 
 def mapped_order_to_json(mapped: MappedOrder) -> dict[str, Any]:
-    """A JSON-ready view of a mapped order (quantities and prices as decimal strings)."""
-    order = _jsonable(dataclasses.asdict(mapped.order))
-    return {"order": order, "extras": dict(mapped.extras)}
+    """A JSON-ready view of a mapped order (quantities and money as decimal strings)."""
+    return {"order": _jsonable(dataclasses.asdict(mapped.order))}

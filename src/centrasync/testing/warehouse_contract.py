@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -141,6 +142,40 @@ class WarehouseContract(abc.ABC):
         assert [(line.line_key, line.ordered, line.picked) for line in shipped.lines] == [
             ("L1", Decimal(3), Decimal(3))
         ]
+
+    async def test_order_with_every_document_field_is_taken_and_shipped(
+        self, harness: WarehouseHarness
+    ) -> None:
+        """The seed's whole table goes out on every order; no field may make a WMS refuse it.
+
+        Whether each value lands in the right vendor field is the connector's own test
+        (the protocol has no read-back of an order header); here it must simply work.
+        """
+        await self._stocked(harness, "SKU-1")
+        order = dataclasses.replace(
+            _order("109-1", ("L1", "SKU-1", 1)),
+            customer_number="11627",
+            remark="leave at door",
+            service_point="12345",
+            currency="EUR",
+            order_type="B2B",
+            customer_price=Decimal("3978.75"),
+            invoice_number="https://shop.example/proforma?shipment=109-1",
+            invoice_url="https://shop.example/invoice-109.pdf",
+            delivery_note="https://shop.example/delnote?shipment=109-1",
+            marketplace="zalando",
+            marketplace_order_number="Z-109",
+            notification_mobile="+46700000000",
+            notification_email="ada@example.com",
+            telephone="+4680000000",
+            mobile="+46700000000",
+        )
+        first = await harness.warehouse.upsert_outbound_order(order)
+        assert await harness.warehouse.upsert_outbound_order(order) == first
+        await self._pick_and_ship(harness, "109-1")
+        shipped = _only(await harness.warehouse.list_shipped_unreported(), "109-1")
+        assert shipped.shipped
+        assert [(line.line_key, line.picked) for line in shipped.lines] == [("L1", Decimal(1))]
 
     async def test_cancel_before_picking_then_again(self, harness: WarehouseHarness) -> None:
         await self._stocked(harness, "SKU-1")

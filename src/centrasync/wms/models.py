@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from centrasync.errors import RecordValidationError
 
@@ -36,6 +37,7 @@ __all__ = [
     "ShippedOrder",
     "StockLevel",
     "UpsertResult",
+    "is_http_url",
 ]
 
 ZERO = Decimal(0)
@@ -50,6 +52,32 @@ def _require_quantity(value: Decimal, record: str, field_name: str) -> None:
     if not value.is_finite() or value < 0:
         raise RecordValidationError(
             f"must be a finite quantity >= 0, got {value}", record=record, field=field_name
+        )
+
+
+def _require_optional_text(value: str | None, record: str, field_name: str) -> None:
+    if value is not None:
+        _require_text(value, record, field_name)
+
+
+def _require_money(value: Decimal | None, record: str, field_name: str) -> None:
+    if value is not None and (not value.is_finite() or value < 0):
+        raise RecordValidationError(
+            f"must be a finite amount >= 0, got {value}", record=record, field=field_name
+        )
+
+
+def is_http_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL a warehouse can fetch a document from."""
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _require_url(value: str | None, record: str, field_name: str) -> None:
+    # The value stays out of the message: document links may carry access tokens.
+    if value is not None and not is_http_url(value):
+        raise RecordValidationError(
+            "must be an absolute http(s) URL", record=record, field=field_name
         )
 
 
@@ -132,12 +160,39 @@ class OutboundOrderLine:
     currency: str | None = None
 
 
+# Optional document fields that, when given, must say something: a blank would be sent
+# and shown to warehouse staff as if it were a value.
+_OPTIONAL_TEXT_FIELDS = (
+    "order_type",
+    "invoice_number",
+    "delivery_note",
+    "marketplace",
+    "marketplace_order_number",
+    "notification_mobile",
+    "notification_email",
+    "telephone",
+    "mobile",
+)
+
+
 @dataclass(frozen=True)
 class OutboundOrder:
     """A shipment the warehouse must pick and send; ``order_number`` is the idempotency key.
 
     ``order_number`` is Centra's shipment number (one WMS order per shipment) and
     ``reference`` the Centra order number it belongs to.
+
+    The document fields follow the shipment mapping of Ongoing's own Centra connector, so
+    a warehouse gets what its staff expect to see: ``customer_price`` is the value of the
+    shipment (Centra's grand total), ``order_type`` tells wholesale (``"B2B"``) from
+    consumer (``"B2C"``) orders, ``invoice_number`` / ``invoice_url`` / ``delivery_note``
+    point at Centra's documents, and ``marketplace`` / ``marketplace_order_number`` name
+    the sales channel an order came through.
+
+    Contact details come twice on purpose: ``telephone`` and ``mobile`` are the
+    customer's numbers as the shop has them (the telephone may be a landline), while
+    ``notification_mobile`` and ``notification_email`` are where the warehouse or its
+    carrier should send delivery notices, so the mobile one must take text messages.
     """
 
     order_number: str
@@ -151,6 +206,17 @@ class OutboundOrder:
     service_point: str | None = None
     remark: str | None = None
     currency: str | None = None
+    order_type: str | None = None
+    customer_price: Decimal | None = None
+    invoice_number: str | None = None
+    invoice_url: str | None = None
+    delivery_note: str | None = None
+    marketplace: str | None = None
+    marketplace_order_number: str | None = None
+    notification_mobile: str | None = None
+    notification_email: str | None = None
+    telephone: str | None = None
+    mobile: str | None = None
 
     def __post_init__(self) -> None:
         record = f"order {self.order_number!r}"
@@ -160,6 +226,10 @@ class OutboundOrder:
             _require_text(line.line_key, record, f"lines[{index}].line_key")
             _require_text(line.sku, record, f"lines[{index}].sku")
             _require_quantity(line.quantity, record, f"lines[{index}].quantity")
+        _require_money(self.customer_price, record, "customer_price")
+        _require_url(self.invoice_url, record, "invoice_url")
+        for field_name in _OPTIONAL_TEXT_FIELDS:
+            _require_optional_text(getattr(self, field_name), record, field_name)
 
 
 @dataclass(frozen=True)
@@ -231,14 +301,22 @@ class ShippedOrder:
 
 @dataclass(frozen=True)
 class InOrderLine:
+    """One announced article; ``unit_cost`` is the purchase price of one item."""
+
     line_key: str
     sku: str
     quantity: Decimal
+    unit_cost: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
 class InOrder:
-    """Goods announced to the warehouse (a Centra supplier delivery)."""
+    """Goods announced to the warehouse (a Centra supplier delivery).
+
+    ``reference`` and ``reference_number`` are the goods owner's two references on the
+    document; for Centra they carry the delivery number and the supplier order number.
+    """
 
     in_order_number: str
     lines: tuple[InOrderLine, ...]
@@ -246,6 +324,7 @@ class InOrder:
     supplier_number: str | None = None
     supplier_name: str | None = None
     reference: str | None = None
+    reference_number: str | None = None
 
     def __post_init__(self) -> None:
         record = f"in-order {self.in_order_number!r}"
@@ -255,6 +334,7 @@ class InOrder:
             _require_text(line.line_key, record, f"lines[{index}].line_key")
             _require_text(line.sku, record, f"lines[{index}].sku")
             _require_quantity(line.quantity, record, f"lines[{index}].quantity")
+            _require_money(line.unit_cost, record, f"lines[{index}].unit_cost")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ from centrasync.emulators.ongoing.model import OngoingApiError
 __all__ = [
     "ArticleIn",
     "CodeName",
+    "ConsigneeAdvancedIn",
     "ConsigneeIn",
+    "MarketPlaceIn",
     "NotificationIn",
+    "OrderAdvancedIn",
     "OrderIn",
     "OrderLineIn",
     "PurchaseOrderIn",
@@ -95,6 +98,20 @@ class ArticleIn(VendorModel):
     article_size: CodeName | None = None
 
 
+class NotificationIn(VendorModel):
+    to_be_notified: bool | None = None
+    value: str | None = None
+
+
+class ConsigneeAdvancedIn(VendorModel):
+    """``consignee.advanced``: the customer's contact channels (generated client's model)."""
+
+    telephone_notification: NotificationIn | None = None
+    email_notification: NotificationIn | None = None
+    sms_notification: NotificationIn | None = None
+    external_customer_code: str | None = None
+
+
 class ConsigneeIn(VendorModel):
     customer_number: str | None = None
     name: str | None = None
@@ -107,13 +124,22 @@ class ConsigneeIn(VendorModel):
     country_state_code: str | None = None
     remark: str | None = None
     door_code: str | None = None
+    advanced: ConsigneeAdvancedIn | None = None
     organisation_number: str | None = None
     vat_number: str | None = None
 
 
-class NotificationIn(VendorModel):
-    to_be_notified: bool | None = None
-    value: str | None = None
+class MarketPlaceIn(VendorModel):
+    """``marketPlace`` is an object in both the write and the read model, not a string."""
+
+    market_place: str | None = None
+    market_place_order_number: str | None = None
+
+
+class OrderAdvancedIn(VendorModel):
+    """The part of the order's ``advanced`` block the emulator keeps and shows again."""
+
+    invoice_number: str | None = None
 
 
 class TransporterIn(VendorModel):
@@ -165,7 +191,8 @@ class OrderIn(VendorModel):
     freight_price: float | None = None
     consignee_order_number: str | None = None
     warehouse_instruction: str | None = None
-    market_place: str | None = None
+    market_place: MarketPlaceIn | None = None
+    advanced: OrderAdvancedIn | None = None
     invoice_url: str | None = None
     order_lines: list[OrderLineIn] = Field(default_factory=list)
 

@@ -262,8 +262,14 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             "allocatedNumberOfItems": sum(line.allocated for line in order.lines),
             "pickedNumberOfItems": sum(line.picked for line in order.lines),
             "customsInfo": _dump(doc.customs_info),
+            # The rest in the generated GetOrderInfo's order; not in the vendor's example.
+            "customerPrice": doc.customer_price,
             "consigneeOrderNumber": doc.consignee_order_number,
-            "marketPlace": doc.market_place,
+            "warehouseInstruction": doc.warehouse_instruction,
+            "marketPlace": _dump(doc.market_place),
+            "advanced": _dump(doc.advanced),
+            "freightPrice": doc.freight_price,
+            "invoiceUrl": doc.invoice_url,
         },
         "consignee": _dump(doc.consignee),
         "parcels": [

@@ -25,6 +25,7 @@ from centrasync.wms.models import (
 )
 
 from .models import (
+    CodeName,
     GetArticleModel,
     GetOrderLine,
     GetOrderModel,
@@ -32,8 +33,11 @@ from .models import (
     PostArticleModel,
     PostBarCodeInfo,
     PostConsignee,
+    PostConsigneeAdvanced,
     PostLinePrices,
+    PostMarketPlace,
     PostNotification,
+    PostOrderAdvanced,
     PostOrderLine,
     PostOrderModel,
     PostPurchaseOrderLine,
@@ -84,6 +88,40 @@ def _optional_float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+# Display names for the order types we send; the vendor example spells B2B this way, the
+# B2C text is ours [I]. Order types are tenant data (``GET /orders/types``): the code is
+# what a warehouse's rules match on, the name only what staff read.
+_ORDER_TYPE_NAMES = {"B2B": "Business to Business", "B2C": "Business to Consumer"}
+
+
+def _notify(value: str | None) -> PostNotification | None:
+    """An order-level notice the warehouse should send to ``value``."""
+    return None if value is None else PostNotification(to_be_notified=True, value=value)
+
+
+def _contact(value: str | None) -> PostNotification | None:
+    """A customer's number or address kept on file, without asking for notices on it [I]."""
+    return None if value is None else PostNotification(to_be_notified=False, value=value)
+
+
+def _consignee_contacts(order: OutboundOrder) -> PostConsigneeAdvanced | None:
+    if order.telephone is None and order.mobile is None and order.ship_to.email is None:
+        return None
+    return PostConsigneeAdvanced(
+        telephone_notification=_contact(order.telephone),
+        sms_notification=_contact(order.mobile),
+        email_notification=_contact(order.ship_to.email),
+    )
+
+
+def _market_place(order: OutboundOrder) -> PostMarketPlace | None:
+    if order.marketplace is None and order.marketplace_order_number is None:
+        return None
+    return PostMarketPlace(
+        market_place=order.marketplace, market_place_order_number=order.marketplace_order_number
+    )
+
+
 def line_key(line_external_id: str | None, row_number: str | None, line_id: int) -> str:
     """Our line identity on the read side: we send it as both ``externalId`` and ``rowNumber``."""
     return line_external_id or row_number or str(line_id)
@@ -110,12 +148,27 @@ def to_post_order(order: OutboundOrder, goods_owner_id: int, today: date) -> Pos
 
     Each line's ``rowNumber`` and ``externalId`` both carry our line key: the API assumes
     one line per article unless lines are told apart by a unique row (reference §10).
+
+    The seed's table lands in the fields Ongoing's model has for it (generated client,
+    reference §4.1): ``customerPrice``, ``orderType {code, name}``, ``invoiceUrl``,
+    ``marketPlace {marketPlace, marketPlaceOrderNumber}``; the proforma link goes to
+    ``advanced.invoiceNumber`` and the delivery-note link to ``consigneeOrderNumber``, as
+    the table's InvoiceNumber and ConsigneeOrderNumber rows say. Notices go to the order's
+    ``smsNotification`` / ``emailNotification``; the customer's own numbers and address to
+    ``consignee.advanced`` (see :class:`~.models.PostConsigneeAdvanced`). ``ship_to.phone``
+    has no field of its own in Ongoing; the shipment mapping fills it from the same Centra
+    fields as the mobile notice, so it reaches the warehouse that way.
     """
     ship_to = order.ship_to
     transporter = None
     if order.carrier or order.service:
         transporter = PostTransporter(
             transporter_code=order.carrier, transporter_service_code=order.service
+        )
+    order_type = None
+    if order.order_type is not None:
+        order_type = CodeName(
+            code=order.order_type, name=_ORDER_TYPE_NAMES.get(order.order_type, order.order_type)
         )
     return PostOrderModel(
         goods_owner_id=goods_owner_id,
@@ -131,17 +184,24 @@ def to_post_order(order: OutboundOrder, goods_owner_id: int, today: date) -> Pos
             city=ship_to.city,
             country_code=ship_to.country_code,
             country_state_code=ship_to.state,
+            advanced=_consignee_contacts(order),
         ),
         goods_owner_order_id=order.reference,
         order_remark=order.remark,
         service_point_code=order.service_point,
-        email_notification=(
-            PostNotification(to_be_notified=True, value=ship_to.email) if ship_to.email else None
-        ),
-        sms_notification=(
-            PostNotification(to_be_notified=True, value=ship_to.phone) if ship_to.phone else None
-        ),
+        order_type=order_type,
+        email_notification=_notify(order.notification_email),
+        sms_notification=_notify(order.notification_mobile),
         transporter=transporter,
+        customer_price=_optional_float(order.customer_price),
+        consignee_order_number=order.delivery_note,
+        market_place=_market_place(order),
+        invoice_url=order.invoice_url,
+        advanced=(
+            PostOrderAdvanced(invoice_number=order.invoice_number)
+            if order.invoice_number is not None
+            else None
+        ),
         order_lines=[
             PostOrderLine(
                 row_number=line.line_key,
@@ -163,6 +223,11 @@ def to_post_order(order: OutboundOrder, goods_owner_id: int, today: date) -> Pos
 
 
 def to_post_purchase_order(in_order: InOrder, goods_owner_id: int) -> PostPurchaseOrderModel:
+    """The in-order as ``PUT /purchaseOrders`` takes it; ``rowPrice`` is the line's total.
+
+    Ongoing's Centra connector fills the row price with quantity times cost (seed table,
+    whose left column repeats "NumberOfItems" for it).
+    """
     supplier = None
     if in_order.supplier_number or in_order.supplier_name:
         supplier = PostSupplierInfo(
@@ -172,6 +237,7 @@ def to_post_purchase_order(in_order: InOrder, goods_owner_id: int) -> PostPurcha
         goods_owner_id=goods_owner_id,
         purchase_order_number=in_order.in_order_number,
         goods_owner_reference=in_order.reference,
+        reference_number=in_order.reference_number,
         in_date=in_order.expected_date,
         supplier_info=supplier,
         purchase_order_lines=[
@@ -179,6 +245,10 @@ def to_post_purchase_order(in_order: InOrder, goods_owner_id: int) -> PostPurcha
                 row_number=line.line_key,
                 article_number=line.sku,
                 number_of_items=float(line.quantity),
+                row_price=(
+                    None if line.unit_cost is None else float(line.unit_cost * line.quantity)
+                ),
+                currency_code=line.currency,
                 external_order_line_id=line.line_key,
             )
             for line in in_order.lines

@@ -32,8 +32,11 @@ __all__ = [
     "PostArticleModel",
     "PostArticleResponse",
     "PostConsignee",
+    "PostConsigneeAdvanced",
     "PostFileResponse",
+    "PostMarketPlace",
     "PostNotification",
+    "PostOrderAdvanced",
     "PostOrderLine",
     "PostOrderModel",
     "PostOrderResponse",
@@ -125,6 +128,27 @@ class PostArticleModel(OngoingModel):
     is_active: bool | None = None
 
 
+class PostNotification(OngoingModel):
+    """``{toBeNotified, value}``; optional so the read side survives a half-filled pair."""
+
+    to_be_notified: bool | None = None
+    value: str | None = None
+
+
+class PostConsigneeAdvanced(OngoingModel):
+    """The customer's own contact channels (``consignee.advanced``).
+
+    REST has no plain phone or e-mail field on the consignee: the SOAP customer's
+    ``TelePhone`` / ``MobilePhone`` / ``Email`` with their ``NotifyBy…`` flags appear here as
+    ``{toBeNotified, value}`` pairs [I: names from the generated client, the pairing by
+    analogy with SOAP].
+    """
+
+    telephone_notification: PostNotification | None = None
+    sms_notification: PostNotification | None = None
+    email_notification: PostNotification | None = None
+
+
 class PostConsignee(OngoingModel):
     customer_number: str | None = None
     name: str | None = None
@@ -135,11 +159,7 @@ class PostConsignee(OngoingModel):
     city: str | None = None
     country_code: str | None = None
     country_state_code: str | None = None
-
-
-class PostNotification(OngoingModel):
-    to_be_notified: bool
-    value: str
+    advanced: PostConsigneeAdvanced | None = None
 
 
 class PostTransporter(OngoingModel):
@@ -161,6 +181,17 @@ class PostOrderLine(OngoingModel):
     prices: PostLinePrices | None = None
 
 
+class PostMarketPlace(OngoingModel):
+    """``marketPlace``: an object on both sides, not a plain string (generated client)."""
+
+    market_place: str | None = None
+    market_place_order_number: str | None = None
+
+
+class PostOrderAdvanced(OngoingModel):
+    invoice_number: str | None = None
+
+
 class PostOrderModel(OngoingModel):
     """Body of ``PUT /orders`` (reference §4.1); upsert by ``orderNumber``."""
 
@@ -171,9 +202,15 @@ class PostOrderModel(OngoingModel):
     goods_owner_order_id: str | None = None
     order_remark: str | None = None
     service_point_code: str | None = None
+    order_type: CodeName | None = None
     email_notification: PostNotification | None = None
     sms_notification: PostNotification | None = None
     transporter: PostTransporter | None = None
+    customer_price: float | None = None
+    consignee_order_number: str | None = None
+    market_place: PostMarketPlace | None = None
+    invoice_url: str | None = None
+    advanced: PostOrderAdvanced | None = None
     order_lines: ListOrNull[PostOrderLine] = Field(default_factory=list)
 
 
@@ -186,6 +223,8 @@ class PostPurchaseOrderLine(OngoingModel):
     row_number: str
     article_number: str
     number_of_items: float
+    row_price: float | None = None
+    currency_code: str | None = None
     external_order_line_id: str | None = None
 
 
@@ -195,6 +234,7 @@ class PostPurchaseOrderModel(OngoingModel):
     goods_owner_id: int
     purchase_order_number: str
     goods_owner_reference: str | None = None
+    reference_number: str | None = None
     in_date: date | None = None
     supplier_info: PostSupplierInfo | None = None
     purchase_order_lines: ListOrNull[PostPurchaseOrderLine] = Field(default_factory=list)
@@ -339,6 +379,16 @@ class OrderInfo(OngoingModel):
     order_number: str
     goods_owner_order_id: str | None = None
     reference_number: str | None = None
+    order_remark: str | None = None
+    service_point_code: str | None = None
+    order_type: CodeName | None = None
+    email_notification: PostNotification | None = None
+    sms_notification: PostNotification | None = None
+    customer_price: float | None = None
+    consignee_order_number: str | None = None
+    market_place: PostMarketPlace | None = None
+    invoice_url: str | None = None
+    advanced: PostOrderAdvanced | None = None
     delivery_date: date | None = None
     created_date: UtcTime | None = None
     shipped_time: UtcTime | None = None
