@@ -235,7 +235,11 @@ async def test_auto_operator_steps_one_action_at_a_time(
     configured = await client.put(
         "/_emulator/auto-operator", json={"interval": None, "short_pick_order_numbers": ["O-short"]}
     )
-    assert configured.json() == {"interval": None, "shortPickOrderNumbers": ["O-short"]}
+    assert configured.json() == {
+        "interval": None,
+        "shortPickOrderNumbers": ["O-short"],
+        "heldOrderNumbers": [],
+    }
     done = []
     while (step := await emu.state.operator_step()) is not None:
         done.append(step)
@@ -255,6 +259,29 @@ async def test_auto_operator_steps_one_action_at_a_time(
     assert (await inventory(client, "A"))["numberOfItems"] == 10.0 - 4.0 + 5.0
     idle = await client.post("/_emulator/auto-operator/step")
     assert idle.json() == {"did": None}
+
+
+async def test_auto_operator_leaves_held_orders_alone_until_released(
+    client: httpx.AsyncClient, emu: OngoingEmulator
+) -> None:
+    await put_article(client, "A", stock=10)
+    held_id = await put_order(client, order_body("O-held", [("A", 1)]))
+    await put_order(client, order_body("O-2", [("A", 1)]))
+    held = await client.put(
+        "/_emulator/auto-operator", json={"interval": None, "held_order_numbers": ["O-held"]}
+    )
+    assert held.json()["heldOrderNumbers"] == ["O-held"]
+    done = []
+    while (step := await emu.state.operator_step()) is not None:
+        done.append(step)
+    assert done == ["allocated order O-2", "picked order O-2", "shipped order O-2"]
+    state = (await client.get("/_emulator/state")).json()
+    assert state["autoOperator"]["heldOrderNumbers"] == ["O-held"]
+    cancelled = await client.delete(f"{API}/orders/{held_id}", params=OWNER)
+    assert cancelled.status_code == 200, "a held order is still open, so it can be cancelled"
+
+    await client.put("/_emulator/auto-operator", json={"interval": None})
+    assert await emu.state.operator_step() is None, "released, but cancelled: nothing to do"
 
 
 async def test_auto_operator_runs_in_the_background_at_its_pace(

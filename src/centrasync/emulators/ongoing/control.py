@@ -82,6 +82,9 @@ class StockAdjustBody(BaseModel):
 class AutoOperatorBody(BaseModel):
     interval: float | None = Field(None, gt=0, description="seconds between steps; null = off")
     short_pick_order_numbers: list[str] = Field(default_factory=list)
+    held_order_numbers: list[str] = Field(
+        default_factory=list, description="orders the operator leaves alone"
+    )
 
 
 class StatusBody(BaseModel):
@@ -108,6 +111,7 @@ def snapshot(state: OngoingState) -> dict[str, Any]:
         "autoOperator": {
             "interval": settings.interval,
             "shortPickOrderNumbers": sorted(settings.short_pick_order_numbers),
+            "heldOrderNumbers": sorted(settings.held_order_numbers),
         },
     }
 
@@ -194,12 +198,15 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
     @router.put("/auto-operator")
     async def auto_operator(body: AutoOperatorBody) -> dict[str, Any]:
         state.auto_operator = AutoOperatorSettings(
-            body.interval, frozenset(body.short_pick_order_numbers)
+            body.interval,
+            frozenset(body.short_pick_order_numbers),
+            frozenset(body.held_order_numbers),
         )
         on_auto_operator_change()
         return {
             "interval": body.interval,
             "shortPickOrderNumbers": sorted(body.short_pick_order_numbers),
+            "heldOrderNumbers": sorted(body.held_order_numbers),
         }
 
     @router.post("/auto-operator/step")

@@ -69,10 +69,16 @@ class ReturnRequest:
 
 @dataclass(frozen=True)
 class AutoOperatorSettings:
-    """``interval`` None = off; orders listed in ``short_pick_order_numbers`` are short-picked."""
+    """``interval`` None = off; orders listed in ``short_pick_order_numbers`` are short-picked.
+
+    Orders in ``held_order_numbers`` are left alone, as staff would leave an order that
+    waits for a customer call: a test or the demo can cancel such an order and know the
+    warehouse has not started on it.
+    """
 
     interval: float | None = None
     short_pick_order_numbers: frozenset[str] = field(default_factory=frozenset)
+    held_order_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
 class OngoingState(Records):
@@ -355,10 +361,11 @@ class OngoingState(Records):
 
         Order work comes before in-orders: allocate an open order, else pick an allocated
         one (short by one item on its first line if listed), else ship a picked one with
-        an invented parcel, else receive an in-order in full.
+        an invented parcel, else receive an in-order in full. Held orders are skipped.
         """
+        held = self.auto_operator.held_order_numbers
         for order in sorted(self.orders.values(), key=lambda o: o.order_id):
-            if not order.is_active:
+            if not order.is_active or order.number in held:
                 continue
             if order.status in (OrderStatus.OPEN, OrderStatus.RELEASED):
                 self.allocate(order.number)
