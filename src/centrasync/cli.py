@@ -469,6 +469,11 @@ def demo(
     timeout: float = typer.Option(
         120.0, min=1.0, help="Seconds before giving up on shipments still on the way."
     ),
+    log_level: str = typer.Option(
+        "warning",
+        help="Engine log threshold for the demo (warnings and alerts only by default, so "
+        "the live view stays readable; 'info' shows every shipment's steps).",
+    ),
 ) -> None:
     """Run the main job on embedded defaults: both emulators and the engine, on SQLite.
 
@@ -476,12 +481,18 @@ def demo(
     run in this process on free local ports until every seeded shipment has reached its
     intended end state (one declined capture, one cancellation, one short pick, the rest
     completed with tracking). Exits 0 only then; 1 at the timeout, listing what is missing.
-    Engine logs go to stderr (``centrasync --log-level warning demo`` for fewer).
+    Engine logs go to stderr.
     """
     import tempfile
 
     from centrasync.demo import print_result, run_demo
     from centrasync.errors import CentrasyncError
+    from centrasync.logs import configure_logging
+
+    try:
+        configure_logging(level=log_level)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-level") from None
 
     path = database or Path(tempfile.mkdtemp(prefix="centrasync-demo-")) / "state.sqlite"
     out = Console()
