@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 # These machines are shared and noisy: a slow draw says nothing about our code, so the
@@ -19,3 +22,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             "_proxy"
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def default_logging() -> Iterator[None]:
+    """A command that configured logging (the CLI tests) must not leak it into later tests."""
+    yield
+    structlog.reset_defaults()
