@@ -1,0 +1,435 @@
+"""Returns registered in the WMS become Centra returns on their shipment, exactly once.
+
+The WMS lists orders with a line whose returned quantity is ahead of the reported one. The
+WMS order number is the Centra shipment number and each line key the Centra ``lineId``, so
+a return is ``{lineId: returned - reported}`` on that shipment, with the store's *return
+stock* setting.
+
+Comments: Centra's Order API takes one comment per return, while Ongoing's connector gives
+each order row a comment of its own holding all of that row's return causes. With *include
+return comment* on, lines are grouped by their joined causes: lines with the same causes
+share a return, a line with other causes gets its own, so every line's comment is exactly
+its causes. With it off, one return carries every line and no comment.
+
+Exactly once: per order the flow makes a *plan* (the returns to create, and each line's
+cumulative returned quantity, its *target*) and keeps it in the ledger record's request
+while carrying it out, so a pass killed half-way resumes the same plan rather than one
+computed from figures that moved on. Each planned return is an effect keyed by the record
+and a digest of its lines and targets. Creating a return is not idempotent, so one whose
+outcome is unknown is looked up in Centra first: a return on the shipment, made since the
+intent was recorded, not one the engine already knows, with those lines and quantities.
+The WMS marks come last, with the targets; a crash before them is caught up on the next
+pass from the plan in the ledger, never by creating another return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import partial
+from typing import Protocol
+
+import structlog
+
+from centrasync.centra.base import Moment
+from centrasync.centra.models import Return
+from centrasync.centra.results import Page, ReturnCreated
+from centrasync.config import StoreSettings
+from centrasync.errors import DataError, RecordValidationError
+from centrasync.store.base import (
+    Effect,
+    EffectStatus,
+    Json,
+    LedgerRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+)
+from centrasync.wms.base import Warehouse
+from centrasync.wms.models import ReturnedOrder
+
+from .ports import FlowEvents, NullEvents
+from .records import RecordSteps
+
+__all__ = [
+    "PARKED_STATES",
+    "RETURNS",
+    "CentraReturns",
+    "PlannedReturn",
+    "ReturnPlan",
+    "ReturnState",
+    "ReturnsFlow",
+    "plan_returns",
+]
+
+RETURNS = "returns"
+
+# How far Centra's clock may trail ours when looking for a return made in doubt [I].
+_CLOCK_SKEW = timedelta(minutes=5)
+_LOOK_LIMIT = 100
+
+_log = structlog.get_logger(__name__)
+
+
+class ReturnState(StrEnum):
+    """Where the returns of one WMS order (one Centra shipment) stand in the ledger."""
+
+    NEW = "new"
+    """Returned goods seen in the WMS, nothing reported yet."""
+    RETRY = "retry"
+    """A person asked for another try; the plan in the ledger decides what is left."""
+    REPORTING = "reporting"
+    """Centra returns are being created; the request holds the plan."""
+    REPORTED = "reported"
+    """Centra has every return reported so far; the response lists their ids."""
+    INVALID = "invalid"
+    """Parked: the WMS figures cannot become a Centra return (names the field)."""
+    REFUSED = "refused"
+    """Parked: Centra refused the return, or left lines of it out."""
+    FAILED = "failed"
+    """Parked: kept failing with retryable errors until the attempt limit."""
+
+
+PARKED_STATES = frozenset({ReturnState.INVALID, ReturnState.REFUSED, ReturnState.FAILED})
+
+
+class CentraReturns(Protocol):
+    """The Order API calls this flow makes."""
+
+    async def create_return(
+        self,
+        shipment: str,
+        quantities: Mapping[str, int],
+        *,
+        return_stock: bool | None = None,
+        comment: str | None = None,
+        created_at: Moment | None = None,
+        return_cost: Decimal | None = None,
+        refund_payment: bool | None = None,
+        send_email: bool | None = None,
+    ) -> ReturnCreated: ...
+
+    async def list_returns(
+        self,
+        *,
+        limit: int | None = None,
+        page: int | None = None,
+        return_id: str | int | None = None,
+        shipment: str | None = None,
+        order: str | int | None = None,
+        newer_than: Moment | None = None,
+        older_than: Moment | None = None,
+    ) -> Page[Return]: ...
+
+
+# -- planning (pure) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedReturn:
+    """One Centra return to create: ``{lineId: qty}`` and its comment."""
+
+    quantities: Mapping[str, int]
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnPlan:
+    """The returns for one WMS order and each returned line's cumulative target."""
+
+    shipment: str
+    targets: Mapping[str, Decimal]
+    returns: tuple[PlannedReturn, ...]
+
+
+def plan_returns(order: ReturnedOrder, *, include_comment: bool) -> ReturnPlan:
+    """Plan the Centra returns for what the WMS has returned but not reported.
+
+    Raises :class:`RecordValidationError` naming the order and line when a quantity is
+    not a whole number of items or a line has no key.
+    """
+    record = f"returned order {order.order_number!r}"
+    groups: dict[str | None, dict[str, int]] = {}
+    targets: dict[str, Decimal] = {}
+    for index, line in enumerate(order.lines):
+        if line.unreported <= 0:
+            continue
+        if not line.line_key.strip():
+            raise RecordValidationError(
+                "no Centra lineId to return against", record=record, field=f"lines[{index}]"
+            )
+        delta = line.unreported
+        if delta != delta.to_integral_value():
+            raise RecordValidationError(
+                f"returned minus reported is {delta}, not a whole number of items",
+                record=record,
+                field=f"lines[{index}].returned",
+            )
+        comment = (", ".join(line.causes) or None) if include_comment else None
+        groups.setdefault(comment, {})[line.line_key] = int(delta)
+        targets[line.line_key] = line.returned
+    returns = tuple(PlannedReturn(quantities, comment) for comment, quantities in groups.items())
+    return ReturnPlan(order.order_number, targets, returns)
+
+
+def _return_key(ref: RecordRef, planned: PlannedReturn, targets: Mapping[str, Decimal]) -> str:
+    lines = sorted(planned.quantities.items())
+    canonical = ";".join(f"{line}={qty}@{targets[line]}" for line, qty in lines)
+    return f"return/{ref}/{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+
+# -- the flow ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReturnsFlow:
+    """WMS returns to Centra returns for one store."""
+
+    settings: StoreSettings
+    state: StateStore
+    centra: CentraReturns
+    wms: Warehouse
+    events: FlowEvents = field(default_factory=NullEvents)
+    max_attempts: int = 8
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self._steps = RecordSteps(
+            self.state,
+            self.events,
+            self.store_name,
+            RETURNS,
+            invalid=ReturnState.INVALID,
+            refused=ReturnState.REFUSED,
+            failed=ReturnState.FAILED,
+            max_attempts=self.max_attempts,
+        )
+
+    @property
+    def store_name(self) -> str:
+        return self.settings.name
+
+    def ref(self, shipment: str) -> RecordRef:
+        return RecordRef(self.store_name, RecordKind.RETURN, shipment)
+
+    async def run(self) -> int:
+        """Report every WMS return Centra has not heard of; returns how many orders moved."""
+        moved = 0
+        for order in await self.wms.list_returns_unreported():
+            ref = self.ref(order.order_number)
+            if await self._steps.guarded(ref, partial(self._report, ref, order)):
+                moved += 1
+        return moved
+
+    async def _report(self, ref: RecordRef, order: ReturnedOrder) -> bool:
+        record = await self.state.get_record(ref)
+        if record is not None and record.state in PARKED_STATES:
+            return False
+        if record is None:
+            await self.state.upsert_record(ref, centra_id=ref.key, wms_id=order.wms_id)
+        caught_up = False
+        last = _plan_of(record)
+        if last is not None:
+            effects = [await self.state.get_effect(_text(p, "key")) for p in _returns_of(last)]
+            if any(e is None or e.status is not EffectStatus.SUCCEEDED for e in effects):
+                await self._carry_out(ref, order, last)
+                return True
+            order, caught_up = await self._catch_up(ref, order, last, effects)
+        try:
+            plan = plan_returns(order, include_comment=self.settings.include_return_comment)
+        except DataError as exc:
+            await self._steps.park(ref, ReturnState.INVALID, str(exc), _order_json(order))
+        if not plan.returns:
+            return caught_up
+        request = self._plan_json(ref, plan)
+        await self.state.transition(
+            ref, ReturnState.REPORTING, note="creating Centra returns", request=request
+        )
+        await self._carry_out(ref, order, request)
+        return True
+
+    def _plan_json(self, ref: RecordRef, plan: ReturnPlan) -> dict[str, Json]:
+        return {
+            "plan": {
+                "shipment": plan.shipment,
+                "targets": {line: str(target) for line, target in plan.targets.items()},
+                "returns": [
+                    {
+                        "key": _return_key(ref, planned, plan.targets),
+                        "shipment": plan.shipment,
+                        "products": dict(planned.quantities),
+                        "comment": planned.comment,
+                        "return_stock": self.settings.return_stock,
+                    }
+                    for planned in plan.returns
+                ],
+            }
+        }
+
+    async def _carry_out(self, ref: RecordRef, order: ReturnedOrder, request: Json) -> None:
+        outcomes: list[Json] = []
+        for planned in _returns_of(request):
+            key = _text(planned, "key")
+            outcomes.append(
+                await self._steps.effect(
+                    key,
+                    ref,
+                    planned,
+                    partial(self._create, planned),
+                    look=partial(self._made_in_centra, ref, key, planned),
+                )
+            )
+        record = await self.state.get_record(ref)
+        created = [_text(outcome, "return") for outcome in outcomes]
+        known: list[Json] = [r for r in _known_returns(record) if r not in created]
+        known.extend(created)
+        await self.state.transition(
+            ref,
+            ReturnState.REPORTED,
+            note=f"Centra return(s) {', '.join(created)} created",
+            response={"returns": known, "created": outcomes},
+        )
+        targets = _returned_targets(request, outcomes)
+        await self.wms.mark_returns_reported(order, targets)
+        self.events.processed(self.store_name, RETURNS)
+        _log.info("returns reported", store=self.store_name, shipment=ref.key, returns=created)
+        left_out = sorted(set(_targets(request)) - set(targets))
+        if left_out:
+            await self._steps.park(
+                ref,
+                ReturnState.REFUSED,
+                f"Centra created the return without line(s) {', '.join(left_out)}: it "
+                "refused to return them; check the shipment in Centra",
+                {"plan": request, "created": outcomes},
+            )
+
+    async def _create(self, planned: Json) -> Json:
+        made = await self.centra.create_return(
+            _text(planned, "shipment"),
+            _counts(planned),
+            return_stock=isinstance(planned, dict) and planned.get("return_stock") is True,
+            comment=_text(planned, "comment") or None,
+        )
+        return _outcome(made.return_id, made.returned_items, found_by="create")
+
+    async def _made_in_centra(self, ref: RecordRef, key: str, planned: Json) -> Json | None:
+        """The return an in-doubt create made, if Centra has it [I: matched by content]."""
+        effect = await self.state.get_effect(key)
+        if effect is None:
+            return None
+        known = set(_known_returns(await self.state.get_record(ref)))
+        wanted = _counts(planned)
+        page = await self.centra.list_returns(
+            shipment=_text(planned, "shipment"),
+            newer_than=effect.created_at - _CLOCK_SKEW,
+            limit=_LOOK_LIMIT,
+        )
+        for candidate in page:
+            lines = {str(line.order_line_id): line.quantity for line in candidate.products}
+            if candidate.return_id in known or not lines:
+                continue
+            # Centra may leave lines out of a return, so a subset with our quantities counts.
+            if all(wanted.get(line) == qty for line, qty in lines.items()):
+                return _outcome(candidate.return_id, tuple(lines), found_by="look")
+        return None
+
+    async def _catch_up(
+        self,
+        ref: RecordRef,
+        order: ReturnedOrder,
+        request: Json,
+        effects: list[Effect | None],
+    ) -> tuple[ReturnedOrder, bool]:
+        """Mark what the last plan's returns told Centra, if the WMS missed it."""
+        outcomes = [None if e is None else e.outcome for e in effects]
+        targets = _returned_targets(request, outcomes)
+        behind = {
+            line.line_key: targets[line.line_key]
+            for line in order.lines
+            if line.line_key in targets and line.reported < targets[line.line_key]
+        }
+        if not behind:
+            return order, False
+        await self.wms.mark_returns_reported(order, behind)
+        await self.state.transition(
+            ref, ReturnState.REPORTED, note="returns marked reported after an interrupted pass"
+        )
+        lines = tuple(
+            replace(line, reported=behind.get(line.line_key, line.reported)) for line in order.lines
+        )
+        return replace(order, lines=lines), True
+
+
+def _plan_of(record: LedgerRecord | None) -> Json:
+    """The last plan this record carried out (or began), from its ledger request."""
+    if record is None or not isinstance(record.last_request, dict):
+        return None
+    plan = record.last_request.get("plan")
+    return {"plan": plan} if isinstance(plan, dict) else None
+
+
+def _returns_of(request: Json) -> list[Json]:
+    plan = request.get("plan") if isinstance(request, dict) else None
+    returns = plan.get("returns") if isinstance(plan, dict) else None
+    return list(returns) if isinstance(returns, list) else []
+
+
+def _targets(request: Json) -> dict[str, Decimal]:
+    plan = request.get("plan") if isinstance(request, dict) else None
+    targets = plan.get("targets") if isinstance(plan, dict) else None
+    if not isinstance(targets, dict):
+        return {}
+    return {str(line): Decimal(str(value)) for line, value in targets.items()}
+
+
+def _returned_targets(request: Json, outcomes: list[Json]) -> dict[str, Decimal]:
+    """Targets of the lines Centra did return; Centra may leave lines out of a return."""
+    returned: set[str] = set()
+    for outcome in outcomes:
+        items = outcome.get("returned_items") if isinstance(outcome, dict) else None
+        if isinstance(items, list):
+            returned.update(str(item) for item in items)
+    return {line: target for line, target in _targets(request).items() if line in returned}
+
+
+def _known_returns(record: LedgerRecord | None) -> list[str]:
+    response = None if record is None else record.last_response
+    returns = response.get("returns") if isinstance(response, dict) else None
+    return [str(r) for r in returns] if isinstance(returns, list) else []
+
+
+def _outcome(return_id: str, returned_items: tuple[str, ...], *, found_by: str) -> Json:
+    return {"return": return_id, "returned_items": list(returned_items), "found_by": found_by}
+
+
+def _text(payload: Json, key: str) -> str:
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return "" if value is None else str(value)
+
+
+def _counts(planned: Json) -> dict[str, int]:
+    products = planned.get("products") if isinstance(planned, dict) else None
+    if not isinstance(products, dict):
+        return {}
+    return {str(line): int(str(qty)) for line, qty in products.items()}
+
+
+def _order_json(order: ReturnedOrder) -> Json:
+    return {
+        "order_number": order.order_number,
+        "wms_id": order.wms_id,
+        "lines": [
+            {
+                "line_key": line.line_key,
+                "sku": line.sku,
+                "returned": str(line.returned),
+                "reported": str(line.reported),
+                "causes": list(line.causes),
+            }
+            for line in order.lines
+        ],
+    }
