@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from centrasync.errors import RecordValidationError
+from centrasync.errors import NotFoundError, RecordValidationError
 
 from .model import Product, Size, SizeRef, Store, Variant, Warehouse
-from .specs import ProductSpec, StoreSpec, WarehouseSpec
+from .specs import ProductChange, ProductSpec, StoreSpec, WarehouseSpec
 from .state import WorldState
 
 __all__ = ["CatalogueOps", "StockWriteResult"]
@@ -117,6 +117,20 @@ class CatalogueOps(WorldState):
                 for warehouse_id, qty in size_spec.stock.items():
                     self.set_physical(warehouse_id, size.id, qty)
         self.products[product.id] = product
+        return product
+
+    def update_product(self, product_id: int, change: ProductChange) -> Product:
+        """Edit a product as staff would in the admin; its ``modified`` time becomes now.
+
+        The ``modified`` filter of ``GET /products`` and ``GET /stock`` reads that time, so
+        an edit makes every size of the product show up in an integration's next delta.
+        """
+        product = self.products.get(product_id)
+        if product is None:
+            raise NotFoundError(f"product {product_id} does not exist", system="centra-emulator")
+        for name, value in change.model_dump(exclude_none=True).items():
+            setattr(product, name, dict(value) if name == "prices" else value)
+        product.modified_at = self.now()
         return product
 
     def _check_unique(self, spec: ProductSpec, record: str) -> None:

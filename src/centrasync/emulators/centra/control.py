@@ -16,6 +16,7 @@ from .specs import (
     AddressSpec,
     CatalogueSpec,
     OrderSpec,
+    ProductChange,
     ProductSpec,
     StoreSpec,
     SupplierDeliverySpec,
@@ -144,6 +145,12 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
             }
             for p in added
         ]
+
+    @router.patch("/products/{product_id}")
+    async def update_product(product_id: int, body: ProductChange) -> dict[str, Any]:
+        """Edit a product as staff would; it shows up in the next ``modified`` delta."""
+        product = world.update_product(product_id, body)
+        return {"productId": product.id, "sku": product.sku, "modified": product.modified_at}
 
     @router.get("/stock/{ean}")
     async def stock(ean: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ __all__ = [
     "CatalogueSpec",
     "OrderLineSpec",
     "OrderSpec",
+    "ProductChange",
     "ProductSpec",
     "SizeSpec",
     "StoreSpec",
@@ -84,6 +85,18 @@ class ProductSpec(_Spec):
     is_bundle: bool = False
     description: str = ""
     variants: list[VariantSpec] = Field(min_length=1)
+
+
+class ProductChange(_Spec):
+    """An edit staff make to a product in the admin; unset fields stay as they are."""
+
+    name: str | None = None
+    active: bool | None = None
+    weight: float | None = Field(None, ge=0)
+    weight_unit: str | None = Field(None, pattern=r"^(kg|lb|g)$")
+    harm_code: str | None = None
+    country_of_origin: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    prices: dict[str, float] | None = None
 
 
 class CatalogueSpec(_Spec):

@@ -1,0 +1,603 @@
+"""The article registry: Centra product rows become WMS articles, each change written once.
+
+A Centra product row is one size (stock item) and becomes one warehouse article, mapped
+and filtered by :mod:`centrasync.sync.article_mapping` (the field table of Ongoing's own
+Centra connector). This module is the flow around it: reading, uniqueness, the ledger and
+the effects.
+
+**Written once per change.** The ledger keeps one record per article number holding the
+hash of the content last written. A row whose mapped article hashes the same is not written
+again, so an overlap re-read, a full re-sync of an unchanged catalogue and a pass restarted
+after a crash write nothing twice. Each write is an effect keyed by the article, the write's
+sequence number, the record's attempt count and the content hash; the sequence number keeps
+A → B → A a real third write instead of a replay of the first.
+
+**Unique numbers.** Before anything is written, rows sharing an article number are refused
+together, naming every clashing product, and so is a row claiming a number the ledger
+already gives another stock item. A number that was moved (SKU edit, strategy change) is
+marked superseded, which frees it.
+
+**Incremental.** The Order API's product rows carry no modification time, only a
+``modified`` filter, so the cursor is the start of the last fully successful pass and each
+pass asks for products modified since then minus ``overlap``. Without a per-row time the
+cursor's boundary ids cannot tell a re-read row from a changed one, so de-duplication is by
+content hash instead. A pass that hits a retryable error stops there and leaves the cursor,
+so the next one starts from the same point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import partial
+from typing import NoReturn, Protocol
+
+import structlog
+
+from centrasync.centra.base import Moment
+from centrasync.centra.models import ProductRow
+from centrasync.centra.results import Page
+from centrasync.config import StoreSettings
+from centrasync.errors import (
+    DataError,
+    GiveUpError,
+    RecordValidationError,
+    RemoteRefusedError,
+    RetryLaterError,
+    redact,
+)
+from centrasync.store.base import Json, LedgerRecord, RecordKind, RecordRef, StateStore
+from centrasync.wms.base import Warehouse
+from centrasync.wms.models import Article
+
+from .article_mapping import (
+    ambiguous_numbers,
+    article_to_json,
+    content_hash,
+    describe_product,
+    filter_reason,
+    product_to_article,
+)
+from .effects import EffectGaveUp, apply_once
+from .mapping import article_number
+from .ports import FlowEvents, NullEvents
+
+__all__ = ["ARTICLES", "ArticlePass", "ArticleState", "ArticlesFlow", "CentraProducts"]
+
+ARTICLES = "articles"
+"""The flow's name in events and metrics, and the name of its cursor."""
+
+_HASH_IN_KEY = 20
+_LISTING_LIMIT = 100_000
+
+_log = structlog.get_logger(__name__)
+
+
+class ArticleState(StrEnum):
+    """Where one article number stands in the engine's ledger."""
+
+    NEW = "new"
+    """Seen in Centra, nothing decided yet."""
+    WRITING = "writing"
+    """A write is on its way or was cut off; what the WMS holds is unknown until confirmed."""
+    RETRY = "retry"
+    """A person asked for another try; the next pass reads the whole catalogue."""
+    SYNCED = "synced"
+    """The WMS has the content whose hash the record holds."""
+    FILTERED = "filtered"
+    """Left out by the filters now (inactive, SKU part empty); the WMS keeps what it had."""
+    SUPERSEDED = "superseded"
+    """Its stock item has another number now; the WMS keeps the old article."""
+    UNLISTED = "unlisted"
+    """Asked to retry, but a full read of Centra no longer lists it under this key."""
+    AMBIGUOUS = "ambiguous"
+    """Parked: several products map to this number; the reason names them."""
+    INVALID = "invalid"
+    """Parked: the row cannot become an article (names the field)."""
+    REFUSED = "refused"
+    """Parked: the WMS refused the article."""
+    FAILED = "failed"
+    """Parked: kept failing with retryable errors until the attempt limit."""
+
+
+# States in which a number no longer belongs to its stock item, so another may take it.
+_RELEASED = frozenset({ArticleState.FILTERED, ArticleState.SUPERSEDED, ArticleState.UNLISTED})
+
+
+class CentraProducts(Protocol):
+    """The Order API call the articles flow makes (see ``OrderApiClient.iter_products``)."""
+
+    def iter_products(
+        self,
+        *,
+        modified_since: Moment | None = None,
+        created_since: Moment | None = None,
+        limit: int = 100,
+        sku: str | None = None,
+        ean: str | None = None,
+    ) -> AsyncIterator[Page[ProductRow]]: ...
+
+
+# -- the flow ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticlePass:
+    """What one completed pass did; ``read`` counts rows, the rest count articles."""
+
+    full: bool
+    read: int
+    written: int
+    unchanged: int
+    filtered: int
+    parked: int
+
+
+@dataclass
+class _Counts:
+    written: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    parked: int = 0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A row that passed the filters and mapped to an article."""
+
+    row: ProductRow
+    item: str
+    article: Article
+    digest: str
+
+    @property
+    def number(self) -> str:
+        return self.article.sku
+
+    @property
+    def request(self) -> dict[str, Json]:
+        return {
+            "product": describe_product(self.row),
+            "content_hash": self.digest,
+            "article": article_to_json(self.article),
+        }
+
+
+class _Parked(Exception):
+    """Internal: the record was parked; go on with the next one."""
+
+
+@dataclass
+class ArticlesFlow:
+    """The article registry of one store: incremental passes and a full re-sync.
+
+    ``progress(done, total)`` is told how far a pass is, for a progress bar: ``total`` is
+    None while rows are still being read, then the number of rows to handle.
+    """
+
+    settings: StoreSettings
+    state: StateStore
+    centra: CentraProducts
+    wms: Warehouse
+    events: FlowEvents = field(default_factory=NullEvents)
+    max_attempts: int = 8
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    progress: Callable[[int, int | None], None] | None = None
+    overlap: timedelta = timedelta(minutes=5)
+    page_size: int = 100
+
+    @property
+    def store_name(self) -> str:
+        return self.settings.name
+
+    def ref(self, key: str) -> RecordRef:
+        return RecordRef(self.store_name, RecordKind.ARTICLE, key)
+
+    async def run(self) -> int:
+        """One scheduled pass over products changed since the last good one; returns writes."""
+        return (await self.sync(full=False)).written
+
+    async def full_resync(self) -> int:
+        """Read the whole catalogue (unchanged articles are still not rewritten); returns writes.
+
+        The way to apply changed settings (strategy, price, inactive products) to products
+        Centra has not touched since.
+        """
+        return (await self.sync(full=True)).written
+
+    async def pending_retries(self) -> list[LedgerRecord]:
+        return await self.state.list_records(
+            self.store_name, kind=RecordKind.ARTICLE, state=ArticleState.RETRY, limit=_LISTING_LIMIT
+        )
+
+    async def sync(self, *, full: bool) -> ArticlePass:
+        """One pass; raises a :class:`RetryLaterError` (cursor unchanged) if one must wait."""
+        started = self.now()
+        retries = {record.ref.key for record in await self.pending_retries()}
+        cursor = await self.state.get_cursor(self.store_name, ARTICLES)
+        full = full or bool(retries) or cursor is None
+        since = None if full or cursor is None else cursor.value - self.overlap
+        self._report(0, None)
+        rows, rejected = await self._read(since)
+        known = {
+            record.ref.key: record
+            for record in await self.state.list_records(
+                self.store_name, kind=RecordKind.ARTICLE, limit=_LISTING_LIMIT
+            )
+        }
+        counts = _Counts()
+        total = len(rows) + len(rejected)
+        self._report(0, total)
+        touched: set[str] = set()
+        for error in rejected:
+            await self._park_unreadable(error, known, counts, touched)
+        candidates = await self._candidates(rows, known, counts, touched)
+        done = total - len(candidates)
+        self._report(done, total)
+        ambiguous = await self._refuse_ambiguous(candidates, known, counts)
+        owners = _by_item(known.values())
+        for candidate in candidates:
+            touched.add(candidate.number)
+            if candidate.number not in ambiguous:
+                await self._sync_one(candidate, known.get(candidate.number), owners, counts)
+            done += 1
+            self._report(done, total)
+        if full:
+            await self._unlist(retries - touched)
+        await self.state.advance_cursor(self.store_name, ARTICLES, started)
+        result = ArticlePass(
+            full, total, counts.written, counts.unchanged, counts.filtered, counts.parked
+        )
+        _log.info("articles pass done", store=self.store_name, **asdict(result))
+        return result
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def _read(
+        self, since: datetime | None
+    ) -> tuple[list[ProductRow], list[RecordValidationError]]:
+        """Every row modified since ``since`` (all when None), one per stock item."""
+        rows: dict[str, ProductRow] = {}
+        rejected: list[RecordValidationError] = []
+        async for page in self.centra.iter_products(modified_since=since, limit=self.page_size):
+            rejected.extend(page.rejected)
+            # Page-numbered paging over a catalogue edited meanwhile can repeat a row.
+            for row in page:
+                rows[_item(row)] = row
+        return list(rows.values()), rejected
+
+    async def _candidates(
+        self,
+        rows: Sequence[ProductRow],
+        known: Mapping[str, LedgerRecord],
+        counts: _Counts,
+        touched: set[str],
+    ) -> list[_Candidate]:
+        candidates: list[_Candidate] = []
+        for row in rows:
+            reason = filter_reason(row, self.settings)
+            if reason is not None:
+                counts.filtered += 1
+                await self._filtered(row, reason, known, touched)
+                continue
+            try:
+                article = product_to_article(row, self.settings)
+            except RecordValidationError as exc:
+                ref = self.ref(self._key_of(row))
+                touched.add(ref.key)
+                record = known.get(ref.key)
+                await self._park_counted(
+                    ref,
+                    ArticleState.INVALID,
+                    str(exc),
+                    _row_json(row),
+                    record,
+                    counts,
+                    # A bad row must not take a number away from the stock item owning it.
+                    centra_id=_item(row) if record is None else None,
+                )
+                continue
+            candidates.append(_Candidate(row, _item(row), article, content_hash(article)))
+        return candidates
+
+    def _key_of(self, row: ProductRow) -> str:
+        """The row's article number, or its stock item when no number can be formed."""
+        try:
+            return article_number(
+                row,
+                self.settings.article_number,
+                self.settings.article_number_fields,
+                record=describe_product(row),
+            )
+        except RecordValidationError:
+            return f"stock item {_item(row)}"
+
+    async def _filtered(
+        self, row: ProductRow, reason: str, known: Mapping[str, LedgerRecord], touched: set[str]
+    ) -> None:
+        """Note the filter on a record the WMS already has; unknown rows leave no trace.
+
+        A row that never reaches the WMS has nothing to track, and keying it by a number
+        formed from empty parts could land on another product's article.
+        """
+        key = self._key_of(row)
+        record = known.get(key)
+        if record is None or record.centra_id != _item(row):
+            return
+        touched.add(key)
+        if record.state != ArticleState.FILTERED:
+            await self.state.transition(self.ref(key), ArticleState.FILTERED, note=reason)
+
+    # -- uniqueness ----------------------------------------------------------------------
+
+    async def _refuse_ambiguous(
+        self,
+        candidates: Sequence[_Candidate],
+        known: Mapping[str, LedgerRecord],
+        counts: _Counts,
+    ) -> set[str]:
+        """Park every number two stock items claim, before anything is written; returns them."""
+        strategy = self.settings.article_number.value
+        in_pass = {c.item for c in candidates}
+        by_number: dict[str, list[_Candidate]] = defaultdict(list)
+        for candidate in candidates:
+            by_number[candidate.number].append(candidate)
+        clashes = ambiguous_numbers((c.number, c.item) for c in candidates)
+        refused: set[str] = set()
+        for number, group in by_number.items():
+            owner = known.get(number)
+            if number in clashes:
+                products = "; ".join(describe_product(c.row) for c in group)
+            elif (
+                owner is not None
+                and owner.centra_id not in (None, group[0].item)
+                and owner.centra_id not in in_pass
+                and owner.state not in _RELEASED
+            ):
+                products = f"{describe_product(group[0].row)}; {_owner_description(owner)}"
+            else:
+                continue
+            reason = (
+                f"article number {number!r} is ambiguous under the {strategy} strategy: "
+                f"{products}. Make it unique in Centra or choose another article_number"
+            )
+            refused.add(number)
+            payload: Json = {"number": number, "products": [_row_json(c.row) for c in group]}
+            await self._park_counted(
+                self.ref(number), ArticleState.AMBIGUOUS, reason, payload, owner, counts
+            )
+        return refused
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def _sync_one(
+        self,
+        candidate: _Candidate,
+        record: LedgerRecord | None,
+        owners: Mapping[str, Sequence[LedgerRecord]],
+        counts: _Counts,
+    ) -> None:
+        ref = self.ref(candidate.number)
+        if record is not None and _written_hash(record) == candidate.digest:
+            counts.unchanged += 1
+            if record.state != ArticleState.SYNCED:
+                await self.state.upsert_record(ref, centra_id=candidate.item)
+                await self.state.transition(
+                    ref, ArticleState.SYNCED, note="unchanged since the last write"
+                )
+            await self._supersede(candidate, owners)
+            return
+        if (
+            record is not None
+            and record.state in (ArticleState.REFUSED, ArticleState.FAILED)
+            and _payload_hash(record.last_request) == candidate.digest
+        ):
+            return  # Parked with this very content; a person says when to try again.
+        try:
+            await self._write(ref, candidate, record)
+        except _Parked:
+            counts.parked += 1
+            return
+        counts.written += 1
+        await self._supersede(candidate, owners)
+
+    async def _write(
+        self, ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None
+    ) -> None:
+        writes = _writes(record) + 1
+        request = candidate.request
+        await self._begin_writing(ref, candidate, record, writes)
+        # The record's attempts grow with every park, so a retry a person asks for after
+        # the effect gave up gets a fresh key instead of the spent one.
+        tried = record.attempts if record is not None else 0
+        key = f"article/{ref}/{writes}.{tried}/{candidate.digest[:_HASH_IN_KEY]}"
+        try:
+            outcome = await apply_once(
+                self.state,
+                key,
+                ref,
+                request,
+                partial(self._upsert, candidate.article),
+                max_attempts=self.max_attempts,
+            )
+        except EffectGaveUp as exc:
+            await self._park(ref, ArticleState.FAILED, str(exc), request, request=request)
+        except GiveUpError as exc:
+            await self._park(ref, ArticleState.REFUSED, str(exc), request, request=request)
+        except DataError as exc:
+            await self._park(ref, ArticleState.INVALID, str(exc), request, request=request)
+        except RetryLaterError as exc:
+            self.events.failed(self.store_name, ARTICLES)
+            await self.state.transition(
+                ref, ArticleState.WRITING, note="will retry", error=str(exc)
+            )
+            _log.warning(
+                "article pass stopped; will retry",
+                store=self.store_name,
+                record=str(ref),
+                error=redact(str(exc)),
+            )
+            raise
+        await self.state.transition(
+            ref,
+            ArticleState.SYNCED,
+            note=f"written to the WMS (write {writes})",
+            request=request,
+            response={"content_hash": candidate.digest, "writes": writes, "wms": outcome},
+        )
+        self.events.processed(self.store_name, ARTICLES)
+
+    async def _begin_writing(
+        self, ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None, writes: int
+    ) -> None:
+        """Forget the written hash before the call: if it is cut off, the WMS may have either.
+
+        Otherwise an edit reverted while a write was in doubt would look unchanged.
+        """
+        if record is None:
+            await self.state.upsert_record(
+                ref, centra_id=candidate.item, initial_state=ArticleState.WRITING
+            )
+            return
+        if record.centra_id != candidate.item:
+            await self.state.upsert_record(ref, centra_id=candidate.item)
+        if record.state != ArticleState.WRITING:
+            await self.state.transition(
+                ref,
+                ArticleState.WRITING,
+                note=f"write {writes} on its way to the WMS",
+                response={"content_hash": None, "writes": writes - 1},
+            )
+
+    async def _upsert(self, article: Article) -> Json:
+        result = await self.wms.upsert_articles([article])
+        for failure in result.failed:
+            raise RemoteRefusedError(
+                f"the WMS refused article {failure.key}: {failure.reason}", system="wms"
+            )
+        return {"upserted": list(result.upserted)}
+
+    async def _supersede(
+        self, candidate: _Candidate, owners: Mapping[str, Sequence[LedgerRecord]]
+    ) -> None:
+        """Release the numbers this stock item had before (SKU edit or strategy change)."""
+        for old in owners.get(candidate.item, ()):
+            if old.ref.key != candidate.number and old.state not in _RELEASED:
+                await self.state.transition(
+                    old.ref,
+                    ArticleState.SUPERSEDED,
+                    note=f"stock item {candidate.item} is article {candidate.number!r} now; "
+                    "the WMS keeps this one",
+                )
+
+    async def _unlist(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            await self.state.transition(
+                self.ref(key),
+                ArticleState.UNLISTED,
+                note="a full read of Centra's products no longer lists it under this key",
+            )
+
+    # -- parking -----------------------------------------------------------------------
+
+    async def _park_unreadable(
+        self,
+        error: RecordValidationError,
+        known: Mapping[str, LedgerRecord],
+        counts: _Counts,
+        touched: set[str],
+    ) -> None:
+        # The client names a row it could not parse "product row <stockItemId>".
+        item = error.record.removeprefix("product row").strip() or "unknown"
+        ref = self.ref(f"stock item {item}")
+        touched.add(ref.key)
+        payload: Json = {"record": error.record, "field": error.field, "error": str(error)}
+        await self._park_counted(
+            ref, ArticleState.INVALID, str(error), payload, known.get(ref.key), counts
+        )
+
+    async def _park_counted(
+        self,
+        ref: RecordRef,
+        to: ArticleState,
+        reason: str,
+        payload: Json,
+        record: LedgerRecord | None,
+        counts: _Counts,
+        *,
+        centra_id: str | None = None,
+    ) -> None:
+        """Park unless the record is already parked for this very reason."""
+        counts.parked += 1
+        if record is not None and record.state == to and record.last_error == redact(reason):
+            return
+        try:
+            await self._park(ref, to, reason, payload, centra_id=centra_id)
+        except _Parked:
+            return
+
+    async def _park(
+        self,
+        ref: RecordRef,
+        to: ArticleState,
+        reason: str,
+        payload: Json,
+        *,
+        centra_id: str | None = None,
+        request: Json = None,
+    ) -> NoReturn:
+        """Park the record for a person and stop working on it (raises ``_Parked``)."""
+        await self.state.upsert_record(ref, centra_id=centra_id)
+        await self.state.transition(ref, to, note=reason, error=reason, request=request)
+        await self.state.park(ref, reason, payload)
+        self.events.parked(self.store_name, ARTICLES, to.value)
+        _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
+        raise _Parked
+
+    def _report(self, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+
+def _item(row: ProductRow) -> str:
+    """The stock item a row describes; Centra's id, or the SKU parts and EAN without one."""
+    return row.stock_item_id or f"{row.sku}/{row.variant_sku}/{row.size_sku}/{row.ean}"
+
+
+def _by_item(records: Iterable[LedgerRecord]) -> dict[str, list[LedgerRecord]]:
+    found: dict[str, list[LedgerRecord]] = defaultdict(list)
+    for record in records:
+        if record.centra_id is not None:
+            found[record.centra_id].append(record)
+    return found
+
+
+def _row_json(row: ProductRow) -> Json:
+    dumped: Json = row.model_dump(mode="json", by_alias=True)
+    return dumped
+
+
+def _payload_hash(payload: Json) -> str | None:
+    value = payload.get("content_hash") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _written_hash(record: LedgerRecord) -> str | None:
+    """The hash of the content the WMS last accepted for this number."""
+    return _payload_hash(record.last_response)
+
+
+def _writes(record: LedgerRecord | None) -> int:
+    response = record.last_response if record is not None else None
+    value = response.get("writes") if isinstance(response, dict) else None
+    return value if isinstance(value, int) else 0
+
+
+def _owner_description(owner: LedgerRecord) -> str:
+    request = owner.last_request
+    described = request.get("product") if isinstance(request, dict) else None
+    text = described if isinstance(described, str) else f"stock item {owner.centra_id}"
+    return f"{text}, which has this number in the WMS already"

@@ -1,0 +1,121 @@
+"""A pass killed half way and run again writes every article once (the PUT log proves it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from centrasync.store.base import RecordKind, RecordRef, StateStore
+
+from .articles_helpers import Killed, catalogue, product, rig, size
+
+# Thirteen articles: the three of the standard catalogue and ten tee sizes.
+CATALOGUE = [
+    *catalogue(),
+    product(
+        "LT", "Long Tee", {("Navy", "NVY"): [size(f"S{i}", f"{i:02d}", 20 + i) for i in range(10)]}
+    ),
+]
+EXPECTED = 13
+
+
+async def _ledger_states(state: StateStore) -> Counter[str]:
+    records = await state.list_records("se", kind=RecordKind.ARTICLE, limit=100)
+    return Counter(record.state for record in records)
+
+
+@pytest.mark.parametrize("kill_after", [0, 6, 12])
+async def test_killed_before_a_put_then_rerun_writes_each_article_once(
+    tmp_path: Path, kill_after: int
+) -> None:
+    async with rig(tmp_path, CATALOGUE) as r:
+        r.recorder.kill_after = kill_after
+        with pytest.raises(Killed):
+            await r.flow().run()
+        assert await r.state.get_cursor("se", "articles") is None, "no good pass yet"
+        r.recorder.heal()
+        assert await r.flow().run() == EXPECTED - kill_after
+        assert Counter(r.recorder.puts).most_common(1)[0][1] == 1, "nothing written twice"
+        assert len(r.recorder.puts) == len(await r.wms_articles()) == EXPECTED
+        assert await _ledger_states(r.state) == Counter({"synced": EXPECTED})
+        assert await r.state.get_cursor("se", "articles") is not None
+
+
+async def test_killed_after_the_outcome_was_stored_nothing_is_repeated(tmp_path: Path) -> None:
+    async with rig(tmp_path, CATALOGUE) as r:
+        healthy = r.state
+        r.state = cast(StateStore, _DiesBeforeLedger(healthy, after=7))
+        with pytest.raises(Killed):
+            await r.flow().run()
+        r.state = healthy
+        await r.flow().run()
+        assert Counter(r.recorder.puts).most_common(1)[0][1] == 1
+        assert len(r.recorder.puts) == EXPECTED
+        assert await _ledger_states(r.state) == Counter({"synced": EXPECTED})
+
+
+async def test_killed_as_the_wms_answered_only_that_article_is_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The one case the engine cannot know: the WMS applied the PUT, the reply was lost.
+
+    The effect stays in doubt and the upsert is a full replace by article number, so the
+    same content is sent once more for that article only; the WMS still holds one article
+    per number with the same content.
+    """
+    async with rig(tmp_path, CATALOGUE) as r:
+        r.recorder.kill_on_reply = 5
+        with pytest.raises(Killed):
+            await r.flow().run()
+        in_doubt = r.recorder.puts[-1]
+        before = (await r.wms_articles())[in_doubt]
+        r.recorder.heal()
+        await r.flow().run()
+        counts = Counter(r.recorder.puts)
+        assert counts.pop(in_doubt) == 2
+        assert set(counts.values()) == {1} and len(counts) == EXPECTED - 1
+        after = await r.wms_articles()
+        assert len(after) == EXPECTED
+        assert {k: v for k, v in after[in_doubt].items() if k != "inventoryInfo"} == {
+            k: v for k, v in before.items() if k != "inventoryInfo"
+        }
+
+
+class _DiesBeforeLedger:
+    """A state store that dies before the ``after``-th move to synced: the effect is done."""
+
+    def __init__(self, inner: StateStore, *, after: int) -> None:
+        self.inner = inner
+        self.after = after
+        self.synced = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def transition(self, ref: RecordRef, to_state: str, **kw: Any) -> Any:
+        if to_state == "synced":
+            self.synced += 1
+            if self.synced == self.after:
+                raise Killed(f"killed before {ref} was marked synced")
+        return await self.inner.transition(ref, to_state, **kw)
+
+
+async def test_an_edit_reverted_while_a_write_was_in_doubt_is_written(tmp_path: Path) -> None:
+    """Killed after the WMS took the edit, the engine cannot know which content it holds."""
+    async with rig(tmp_path) as r:
+        await r.flow().run()
+        r.clock.advance(minutes=1)
+        await r.edit("TEE", weight=0.3)
+        r.clock.advance(minutes=1)
+        r.recorder.kill_on_reply = len(r.recorder.puts) + 1
+        with pytest.raises(Killed):
+            await r.flow().run()
+        assert (await r.wms_articles())["TEEWHTM"]["weight"] == 0.3
+        r.recorder.heal()
+        await r.edit("TEE", weight=0.2)
+        r.clock.advance(minutes=1)
+        assert await r.flow().run() == 1
+        assert (await r.wms_articles())["TEEWHTM"]["weight"] == 0.2
