@@ -21,7 +21,10 @@ from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
 from centrasync.store.base import StateStore
 from centrasync.sync.ports import FlowEvents
 from centrasync.sync.shipments import ShipmentFlows
-from centrasync.sync.worker import StoreWorker
+from centrasync.sync.articles import ARTICLES, ArticlesFlow
+from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
+from centrasync.sync.returns import RETURNS, ReturnsFlow
+from centrasync.sync.worker import ScheduledFlow, StoreWorker
 from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = ["Connections", "Engine"]
@@ -90,7 +93,17 @@ class Engine(AsyncClosing):
                 max_attempts=settings.engine.max_attempts,
                 webhooks_since=webhooks_since if store.webhook_secret is not None else None,
             )
-            self.workers.append(StoreWorker(flows, store.schedule, owner, tick=tick))
+            limit = settings.engine.max_attempts
+            articles = ArticlesFlow(store, state, centra, wms, events, max_attempts=limit)
+            in_deliveries = InDeliveriesFlow(store, state, centra, wms, events, max_attempts=limit)
+            returns = ReturnsFlow(store, state, centra, wms, events, max_attempts=limit)
+            schedule = store.schedule
+            more = (
+                ScheduledFlow(ARTICLES, schedule.articles, articles.run),
+                ScheduledFlow(IN_DELIVERIES, schedule.in_deliveries, in_deliveries.run),
+                ScheduledFlow(RETURNS, schedule.returns, returns.run),
+            )
+            self.workers.append(StoreWorker(flows, schedule, owner, tick=tick, more_flows=more))
 
     def rate_limited(self, store: str) -> int:
         """429 answers Centra gave this store's client so far."""

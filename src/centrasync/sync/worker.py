@@ -75,6 +75,7 @@ class StoreWorker:
     more_flows: Sequence[ScheduledFlow] = ()
     _due: dict[str, _Due] = field(init=False)
     _passes: tuple[ScheduledFlow, ...] = field(init=False)
+    _holding: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._passes = (
@@ -99,37 +100,62 @@ class StoreWorker:
         return f"worker/{self.store}"
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work while holding the store's lease; let go of it on the way out."""
+        """Work while holding the store's lease; let go of it on the way out.
+
+        The shipment passes and the inbox share this loop; every further flow (articles,
+        stock …) gets a loop of its own, so a long catalogue import never delays an order.
+        """
+        loops = [asyncio.create_task(self._side_loop(flow, stop)) for flow in self.more_flows]
         log = _log.bind(store=self.store)
-        holding = False
         try:
             while not stop.is_set():
                 if await self.state.acquire_lease(self.lease, self.owner, self.lease_ttl):
-                    if not holding:
+                    if not self._holding:
                         log.info("worker started", owner=self.owner)
-                    holding = True
-                    await self.step()
+                    self._holding = True
+                    await self._step(self._shipment_passes)
                     wait = self.tick
                 else:
-                    if holding:
+                    if self._holding:
                         log.warning("lease lost to another process")
-                    holding = False
+                    self._holding = False
                     wait = self.lease_ttl.total_seconds() / 3
                 await _wait(stop, wait)
         finally:
-            if holding:
+            await asyncio.gather(*loops, return_exceptions=True)
+            if self._holding:
                 await self.state.release_lease(self.lease, self.owner)
+            self._holding = False
+
+    async def _side_loop(self, flow: ScheduledFlow, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if self._holding:
+                await self._maybe(flow.name, flow.run)
+            await _wait(stop, self.tick)
 
     async def step(self) -> None:
-        """One round: the inbox, then every flow that is due."""
+        """One round of the main loop: the inbox, then every shipment pass that is due."""
+        await self._step(self._shipment_passes)
+
+    async def run_side_flows(self) -> None:
+        """Every further flow once, now, whatever its schedule says."""
+        for flow in self.more_flows:
+            self._due[flow.name].at = 0.0
+            await self._maybe(flow.name, flow.run)
+
+    async def _step(self, passes: Sequence[ScheduledFlow]) -> None:
         await self.drain_inbox()
         if await self.flows.redrive_retries():
             self._due[CONFIRMATION].at = 0.0
-        for flow in self._passes:
+        for flow in passes:
             await self._maybe(flow.name, flow.run)
 
+    @property
+    def _shipment_passes(self) -> tuple[ScheduledFlow, ...]:
+        return self._passes[: len(self._passes) - len(self.more_flows)]
+
     async def run_once(self) -> None:
-        """Every flow now, whatever the schedule says (tests, the demo's last pass)."""
+        """Every shipment pass now, whatever the schedule says (tests, the demo)."""
         for due in self._due.values():
             due.at = 0.0
         await self.step()
