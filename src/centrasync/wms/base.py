@@ -45,6 +45,10 @@ class Warehouse(Protocol):
         """Create or replace the order with this number; a re-push never duplicates it."""
         ...
 
+    async def find_outbound_order(self, order_number: str) -> OrderRef | None:
+        """The order with this number, in any status, or None if the WMS has none."""
+        ...
+
     async def cancel_outbound_order(self, order_number: str) -> CancelOutcome:
         """Cancel unless picking started; an already cancelled order counts as CANCELLED."""
         ...
@@ -87,10 +91,23 @@ class Warehouse(Protocol):
         ...
 
     async def read_stock(
-        self, changed_since: datetime | None = None, *, skus: Sequence[str] | None = None
+        self,
+        changed_since: datetime | None = None,
+        *,
+        skus: Sequence[str] | None = None,
+        warehouses: Sequence[str] | None = None,
     ) -> list[StockLevel]:
         """Every SKU's stock, or those changed since an aware time (a superset is allowed).
 
         ``skus`` narrows the read to those SKUs, e.g. to re-check a few after a drift alert.
+        ``warehouses`` (the WMS's warehouse codes) counts only goods stored there, for a
+        store whose shop sells from some of the goods owner's warehouses; None counts all.
+        """
+        ...
+
+    async def set_external_stock(self, levels: Mapping[str, Decimal]) -> UpsertResult:
+        """Record, per SKU, the stock the shop reports as available, for warehouse staff.
+
+        Absolute values, so repeating a call is harmless; unknown SKUs are refused per SKU.
         """
         ...

@@ -387,7 +387,8 @@ class ReturnedOrder:
 class StockLevel:
     """Stock of one SKU; ``available`` is sellable (may go negative), ``on_hand`` physical.
 
-    ``picked_not_collected`` is None where the warehouse does not show that figure.
+    ``picked_not_collected`` is None where the warehouse does not show that figure;
+    ``external`` is the shop's available stock as last recorded in the WMS (None if never).
     """
 
     sku: str
@@ -398,3 +399,4 @@ class StockLevel:
     booked: Decimal = ZERO
     to_receive: Decimal = ZERO
     picked_not_collected: Decimal | None = None
+    external: Decimal | None = None

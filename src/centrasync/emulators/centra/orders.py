@@ -79,7 +79,7 @@ class OrderOps(WorldState):
         self.new_id("order")
         for line in lines:
             line.id = self.new_id("line")
-            self.stock_level(line.warehouse_id, line.size_id).allocated += line.qty
+            self._allocate(line.warehouse_id, line.size_id, line.qty)
         billing = _address(spec.billing)
         order = Order(
             number=number,
@@ -106,6 +106,16 @@ class OrderOps(WorldState):
         self.emit("order", "create", number, store.uri)
         return order
 
+    def _allocate(self, warehouse_id: int, size_id: int, qty: int) -> None:
+        """Move allocated stock; the row's available figure changes, so its stock time does.
+
+        [I] Centra's ``stock_modified`` filter is documented as "stock changed after"; an
+        allocation changes ``allocatedStock`` and ``availableStock`` of the row.
+        """
+        level = self.stock_level(warehouse_id, size_id)
+        level.allocated += qty
+        level.modified_at = self.now()
+
     def cancel_order(self, number: int) -> Order:
         """Cancel what is not shipped: unshipped shipments go, allocations are released."""
         order = self.order(number)
@@ -119,7 +129,7 @@ class OrderOps(WorldState):
             remaining = self.unshipped(order, line)
             if remaining > 0:
                 line.cancelled_qty += remaining
-                self.stock_level(line.warehouse_id, line.size_id).allocated -= remaining
+                self._allocate(line.warehouse_id, line.size_id, -remaining)
         if any(s.shipped for s in self.live_shipments(order)):
             self.refresh_status(order)
         else:

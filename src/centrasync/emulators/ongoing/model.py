@@ -163,6 +163,12 @@ class Inventory:
     ``number_of_items`` is what is physically in the warehouse (vendor spec text), so
     allocated and picked-but-not-collected goods stay in it until the order ships;
     ``sellable`` = physical - locked - booked and may go negative (reference §4.4).
+
+    ``locked`` is what the operator locked (a stock-take, damaged goods). The vendor's
+    ``numberOfLockedItems`` also counts allocated article items (developer.ongoingwarehouse.com
+    /Inventory) and, by inference [I], picked goods waiting for collection: only then do
+    Ongoing's own Centra connector's physical figure (items - locked + allocated) and its
+    option "report picked, not yet collected, as in stock" both make sense.
     """
 
     number_of_items: float
@@ -175,6 +181,11 @@ class Inventory:
     @property
     def sellable(self) -> float:
         return self.number_of_items - self.locked - self.booked
+
+    @property
+    def number_of_locked_items(self) -> float:
+        """The vendor's locked count: operator locks plus goods bound to orders."""
+        return self.locked + self.allocated + self.picked_to_be_collected
 
     @property
     def free_to_allocate(self) -> float:

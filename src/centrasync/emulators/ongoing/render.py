@@ -80,7 +80,7 @@ def render_inventory(article: Article, figures: Inventory) -> JSON:
     return {
         "numberOfItems": figures.number_of_items,
         "numberOfBookedItems": figures.booked,
-        "numberOfLockedItems": figures.locked,
+        "numberOfLockedItems": figures.number_of_locked_items,
         "toReceiveNumberOfItems": figures.to_receive,
         "allocatedNumberOfItems": figures.allocated,
         "lockedForSaleNumberOfItems": 0.0,
@@ -106,7 +106,7 @@ def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON
                 "numberOfItems": figures.number_of_items,
                 "sellableNumberOfItems": figures.sellable,
                 "availableForSaleNumberOfItems": figures.sellable,
-                "numberOfLockedItems": figures.locked,
+                "numberOfLockedItems": figures.number_of_locked_items,
                 "reported": None,
             }
         ],

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import RootModel
+from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic.alias_generators import to_camel
 
 from centrasync.errors import (
     ConfigError,
@@ -43,6 +44,7 @@ from .api import OngoingApi, QueryParams, write_lane
 from .mapping import OngoingStatusCodes
 from .models import (
     GetArticleModel,
+    GetInventoryPerWarehouseModel,
     GetOrderModel,
     GetPurchaseOrderModel,
     PostArticleResponse,
@@ -50,6 +52,7 @@ from .models import (
     PostPurchaseOrderResponse,
     ReportedNumberOfItems,
     ReportedReturnedNumberOfItems,
+    WarehouseRead,
 )
 
 __all__ = ["OngoingWarehouse"]
@@ -63,6 +66,55 @@ _SKUS_PER_READ = 50
 
 class _AnyRows(RootModel[list[dict[str, Any]]]):
     """A page read only to prove access; its rows are not looked at."""
+
+
+class _Warehouses(RootModel[list[WarehouseRead]]):
+    """``GET /warehouses``."""
+
+
+_KEEP_ALL = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+
+
+class _ArticlePut(BaseModel):
+    """``PUT /articles`` with every field of the document as read, ours set on top."""
+
+    model_config = _KEEP_ALL
+
+    goods_owner_id: int
+    article_number: str
+    external_number_of_items: float
+
+
+class _ArticleDocument(BaseModel):
+    """An article as read, every field kept, so it can be put back with one field changed."""
+
+    model_config = _KEEP_ALL
+
+    article_system_id: int
+    article_number: str
+
+    def with_external(self, goods_owner_id: int, external: Decimal) -> _ArticlePut:
+        """The PUT body: the document as read, without read-only parts, with the new figure."""
+        document = {
+            key: value
+            for key, value in self.model_dump(by_alias=True).items()
+            if key not in _READ_ONLY_ARTICLE_FIELDS
+        }
+        document["goodsOwnerId"] = goods_owner_id
+        document["externalNumberOfItems"] = float(external)
+        return _ArticlePut.model_validate(document)
+
+
+# Fields of an article read that are not part of the document a PUT sends.
+_READ_ONLY_ARTICLE_FIELDS = frozenset({"articleSystemId", "goodsOwner", "inventoryInfo"})
+
+
+def _chunks(skus: Sequence[str] | None) -> list[list[str]]:
+    """SKU chunks per read; one empty chunk means "no SKU filter"."""
+    if skus is None:
+        return [[]]
+    unique = list(dict.fromkeys(skus))
+    return [unique[i : i + _SKUS_PER_READ] for i in range(0, len(unique), _SKUS_PER_READ)]
 
 
 def _format_time(moment: datetime) -> str:
@@ -150,14 +202,19 @@ class OngoingWarehouse(AsyncClosing):
         return UpsertResult(tuple(upserted), tuple(failed))
 
     async def read_stock(
-        self, changed_since: datetime | None = None, *, skus: Sequence[str] | None = None
+        self,
+        changed_since: datetime | None = None,
+        *,
+        skus: Sequence[str] | None = None,
+        warehouses: Sequence[str] | None = None,
     ) -> list[StockLevel]:
         """All articles' stock, or those changed since ``changed_since``, or only ``skus``.
 
         Ongoing only answers stock deltas within 24 hours; for an older time this reads
         everything instead, which is the superset the protocol allows. SKUs go out as
         repeated ``articleNumbers`` keys (a comma-joined value matches nothing, §11), in
-        chunks so the URL stays short.
+        chunks so the URL stays short. ``warehouses`` (codes or ids from ``GET /warehouses``)
+        adds a read of ``inventoryPerWarehouse`` and counts only the goods stored there.
         """
         params: list[tuple[str, str | int | float | bool | None]] = []
         if changed_since is not None:
@@ -165,23 +222,91 @@ class OngoingWarehouse(AsyncClosing):
                 raise ValueError("read_stock: changed_since must be timezone-aware")
             if changed_since > self._clock() - _STOCK_DELTA_WINDOW:
                 params.append(("stockInfoChangedFrom", _format_time(changed_since)))
-        if skus is None:
-            chunks: list[list[str]] = [[]]
-        else:
-            unique = list(dict.fromkeys(skus))
-            chunks = [unique[i : i + _SKUS_PER_READ] for i in range(0, len(unique), _SKUS_PER_READ)]
+        ids = None if warehouses is None else await self._warehouse_ids(warehouses)
         levels: list[StockLevel] = []
-        for chunk in chunks:
-            rows = await self._api.get_all(
-                "articles",
-                GetArticleModel,
+        for chunk in _chunks(skus):
+            chunk_params = [*params, *(("articleNumbers", sku) for sku in chunk)]
+            rows = await self._article_rows(chunk_params)
+            if ids is None:
+                levels.extend(mapping.stock_level(row) for row in rows)
+                continue
+            stored = await self._api.get_all(
+                "articles/inventoryPerWarehouse",
+                GetInventoryPerWarehouseModel,
                 row_id=lambda row: row.article_system_id,
                 cursor_param="articleSystemIdFrom",
                 size_param="maxArticlesToGet",
-                params=[*params, *(("articleNumbers", sku) for sku in chunk)],
+                params=[*chunk_params, *(("warehouseIds", ident) for ident in ids)],
             )
-            levels.extend(mapping.stock_level(row) for row in rows)
+            parts = {
+                row.article_number: [
+                    part for part in row.inventory_per_warehouse if part.warehouse_id in ids
+                ]
+                for row in stored
+            }
+            levels.extend(
+                mapping.stock_level_in(row, parts.get(row.article_number, [])) for row in rows
+            )
         return levels
+
+    async def _article_rows(self, params: QueryParams) -> list[GetArticleModel]:
+        return await self._api.get_all(
+            "articles",
+            GetArticleModel,
+            row_id=lambda row: row.article_system_id,
+            cursor_param="articleSystemIdFrom",
+            size_param="maxArticlesToGet",
+            params=params,
+        )
+
+    async def _warehouse_ids(self, warehouses: Sequence[str]) -> frozenset[int]:
+        """Ongoing's ids of the named warehouses; a name Ongoing does not know is a setup error."""
+        known = await self._api.get("warehouses", _Warehouses)
+        by_name: dict[str, int] = {}
+        for row in known.root:
+            for name in (str(row.id), row.code, row.name):
+                if name:
+                    by_name.setdefault(name, row.id)
+        missing = [name for name in warehouses if name not in by_name]
+        if missing:
+            raise ConfigError(
+                f"warehouse_map: Ongoing has no warehouse {', '.join(map(repr, missing))} "
+                f"(known: {', '.join(sorted(by_name))})"
+            )
+        return frozenset(by_name[name] for name in warehouses)
+
+    async def set_external_stock(self, levels: Mapping[str, Decimal]) -> UpsertResult:
+        """Write ``externalNumberOfItems`` per article, re-sending each article in full.
+
+        Ongoing has no partial article update and a PUT replaces the document, so each
+        article is read and put back with only this field changed [I: the read and the
+        write model share their field names]. An article the WMS does not have is refused.
+        """
+        upserted: list[str] = []
+        failed: list[RecordFailure] = []
+        for chunk in _chunks(list(levels)):
+            rows = await self._api.get_all(
+                "articles",
+                _ArticleDocument,
+                row_id=lambda row: row.article_system_id,
+                cursor_param="articleSystemIdFrom",
+                size_param="maxArticlesToGet",
+                params=[("articleNumbers", sku) for sku in chunk],
+            )
+            found = {row.article_number: row for row in rows}
+            for sku in chunk:
+                row = found.get(sku)
+                if row is None:
+                    failed.append(RecordFailure(sku, f"article {sku!r} does not exist in Ongoing"))
+                    continue
+                body = row.with_external(self.goods_owner_id, levels[sku])
+                try:
+                    await self._api.put("articles", body, PostArticleResponse)
+                except RemoteRefusedError as exc:
+                    failed.append(RecordFailure(sku, str(exc)))
+                    continue
+                upserted.append(sku)
+        return UpsertResult(tuple(upserted), tuple(failed))
 
     # -- outbound orders --------------------------------------------------------------------
 
@@ -189,6 +314,10 @@ class OngoingWarehouse(AsyncClosing):
         body = mapping.to_post_order(order, self.goods_owner_id, self._clock().date())
         answer = await self._api.put("orders", body, PostOrderResponse)
         return OrderRef(order.order_number, str(answer.order_id))
+
+    async def find_outbound_order(self, order_number: str) -> OrderRef | None:
+        order = await self._order_by_number(order_number)
+        return None if order is None else OrderRef(order_number, str(order.order_info.order_id))
 
     async def _orders(self, params: QueryParams) -> list[GetOrderModel]:
         return await self._api.get_all(

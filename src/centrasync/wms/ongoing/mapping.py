@@ -6,7 +6,8 @@ tracking is matched to parcels, which status codes mean what, and how stock figu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -44,6 +45,7 @@ from .models import (
     PostPurchaseOrderModel,
     PostSupplierInfo,
     PostTransporter,
+    WarehouseStock,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "returned_order",
     "shipped_order",
     "stock_level",
+    "stock_level_in",
     "to_post_article",
     "to_post_order",
     "to_post_purchase_order",
@@ -397,8 +400,11 @@ def stock_level(model: GetArticleModel) -> StockLevel:
     (reference §4.4) [I: the exact formula is not published].
     """
     info = model.inventory_info
+    external = _optional_quantity(model.external_number_of_items)
     if info is None:
-        return StockLevel(sku=model.article_number, on_hand=Decimal(0), available=Decimal(0))
+        return StockLevel(
+            sku=model.article_number, on_hand=Decimal(0), available=Decimal(0), external=external
+        )
     on_hand = quantity(info.number_of_items)
     locked = quantity(info.number_of_locked_items)
     booked = quantity(info.number_of_booked_items)
@@ -417,4 +423,41 @@ def stock_level(model: GetArticleModel) -> StockLevel:
         booked=booked,
         to_receive=quantity(info.to_receive_number_of_items),
         picked_not_collected=None if picked is None else quantity(picked),
+        external=external,
     )
+
+
+def stock_level_in(model: GetArticleModel, rows: Sequence[WarehouseStock]) -> StockLevel:
+    """Stock of one article counting only the goods stored in the warehouses of ``rows``.
+
+    Ongoing reports allocated and picked-not-collected goods per article, not per
+    warehouse. Both are part of the locked count, so a warehouse never holds more of them
+    than it has locked: they are counted up to the selected warehouses' locked items [I],
+    which is exact for an article kept in one of them.
+    """
+    whole = stock_level(model)
+    on_hand = sum((quantity(row.number_of_items) for row in rows), Decimal(0))
+    locked = sum((quantity(row.number_of_locked_items) for row in rows), Decimal(0))
+    available = sum(
+        (
+            quantity(row.sellable_number_of_items)
+            if row.sellable_number_of_items is not None
+            else quantity(row.number_of_items) - quantity(row.number_of_locked_items)
+            for row in rows
+        ),
+        Decimal(0),
+    )
+    allocated = min(whole.allocated, locked)
+    picked = whole.picked_not_collected
+    return replace(
+        whole,
+        on_hand=on_hand,
+        available=available,
+        locked=locked,
+        allocated=allocated,
+        picked_not_collected=None if picked is None else min(picked, locked - allocated),
+    )
+
+
+def _optional_quantity(value: float | None) -> Decimal | None:
+    return None if value is None else quantity(value)

@@ -19,6 +19,7 @@ __all__ = [
     "ArticleRef",
     "CodeName",
     "GetArticleModel",
+    "GetInventoryPerWarehouseModel",
     "GetOrderLine",
     "GetOrderModel",
     "GetParcel",
@@ -51,6 +52,8 @@ __all__ = [
     "StatusList",
     "TransporterContract",
     "TransporterRead",
+    "WarehouseRead",
+    "WarehouseStock",
 ]
 
 T = TypeVar("T")
@@ -303,7 +306,33 @@ class GetArticleModel(OngoingModel):
     statistics_number: str | None = None
     article_group: CodeName | None = None
     article_category: CodeName | None = None
+    external_number_of_items: float | None = None
     inventory_info: InventoryInfo | None = None
+
+
+class WarehouseStock(OngoingModel):
+    """One warehouse's part of an article's stock (``inventoryPerWarehouse[]``, §4.4)."""
+
+    warehouse_id: int
+    number_of_items: float = 0.0
+    sellable_number_of_items: float | None = None
+    number_of_locked_items: float = 0.0
+
+
+class GetInventoryPerWarehouseModel(OngoingModel):
+    """One row of ``GET /articles/inventoryPerWarehouse``."""
+
+    article_system_id: int
+    article_number: str
+    inventory_per_warehouse: ListOrNull[WarehouseStock] = Field(default_factory=list)
+
+
+class WarehouseRead(OngoingModel):
+    """One row of ``GET /warehouses``."""
+
+    id: int
+    code: str | None = None
+    name: str | None = None
 
 
 class InventoryAdjustment(OngoingModel):
