@@ -8,9 +8,10 @@ three states and acts accordingly:
 * confirmed: skip the call (a WMS order is never created twice, a shipment never
   completed twice);
 * failed for certain: call again;
-* pending, i.e. the outcome is unknown: for idempotent calls (WMS upsert by order
-  number, Centra capture, absolute quantity updates) call again; for the one call that
-  is not (completing a shipment emails the customer) look at Centra first.
+* pending, i.e. the outcome is unknown: for idempotent calls (Centra capture, absolute
+  quantity updates) call again; where a repeat can fail or do harm, look first: the WMS
+  refuses to replace an order it has started on, and completing a shipment emails the
+  customer.
 
 The ledger row of each shipment tells an operator where it stands (see
 :class:`ShipmentState`); a record that needs a person is parked with the reason.
@@ -276,6 +277,7 @@ class ShipmentFlows:
             ref,
             intent,
             lambda: self._upsert_order(mapped.order),
+            look=lambda: self._order_in_wms(mapped.order.order_number),
         )
         wms_id = str(outcome.get("wms_id")) if isinstance(outcome, dict) else None
         await self.state.upsert_record(ref, wms_id=wms_id)
@@ -292,6 +294,12 @@ class ShipmentFlows:
     async def _upsert_order(self, order: Any) -> Json:
         created = await self.wms.upsert_outbound_order(order)
         return {"number": created.number, "wms_id": created.wms_id}
+
+    async def _order_in_wms(self, order_number: str) -> Json | None:
+        found = await self.wms.find_outbound_order(order_number)
+        if found is None:
+            return None
+        return {"number": found.number, "wms_id": found.wms_id, "found": "already in the WMS"}
 
     # -- confirmation --------------------------------------------------------------------
 
@@ -346,7 +354,8 @@ class ShipmentFlows:
             lambda: self._complete(order_number, ref.key, shipped),
             look=lambda: self._completed_in_centra(order_number, ref.key),
         )
-        await self.wms.mark_lines_reported(shipped, _picked(shipped))
+        # Completed first, then marked: killed in between, the next pass still lists the
+        # order and marks it (above); the other way round nothing would list it again.
         await self.state.transition(
             ref,
             ShipmentState.COMPLETED,
@@ -354,6 +363,7 @@ class ShipmentFlows:
             request=request,
             response=outcome,
         )
+        await self.wms.mark_lines_reported(shipped, _picked(shipped))
         self.events.processed(self.store_name, CONFIRMATION)
         if shipped.shipped_at is not None:
             self.events.lag(
@@ -619,10 +629,15 @@ class ShipmentFlows:
     async def _park(
         self, ref: RecordRef, flow: str, to: ShipmentState, reason: str, payload: Json
     ) -> NoReturn:
-        """Park the record for a person and stop this step (raises ``_Parked``)."""
-        await self.state.upsert_record(ref)
-        await self.state.transition(ref, to, note=reason, error=reason)
-        await self.state.park(ref, reason, payload)
+        """Park the record for a person and stop this step (raises ``_Parked``).
+
+        State and dead letter in one transaction: a parked state is never retried by the
+        engine, so a crash between the two would leave a record nobody is told about.
+        """
+        async with self.state.transaction() as tx:
+            await tx.upsert_record(ref)
+            await tx.transition(ref, to, note=reason, error=reason)
+            await tx.park(ref, reason, payload)
         self.events.parked(self.store_name, flow, to.value)
         _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
         raise _Parked
