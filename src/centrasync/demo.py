@@ -178,6 +178,8 @@ def _settings(
                 "articles": 0,
                 "in_deliveries": 0,
                 "returns": 0,
+                "stock": 0,
+                "stock_full": 0,
             },
         }
     env = {

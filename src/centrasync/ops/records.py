@@ -54,7 +54,7 @@ _log = structlog.get_logger(__name__)
 
 # Only the shipment flows look for records in ``retry`` (ShipmentFlows.pending_retries);
 # moving any other kind there would resolve its dead letter and then do nothing.
-REDRIVEN_KINDS = frozenset({RecordKind.SHIPMENT})
+REDRIVEN_KINDS = frozenset({RecordKind.SHIPMENT, RecordKind.ARTICLE, RecordKind.STOCK})
 _FINISHED = frozenset({ShipmentState.COMPLETED, ShipmentState.CANCELLED})
 _ALL = 100_000
 RETRY_NOTE = "retry requested"

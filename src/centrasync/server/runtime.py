@@ -19,11 +19,12 @@ from centrasync.centra import OrderApiClient
 from centrasync.config import Settings
 from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
 from centrasync.store.base import StateStore
-from centrasync.sync.ports import FlowEvents
-from centrasync.sync.shipments import ShipmentFlows
 from centrasync.sync.articles import ARTICLES, ArticlesFlow
 from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
+from centrasync.sync.ports import FlowEvents
 from centrasync.sync.returns import RETURNS, ReturnsFlow
+from centrasync.sync.shipments import ShipmentFlows
+from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow
 from centrasync.sync.worker import ScheduledFlow, StoreWorker
 from centrasync.wms.ongoing import OngoingWarehouse
 
@@ -36,6 +37,26 @@ class Connections:
 
     centra: httpx.AsyncBaseTransport | None = None
     wms: httpx.AsyncBaseTransport | None = None
+
+
+class _SerialStock:
+    """The stock flow's two passes, one at a time: both read and update one stock mirror.
+
+    A full pass waits for the quiet window while holding the turn, so incremental passes
+    pause meanwhile; the full pass then covers every SKU they would have written.
+    """
+
+    def __init__(self, flow: StockFlow) -> None:
+        self.flow = flow
+        self._turn = asyncio.Lock()
+
+    async def incremental(self) -> int:
+        async with self._turn:
+            return await self.flow.run()
+
+    async def full(self) -> int:
+        async with self._turn:
+            return (await self.flow.run_full()).moved
 
 
 class Engine(AsyncClosing):
@@ -97,11 +118,14 @@ class Engine(AsyncClosing):
             articles = ArticlesFlow(store, state, centra, wms, events, max_attempts=limit)
             in_deliveries = InDeliveriesFlow(store, state, centra, wms, events, max_attempts=limit)
             returns = ReturnsFlow(store, state, centra, wms, events, max_attempts=limit)
+            stock = _SerialStock(StockFlow(store, state, centra, wms, events, max_attempts=limit))
             schedule = store.schedule
             more = (
                 ScheduledFlow(ARTICLES, schedule.articles, articles.run),
                 ScheduledFlow(IN_DELIVERIES, schedule.in_deliveries, in_deliveries.run),
                 ScheduledFlow(RETURNS, schedule.returns, returns.run),
+                ScheduledFlow(STOCK, schedule.stock, stock.incremental),
+                ScheduledFlow(STOCK_FULL, schedule.stock_full, stock.full),
             )
             self.workers.append(StoreWorker(flows, schedule, owner, tick=tick, more_flows=more))
 
