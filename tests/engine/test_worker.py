@@ -21,10 +21,12 @@ from centrasync.store import open_store
 from centrasync.store.base import RecordKind, RecordRef, StateStore
 from centrasync.sync.shipments import ShipmentState
 from centrasync.sync.tally import Tally
+from centrasync.sync.worker import ScheduledFlow, StoreWorker
 
 
 def settings(**schedule: float) -> Settings:
-    schedule.setdefault("sweep", 0)
+    for flow in ("sweep", "articles", "in_deliveries", "returns", "stock", "stock_full"):
+        schedule.setdefault(flow, 0)
     env = {"CENTRASYNC_SE_CENTRA_SECRET": "s3cret", "CENTRASYNC_SE_WMS_PASSWORD": "secret"}
     document: dict[str, Any] = {
         "engine": {"max_attempts": 3},
@@ -167,3 +169,50 @@ async def test_metrics_show_flows_per_store(rig: Rig) -> None:
     assert 'centrasync_flow_processed_total{flow="outbound",store="se"} 30.0' in text
     assert 'centrasync_flow_backlog{flow="confirmation",store="se"} 30.0' in text
     assert 'centrasync_centra_rate_limited{store="se"} 0.0' in text
+
+
+async def test_flows_of_one_store_are_leased_separately(rig: Rig) -> None:
+    """Another process holding the articles lease keeps only that flow away from us."""
+    import asyncio
+
+    config = settings(shipments=60, confirmations=0, cancellations=0, articles=60)
+    async with rig.engine(config, owner="b") as engine:
+        worker = engine.workers[0]
+        assert worker.lease_for("articles") == "worker/se/articles"
+        assert await rig.state.acquire_lease("worker/se/articles", "a", worker.lease_ttl)
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop))
+        for _ in range(100):
+            if len(await rig.states()) == 30:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+    assert set((await rig.states()).values()) == {ShipmentState.SENT}
+    assert await rig.state.list_records("se", kind=RecordKind.ARTICLE) == []
+
+
+async def test_stopping_cancels_a_long_pass_after_the_grace_period(rig: Rig) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def endless() -> int:
+        started.set()
+        await asyncio.sleep(3600)
+        return 0
+
+    config = settings(shipments=0, confirmations=0, cancellations=0)
+    async with rig.engine(config) as engine:
+        base = engine.workers[0]
+        side = ScheduledFlow("endless", 60, endless)
+        worker = StoreWorker(
+            base.flows, base.schedule, base.owner, more_flows=(side,), stop_grace=0.1
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        await asyncio.wait_for(started.wait(), 5)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    # The cancelled pass let go of its lease on the way out.
+    assert await rig.state.acquire_lease("worker/se/endless", "other", worker.lease_ttl)

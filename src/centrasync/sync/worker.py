@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 
@@ -28,6 +30,7 @@ __all__ = ["ScheduledFlow", "StoreWorker"]
 _log = structlog.get_logger(__name__)
 
 _MAX_BACKOFF = 60.0
+SHIPMENTS = "shipments"
 SWEEP = "sweep"
 
 
@@ -70,12 +73,12 @@ class StoreWorker:
     tick: float = 0.2
     inbox_batch: int = 100
     lease_ttl: timedelta = timedelta(seconds=15)
+    stop_grace: float = 5.0
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     more_flows: Sequence[ScheduledFlow] = ()
     _due: dict[str, _Due] = field(init=False)
     _passes: tuple[ScheduledFlow, ...] = field(init=False)
-    _holding: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._passes = (
@@ -99,39 +102,79 @@ class StoreWorker:
     def lease(self) -> str:
         return f"worker/{self.store}"
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work while holding the store's lease; let go of it on the way out.
+    def lease_for(self, flow: str) -> str:
+        """The lease a flow's loop holds: the shipment passes and the inbox share the
+        store's own; every further flow has one per (store, flow), so several processes
+        can divide a store's flows between them."""
+        return self.lease if flow == SHIPMENTS else f"{self.lease}/{flow}"
 
-        The shipment passes and the inbox share this loop; every further flow (articles,
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every loop of this store, each while holding its lease, until ``stop``.
+
+        The shipment passes and the inbox share one loop; every further flow (articles,
         stock …) gets a loop of its own, so a long catalogue import never delays an order.
         """
-        loops = [asyncio.create_task(self._side_loop(flow, stop)) for flow in self.more_flows]
-        log = _log.bind(store=self.store)
+        loops = [asyncio.create_task(self._leased(SHIPMENTS, self._shipment_round, stop))]
+        loops += [
+            asyncio.create_task(
+                self._leased(flow.name, partial(self._maybe, flow.name, flow.run), stop)
+            )
+            for flow in self.more_flows
+        ]
+        await stop.wait()
+        # A pass still running after the grace period is cancelled: to the effects that is
+        # no different from a crash, which they are built to survive.
+        _, running = await asyncio.wait(loops, timeout=self.stop_grace)
+        for loop in running:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
+    async def _shipment_round(self) -> None:
+        await self._step(self._shipment_passes)
+
+    async def _leased(
+        self, flow: str, body: Callable[[], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        lease = self.lease_for(flow)
+        log = _log.bind(store=self.store, lease=lease)
+        holding = False
         try:
             while not stop.is_set():
-                if await self.state.acquire_lease(self.lease, self.owner, self.lease_ttl):
-                    if not self._holding:
-                        log.info("worker started", owner=self.owner)
-                    self._holding = True
-                    await self._step(self._shipment_passes)
+                if await self.state.acquire_lease(lease, self.owner, self.lease_ttl):
+                    if not holding:
+                        log.info("lease taken", owner=self.owner)
+                    holding = True
+                    async with self._renewing(lease):
+                        await body()
                     wait = self.tick
                 else:
-                    if self._holding:
+                    if holding:
                         log.warning("lease lost to another process")
-                    self._holding = False
+                    holding = False
                     wait = self.lease_ttl.total_seconds() / 3
                 await _wait(stop, wait)
         finally:
-            await asyncio.gather(*loops, return_exceptions=True)
-            if self._holding:
-                await self.state.release_lease(self.lease, self.owner)
-            self._holding = False
+            if holding:
+                await self.state.release_lease(lease, self.owner)
 
-    async def _side_loop(self, flow: ScheduledFlow, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if self._holding:
-                await self._maybe(flow.name, flow.run)
-            await _wait(stop, self.tick)
+    @asynccontextmanager
+    async def _renewing(self, lease: str) -> AsyncIterator[None]:
+        """Keep the lease alive through a pass longer than its time to live."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
+                if not await self.state.renew_lease(lease, self.owner, self.lease_ttl):
+                    _log.warning("lease lost during a pass", store=self.store, lease=lease)
+                    return
+
+        keeper = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await keeper
 
     async def step(self) -> None:
         """One round of the main loop: the inbox, then every shipment pass that is due."""
