@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from centrasync.centra import Shipment
     from centrasync.config import Settings, StoreSettings
     from centrasync.errors import CentrasyncError
+    from centrasync.server.runtime import Engine
     from centrasync.store import StateStore
 
 
@@ -150,6 +152,22 @@ def preview_shipment(
     Console(soft_wrap=True).print_json(json.dumps(view))
 
 
+class Role(StrEnum):
+    ALL = "all"
+    WEB = "web"
+    WORKER = "worker"
+
+
+async def _work_until_signalled(engine: Engine, stop: asyncio.Event) -> None:
+    """The worker role: run the flows until SIGINT or SIGTERM."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await engine.run(stop)
+
+
 @app.command("serve")
 def serve(
     config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
@@ -157,6 +175,12 @@ def serve(
         "",
         help="This process's name in the store leases; default: host name and config path, "
         "so a restarted process takes its leases back at once.",
+    ),
+    role: Role = typer.Option(
+        Role.ALL,
+        help="all: web and workers in one process; web: only the webhook receivers, /healthz "
+        "and /metrics; worker: only the flows. Web and worker processes share work through "
+        "the state store (use PostgreSQL for several hosts).",
     ),
 ) -> None:
     """Run the engine: webhook receivers, /healthz, /metrics, the scheduler and workers."""
@@ -201,19 +225,28 @@ def serve(
         stop = asyncio.Event()
         try:
             async with engine:
-                workers = asyncio.create_task(engine.run(stop))
+                if role is Role.WORKER:
+                    await _work_until_signalled(engine, stop)
+                    return
+                workers = asyncio.create_task(engine.run(stop)) if role is Role.ALL else None
                 try:
                     await server.serve()
                 finally:
                     stop.set()
-                    await workers
+                    if workers is not None:
+                        await workers
         finally:
             await state.close()
 
-    console.print(
-        f"[bold]centrasync[/] on http://{engine_settings.listen_host}:{engine_settings.listen_port}"
-        f"  webhooks: /webhooks/centra/<store> for {', '.join(s.name for s in settings.stores)}"
-    )
+    stores = ", ".join(s.name for s in settings.stores)
+    if role is Role.WORKER:
+        console.print(f"[bold]centrasync[/] worker {owner} for {stores}")
+    else:
+        console.print(
+            f"[bold]centrasync[/] {role.value} on "
+            f"http://{engine_settings.listen_host}:{engine_settings.listen_port}"
+            f"  webhooks: /webhooks/centra/<store> for {stores}"
+        )
     try:
         asyncio.run(run())
     except CentrasyncError as exc:
@@ -456,6 +489,74 @@ def retry(
     if not done and not skipped:
         out.print("no open dead letters")
     if skipped:
+        raise typer.Exit(1)
+
+
+@app.command("sync")
+def sync(
+    flow: str = typer.Argument(
+        ..., help="The flow: articles, stock, in-deliveries, returns or shipments."
+    ),
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="articles: read the whole catalogue; stock: compare every SKU once the WMS "
+        "stock has been still for stock_quiet_window seconds.",
+    ),
+    config: Path = _CONFIG_OPTION,
+) -> None:
+    """Run one pass of one flow for one store now, against the configured systems.
+
+    The pass first takes the lease the engine's own loop for that flow holds, so it never
+    runs beside a running serve; it refuses, naming the holder, while one holds it.
+    shipments is one round of the shipment worker: webhook inbox, records in retry, poll,
+    cancellations, confirmations and sweep. Exits 1 when the pass failed, was postponed, or
+    left failed attempts for the next pass.
+    """
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops.sync import (
+        FULL_FLOWS,
+        SyncFlow,
+        manual_owner,
+        pass_display,
+        print_pass,
+        run_pass,
+        shortfall,
+    )
+
+    try:
+        chosen = SyncFlow(flow)
+    except ValueError:
+        known = ", ".join(f.value for f in SyncFlow)
+        raise typer.BadParameter(
+            f"unknown flow {flow!r} (one of {known})", param_hint="FLOW"
+        ) from None
+    if full and chosen not in FULL_FLOWS:
+        with_full = " and ".join(sorted(FULL_FLOWS))
+        raise typer.BadParameter(f"only {with_full} have a full pass", param_hint="--full")
+    try:
+        settings = _load_checked_settings(config)
+    except CentrasyncError as exc:
+        _fail(exc)
+    names = [configured.name for configured in settings.stores]
+    if store not in names:
+        raise typer.BadParameter(
+            f"unknown store {store!r} (one of {', '.join(names)})", param_hint="STORE"
+        )
+    try:
+        with pass_display(console, chosen, store) as progress:
+            result = asyncio.run(
+                run_pass(
+                    settings, store, chosen, full=full, owner=manual_owner(), progress=progress
+                )
+            )
+    except CentrasyncError as exc:
+        _fail(exc)
+    print_pass(Console(), result)
+    problem = shortfall(result)
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1)
 
 

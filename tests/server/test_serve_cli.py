@@ -63,7 +63,7 @@ goods_owner_id = 1
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "centrasync", "serve", "--config", str(config)],
+            [sys.executable, "-m", "centrasync", "serve", "--config", str(config), "--role", "web"],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -104,3 +104,136 @@ def test_serve_reports_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: configuration file")
     assert "Traceback" not in result.stderr
+
+
+def _start(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "centrasync", *args],
+            env=env or dict(os.environ),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            time.sleep(0.05)
+
+
+def test_web_and_worker_processes_share_the_inbox(tmp_path: Path) -> None:
+    """A web-only process takes the webhook; a separate worker-only process acts on it."""
+    centra_port, ongoing_port, web_port = free_port(), free_port(), free_port()
+    database = tmp_path / "state.sqlite"
+    config = tmp_path / "centrasync.toml"
+    # Every poll off: only the webhook can make the worker fetch order 1001's shipment.
+    config.write_text(
+        f"""
+[engine]
+database_url = "sqlite+aiosqlite:///{database}"
+listen_port = {web_port}
+
+[stores.se.centra]
+host = "http://127.0.0.1:{centra_port}"
+uri = "wms"
+timezone = "Europe/Stockholm"
+
+[stores.se.wms]
+base_url = "http://127.0.0.1:{ongoing_port}/demo/api/v1"
+user = "centrasync"
+goods_owner_id = 1
+
+[stores.se.schedule]
+shipments = 0
+confirmations = 0
+cancellations = 0
+sweep = 0
+articles = 0
+in_deliveries = 0
+returns = 0
+stock = 0
+stock_full = 0
+"""
+    )
+    env = {
+        **os.environ,
+        "CENTRASYNC_SE_CENTRA_SECRET": "s3cret",
+        "CENTRASYNC_SE_WMS_PASSWORD": "secret",
+        "CENTRASYNC_SE_WEBHOOK_SECRET": HOOK_SECRET,
+    }
+    emulators = [
+        _start(
+            [
+                "emulate",
+                "centra",
+                "--port",
+                str(centra_port),
+                "--seed",
+                "demo",
+                "--secret",
+                "s3cret",
+            ],
+            tmp_path / "centra.log",
+        ),
+        _start(
+            ["emulate", "ongoing", "--port", str(ongoing_port), "--password", "secret"],
+            tmp_path / "ongoing.log",
+        ),
+    ]
+    processes = list(emulators)
+    try:
+        _wait_up(
+            f"http://127.0.0.1:{centra_port}/_emulator/seed-summary",
+            emulators[0],
+            tmp_path / "centra.log",
+        )
+        _wait_up(
+            f"http://127.0.0.1:{ongoing_port}/_emulator/state",
+            emulators[1],
+            tmp_path / "ongoing.log",
+        )
+        web = _start(["serve", "--config", str(config), "--role", "web"], tmp_path / "web.log", env)
+        processes.append(web)
+        _wait_up(f"http://127.0.0.1:{web_port}/healthz", web, tmp_path / "web.log")
+        worker = _start(
+            ["serve", "--config", str(config), "--role", "worker", "--worker-id", "w1"],
+            tmp_path / "worker.log",
+            env,
+        )
+        processes.append(worker)
+        event = {
+            "type": "order",
+            "action": "update",
+            "date": "2026-11-22 09:00:00.000001",
+            "id": 1001,
+        }
+        body = "payload=" + quote(json.dumps({"events": [event]}), safe="")
+        hook = f"http://127.0.0.1:{web_port}/webhooks/centra/se"
+        assert httpx.post(hook, content=body, headers=signed(body, HOOK_SECRET)).status_code == 200
+        orders_url = f"http://127.0.0.1:{ongoing_port}/_emulator/state"
+        deadline = time.monotonic() + 30
+        while True:
+            state = httpx.get(orders_url).json()
+            numbers = [order["orderInfo"]["orderNumber"] for order in state["orders"]]
+            if numbers:
+                break
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker never acted on the webhook"
+            time.sleep(0.1)
+        assert numbers == ["1001-1"]
+        assert "centrasync_inbox_backlog" in httpx.get(f"http://127.0.0.1:{web_port}/metrics").text
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()

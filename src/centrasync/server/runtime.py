@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 
 from centrasync.centra import OrderApiClient
-from centrasync.config import Settings
+from centrasync.config import Settings, StoreSettings
 from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
 from centrasync.store.base import StateStore
 from centrasync.sync.articles import ARTICLES, ArticlesFlow
@@ -28,7 +28,7 @@ from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow
 from centrasync.sync.worker import ScheduledFlow, StoreWorker
 from centrasync.wms.ongoing import OngoingWarehouse
 
-__all__ = ["Connections", "Engine"]
+__all__ = ["Connections", "Engine", "store_clients"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,38 @@ class Connections:
 
     centra: httpx.AsyncBaseTransport | None = None
     wms: httpx.AsyncBaseTransport | None = None
+
+
+def store_clients(
+    store: StoreSettings,
+    budget: RateBudget,
+    *,
+    connections: Connections | None = None,
+    retry: RetryPolicy | None = None,
+) -> tuple[OrderApiClient, OngoingWarehouse]:
+    """One store's Order API client and Ongoing connector, built from its settings.
+
+    ``budget`` is shared by every store on the same Centra account (host); the caller
+    closes both clients.
+    """
+    wired = connections or Connections()
+    centra = OrderApiClient(
+        store.centra.base_url,
+        store.centra_secret.reveal(),
+        store.centra.timezone,
+        transport=wired.centra,
+        budget=budget,
+        retry=retry,
+    )
+    wms = OngoingWarehouse(
+        store.wms.api_url,
+        store.wms.user,
+        store.wms_password.reveal(),
+        store.wms.goods_owner_id,
+        transport=wired.wms,
+        retry=retry,
+    )
+    return centra, wms
 
 
 class _SerialStock:
@@ -85,22 +117,10 @@ class Engine(AsyncClosing):
         self.workers: list[StoreWorker] = []
         budgets: dict[str, RateBudget] = {}
         for store in settings.stores:
-            wired = (connections or {}).get(store.name, Connections())
-            budget = budgets.setdefault(store.centra.host, RateBudget(settings.engine.centra_rate))
-            centra = OrderApiClient(
-                store.centra.base_url,
-                store.centra_secret.reveal(),
-                store.centra.timezone,
-                transport=wired.centra,
-                budget=budget,
-                retry=retry,
-            )
-            wms = OngoingWarehouse(
-                store.wms.api_url,
-                store.wms.user,
-                store.wms_password.reveal(),
-                store.wms.goods_owner_id,
-                transport=wired.wms,
+            centra, wms = store_clients(
+                store,
+                budgets.setdefault(store.centra.host, RateBudget(settings.engine.centra_rate)),
+                connections=(connections or {}).get(store.name),
                 retry=retry,
             )
             self.centra[store.name] = centra

@@ -1,0 +1,429 @@
+"""What ``centrasync sync <flow> <store>`` does: one pass of one flow, now, from the shell.
+
+``serve`` runs every flow on its schedule; an operator sometimes needs a pass at once (a
+full article re-sync after changing the article-number settings, a stock comparison
+before a sale). The pass builds the store's clients the way the engine does and first
+takes the lease the engine's own loop for that flow holds (see ``StoreWorker.lease_for``),
+so it never runs beside it. It renews the lease while it works, because a pass can
+outlast the lease's lifetime: a full stock pass first waits for the WMS stock to stand
+still.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from centrasync.centra import OrderApiClient
+from centrasync.config import Settings, StoreSettings
+from centrasync.errors import ConfigError, RetryLaterError
+from centrasync.http import RateBudget
+from centrasync.server.runtime import Connections, store_clients
+from centrasync.store import SqlStateStore, StateStore, open_store
+from centrasync.store.schema import leases
+from centrasync.store.sqlcore import translated
+from centrasync.sync.articles import ARTICLES, ArticlePass, ArticlesFlow
+from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
+from centrasync.sync.returns import RETURNS, ReturnsFlow
+from centrasync.sync.shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
+from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow, StockReport
+from centrasync.sync.tally import Tally
+from centrasync.sync.worker import StoreWorker
+from centrasync.wms.ongoing import OngoingWarehouse
+
+__all__ = [
+    "FULL_FLOWS",
+    "LeaseLostError",
+    "PassResult",
+    "RecordsPass",
+    "StepCounts",
+    "StoreBusyError",
+    "SyncFlow",
+    "holding_lease",
+    "lease_holder",
+    "manual_owner",
+    "pass_display",
+    "print_pass",
+    "run_pass",
+    "shortfall",
+]
+
+T = TypeVar("T")
+
+DRIFT_ROWS = 50
+
+
+class SyncFlow(StrEnum):
+    """The flows ``centrasync sync`` runs, named as on the command line."""
+
+    ARTICLES = "articles"
+    STOCK = "stock"
+    IN_DELIVERIES = "in-deliveries"
+    RETURNS = "returns"
+    SHIPMENTS = "shipments"
+
+
+FULL_FLOWS = frozenset({SyncFlow.ARTICLES, SyncFlow.STOCK})
+"""The flows that know a full pass besides the incremental one."""
+
+
+class StoreBusyError(RetryLaterError):
+    """Another process (usually ``serve``) holds a lease the pass needs."""
+
+
+class LeaseLostError(RetryLaterError):
+    """A lease could not be renewed mid-pass; another process may run the flow now."""
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """What one step of a records pass reported: records moved on, failed attempts, parked."""
+
+    step: str
+    moved: int
+    failed: int
+    parked: int
+
+
+@dataclass(frozen=True)
+class RecordsPass:
+    """A pass of a flow that moves records one by one (in-deliveries, returns, shipments).
+
+    ``inbox`` is the store's count of webhook events waiting before and after the pass,
+    for the shipments, whose pass also handles the inbox.
+    """
+
+    flow: SyncFlow
+    store: str
+    moved: int
+    steps: tuple[StepCounts, ...]
+    inbox: tuple[int, int] | None = None
+
+    @property
+    def failed(self) -> int:
+        return sum(step.failed for step in self.steps)
+
+
+PassResult = ArticlePass | StockReport | RecordsPass
+
+
+def manual_owner() -> str:
+    """This process's name in the lease; never the one ``serve`` uses for the same host."""
+    return f"{socket.gethostname()}:sync:{os.getpid()}"
+
+
+# -- the lease ----------------------------------------------------------------------------
+
+
+async def lease_holder(state: StateStore, name: str) -> tuple[str, datetime] | None:
+    """Who holds lease ``name`` and until when, if anybody.
+
+    The store protocol only takes and gives back leases; naming the holder is a read-only
+    diagnostic on the SQL store's engine, as ``stores_in`` is.
+    """
+    if not isinstance(state, SqlStateStore):
+        return None
+    query = select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)
+    async with translated(), state.engine.connect() as conn:
+        row = (await conn.execute(query)).one_or_none()
+    return None if row is None else (row.owner, row.expires_at)
+
+
+async def holding_lease(
+    state: StateStore,
+    names: Sequence[str],
+    owner: str,
+    work: Callable[[], Coroutine[Any, Any, T]],
+    *,
+    ttl: timedelta,
+) -> T:
+    """Run ``work`` while holding every lease in ``names``, renewed every third of ``ttl``.
+
+    Refuses at once, naming the holder, when another owner has one of them. If a renewal
+    fails the work is cancelled: past that point another process may be working too.
+    """
+    taken: list[str] = []
+    try:
+        for name in names:
+            if not await state.acquire_lease(name, owner, ttl):
+                raise await _busy(state, name)
+            taken.append(name)
+        job = asyncio.create_task(work())
+        try:
+            while not job.done():
+                await asyncio.wait({job}, timeout=ttl.total_seconds() / 3)
+                if job.done():
+                    break
+                for name in taken:
+                    if not await state.renew_lease(name, owner, ttl):
+                        raise LeaseLostError(
+                            f"lost lease {name} mid-pass, so another process may be working "
+                            "this flow; the pass was stopped (recorded effects keep finished "
+                            "steps from repeating)"
+                        )
+            return job.result()
+        finally:
+            job.cancel()
+            await asyncio.gather(job, return_exceptions=True)
+    finally:
+        for name in taken:
+            await state.release_lease(name, owner)
+
+
+async def _busy(state: StateStore, name: str) -> StoreBusyError:
+    holder = await lease_holder(state, name)
+    who = (
+        "another process"
+        if holder is None
+        else f"{holder[0]!r} until {holder[1]:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    return StoreBusyError(
+        f"lease {name} is held by {who}: a running 'centrasync serve' runs this flow itself; "
+        "let it, or stop it and try again"
+    )
+
+
+# -- one pass -----------------------------------------------------------------------------
+
+# The engine's flows whose loops a manual pass keeps away. Both stock passes update one
+# stock mirror, so a manual stock pass, incremental or full, keeps both away.
+_ENGINE_FLOWS = {
+    SyncFlow.ARTICLES: (ARTICLES,),
+    SyncFlow.STOCK: (STOCK, STOCK_FULL),
+    SyncFlow.IN_DELIVERIES: (IN_DELIVERIES,),
+    SyncFlow.RETURNS: (RETURNS,),
+}
+
+
+async def run_pass(
+    settings: Settings,
+    store_name: str,
+    flow: SyncFlow,
+    *,
+    full: bool = False,
+    owner: str,
+    progress: Callable[[int, int | None], None] | None = None,
+    connections: Connections | None = None,
+) -> PassResult:
+    """One pass of ``flow`` for one store, holding the engine's lease(s) for it throughout.
+
+    ``progress(done, total)`` follows an articles pass (``total`` None while reading).
+    """
+    store = settings.store(store_name)
+    if flow is SyncFlow.STOCK and not (store.sync_stock or store.import_available_stock):
+        raise ConfigError(
+            f"stores.{store.name}: sync_stock and import_available_stock are both off, "
+            "so a stock pass has nothing to do"
+        )
+    limit = settings.engine.max_attempts
+    state = await open_store(settings.engine.database_url)
+    try:
+        centra, wms = store_clients(
+            store, RateBudget(settings.engine.centra_rate), connections=connections
+        )
+        async with centra, wms:
+            tally = Tally()
+            shipments = ShipmentFlows(
+                settings=store,
+                state=state,
+                centra=centra,
+                wms=wms,
+                events=tally,
+                max_attempts=limit,
+            )
+            worker = StoreWorker(shipments, store.schedule, owner)
+            one = _Pass(store, state, centra, wms, limit, tally, worker)
+            return await holding_lease(
+                state,
+                _leases(worker, flow),
+                owner,
+                lambda: one.run(flow, full=full, progress=progress),
+                ttl=worker.lease_ttl,
+            )
+    finally:
+        await state.close()
+
+
+def _leases(worker: StoreWorker, flow: SyncFlow) -> list[str]:
+    if flow is SyncFlow.SHIPMENTS:
+        return [worker.lease]
+    return [worker.lease_for(name) for name in _ENGINE_FLOWS[flow]]
+
+
+@dataclass(frozen=True)
+class _Pass:
+    store: StoreSettings
+    state: StateStore
+    centra: OrderApiClient
+    wms: OngoingWarehouse
+    max_attempts: int
+    tally: Tally
+    worker: StoreWorker
+
+    async def run(
+        self, flow: SyncFlow, *, full: bool, progress: Callable[[int, int | None], None] | None
+    ) -> PassResult:
+        store, state, tally, limit = self.store, self.state, self.tally, self.max_attempts
+        if flow is SyncFlow.ARTICLES:
+            articles = ArticlesFlow(
+                store, state, self.centra, self.wms, tally, max_attempts=limit, progress=progress
+            )
+            return await articles.sync(full=full)
+        if flow is SyncFlow.STOCK:
+            stock = StockFlow(store, state, self.centra, self.wms, tally, max_attempts=limit)
+            return await (stock.run_full() if full else stock.run_incremental())
+        if flow is SyncFlow.IN_DELIVERIES:
+            deliveries = InDeliveriesFlow(
+                store, state, self.centra, self.wms, tally, max_attempts=limit
+            )
+            moved = await deliveries.run()
+            return RecordsPass(flow, store.name, moved, _steps(tally, store.name, [IN_DELIVERIES]))
+        if flow is SyncFlow.RETURNS:
+            returns = ReturnsFlow(store, state, self.centra, self.wms, tally, max_attempts=limit)
+            moved = await returns.run()
+            return RecordsPass(flow, store.name, moved, _steps(tally, store.name, [RETURNS]))
+        return await self._shipments()
+
+    async def _shipments(self) -> RecordsPass:
+        """The inbox, re-driven retries, poll, cancellations, confirmations and sweep once."""
+        before = await self.state.inbox_backlog(self.store.name)
+        await self.worker.run_once()
+        after = await self.state.inbox_backlog(self.store.name)
+        steps = _steps(self.tally, self.store.name, [OUTBOUND, CONFIRMATION, CANCELLATION])
+        moved = sum(step.moved for step in steps)
+        return RecordsPass(SyncFlow.SHIPMENTS, self.store.name, moved, steps, (before, after))
+
+
+def _steps(tally: Tally, store: str, always: Sequence[str]) -> tuple[StepCounts, ...]:
+    """The tally's counts for ``store``: the ``always`` steps first, then any other seen."""
+    counters = (tally.processed_count, tally.failed_count, tally.parked_count)
+    seen = {flow for counter in counters for name, flow in counter if name == store}
+    order = [*always, *sorted(seen - set(always))]
+    return tuple(
+        StepCounts(
+            step,
+            tally.processed_count[store, step],
+            tally.failed_count[store, step],
+            tally.parked_count[store, step],
+        )
+        for step in order
+    )
+
+
+# -- showing it ---------------------------------------------------------------------------
+
+
+@contextmanager
+def pass_display(
+    console: Console, flow: SyncFlow, store: str
+) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A progress bar for an articles pass (yields its hook), a spinner for the others.
+
+    The bar has no total while Centra's product pages are read, so it runs indeterminate
+    until the flow knows how many rows it will handle.
+    """
+    if flow is not SyncFlow.ARTICLES:
+        with console.status(f"{flow.value}: one pass for store {store} …"):
+            yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading Centra products", total=None)
+
+        def show(done: int, total: int | None) -> None:
+            if total is None:
+                bar.update(task, description="reading Centra products", completed=done)
+            else:
+                bar.update(task, description="syncing articles", total=total, completed=done)
+
+        yield show
+
+
+def shortfall(result: PassResult) -> str | None:
+    """Why the pass, though it ran, did not get through; None when it did."""
+    if isinstance(result, StockReport) and result.postponed:
+        return (
+            f"full stock pass postponed: the WMS stock kept changing for {result.waited:.0f} s, "
+            "so nothing was compared (see stock_quiet_window)"
+        )
+    if isinstance(result, RecordsPass) and result.failed:
+        return (
+            f"{result.failed} attempt(s) failed and will be retried on the next pass; "
+            "the log says why"
+        )
+    return None
+
+
+def print_pass(console: Console, result: PassResult) -> None:
+    """The pass report: counts, and for a full stock pass the drift per SKU."""
+    if isinstance(result, ArticlePass):
+        _print_articles(console, result)
+    elif isinstance(result, StockReport):
+        _print_stock(console, result)
+    else:
+        _print_records(console, result)
+
+
+def _print_articles(console: Console, result: ArticlePass) -> None:
+    kind = "full" if result.full else "incremental"
+    table = Table("read", "written", "unchanged", "filtered", "parked", title=f"articles: {kind}")
+    figures = (result.read, result.written, result.unchanged, result.filtered, result.parked)
+    table.add_row(*(str(n) for n in figures))
+    console.print(table)
+
+
+def _print_stock(console: Console, result: StockReport) -> None:
+    table = Table("seen", "written", "imported", "parked", "batches", title=f"stock: {result.mode}")
+    figures = (result.seen, result.written, result.imported, result.parked, result.batches)
+    table.add_row(*(str(n) for n in figures))
+    console.print(table)
+    if result.waited >= 1:
+        console.print(f"waited {result.waited:.0f} s for the WMS stock to stand still")
+    if result.mode != "full" or result.postponed:
+        return
+    if not result.drift:
+        console.print("no drift: Centra and the WMS agree on every SKU")
+        return
+    drift = Table("sku", "centra", "wms", "written", title="drift")
+    for row in result.drift[:DRIFT_ROWS]:
+        drift.add_row(
+            row.sku, _figure(row.centra), _figure(row.wms), "yes" if row.written else "no"
+        )
+    console.print(drift)
+    hidden = len(result.drift) - DRIFT_ROWS
+    more = f" (first {DRIFT_ROWS} shown, {hidden} more)" if hidden > 0 else ""
+    console.print(f"{len(result.drift)} SKU(s) drifted{more}")
+
+
+def _figure(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _print_records(console: Console, result: RecordsPass) -> None:
+    table = Table("step", "moved", "failed", "parked", title=result.flow.value)
+    for step in result.steps:
+        table.add_row(step.step, str(step.moved), str(step.failed), str(step.parked))
+    console.print(table)
+    console.print(f"{result.moved} record(s) moved on")
+    if result.inbox is not None:
+        before, after = result.inbox
+        console.print(f"webhook events waiting: {before} before, {after} after")
+    if any(step.parked for step in result.steps):
+        console.print(f"parked records: centrasync dead --store {result.store}")
