@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from centrasync.store.base import RecordKind, RecordRef
-from centrasync.sync.returns import ReturnState
+from centrasync.sync.returns import ReturnsFlow, ReturnState
 
-from .report_world import Killed, KillSwitch, World, open_world
+from .report_world import Killed, KillSwitch, World, clients, open_world, store_settings
 from .returns_helpers import (
     centra_returns,
     give_back,
@@ -183,3 +183,22 @@ async def test_a_kill_at_any_request_returns_nothing_twice(tmp_path: Path) -> No
                 made.get("found_by") == "look" for made in record.last_response["created"]
             )
     assert looked >= 2, "some kills must land right after a return was made"
+
+
+async def test_a_return_on_another_stores_shipment_is_left_to_that_store(tmp_path: Path) -> None:
+    """Stores sharing one goods owner see each other's returns; each reports only its own."""
+    async with open_world(tmp_path) as world:
+        number = plain_shipment(world, lines=1)
+        await ship(world, number)
+        line = line_ids(world, number)[0]
+        give_back(world, number, {line: (1, None)})
+        other = store_settings().model_copy(update={"name": "other"})
+
+        async with clients(world) as (centra, wms):
+            assert await ReturnsFlow(other, world.state, centra, wms).run() == 0
+
+        assert centra_returns(world) == []
+        assert await world.state.list_records("other", kind=RecordKind.RETURN) == []
+        assert await world.state.list_dead("other") == []
+        # The owning store still reports it.
+        assert await run(world) == 1

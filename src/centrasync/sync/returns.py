@@ -220,10 +220,18 @@ class ReturnsFlow:
         """Report every WMS return Centra has not heard of; returns how many orders moved."""
         moved = 0
         for order in await self.wms.list_returns_unreported():
+            if not await self._ours(order.order_number):
+                continue
             ref = self.ref(order.order_number)
             if await self._steps.guarded(ref, partial(self._report, ref, order)):
                 moved += 1
         return moved
+
+    async def _ours(self, shipment: str) -> bool:
+        """Whether this store sent the order: several stores may share one goods owner, and
+        a return belongs to the store whose Centra has the shipment."""
+        owner = RecordRef(self.store_name, RecordKind.SHIPMENT, shipment)
+        return await self.state.get_record(owner) is not None
 
     async def _report(self, ref: RecordRef, order: ReturnedOrder) -> bool:
         record = await self.state.get_record(ref)
