@@ -568,7 +568,7 @@ def demo(
         "Default: a new file in a new temporary directory, kept after the run.",
     ),
     timeout: float = typer.Option(
-        120.0, min=1.0, help="Seconds before giving up on shipments still on the way."
+        120.0, min=1.0, help="Seconds before giving up on shipments and flows still on the way."
     ),
     log_level: str = typer.Option(
         "warning",
@@ -581,8 +581,11 @@ def demo(
     The seeded Centra emulator, the Ongoing emulator in auto-operator mode and the engine
     run in this process on free local ports until every seeded shipment has reached its
     intended end state (one declined capture, one cancellation, one short pick, the rest
-    completed with tracking). Exits 0 only then; 1 at the timeout, listing what is missing.
-    Engine logs go to stderr.
+    completed with tracking) and every other flow has done what the demo set up: the
+    catalogue written as WMS articles, the supplier delivery received in two parts and
+    accepted twice, the returns registered in the WMS created once in Centra, and the
+    stock-takes written to Centra's stock. Exits 0 only then; 1 at the timeout, listing
+    what is missing. Engine logs go to stderr.
     """
     import tempfile
 

@@ -239,6 +239,7 @@ async def test_auto_operator_steps_one_action_at_a_time(
         "interval": None,
         "shortPickOrderNumbers": ["O-short"],
         "heldOrderNumbers": [],
+        "heldPurchaseOrderNumbers": [],
     }
     done = []
     while (step := await emu.state.operator_step()) is not None:

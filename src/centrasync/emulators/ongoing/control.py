@@ -79,11 +79,20 @@ class StockAdjustBody(BaseModel):
     locked_number_of_items: float | None = Field(None, ge=0)
 
 
+class OpeningStockBody(BaseModel):
+    articles: dict[str, float] = Field(
+        description="article number: physical count, applied when the article is created"
+    )
+
+
 class AutoOperatorBody(BaseModel):
     interval: float | None = Field(None, gt=0, description="seconds between steps; null = off")
     short_pick_order_numbers: list[str] = Field(default_factory=list)
     held_order_numbers: list[str] = Field(
         default_factory=list, description="orders the operator leaves alone"
+    )
+    held_purchase_order_numbers: list[str] = Field(
+        default_factory=list, description="in-orders the operator does not receive"
     )
 
 
@@ -112,7 +121,9 @@ def snapshot(state: OngoingState) -> dict[str, Any]:
             "interval": settings.interval,
             "shortPickOrderNumbers": sorted(settings.short_pick_order_numbers),
             "heldOrderNumbers": sorted(settings.held_order_numbers),
+            "heldPurchaseOrderNumbers": sorted(settings.held_purchase_order_numbers),
         },
+        "openingStockWaiting": dict(sorted(state.opening_stock.items())),
     }
 
 
@@ -195,18 +206,25 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
             article, state.inventory()[article.number], state.goods_owner_id, state.goods_owner_name
         )
 
+    @router.put("/stock/opening")
+    async def opening_stock(body: OpeningStockBody) -> dict[str, int]:
+        counted, waiting = state.set_opening_stock(body.articles)
+        return {"counted": counted, "waiting": waiting}
+
     @router.put("/auto-operator")
     async def auto_operator(body: AutoOperatorBody) -> dict[str, Any]:
         state.auto_operator = AutoOperatorSettings(
             body.interval,
             frozenset(body.short_pick_order_numbers),
             frozenset(body.held_order_numbers),
+            frozenset(body.held_purchase_order_numbers),
         )
         on_auto_operator_change()
         return {
             "interval": body.interval,
             "shortPickOrderNumbers": sorted(body.short_pick_order_numbers),
             "heldOrderNumbers": sorted(body.held_order_numbers),
+            "heldPurchaseOrderNumbers": sorted(body.held_purchase_order_numbers),
         }
 
     @router.post("/auto-operator/step")

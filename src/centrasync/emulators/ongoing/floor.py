@@ -8,7 +8,7 @@ refused for lack of recorded stock, and physical stock never drops below zero [I
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,12 +73,14 @@ class AutoOperatorSettings:
 
     Orders in ``held_order_numbers`` are left alone, as staff would leave an order that
     waits for a customer call: a test or the demo can cancel such an order and know the
-    warehouse has not started on it.
+    warehouse has not started on it. In-orders in ``held_purchase_order_numbers`` are not
+    received by the operator, so a test or the demo can receive them by hand, in parts.
     """
 
     interval: float | None = None
     short_pick_order_numbers: frozenset[str] = field(default_factory=frozenset)
     held_order_numbers: frozenset[str] = field(default_factory=frozenset)
+    held_purchase_order_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
 class OngoingState(Records):
@@ -354,6 +356,25 @@ class OngoingState(Records):
             article.locked = locked
         self.touch_stock([article])
 
+    def set_opening_stock(self, counts: Mapping[str, float]) -> tuple[int, int]:
+        """Goods already on the shelves: counted now, or when their article is created.
+
+        A warehouse that takes over a shop's goods has them before the article registry
+        reaches it; each count waits for its article (from ``PUT /articles`` or an order
+        line) and becomes its physical stock then. Returns (counted now, waiting).
+        """
+        bad = sorted(number for number, count in counts.items() if count < 0)
+        if bad:
+            raise OngoingApiError(400, f"Article {bad[0]}: stock cannot be negative")
+        counted = 0
+        for number, count in counts.items():
+            if number in self.articles:
+                self.adjust_stock(number, count)
+                counted += 1
+            else:
+                self.opening_stock[number] = count
+        return counted, len(counts) - counted
+
     # -- the auto-operator ------------------------------------------------------------------
 
     async def operator_step(self) -> str | None:
@@ -361,9 +382,10 @@ class OngoingState(Records):
 
         Order work comes before in-orders: allocate an open order, else pick an allocated
         one (short by one item on its first line if listed), else ship a picked one with
-        an invented parcel, else receive an in-order in full. Held orders are skipped.
+        an invented parcel, else receive an in-order in full. Held documents are skipped.
         """
         held = self.auto_operator.held_order_numbers
+        held_in = self.auto_operator.held_purchase_order_numbers
         for order in sorted(self.orders.values(), key=lambda o: o.order_id):
             if not order.is_active or order.number in held:
                 continue
@@ -379,8 +401,10 @@ class OngoingState(Records):
         for purchase_order in sorted(
             self.purchase_orders.values(), key=lambda p: p.purchase_order_id
         ):
-            if purchase_order.expects_goods and any(
-                line.advised > line.received for line in purchase_order.lines
+            if (
+                purchase_order.expects_goods
+                and purchase_order.number not in held_in
+                and any(line.advised > line.received for line in purchase_order.lines)
             ):
                 self.receive(purchase_order.number, None)
                 return f"received purchase order {purchase_order.number}"

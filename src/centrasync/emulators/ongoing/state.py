@@ -56,6 +56,8 @@ class Records:
         self.articles: dict[str, Article] = {}
         self.orders: dict[int, Order] = {}
         self.purchase_orders: dict[int, PurchaseOrder] = {}
+        # Counted stock of articles not created yet; each is applied when its article is.
+        self.opening_stock: dict[str, float] = {}
         self._article_ids = itertools.count(1001)
         self._order_ids = itertools.count(50001)
         self._order_line_ids = itertools.count(40001)
@@ -78,7 +80,11 @@ class Records:
         article = self.articles.get(document.article_number)
         if article is None:
             article = Article(
-                next(self._article_ids), document, data_updated=now, stock_changed=now
+                next(self._article_ids),
+                document,
+                data_updated=now,
+                stock_changed=now,
+                number_of_items=self.opening_stock.pop(document.article_number, 0.0),
             )
             self.articles[document.article_number] = article
             return article, True

@@ -1,0 +1,344 @@
+"""Wiring of one demo run: servers on free ports, the settings, the engine, the loop.
+
+Like ``cli``, this builds concrete classes. Each web app is a real uvicorn server on a
+free local port in this process's one event loop, so the engine speaks HTTP exactly as it
+would in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from rich.console import Console, Group
+from rich.live import Live
+
+from centrasync.config import Settings, parse_settings
+from centrasync.emulators.centra import CentraEmulator, WebhookSettings
+from centrasync.emulators.ongoing import OngoingEmulator
+from centrasync.emulators.ongoing.floor import AutoOperatorSettings
+from centrasync.errors import ConfigError
+from centrasync.logs import register_secret
+from centrasync.server import create_app
+from centrasync.server.runtime import Engine
+from centrasync.store import StateStore, open_store
+
+from .judge import FlowSummary, Judge, Snapshot, StoreSummary
+from .plan import Plan
+from .story import Story
+from .view import print_outcome, progress
+
+__all__ = ["DemoResult", "print_result", "run_demo"]
+
+# The demo seed's Order API secret and the Ongoing emulator's password: public demo values.
+CENTRA_SECRET = "s3cret"
+WMS_PASSWORD = "secret"
+WMS_WAREHOUSE = "demo"
+# 50 orders take three warehouse steps each: at this pace the floor is done in ~8 s.
+OPERATOR_INTERVAL = 0.05
+REFRESH_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The outcome; ``missing`` names each shipment or flow outcome not at its end state."""
+
+    stores: tuple[StoreSummary, ...]
+    flows: tuple[FlowSummary, ...]
+    missing: tuple[str, ...]
+    database: Path
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+def _settings(
+    plan: Plan,
+    centra: CentraEmulator,
+    *,
+    centra_url: str,
+    wms_url: str,
+    engine_port: int,
+    database: Path,
+    webhook_secret: str,
+    hooked_store: str,
+) -> Settings:
+    """Both seeded Centra stores, each feeding the one Ongoing warehouse.
+
+    Only ``hooked_store`` gets a webhook secret: the others receive no webhooks. Both
+    stores share the one goods owner, so the main store alone keeps its article registry
+    and its stock; the other would only write the same articles twice and compare the
+    warehouse with a Centra warehouse whose figures it never held.
+    """
+    stores: dict[str, Any] = {}
+    for uri in plan.stores:
+        main = uri == plan.main
+        # With on_import, Centra would refuse to lower the short-picked shipment's
+        # quantities (a captured shipment cannot be updated), so the store holding the
+        # short pick captures on completion; the other shows capture on import.
+        policy = "on_complete" if uri == plan.store_of[plan.short] else "on_import"
+        centra_table = {
+            "host": centra_url,
+            "uri": uri,
+            "timezone": centra.world.stores[uri].timezone,
+            "secret_env": "DEMO_CENTRA_SECRET",
+        }
+        if uri == hooked_store:
+            centra_table["webhook_secret_env"] = "DEMO_WEBHOOK_SECRET"
+        stores[uri] = {
+            "centra": centra_table,
+            "wms": {
+                "base_url": wms_url,
+                "user": "centrasync",
+                "password_env": "DEMO_WMS_PASSWORD",
+                "goods_owner_id": 1,
+            },
+            "capture_policy": policy,
+            "sync_stock": main,
+            # Picked goods stay in Centra's physical stock until the shipment completes,
+            # so counting them keeps the two sides level while the floor is busy.
+            "picked_not_collected_as_in_stock": main,
+            # The emulated Centra sells nothing behind the engine's back, so a full stock
+            # sync need not wait for a quiet floor.
+            "stock_quiet_window": 0,
+            "return_stock": main,
+            "include_return_comment": main,
+            "schedule": {
+                "shipments": 0.5,
+                "confirmations": 0.5,
+                "cancellations": 1.0,
+                "sweep": 5.0,
+                # The first pass imports the whole catalogue and takes the longest; a
+                # second would find nothing changed.
+                "articles": 30.0 if main else 0,
+                "in_deliveries": 1.0,
+                "returns": 1.0,
+                "stock": 2.0 if main else 0,
+                "stock_full": 20.0 if main else 0,
+            },
+        }
+    env = {
+        "DEMO_CENTRA_SECRET": CENTRA_SECRET,
+        "DEMO_WEBHOOK_SECRET": webhook_secret,
+        "DEMO_WMS_PASSWORD": WMS_PASSWORD,
+    }
+    engine = {
+        "database_url": f"sqlite+aiosqlite:///{database}",
+        "listen_port": engine_port,
+        # The emulator has no rate limit, and the demo polls every half second: the
+        # default budget, sized for real Centra's shared bucket, would make it wait on itself.
+        "centra_rate": 50.0,
+    }
+    return parse_settings({"engine": engine, "stores": stores}, env)
+
+
+class _LocalServer(uvicorn.Server):
+    """A uvicorn server that leaves Ctrl-C alone.
+
+    Each ``serve()`` would install its own SIGINT handler and raise the signal again on
+    exit, so three servers in one loop would stop one another in turn. The loop gets
+    Ctrl-C as a cancellation instead, and the demo shuts everything down in order.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen() -> socket.socket:
+    """A socket on a free local port, bound now so every URL is known before apps are built.
+
+    It names TCP as its protocol: asyncio turns Nagle's algorithm off only on sockets that
+    say so, and with it on every response waits ~40 ms for the client's delayed ACK.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    server = _LocalServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _stop(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
+    stop.set()
+    await workers
+
+
+async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) -> DemoResult:
+    """Run the demo until every shipment and flow is where the plan intends, or ``timeout``.
+
+    ``database`` must not exist yet: the demo's verdict only means something on an empty
+    state store.
+    """
+    if database.exists():
+        raise ConfigError(
+            f"--database: {database} already exists; the demo needs a new state store "
+            "(choose another path or remove the file)"
+        )
+    began = time.monotonic()
+    centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET)
+    plan = Plan.of(centra)
+    ongoing = OngoingEmulator(warehouse=WMS_WAREHOUSE, password=WMS_PASSWORD)
+    ongoing.state.auto_operator = AutoOperatorSettings(
+        OPERATOR_INTERVAL,
+        short_pick_order_numbers=frozenset({plan.short}),
+        held_order_numbers=frozenset({plan.cancelled}),
+        held_purchase_order_numbers=frozenset({plan.in_delivery.in_order}),
+    )
+    # One webhook plugin, as the emulator has one sender: it serves the store that holds
+    # the cancellation; the other store shows the polling sweep doing the work alone.
+    hooked_store = plan.store_of[plan.cancelled]
+    webhook_secret = secrets.token_urlsafe(24)
+    register_secret(webhook_secret)
+    async with contextlib.AsyncExitStack() as stack:
+        centra_sock, wms_sock, engine_sock = (stack.enter_context(_listen()) for _ in range(3))
+        settings = _settings(
+            plan,
+            centra,
+            centra_url=_url(centra_sock),
+            wms_url=f"{_url(wms_sock)}/{WMS_WAREHOUSE}/api/v1/",
+            engine_port=engine_sock.getsockname()[1],
+            database=database,
+            webhook_secret=webhook_secret,
+            hooked_store=hooked_store,
+        )
+        await stack.enter_async_context(_serving(ongoing.app, wms_sock))
+        await stack.enter_async_context(_serving(centra.app, centra_sock))
+        control = await stack.enter_async_context(httpx.AsyncClient(base_url=_url(wms_sock)))
+        story = Story(plan, centra, ongoing, control, console)
+        _print_start(console, plan, _url(centra_sock), _url(wms_sock), _url(engine_sock))
+        await story.stock_the_shelves()
+        state = await open_store(settings.engine.database_url)
+        stack.push_async_callback(state.close)
+        app = create_app(settings, state)
+        engine = Engine(
+            settings,
+            state,
+            events=app.state.metrics.flows,
+            owner="demo",
+            webhooks_since=datetime.now(UTC),
+        )
+        app.state.metrics.engine = engine
+        await stack.enter_async_context(_serving(app, engine_sock))
+        await stack.enter_async_context(engine)
+        centra.webhooks.configure(
+            WebhookSettings(
+                url=f"{_url(engine_sock)}/webhooks/centra/{hooked_store}",
+                secret=webhook_secret,
+                store=hooked_store,
+            )
+        )
+        stack.push_async_callback(centra.aclose)
+        stop = asyncio.Event()
+        workers = asyncio.create_task(engine.run(stop))
+        stack.push_async_callback(_stop, stop, workers)
+        judge = Judge(plan, settings, centra, ongoing)
+        await _follow(judge, story, state, console, workers, deadline=began + timeout)
+        await _stop(stop, workers)
+        final = await Snapshot.take(state, plan.stores, ongoing)
+        result = DemoResult(
+            stores=judge.summary(final),
+            flows=judge.flows(final),
+            missing=(*judge.shipments_missing(final), *judge.flows_missing(final)),
+            database=database,
+            seconds=time.monotonic() - began,
+        )
+    return result
+
+
+async def _follow(
+    judge: Judge,
+    story: Story,
+    state: StateStore,
+    console: Console,
+    workers: asyncio.Task[None],
+    *,
+    deadline: float,
+) -> None:
+    """Play the story and refresh the live view until nothing is missing or the deadline."""
+    plan = judge.plan
+    began = time.monotonic()
+
+    def view(snap: Snapshot) -> Group:
+        return progress(
+            plan,
+            snap,
+            judge.flows(snap),
+            seconds=time.monotonic() - began,
+            shipments_left=len(judge.shipments_missing(snap)),
+            flows_left=len(judge.flows_missing(snap)),
+        )
+
+    snap = await Snapshot.take(state, plan.stores, judge.ongoing)
+    with Live(view(snap), console=console) as live:
+        while True:
+            if workers.done():
+                workers.result()  # the engine stopped on its own: show why
+            await story.act(snap)
+            live.update(view(snap))
+            done = not judge.shipments_missing(snap) and not judge.flows_missing(snap)
+            if done or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(REFRESH_SECONDS)
+            snap = await Snapshot.take(state, plan.stores, judge.ongoing)
+
+
+def _print_start(console: Console, plan: Plan, centra: str, wms: str, engine: str) -> None:
+    returns = ", ".join(f"{r.shipment} ({r.store})" for r in plan.returns)
+    others = ", ".join(store for store in plan.stores if store != plan.main)
+    console.print(
+        "[bold]centrasync demo[/]: both emulators and the engine in one process\n"
+        f"  Centra emulator  {centra}  stores {', '.join(plan.stores)}; /_emulator/, /docs\n"
+        f"  Ongoing WMS      {wms}/{WMS_WAREHOUSE}/api/v1/  control API /_emulator/\n"
+        f"  Engine           {engine}  /metrics; Centra webhooks for "
+        f"{plan.store_of[plan.cancelled]}\n"
+        f"Unhappy paths in the seed: {plan.declined} capture declined, {plan.cancelled} "
+        f"cancelled in Centra after it reached the WMS, {plan.short} short-picked\n"
+        f"In {plan.main}: {len(plan.articles)} of {plan.rows} catalogue rows become WMS "
+        f"articles, supplier delivery {plan.in_delivery.delivery} is received in two parts, "
+        f"and {len(plan.stock_changes)} stock-takes reach Centra's stock; {others} shares "
+        f"the warehouse's goods owner and leaves articles and stock to {plan.main}\n"
+        f"Returns registered in the WMS once shipped: {returns}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def print_result(console: Console, result: DemoResult) -> None:
+    """The summary tables per store, the verdict and where the state store is."""
+    print_outcome(
+        console,
+        stores=result.stores,
+        flows=result.flows,
+        missing=result.missing,
+        seconds=result.seconds,
+        database=result.database,
+    )
