@@ -28,6 +28,7 @@ async def test_default_mapping_as_ongoings_connector_documents(tmp_path: Path) -
     assert articles["TEEWHTM"]["weight"] == 0.2, "kg stays kg"
     assert jacket["customerPrice"] is None
     assert jacket["isActive"] is True
+    assert jacket["isObsolete"] is False
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,8 @@ async def test_sync_inactive_products(tmp_path: Path) -> None:
         await r.flow(sync_inactive_products=True).full_resync()
         cap = (await r.wms_articles())["CAPREDOS"]
     assert cap["articleName"] == "Old Cap Red One size"
-    # [I] The seed's table maps IsObsolete; our Ongoing connector sends it as isActive.
+    # The seed's table: obsolete ← not active; Ongoing REST also has isActive.
+    assert cap["isObsolete"] is True
     assert cap["isActive"] is False
 
 

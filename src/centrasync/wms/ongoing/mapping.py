@@ -143,6 +143,7 @@ def to_post_article(article: Article, goods_owner_id: int) -> PostArticleModel:
         customs_description=article.customs_description,
         customer_price=_optional_float(article.unit_price),
         is_active=article.is_active,
+        is_obsolete=not article.is_active,
     )
 
 

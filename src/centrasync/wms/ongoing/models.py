@@ -129,6 +129,9 @@ class PostArticleModel(OngoingModel):
     customs_description: str | None = None
     customer_price: float | None = None
     is_active: bool | None = None
+    # The seed's "IsObsoleteProduct ← not active" row; REST's article model carries both
+    # flags [I: the vendor examples show neither; the emulator accepts both].
+    is_obsolete: bool | None = None
 
 
 class PostNotification(OngoingModel):
