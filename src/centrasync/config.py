@@ -147,6 +147,27 @@ class FlowSchedule(_Strict):
     stock_full: float = Field(86400.0, ge=0)
 
 
+# Text fields of a Centra product size an article filter may require, by wire name.
+ARTICLE_FILTER_FIELDS = frozenset(
+    {
+        "sku",
+        "variantSku",
+        "sizeSku",
+        "ean",
+        "upc",
+        "brand",
+        "collection",
+        "product",
+        "variant",
+        "size",
+        "name",
+        "countryOfOrigin",
+        "harmCode",
+    }
+)
+ARTICLE_FILTER_DEFAULT = ("sku", "variantSku", "sizeSku")
+
+
 class StoreSettings(_Strict):
     """Everything one store needs; secrets are resolved into the ``*_secret`` fields."""
 
@@ -159,6 +180,11 @@ class StoreSettings(_Strict):
     schedule: FlowSchedule = FlowSchedule()
     shipment_filters: Mapping[str, Any] = Field(default_factory=dict)
     field_mapping: Mapping[str, str] = Field(default_factory=dict)
+    article_filters: tuple[str, ...] = Field(
+        ARTICLE_FILTER_DEFAULT,
+        description="Centra product fields (wire names) that must have a value for a size "
+        "to become a WMS article; the default is Ongoing's own connector's.",
+    )
     sync_article_price: bool = False
     sync_inactive_products: bool = False
     return_stock: bool = False
@@ -173,6 +199,17 @@ class StoreSettings(_Strict):
     wms_password: Secret
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @field_validator("article_filters")
+    @classmethod
+    def _known_product_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - ARTICLE_FILTER_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown product field(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(sorted(ARTICLE_FILTER_FIELDS))}"
+            )
+        return value
 
 
 class EngineSettings(_Strict):

@@ -10,7 +10,7 @@ import pytest
 from centrasync.emulators.centra.seed import ean13
 from centrasync.store.base import RecordKind, RecordRef
 
-from .articles_helpers import rig
+from .articles_helpers import rig, store_settings
 
 
 async def test_default_mapping_as_ongoings_connector_documents(tmp_path: Path) -> None:
@@ -93,3 +93,17 @@ async def test_default_filter_keeps_out_rows_without_every_sku_part_whatever_the
         written = await r.flow(article_number="ean").run()
         assert ean13(5) not in await r.wms_articles(), "the gift box has no variant/size SKU"
         assert written == 3
+
+
+async def test_article_filters_replace_the_default(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        written = await r.flow(article_number="ean", article_filters=["ean"]).run()
+        assert ean13(5) in await r.wms_articles(), "only an EAN is required now"
+        assert written == 4
+
+
+def test_an_unknown_article_filter_field_names_the_store_and_key() -> None:
+    from centrasync.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"stores\.se\.article_filters.*colour"):
+        store_settings(article_filters=["sku", "colour"])

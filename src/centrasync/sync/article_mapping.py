@@ -23,7 +23,6 @@ from centrasync.wms.models import Article
 from .mapping import article_number
 
 __all__ = [
-    "REQUIRED_PARTS",
     "ambiguous_numbers",
     "article_name",
     "article_to_json",
@@ -34,18 +33,20 @@ __all__ = [
     "weight_in_kg",
 ]
 
-# The connector's default filter, by Centra wire name.
-REQUIRED_PARTS = ("sku", "variantSku", "sizeSku")
-
 _KG_PER_UNIT = {"kg": Decimal(1), "g": Decimal("0.001"), "lb": Decimal("0.45359237")}
+
+
+def _wire_to_attribute(name: str) -> str:
+    """``variantSku`` → ``variant_sku``: the model attribute behind a wire name."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def filter_reason(row: ProductRow, settings: StoreSettings) -> str | None:
     """Why the row stays out of the WMS, or None when it goes in."""
-    parts = (row.sku, row.variant_sku, row.size_sku)
-    empty = [name for name, value in zip(REQUIRED_PARTS, parts, strict=True) if not value.strip()]
+    required = settings.article_filters
+    empty = [name for name in required if not str(getattr(row, _wire_to_attribute(name))).strip()]
     if empty:
-        return f"{', '.join(empty)} empty (SKU, variant SKU and size SKU must have values)"
+        return f"{', '.join(empty)} empty (article_filters: {', '.join(required)} must have values)"
     if not row.active and not settings.sync_inactive_products:
         return "inactive in Centra and sync_inactive_products is off"
     return None
