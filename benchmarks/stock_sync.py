@@ -4,13 +4,18 @@ Both emulators hold the catalogue in-process (they take 50,000 SKUs in a few sec
 fakes are needed) and are reached through the real clients, as in production:
 
     .venv/bin/python benchmarks/stock_sync.py [--skus 50000] [--changed 0.01] [--runs 3]
+    .venv/bin/python benchmarks/stock_sync.py --skus 100000 --page-size 5000
+
+The emulators re-filter their whole catalogue for every page they serve, so a full read
+costs them pages x SKUs; the 100,000-SKU variant asks for larger pages to keep that from
+swamping the engine's own time, which is printed apart from the emulators'.
 
 One cold full pass builds the flow's mirror of Centra's stock list (nothing differs, so it
 writes nothing); then each run moves the stock of 1 % of the SKUs in the WMS and times one
 incremental pass. Printed per run and as the median: SKUs seen, SKUs written, calls made
 per endpoint, batch size and wall time; then the process's peak memory and the Python
-allocation peak of one more pass. The run fails loudly if anything but the changed SKUs
-is written.
+allocation peaks of one more incremental and one more full pass. The run fails loudly if
+anything but the changed SKUs is written.
 """
 
 from __future__ import annotations
@@ -24,24 +29,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+from harness import Clock, Counting, catalogue
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.config import parse_settings
 from centrasync.emulators.centra import CentraEmulator
-from centrasync.emulators.centra.seed import ean13
-from centrasync.emulators.centra.specs import (
-    CatalogueSpec,
-    ProductSpec,
-    SizeSpec,
-    VariantSpec,
-    WarehouseSpec,
-)
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.payloads import ArticleIn
@@ -50,69 +44,11 @@ from centrasync.store import open_store
 from centrasync.sync.stock import StockFlow, StockReport
 from centrasync.wms.ongoing.client import OngoingWarehouse
 
-SIZES = ("XS", "S", "M", "L", "XL")
 ZONE = "Europe/Stockholm"
 BATCH_SIZE = 100
 
 
-class Clock:
-    """One clock for both emulators and the flow, moved by hand between the runs."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@dataclass
-class Counting(httpx.AsyncBaseTransport):
-    """Counts requests per ``METHOD path-tail`` on their way to an emulator."""
-
-    inner: httpx.AsyncBaseTransport
-    calls: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        tail = request.url.path.split("/api/", 1)[-1].split("/", 1)[-1].rstrip("/")
-        self.calls[f"{request.method} {tail}"] += 1
-        began = time.perf_counter()
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            self.seconds += time.perf_counter() - began
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.seconds = 0.0
-
-
-def catalogue(skus: int) -> CatalogueSpec:
-    products = []
-    for index in range(skus // len(SIZES)):
-        sizes = [
-            SizeSpec(
-                name=size,
-                sku=size,
-                ean=ean13(index * len(SIZES) + offset + 1),
-                stock={1: 10 + (index + offset) % 40},
-            )
-            for offset, size in enumerate(SIZES)
-        ]
-        products.append(
-            ProductSpec(
-                sku=f"P{index:06d}",
-                name=f"Product {index}",
-                variants=[VariantSpec(name="Black", sku="BLK", sizes=sizes)],
-            )
-        )
-    return CatalogueSpec(warehouses=[WarehouseSpec(name="Main")], products=products)
-
-
-async def main(skus: int, changed: float, runs: int) -> None:
+async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
     clock = Clock()
     started = time.perf_counter()
     centra = CentraEmulator(seed=None, clock=clock)
@@ -165,19 +101,21 @@ async def main(skus: int, changed: float, runs: int) -> None:
                 1,
                 transport=to_ongoing,
                 clock=clock,
-                page_size=1000,
+                page_size=page_size,
             ) as wms,
         ):
             flow = StockFlow(
-                settings, state, client, wms, now=clock, batch_size=BATCH_SIZE, page_size=1000
+                settings, state, client, wms, now=clock, batch_size=BATCH_SIZE, page_size=page_size
             )
             clock.advance(3600)
             cold = time.perf_counter()
             report = await flow.run_full()
+            took = time.perf_counter() - cold
+            emulated = to_centra.seconds + to_ongoing.seconds
             print(
-                f"cold full pass: seen {report.seen}, written {report.written}, "
-                f"{time.perf_counter() - cold:.1f} s, calls {dict(to_centra.calls)} "
-                f"{dict(to_ongoing.calls)}"
+                f"cold full pass: seen {report.seen}, written {report.written}, {took:.1f} s "
+                f"({emulated:.1f} s in the emulators, {took - emulated:.1f} s in the engine), "
+                f"calls {dict(to_centra.calls)} {dict(to_ongoing.calls)}"
             )
             rng = random.Random(5)
             times: list[float] = []
@@ -210,12 +148,18 @@ async def main(skus: int, changed: float, runs: int) -> None:
                     f"{sum(n for k, n in to_ongoing.calls.items() if k.startswith('GET')):>12} "
                     f"{took:>8.3f} {to_centra.seconds + to_ongoing.seconds:>12.3f}"
                 )
+            clock.advance(3600)
+            tracemalloc.start()
+            await flow.run_full()
+            full_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
             await state.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nmedian wall time of {runs} incremental passes: {statistics.median(times):.3f} s")
     print(
         f"peak memory: process max RSS {rss:.0f} MiB (both emulators included); "
-        f"Python allocations during one incremental pass {peak / 2**20:.1f} MiB"
+        f"Python allocations during one incremental pass {peak / 2**20:.1f} MiB, "
+        f"during one full pass {full_peak / 2**20:.1f} MiB (pages the emulators render included)"
     )
 
 
@@ -251,5 +195,6 @@ if __name__ == "__main__":
     parser.add_argument("--skus", type=int, default=50_000)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
-    asyncio.run(main(args.skus, args.changed, args.runs))
+    asyncio.run(main(args.skus, args.changed, args.runs, args.page_size))

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from centrasync.store.base import RecordKind, RecordRef, StateStore
+from centrasync.store.base import RecordKind, StateStore
 
 from .articles_helpers import Killed, catalogue, product, rig, size
 
@@ -85,7 +85,10 @@ async def test_killed_as_the_wms_answered_only_that_article_is_sent_again(
 
 
 class _DiesBeforeLedger:
-    """A state store that dies before the ``after``-th move to synced: the effect is done."""
+    """A state store that dies as the ``after``-th outcome is stored: the effect is done.
+
+    The move to synced commits with the outcome, so the process dies right after both.
+    """
 
     def __init__(self, inner: StateStore, *, after: int) -> None:
         self.inner = inner
@@ -95,12 +98,12 @@ class _DiesBeforeLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def transition(self, ref: RecordRef, to_state: str, **kw: Any) -> Any:
-        if to_state == "synced":
-            self.synced += 1
-            if self.synced == self.after:
-                raise Killed(f"killed before {ref} was marked synced")
-        return await self.inner.transition(ref, to_state, **kw)
+    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
+        done = await self.inner.complete_effect(key, outcome, **kw)
+        self.synced += 1
+        if self.synced == self.after:
+            raise Killed(f"killed after {key} was confirmed")
+        return done
 
 
 async def test_an_edit_reverted_while_a_write_was_in_doubt_is_written(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ from centrasync.errors import RecordValidationError
 from centrasync.store import (
     BeginOutcome,
     EffectStatus,
+    NewRecord,
     RecordKind,
     RecordRef,
     StateStore,
+    Step,
     dedup_key,
     open_store,
 )
@@ -92,6 +94,94 @@ async def test_list_records_filters_by_kind_and_state(store: StateStore) -> None
     assert sorted(r.ref.key for r in new_shipments) == ["a", "c"]
     assert len(await store.list_records("se")) == 4
     assert len(await store.list_records("se", limit=2)) == 2
+
+
+async def test_get_records_reads_many_at_once_and_leaves_out_the_unknown(
+    store: StateStore,
+) -> None:
+    keys = [f"S-{n}" for n in range(1200)]
+    await store.upsert_records([NewRecord(RecordRef("se", RecordKind.STOCK, k)) for k in keys])
+    await store.upsert_record(OTHER, centra_id="R")
+    wanted = [RecordRef("se", RecordKind.STOCK, k) for k in [*keys, "missing"]]
+
+    found = await store.get_records([*wanted, OTHER, RecordRef("no", RecordKind.RETURN, "R-7")])
+
+    assert len(found) == 1201, "keys past one IN list, two kinds, unknown refs absent"
+    assert found[OTHER].centra_id == "R"
+    assert found[RecordRef("se", RecordKind.STOCK, "S-1199")].state == "new"
+    assert await store.get_records([]) == {}
+
+
+async def test_batches_upsert_and_transition_in_order(store: StateStore, clock: FakeClock) -> None:
+    first = RecordRef("se", RecordKind.STOCK, "A")
+    second = RecordRef("se", RecordKind.STOCK, "B")
+    created = await store.upsert_records(
+        [NewRecord(first, centra_id="1"), NewRecord(second, initial_state="sending")]
+    )
+    clock.advance(timedelta(seconds=1))
+    moved = await store.transition_records(
+        [
+            Step(first, "sending", request={"physical": 3, "token": "t0ps3cret"}),
+            Step(first, "written", note="landed", response={"centra_before": 1}),
+            Step(second, "written", error="was slow"),
+        ]
+    )
+
+    assert [(r.ref, r.state, r.centra_id) for r in created] == [
+        (first, "new", "1"),
+        (second, "sending", None),
+    ]
+    assert [(r.ref.key, r.state) for r in moved] == [
+        ("A", "sending"),
+        ("A", "written"),
+        ("B", "written"),
+    ]
+    assert moved[1].last_request == {"physical": 3, "token": "***"}
+    assert (moved[1].attempts, moved[1].updated_at) == (1, clock.now)
+    assert moved[2].last_error == "was slow"
+    history = await store.history(first)
+    assert [(t.from_state, t.to_state, t.note) for t in history] == [
+        (None, "new", "created"),
+        ("new", "sending", None),
+        ("sending", "written", "landed"),
+    ]
+
+
+async def test_a_batch_with_an_unknown_record_changes_nothing(store: StateStore) -> None:
+    known = RecordRef("se", RecordKind.STOCK, "A")
+    await store.upsert_record(known)
+
+    with pytest.raises(RecordValidationError) as caught:
+        await store.transition_records(
+            [Step(known, "written"), Step(RecordRef("se", RecordKind.STOCK, "B"), "written")]
+        )
+
+    assert caught.value.record == "se/stock/B"
+    record = await store.get_record(known)
+    assert record is not None
+    assert record.state == "new"
+
+
+async def test_effect_carries_its_records_moves(store: StateStore) -> None:
+    writing = [NewRecord(SHIPMENT, centra_id="1042-1", initial_state="writing")]
+    begun = await store.begin_effect("wms-order:1042-1", SHIPMENT, {"n": 1}, moves=writing)
+    record = await store.get_record(SHIPMENT)
+    assert begun.outcome is BeginOutcome.NEW
+    assert record is not None
+    assert (record.state, record.centra_id) == ("writing", "1042-1")
+
+    sent = [Step(SHIPMENT, "sent", request={"n": 1}, response={"wms_id": 55})]
+    done = await store.complete_effect("wms-order:1042-1", {"wms_id": 55}, moves=sent)
+    record = await store.get_record(SHIPMENT)
+    assert done.status is EffectStatus.SUCCEEDED
+    assert record is not None
+    assert (record.state, record.last_response) == ("sent", {"wms_id": 55})
+
+    with pytest.raises(RecordValidationError):
+        await store.complete_effect("never-begun", {}, moves=[Step(SHIPMENT, "lost")])
+    record = await store.get_record(SHIPMENT)
+    assert record is not None
+    assert record.state == "sent", "a refused confirmation moves nothing"
 
 
 async def test_transaction_commits_cursor_and_transition_together(store: StateStore) -> None:
@@ -363,6 +453,48 @@ async def test_concurrent_acquirers_never_both_win(durable_url: str) -> None:
     finally:
         for opened in stores:
             await opened.close()
+
+
+async def test_concurrent_takeovers_of_an_expired_lease_never_both_win(
+    durable_url: str, clock: FakeClock
+) -> None:
+    """The path where the row exists: on PostgreSQL the ``SKIP LOCKED`` read decides."""
+    stores = [await open_store(durable_url, clock=clock) for _ in range(2)]
+    ttl = timedelta(seconds=15)
+    try:
+        for round_ in range(10):
+            name = f"se:expired-{round_}"
+            assert await stores[0].acquire_lease(name, "dead-worker", ttl)
+            clock.advance(ttl + timedelta(seconds=1))
+            results = await asyncio.gather(
+                *(stores[n % 2].acquire_lease(name, f"worker-{n}", ttl) for n in range(6))
+            )
+            assert results.count(True) == 1, results
+            (lease,) = [held for held in await stores[1].list_leases() if held.name == name]
+            assert lease.owner == f"worker-{results.index(True)}"
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+async def test_list_leases_names_the_holders_of_unexpired_leases(
+    store: StateStore, clock: FakeClock
+) -> None:
+    assert await store.list_leases() == []
+    assert await store.acquire_lease("worker/us", "w2", timedelta(seconds=30))
+    assert await store.acquire_lease("worker/se", "w1", timedelta(seconds=10))
+
+    leases = await store.list_leases()
+    assert [(lease.name, lease.owner) for lease in leases] == [
+        ("worker/se", "w1"),
+        ("worker/us", "w2"),
+    ]
+    assert leases[0].expires_at == clock.now + timedelta(seconds=10)
+
+    clock.advance(timedelta(seconds=11))
+    assert [lease.name for lease in await store.list_leases()] == ["worker/us"]
+    assert await store.release_lease("worker/us", "w2")
+    assert await store.list_leases() == []
 
 
 # -- crash recovery ---------------------------------------------------------------------

@@ -48,6 +48,22 @@ async def test_in_memory_sqlite_keeps_its_data_across_calls() -> None:
         await store.close()
 
 
+async def test_in_memory_store_and_its_engine_share_one_database() -> None:
+    """Diagnostics read through the engine; they must see what the store wrote."""
+    store = await open_store("sqlite+aiosqlite:///:memory:")
+    other = await open_store("sqlite+aiosqlite:///:memory:")
+    assert isinstance(store, SqlStateStore)
+    try:
+        await store.upsert_record(RecordRef("se", RecordKind.ARTICLE, "SKU-1"))
+        async with store.engine.connect() as conn:
+            keys = (await conn.execute(text("SELECT key FROM ledger_records"))).scalars().all()
+        assert keys == ["SKU-1"]
+        assert await other.get_record(RecordRef("se", RecordKind.ARTICLE, "SKU-1")) is None
+    finally:
+        await store.close()
+        await other.close()
+
+
 @pytest.mark.parametrize(
     "url",
     [

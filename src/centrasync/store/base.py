@@ -14,7 +14,7 @@ by the host's offset (lessons-from-peers §4.3).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,10 +32,14 @@ __all__ = [
     "EffectStatus",
     "InboxItem",
     "Json",
+    "Lease",
     "LedgerRecord",
+    "Move",
+    "NewRecord",
     "RecordKind",
     "RecordRef",
     "StateStore",
+    "Step",
     "Transition",
     "dedup_key",
     "require_utc",
@@ -136,6 +140,32 @@ class LedgerRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRecord:
+    """The arguments of :meth:`StateStore.upsert_record` as a value, for a batch of them."""
+
+    ref: RecordRef
+    centra_id: str | None = None
+    wms_id: str | None = None
+    initial_state: str = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The arguments of :meth:`StateStore.transition` as a value, for a batch of them."""
+
+    ref: RecordRef
+    to_state: str
+    note: str | None = None
+    request: Json = None
+    response: Json = None
+    error: str | None = None
+
+
+Move: TypeAlias = NewRecord | Step
+"""A ledger change that can ride along with an effect's intent or outcome."""
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """One step in a record's history; ``from_state`` is ``None`` for the creation step."""
 
@@ -210,6 +240,15 @@ class DeadLetter:
     resolved_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A lease someone holds: by whom, and until when unless renewed."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+
+
 class StateStore(Protocol):
     """Durable state of the engine; one implementation per backend family.
 
@@ -252,6 +291,25 @@ class StateStore(Protocol):
 
     async def get_record(self, ref: RecordRef) -> LedgerRecord | None: ...
 
+    async def get_records(self, refs: Iterable[RecordRef]) -> dict[RecordRef, LedgerRecord]:
+        """The records of ``refs`` that exist, read at once; absent ones are left out.
+
+        For a flow that looks at a whole page of records: one read instead of one per
+        record.
+        """
+        ...
+
+    async def upsert_records(self, records: Sequence[NewRecord]) -> list[LedgerRecord]:
+        """:meth:`upsert_record` for each of ``records``, in order, in one transaction."""
+        ...
+
+    async def transition_records(self, steps: Sequence[Step]) -> list[LedgerRecord]:
+        """:meth:`transition` for each of ``steps``, in order, in one transaction.
+
+        All or nothing: a step naming an unknown record refuses the whole batch.
+        """
+        ...
+
     async def list_records(
         self,
         store: str,
@@ -263,11 +321,21 @@ class StateStore(Protocol):
 
     async def history(self, ref: RecordRef) -> list[Transition]: ...
 
-    async def begin_effect(self, key: str, record: RecordRef, intent: Json) -> EffectBegin:
-        """Record the intent to apply effect ``key`` before making the remote call."""
+    async def begin_effect(
+        self, key: str, record: RecordRef, intent: Json, *, moves: Sequence[Move] = ()
+    ) -> EffectBegin:
+        """Record the intent to apply effect ``key`` before making the remote call.
+
+        ``moves`` (upserts and transitions, applied in order whatever the answer) commit
+        with the intent: a record marked as being written costs no transaction of its own.
+        """
         ...
 
-    async def complete_effect(self, key: str, outcome: Json) -> Effect: ...
+    async def complete_effect(
+        self, key: str, outcome: Json, *, moves: Sequence[Move] = ()
+    ) -> Effect:
+        """Confirm the effect; ``moves`` commit with the outcome (see :meth:`begin_effect`)."""
+        ...
 
     async def fail_effect(self, key: str, error: str) -> Effect: ...
 
@@ -318,3 +386,7 @@ class StateStore(Protocol):
     async def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool: ...
 
     async def release_lease(self, name: str, owner: str) -> bool: ...
+
+    async def list_leases(self) -> list[Lease]:
+        """Every lease held now (expired ones left out), by name."""
+        ...

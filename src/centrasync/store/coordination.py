@@ -6,16 +6,23 @@ facade in ``sql.py`` can combine them into one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
-
 from centrasync.errors import RecordValidationError
-from centrasync.store.base import Cursor, DeadLetter, InboxItem, Json, RecordRef, require_utc
-from centrasync.store.schema import cursors, dead_letters, inbox, leases
-from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, ref_of, scrub
+from centrasync.store.base import (
+    Cursor,
+    DeadLetter,
+    InboxItem,
+    Json,
+    Lease,
+    RecordKind,
+    RecordRef,
+    require_utc,
+)
+from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, dumped, in_chunks, scrub
 
 __all__ = [
     "acquire_lease",
@@ -25,59 +32,67 @@ __all__ = [
     "get_cursor",
     "inbox_backlog",
     "list_dead",
+    "list_leases",
+    "mark_inbox_failed",
+    "mark_inbox_processed",
     "park",
     "release_lease",
     "renew_lease",
     "resolve_dead",
-    "update_inbox_item",
 ]
 
+_CURSOR = "store, flow, value, boundary_ids, updated_at"
+_INBOX = "id, store, dedup_key, body, received_at, processed_at, attempts, error"
+_DEAD = "id, store, kind, record_key, reason, payload, parked_at, resolved_at"
 
-def _to_cursor(row: Row[Any]) -> Cursor:
+
+def _to_cursor(tx: Tx, row: Sequence[Any]) -> Cursor:
+    ids = tx.loaded(row[3])
     return Cursor(
-        store=row.store,
-        flow=row.flow,
-        value=row.value,
-        boundary_ids=frozenset(row.boundary_ids),
-        updated_at=row.updated_at,
+        store=row[0],
+        flow=row[1],
+        value=tx.time(row[2]),
+        boundary_ids=frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset(),
+        updated_at=tx.time(row[4]),
     )
 
 
-def _to_inbox_item(row: Row[Any]) -> InboxItem:
+def _to_inbox_item(tx: Tx, row: Sequence[Any]) -> InboxItem:
     return InboxItem(
-        id=row.id,
-        store=row.store,
-        dedup_key=row.dedup_key,
-        body=bytes(row.body),
-        received_at=row.received_at,
-        processed_at=row.processed_at,
-        attempts=row.attempts,
-        error=row.error,
+        id=row[0],
+        store=row[1],
+        dedup_key=row[2],
+        body=bytes(row[3]),
+        received_at=tx.time(row[4]),
+        processed_at=tx.maybe_time(row[5]),
+        attempts=row[6],
+        error=row[7],
     )
 
 
-def _to_dead_letter(row: Row[Any]) -> DeadLetter:
+def _to_dead_letter(tx: Tx, row: Sequence[Any]) -> DeadLetter:
     return DeadLetter(
-        id=row.id,
-        record=ref_of(row, "record_key"),
-        reason=row.reason,
-        payload=row.payload,
-        parked_at=row.parked_at,
-        resolved_at=row.resolved_at,
+        id=row[0],
+        record=RecordRef(row[1], RecordKind(row[2]), row[3]),
+        reason=row[4],
+        payload=tx.loaded(row[5]),
+        parked_at=tx.time(row[6]),
+        resolved_at=tx.maybe_time(row[7]),
     )
 
 
 # -- cursors ------------------------------------------------------------------------------
 
 
-async def get_cursor(tx: Tx, store: str, flow: str) -> Cursor | None:
-    row = await tx.one_or_none(
-        select(cursors).where(cursors.c.store == store, cursors.c.flow == flow)
+def get_cursor(tx: Tx, store: str, flow: str) -> Cursor | None:
+    row = tx.one_or_none(
+        f"SELECT {_CURSOR} FROM cursors WHERE store = :store AND flow = :flow",
+        {"store": store, "flow": flow},
     )
-    return None if row is None else _to_cursor(row)
+    return None if row is None else _to_cursor(tx, row)
 
 
-async def advance_cursor(
+def advance_cursor(
     tx: Tx, store: str, flow: str, value: datetime, boundary_ids: Sequence[str]
 ) -> Cursor:
     """Move forward only; return the cursor as stored afterwards.
@@ -91,34 +106,40 @@ async def advance_cursor(
     check_text(flow, limit=64, record=name, field="flow")
     value = require_utc(value, record=name, field="value")
     ids = {str(i) for i in boundary_ids}
-    this = and_(cursors.c.store == store, cursors.c.flow == flow)
-    created = tx.insert_ignoring(
-        cursors,
-        ("store", "flow"),
-        {
-            "store": store,
-            "flow": flow,
-            "value": value,
-            "boundary_ids": sorted(ids),
-            "updated_at": tx.now,
-        },
-    ).returning(cursors.c.store)
-    if (await tx.conn.execute(created)).scalar_one_or_none() is None:
-        row = (await tx.conn.execute(tx.locked(select(cursors).where(this)))).one()
-        if value > row.value:
-            changes = {"value": value, "boundary_ids": sorted(ids)}
-        elif value == row.value and not ids <= set(row.boundary_ids):
-            changes = {"boundary_ids": sorted(ids | set(row.boundary_ids))}
-        else:
-            return _to_cursor(row)
-        await tx.conn.execute(update(cursors).where(this).values(**changes, updated_at=tx.now))
-    return _to_cursor((await tx.conn.execute(select(cursors).where(this))).one())
+    this = {"store": store, "flow": flow, "now": tx.now}
+    created = tx.one_or_none(
+        "INSERT INTO cursors (store, flow, value, boundary_ids, updated_at) "
+        "VALUES (:store, :flow, :value, :ids, :now) "
+        f"ON CONFLICT (store, flow) DO NOTHING RETURNING {_CURSOR}",
+        {**this, "value": value, "ids": json.dumps(sorted(ids))},
+    )
+    if created is not None:
+        return _to_cursor(tx, created)
+    row = tx.rows(
+        f"SELECT {_CURSOR} FROM cursors WHERE store = :store AND flow = :flow{tx.for_update}",
+        this,
+    )[0]
+    stored = _to_cursor(tx, row)
+    if value > stored.value:
+        changes: dict[str, Any] = {"value": value, "ids": json.dumps(sorted(ids))}
+        assignments = "value = :value, boundary_ids = :ids"
+    elif value == stored.value and not ids <= stored.boundary_ids:
+        changes = {"ids": json.dumps(sorted(ids | stored.boundary_ids))}
+        assignments = "boundary_ids = :ids"
+    else:
+        return stored
+    row = tx.rows(
+        f"UPDATE cursors SET {assignments}, updated_at = :now "
+        f"WHERE store = :store AND flow = :flow RETURNING {_CURSOR}",
+        {**this, **changes},
+    )[0]
+    return _to_cursor(tx, row)
 
 
 # -- webhook inbox ------------------------------------------------------------------------
 
 
-async def add_to_inbox(
+def add_to_inbox(
     tx: Tx, store: str, dedup_key: str, body: bytes, received_at: datetime | None
 ) -> bool:
     name = f"inbox {store}:{dedup_key}"
@@ -129,60 +150,74 @@ async def add_to_inbox(
         if received_at is None
         else require_utc(received_at, record=name, field="received_at")
     )
-    added = tx.insert_ignoring(
-        inbox,
-        ("store", "dedup_key"),
-        {"store": store, "dedup_key": dedup_key, "body": body, "received_at": at, "attempts": 0},
-    ).returning(inbox.c.id)
-    return (await tx.conn.execute(added)).scalar_one_or_none() is not None
+    added = tx.one_or_none(
+        "INSERT INTO inbox (store, dedup_key, body, received_at, attempts) "
+        "VALUES (:store, :dedup_key, :body, :at, 0) "
+        "ON CONFLICT (store, dedup_key) DO NOTHING RETURNING id",
+        {"store": store, "dedup_key": dedup_key, "body": body, "at": at},
+    )
+    return added is not None
 
 
-async def claim_inbox(tx: Tx, store: str, limit: int, claim_for: timedelta) -> list[InboxItem]:
+def claim_inbox(tx: Tx, store: str, limit: int, claim_for: timedelta) -> list[InboxItem]:
     """Oldest first; a claim neither processed nor failed lapses after ``claim_for``.
 
     On PostgreSQL, rows another claimer holds are skipped rather than waited for, so
     several runners can drain one inbox without handing out an event twice.
     """
-    query = (
-        select(inbox)
-        .where(
-            inbox.c.store == store,
-            inbox.c.processed_at.is_(None),
-            or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until <= tx.now),
+    ids = [
+        row[0]
+        for row in tx.rows(
+            "SELECT id FROM inbox WHERE store = :store AND processed_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until <= :now) "
+            f"ORDER BY id LIMIT :limit{tx.for_update_skip_locked}",
+            {"store": store, "now": tx.now, "limit": limit},
         )
-        .order_by(inbox.c.id)
-        .limit(limit)
-    )
-    rows = (await tx.conn.execute(tx.locked(query, skip_locked=True))).all()
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    await tx.conn.execute(
-        update(inbox)
-        .where(inbox.c.id.in_(ids))
-        .values(claimed_until=tx.now + claim_for, attempts=inbox.c.attempts + 1)
-    )
-    claimed = (await tx.conn.execute(select(inbox).where(inbox.c.id.in_(ids)))).all()
-    return [_to_inbox_item(row) for row in sorted(claimed, key=lambda r: int(r.id))]
+    ]
+    claimed: list[InboxItem] = []
+    for placeholders, params in in_chunks(ids, "i"):
+        rows = tx.rows(
+            "UPDATE inbox SET claimed_until = :until, attempts = attempts + 1 "
+            f"WHERE id IN ({placeholders}) RETURNING {_INBOX}",
+            {**params, "until": tx.now + claim_for},
+        )
+        claimed += (_to_inbox_item(tx, row) for row in rows)
+    return sorted(claimed, key=lambda item: item.id)
 
 
-async def update_inbox_item(tx: Tx, item_id: int, values: Mapping[str, Any]) -> None:
-    result = await tx.conn.execute(update(inbox).where(inbox.c.id == item_id).values(values))
-    if result.rowcount == 0:
+def mark_inbox_processed(tx: Tx, item_id: int) -> None:
+    _update_inbox_item(
+        tx,
+        item_id,
+        "processed_at = :now, claimed_until = NULL, error = NULL",
+        {"now": tx.now},
+    )
+
+
+def mark_inbox_failed(tx: Tx, item_id: int, error: str) -> None:
+    _update_inbox_item(tx, item_id, "claimed_until = NULL, error = :error", {"error": clean(error)})
+
+
+def _update_inbox_item(tx: Tx, item_id: int, assignments: str, values: dict[str, Any]) -> None:
+    changed = tx.run(f"UPDATE inbox SET {assignments} WHERE id = :id", {**values, "id": item_id})
+    if changed == 0:
         raise RecordValidationError(
             "no such inbox item", record=f"inbox item {item_id}", field="id"
         )
 
 
-async def inbox_backlog(tx: Tx, store: str) -> int:
-    query = select(func.count()).where(inbox.c.store == store, inbox.c.processed_at.is_(None))
-    return int((await tx.conn.execute(query)).scalar_one())
+def inbox_backlog(tx: Tx, store: str) -> int:
+    row = tx.rows(
+        "SELECT count(*) FROM inbox WHERE store = :store AND processed_at IS NULL",
+        {"store": store},
+    )[0]
+    return int(row[0])
 
 
 # -- dead letters -------------------------------------------------------------------------
 
 
-async def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLetter:
+def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLetter:
     """Park the record; an unresolved entry for it is refreshed rather than duplicated.
 
     One open entry per record keeps the dead-letter list (and the alerts built on it)
@@ -190,51 +225,52 @@ async def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLet
     """
     check_ref(record)
     check_text(reason, limit=10_000, record=str(record), field="reason")
-    values = {"reason": clean(reason), "payload": scrub(payload), "parked_at": tx.now}
-    open_entry = tx.locked(
-        select(dead_letters.c.id)
-        .where(
-            dead_letters.c.store == record.store,
-            dead_letters.c.kind == record.kind.value,
-            dead_letters.c.record_key == record.key,
-            dead_letters.c.resolved_at.is_(None),
-        )
-        .order_by(dead_letters.c.id)
-        .limit(1)
+    values = {
+        "store": record.store,
+        "kind": record.kind.value,
+        "record_key": record.key,
+        "reason": clean(reason),
+        "payload": dumped(scrub(payload)),
+        "now": tx.now,
+    }
+    entry = tx.one_or_none(
+        "SELECT id FROM dead_letters WHERE store = :store AND kind = :kind "
+        "AND record_key = :record_key AND resolved_at IS NULL "
+        f"ORDER BY id LIMIT 1{tx.for_update}",
+        values,
     )
-    entry_id = (await tx.conn.execute(open_entry)).scalar_one_or_none()
-    if entry_id is None:
-        new_entry = (
-            insert(dead_letters)
-            .values(store=record.store, kind=record.kind.value, record_key=record.key, **values)
-            .returning(dead_letters.c.id)
-        )
-        entry_id = (await tx.conn.execute(new_entry)).scalar_one()
+    if entry is None:
+        row = tx.rows(
+            "INSERT INTO dead_letters (store, kind, record_key, reason, payload, parked_at) "
+            f"VALUES (:store, :kind, :record_key, :reason, :payload, :now) RETURNING {_DEAD}",
+            values,
+        )[0]
     else:
-        await tx.conn.execute(
-            update(dead_letters).where(dead_letters.c.id == entry_id).values(values)
-        )
-    query = select(dead_letters).where(dead_letters.c.id == entry_id)
-    return _to_dead_letter((await tx.conn.execute(query)).one())
+        row = tx.rows(
+            "UPDATE dead_letters SET reason = :reason, payload = :payload, parked_at = :now "
+            f"WHERE id = :id RETURNING {_DEAD}",
+            {**values, "id": entry[0]},
+        )[0]
+    return _to_dead_letter(tx, row)
 
 
-async def list_dead(tx: Tx, store: str, *, include_resolved: bool, limit: int) -> list[DeadLetter]:
-    query = select(dead_letters).where(dead_letters.c.store == store)
-    if not include_resolved:
-        query = query.where(dead_letters.c.resolved_at.is_(None))
-    query = query.order_by(dead_letters.c.parked_at.desc(), dead_letters.c.id.desc())
-    rows = (await tx.conn.execute(query.limit(limit))).all()
-    return [_to_dead_letter(row) for row in rows]
-
-
-async def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
-    """``False`` when the entry does not exist or was already resolved."""
-    result = await tx.conn.execute(
-        update(dead_letters)
-        .where(dead_letters.c.id == dead_letter_id, dead_letters.c.resolved_at.is_(None))
-        .values(resolved_at=tx.now)
+def list_dead(tx: Tx, store: str, *, include_resolved: bool, limit: int) -> list[DeadLetter]:
+    unresolved = "" if include_resolved else " AND resolved_at IS NULL"
+    rows = tx.rows(
+        f"SELECT {_DEAD} FROM dead_letters WHERE store = :store{unresolved} "
+        "ORDER BY parked_at DESC, id DESC LIMIT :limit",
+        {"store": store, "limit": limit},
     )
-    return result.rowcount > 0
+    return [_to_dead_letter(tx, row) for row in rows]
+
+
+def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
+    """``False`` when the entry does not exist or was already resolved."""
+    changed = tx.run(
+        "UPDATE dead_letters SET resolved_at = :now WHERE id = :id AND resolved_at IS NULL",
+        {"id": dead_letter_id, "now": tx.now},
+    )
+    return changed > 0
 
 
 # -- leases -------------------------------------------------------------------------------
@@ -249,47 +285,60 @@ def _expiry(tx: Tx, name: str, owner: str, ttl: timedelta) -> datetime:
     return tx.now + ttl
 
 
-async def acquire_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
+def acquire_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
     """Take the lease if it is free, expired or already ours; never wait.
 
     On PostgreSQL the existing row is read with ``FOR UPDATE SKIP LOCKED``: a row that
     another acquirer is deciding about right now counts as taken, so two concurrent
     acquirers cannot both win and neither blocks.
     """
-    expires_at = _expiry(tx, name, owner, ttl)
-    taken = tx.insert_ignoring(
-        leases, ("name",), {"name": name, "owner": owner, "expires_at": expires_at}
-    ).returning(leases.c.name)
-    if (await tx.conn.execute(taken)).scalar_one_or_none() is not None:
+    values = {"name": name, "owner": owner, "expires_at": _expiry(tx, name, owner, ttl)}
+    taken = tx.one_or_none(
+        "INSERT INTO leases (name, owner, expires_at) VALUES (:name, :owner, :expires_at) "
+        "ON CONFLICT (name) DO NOTHING RETURNING name",
+        values,
+    )
+    if taken is not None:
         return True
-    row = await tx.one_or_none(
-        tx.locked(select(leases).where(leases.c.name == name), skip_locked=True)
+    row = tx.one_or_none(
+        f"SELECT owner, expires_at FROM leases WHERE name = :name{tx.for_update_skip_locked}",
+        values,
     )
-    if row is None or (row.owner != owner and row.expires_at > tx.now):
+    if row is None or (row[0] != owner and tx.time(row[1]) > tx.now):
         return False
-    await tx.conn.execute(
-        update(leases).where(leases.c.name == name).values(owner=owner, expires_at=expires_at)
-    )
+    tx.run("UPDATE leases SET owner = :owner, expires_at = :expires_at WHERE name = :name", values)
     return True
 
 
-async def renew_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
+def renew_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
     """Extend a lease still held; an expired lease must be acquired again.
 
     Refusing to revive an expired lease tells a worker that stalled past its ttl that
     another may have run meanwhile, so it re-checks its work before continuing.
     """
-    expires_at = _expiry(tx, name, owner, ttl)
-    result = await tx.conn.execute(
-        update(leases)
-        .where(leases.c.name == name, leases.c.owner == owner, leases.c.expires_at > tx.now)
-        .values(expires_at=expires_at)
+    changed = tx.run(
+        "UPDATE leases SET expires_at = :expires_at "
+        "WHERE name = :name AND owner = :owner AND expires_at > :now",
+        {
+            "name": name,
+            "owner": owner,
+            "expires_at": _expiry(tx, name, owner, ttl),
+            "now": tx.now,
+        },
     )
-    return result.rowcount > 0
+    return changed > 0
 
 
-async def release_lease(tx: Tx, name: str, owner: str) -> bool:
-    result = await tx.conn.execute(
-        delete(leases).where(leases.c.name == name, leases.c.owner == owner)
+def release_lease(tx: Tx, name: str, owner: str) -> bool:
+    changed = tx.run(
+        "DELETE FROM leases WHERE name = :name AND owner = :owner", {"name": name, "owner": owner}
     )
-    return result.rowcount > 0
+    return changed > 0
+
+
+def list_leases(tx: Tx) -> list[Lease]:
+    rows = tx.rows(
+        "SELECT name, owner, expires_at FROM leases WHERE expires_at > :now ORDER BY name",
+        {"now": tx.now},
+    )
+    return [Lease(name=row[0], owner=row[1], expires_at=tx.time(row[2])) for row in rows]

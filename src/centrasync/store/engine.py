@@ -1,5 +1,9 @@
 """Build the async SQLAlchemy engine for a store URL, tuned per backend.
 
+The engine migrates the database and serves read-only diagnostics; on SQLite the store's
+own calls go through a :mod:`sqlite3` connection of their own (``backends.py``), set up
+the same way.
+
 SQLite is the embedded default, so it gets the settings a durable single-file store
 needs: write-ahead logging (readers never block the writer), a busy timeout instead of
 instant "database is locked" errors, enforced foreign keys, and transactions that take
@@ -10,7 +14,10 @@ lease, claim the inbox) would not be atomic.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Connection, event, make_url
 from sqlalchemy.engine import URL
@@ -20,7 +27,13 @@ from sqlalchemy.pool import StaticPool
 
 from centrasync.errors import ConfigError, redact
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "is_sqlite_memory"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SqliteFile",
+    "create_store_engine",
+    "is_sqlite_memory",
+    "sqlite_file",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -31,15 +44,55 @@ def is_sqlite_memory(url: URL) -> bool:
     return database in ("", ":memory:") or url.query.get("mode") == "memory"
 
 
+@dataclass(frozen=True, slots=True)
+class SqliteFile:
+    """A SQLite database as :func:`sqlite3.connect` opens it, with the engine on the same.
+
+    An in-memory URL becomes a private database of SQLite's ``memdb`` VFS: unlike
+    ``:memory:`` it can be opened by several connections (the store's own and the
+    engine's, which migrates it and serves diagnostics), and unlike a shared cache they
+    lock it as they would a file.
+    """
+
+    target: str
+    uri: bool
+    memory: bool
+    engine: AsyncEngine
+
+
+def sqlite_file(url: str) -> SqliteFile | None:
+    """The SQLite database ``url`` names, or ``None`` when it names another backend."""
+    parsed = _parse(url)
+    if (parsed.get_backend_name(), parsed.get_driver_name()) != ("sqlite", "aiosqlite"):
+        return None
+    if is_sqlite_memory(parsed):
+        name = f"/centrasync-{uuid.uuid4().hex}"
+        engine = create_async_engine(
+            f"sqlite+aiosqlite:///file:{name}?vfs=memdb&uri=true", poolclass=StaticPool
+        )
+        _configure_sqlite(engine, wal=False)
+        return SqliteFile(f"file:{name}?vfs=memdb", True, True, engine)
+    engine = create_store_engine(url)
+    database = parsed.database or ""
+    if parsed.query.get("uri") in ("true", "1"):
+        options = {k: v for k, v in parsed.query.items() if k != "uri"}
+        return SqliteFile(f"{database}?{urlencode(options, doseq=True)}", True, False, engine)
+    return SqliteFile(database, False, False, engine)
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from exc
+
+
 def create_store_engine(url: str) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite://…`` or ``postgresql+psycopg://…``.
 
     Anything else is a configuration error naming the (password-masked) URL.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from exc
+    parsed = _parse(url)
     shown = parsed.render_as_string(hide_password=True)
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend == "sqlite" and driver == "aiosqlite":

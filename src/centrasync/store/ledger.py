@@ -1,14 +1,15 @@
 """Statements for what the engine did: the per-record ledger, its history, and effects.
 
 Each function runs inside the caller's :class:`~centrasync.store.sqlcore.Tx`, so the
-facade in ``sql.py`` can combine them into one transaction.
+facade in ``sql.py`` can combine them into one transaction. Writes return the row they
+leave behind (``RETURNING``) instead of reading it again.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-from sqlalchemy import ColumnElement, Row, and_, insert, select, update
 
 from centrasync.errors import RecordValidationError
 from centrasync.store.base import (
@@ -18,72 +19,78 @@ from centrasync.store.base import (
     EffectStatus,
     Json,
     LedgerRecord,
+    Move,
+    NewRecord,
     RecordKind,
     RecordRef,
+    Step,
     Transition,
 )
-from centrasync.store.schema import effects, ledger_records, ledger_transitions
-from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, ref_of, scrub
+from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, dumped, in_chunks, scrub
 
 __all__ = [
+    "apply_moves",
     "begin_effect",
     "complete_effect",
     "fail_effect",
     "get_effect",
     "get_record",
+    "get_records",
     "history",
     "list_records",
     "transition",
     "upsert_record",
 ]
 
+_RECORD = (
+    "id, store, kind, key, centra_id, wms_id, state, last_request, last_response, "
+    "last_error, attempts, created_at, updated_at"
+)
+_EFFECT = (
+    "id, key, store, kind, record_key, status, intent, outcome, error, attempts, "
+    "created_at, updated_at, completed_at"
+)
+_THIS_RECORD = "store = :store AND kind = :kind AND key = :key"
 
-def _to_record(row: Row[Any]) -> LedgerRecord:
+
+def _to_record(tx: Tx, row: Sequence[Any]) -> LedgerRecord:
     return LedgerRecord(
-        ref=ref_of(row, "key"),
-        state=row.state,
-        centra_id=row.centra_id,
-        wms_id=row.wms_id,
-        last_request=row.last_request,
-        last_response=row.last_response,
-        last_error=row.last_error,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        ref=RecordRef(row[1], RecordKind(row[2]), row[3]),
+        state=row[6],
+        centra_id=row[4],
+        wms_id=row[5],
+        last_request=tx.loaded(row[7]),
+        last_response=tx.loaded(row[8]),
+        last_error=row[9],
+        attempts=row[10],
+        created_at=tx.time(row[11]),
+        updated_at=tx.time(row[12]),
     )
 
 
-def _to_effect(row: Row[Any]) -> Effect:
+def _to_effect(tx: Tx, row: Sequence[Any]) -> Effect:
     return Effect(
-        key=row.key,
-        record=ref_of(row, "record_key"),
-        status=EffectStatus(row.status),
-        intent=row.intent,
-        outcome=row.outcome,
-        error=row.error,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
+        key=row[1],
+        record=RecordRef(row[2], RecordKind(row[3]), row[4]),
+        status=EffectStatus(row[5]),
+        intent=tx.loaded(row[6]),
+        outcome=tx.loaded(row[7]),
+        error=row[8],
+        attempts=row[9],
+        created_at=tx.time(row[10]),
+        updated_at=tx.time(row[11]),
+        completed_at=tx.maybe_time(row[12]),
     )
 
 
-def _is(ref: RecordRef) -> ColumnElement[bool]:
-    return and_(
-        ledger_records.c.store == ref.store,
-        ledger_records.c.kind == ref.kind.value,
-        ledger_records.c.key == ref.key,
-    )
-
-
-async def _read_record(tx: Tx, ref: RecordRef) -> LedgerRecord:
-    return _to_record((await tx.conn.execute(select(ledger_records).where(_is(ref)))).one())
+def _ref_params(ref: RecordRef) -> dict[str, str]:
+    return {"store": ref.store, "kind": ref.kind.value, "key": ref.key}
 
 
 # -- ledger -------------------------------------------------------------------------------
 
 
-async def upsert_record(
+def upsert_record(
     tx: Tx, ref: RecordRef, *, centra_id: str | None, wms_id: str | None, initial_state: str
 ) -> LedgerRecord:
     """Create the record with its first history step, or fill in ids it lacked.
@@ -93,121 +100,174 @@ async def upsert_record(
     """
     check_ref(ref)
     check_text(initial_state, limit=64, record=str(ref), field="initial_state")
-    created = tx.insert_ignoring(
-        ledger_records,
-        ("store", "kind", "key"),
-        {
-            "store": ref.store,
-            "kind": ref.kind.value,
-            "key": ref.key,
-            "centra_id": centra_id,
-            "wms_id": wms_id,
-            "state": initial_state,
-            "attempts": 0,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        },
-    ).returning(ledger_records.c.id)
-    record_id = (await tx.conn.execute(created)).scalar_one_or_none()
-    if record_id is not None:
-        await tx.conn.execute(
-            insert(ledger_transitions).values(
-                record_id=record_id,
-                from_state=None,
-                to_state=initial_state,
-                at=tx.now,
-                note="created",
-            )
+    values = {
+        **_ref_params(ref),
+        "centra_id": centra_id,
+        "wms_id": wms_id,
+        "state": initial_state,
+        "now": tx.now,
+    }
+    created = tx.one_or_none(
+        "INSERT INTO ledger_records (store, kind, key, centra_id, wms_id, state, attempts, "
+        "created_at, updated_at) VALUES (:store, :kind, :key, :centra_id, :wms_id, :state, 0, "
+        f":now, :now) ON CONFLICT (store, kind, key) DO NOTHING RETURNING {_RECORD}",
+        values,
+    )
+    if created is not None:
+        tx.run(
+            "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
+            "VALUES (:id, NULL, :state, :now, 'created')",
+            {"id": created[0], "state": initial_state, "now": tx.now},
         )
+        return _to_record(tx, created)
+    if centra_id is None and wms_id is None:
+        found = tx.one_or_none(f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}", values)
     else:
-        ids = {"centra_id": centra_id, "wms_id": wms_id}
-        known = {name: value for name, value in ids.items() if value is not None}
-        if known:
-            await tx.conn.execute(
-                update(ledger_records).where(_is(ref)).values(**known, updated_at=tx.now)
-            )
-    return await _read_record(tx, ref)
+        found = tx.one_or_none(
+            "UPDATE ledger_records SET centra_id = COALESCE(:centra_id, centra_id), "
+            "wms_id = COALESCE(:wms_id, wms_id), updated_at = :now "
+            f"WHERE {_THIS_RECORD} RETURNING {_RECORD}",
+            values,
+        )
+    if found is None:  # only if the row vanished between the two statements
+        raise RecordValidationError(
+            "record disappeared while upserting", record=str(ref), field="key"
+        )
+    return _to_record(tx, found)
 
 
-async def transition(
-    tx: Tx,
-    ref: RecordRef,
-    to_state: str,
-    *,
-    note: str | None,
-    request: Json,
-    response: Json,
-    error: str | None,
-) -> LedgerRecord:
+def transition(tx: Tx, step: Step) -> LedgerRecord:
     """Move the record and append the step to its history in the same transaction.
 
     ``request``/``response`` replace the stored payloads only when given, and a given
     request counts as one more attempt. ``error`` always replaces the last error, so a
     successful step clears the alert a failed one left.
     """
+    ref = step.ref
     check_ref(ref)
-    check_text(to_state, limit=64, record=str(ref), field="to_state")
-    row = await tx.one_or_none(tx.locked(select(ledger_records).where(_is(ref))))
-    if row is None:
+    check_text(step.to_state, limit=64, record=str(ref), field="to_state")
+    current = tx.one_or_none(
+        f"SELECT id, state FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
+        _ref_params(ref),
+    )
+    if current is None:
         raise RecordValidationError(
             "no such record; call upsert_record first", record=str(ref), field="key"
         )
-    values: dict[str, Any] = {"state": to_state, "last_error": clean(error), "updated_at": tx.now}
-    if request is not None:
-        values["last_request"] = scrub(request)
-        values["attempts"] = ledger_records.c.attempts + 1
-    if response is not None:
-        values["last_response"] = scrub(response)
-    await tx.conn.execute(
-        update(ledger_records).where(ledger_records.c.id == row.id).values(values)
+    record_id, from_state = current
+    assignments = ["state = :state", "last_error = :error", "updated_at = :now"]
+    values: dict[str, Any] = {
+        "id": record_id,
+        "state": step.to_state,
+        "error": clean(step.error),
+        "now": tx.now,
+    }
+    if step.request is not None:
+        assignments += ["last_request = :request", "attempts = attempts + 1"]
+        values["request"] = dumped(scrub(step.request))
+    if step.response is not None:
+        assignments.append("last_response = :response")
+        values["response"] = dumped(scrub(step.response))
+    row = tx.rows(
+        f"UPDATE ledger_records SET {', '.join(assignments)} WHERE id = :id RETURNING {_RECORD}",
+        values,
+    )[0]
+    tx.run(
+        "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
+        "VALUES (:id, :from_state, :to_state, :now, :note)",
+        {
+            "id": record_id,
+            "from_state": from_state,
+            "to_state": step.to_state,
+            "now": tx.now,
+            "note": clean(step.note),
+        },
     )
-    await tx.conn.execute(
-        insert(ledger_transitions).values(
-            record_id=row.id,
-            from_state=row.state,
-            to_state=to_state,
-            at=tx.now,
-            note=clean(note),
-        )
+    return _to_record(tx, row)
+
+
+def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
+    """Upsert or transition each record in order; the records as they end up."""
+    done: list[LedgerRecord] = []
+    for move in moves:
+        if isinstance(move, NewRecord):
+            done.append(
+                upsert_record(
+                    tx,
+                    move.ref,
+                    centra_id=move.centra_id,
+                    wms_id=move.wms_id,
+                    initial_state=move.initial_state,
+                )
+            )
+        else:
+            done.append(transition(tx, move))
+    return done
+
+
+def get_record(tx: Tx, ref: RecordRef) -> LedgerRecord | None:
+    row = tx.one_or_none(
+        f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}", _ref_params(ref)
     )
-    return await _read_record(tx, ref)
+    return None if row is None else _to_record(tx, row)
 
 
-async def get_record(tx: Tx, ref: RecordRef) -> LedgerRecord | None:
-    row = await tx.one_or_none(select(ledger_records).where(_is(ref)))
-    return None if row is None else _to_record(row)
+def get_records(tx: Tx, refs: Iterable[RecordRef]) -> dict[RecordRef, LedgerRecord]:
+    """The existing records among ``refs``, read with one query per store, kind and 500 keys."""
+    keys: dict[tuple[str, RecordKind], list[str]] = defaultdict(list)
+    for ref in dict.fromkeys(refs):
+        keys[ref.store, ref.kind].append(ref.key)
+    found: dict[RecordRef, LedgerRecord] = {}
+    for (store, kind), wanted in keys.items():
+        for placeholders, params in in_chunks(wanted, "k"):
+            rows = tx.rows(
+                f"SELECT {_RECORD} FROM ledger_records "
+                f"WHERE store = :store AND kind = :kind AND key IN ({placeholders})",
+                {"store": store, "kind": kind.value, **params},
+            )
+            for row in rows:
+                record = _to_record(tx, row)
+                found[record.ref] = record
+    return found
 
 
-async def list_records(
+def list_records(
     tx: Tx, store: str, *, kind: RecordKind | None, state: str | None, limit: int
 ) -> list[LedgerRecord]:
     """Most recently changed first, which is what an operator looks for."""
-    query = select(ledger_records).where(ledger_records.c.store == store)
+    conditions = ["store = :store"]
+    params: dict[str, Any] = {"store": store, "limit": limit}
     if kind is not None:
-        query = query.where(ledger_records.c.kind == kind.value)
+        conditions.append("kind = :kind")
+        params["kind"] = kind.value
     if state is not None:
-        query = query.where(ledger_records.c.state == state)
-    query = query.order_by(ledger_records.c.updated_at.desc(), ledger_records.c.id.desc())
-    rows = (await tx.conn.execute(query.limit(limit))).all()
-    return [_to_record(row) for row in rows]
-
-
-async def history(tx: Tx, ref: RecordRef) -> list[Transition]:
-    query = (
-        select(ledger_transitions)
-        .join(ledger_records, ledger_records.c.id == ledger_transitions.c.record_id)
-        .where(_is(ref))
-        .order_by(ledger_transitions.c.id)
+        conditions.append("state = :state")
+        params["state"] = state
+    rows = tx.rows(
+        f"SELECT {_RECORD} FROM ledger_records WHERE {' AND '.join(conditions)} "
+        "ORDER BY updated_at DESC, id DESC LIMIT :limit",
+        params,
     )
-    rows = (await tx.conn.execute(query)).all()
-    return [Transition(row.from_state, row.to_state, row.at, row.note) for row in rows]
+    return [_to_record(tx, row) for row in rows]
+
+
+def history(tx: Tx, ref: RecordRef) -> list[Transition]:
+    rows = tx.rows(
+        "SELECT t.from_state, t.to_state, t.at, t.note FROM ledger_transitions t "
+        "JOIN ledger_records r ON r.id = t.record_id "
+        "WHERE r.store = :store AND r.kind = :kind AND r.key = :key ORDER BY t.id",
+        _ref_params(ref),
+    )
+    return [Transition(row[0], row[1], tx.time(row[2]), row[3]) for row in rows]
 
 
 # -- effects ------------------------------------------------------------------------------
 
 
-async def _locked_effect(tx: Tx, key: str) -> Row[Any]:
-    row = await tx.one_or_none(tx.locked(select(effects).where(effects.c.key == key)))
+def _locked_effect(tx: Tx, key: str) -> Sequence[Any]:
+    row = tx.one_or_none(
+        f"SELECT {_EFFECT} FROM effects WHERE key = :key{tx.for_update}", {"key": key}
+    )
     if row is None:
         raise RecordValidationError(
             "no such effect; call begin_effect first", record=f"effect {key}", field="key"
@@ -215,7 +275,15 @@ async def _locked_effect(tx: Tx, key: str) -> Row[Any]:
     return row
 
 
-async def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBegin:
+def _update_effect(tx: Tx, effect_id: int, assignments: str, values: dict[str, Any]) -> Effect:
+    row = tx.rows(
+        f"UPDATE effects SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_EFFECT}",
+        {**values, "id": effect_id, "now": tx.now},
+    )[0]
+    return _to_effect(tx, row)
+
+
+def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBegin:
     """Record the intent before the remote call; the answer says whether to make it.
 
     A pending effect found here was begun by a run that never confirmed it, so its
@@ -225,81 +293,74 @@ async def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> Eff
     """
     check_text(key, limit=255, record=f"effect {key}", field="key")
     check_ref(record)
-    created = tx.insert_ignoring(
-        effects,
-        ("key",),
+    created = tx.one_or_none(
+        "INSERT INTO effects (key, store, kind, record_key, status, intent, attempts, "
+        "created_at, updated_at) VALUES (:key, :store, :kind, :record_key, :status, :intent, "
+        f"1, :now, :now) ON CONFLICT (key) DO NOTHING RETURNING {_EFFECT}",
         {
             "key": key,
             "store": record.store,
             "kind": record.kind.value,
             "record_key": record.key,
             "status": EffectStatus.PENDING.value,
-            "intent": scrub(intent),
-            "attempts": 1,
-            "created_at": tx.now,
-            "updated_at": tx.now,
+            "intent": dumped(scrub(intent)),
+            "now": tx.now,
         },
-    ).returning(effects.c.id)
-    if (await tx.conn.execute(created)).scalar_one_or_none() is not None:
-        return EffectBegin(BeginOutcome.NEW, _to_effect(await _locked_effect(tx, key)))
-    row = await _locked_effect(tx, key)
-    owner = ref_of(row, "record_key")
+    )
+    if created is not None:
+        return EffectBegin(BeginOutcome.NEW, _to_effect(tx, created))
+    row = _locked_effect(tx, key)
+    owner = RecordRef(row[2], RecordKind(row[3]), row[4])
     if owner != record:
         raise RecordValidationError(
             f"key already belongs to {owner}, not {record}", record=f"effect {key}", field="key"
         )
-    status = EffectStatus(row.status)
+    status = EffectStatus(row[5])
     if status is EffectStatus.SUCCEEDED:
-        return EffectBegin(BeginOutcome.SUCCEEDED, _to_effect(row))
-    values: dict[str, Any] = {"attempts": effects.c.attempts + 1, "updated_at": tx.now}
+        return EffectBegin(BeginOutcome.SUCCEEDED, _to_effect(tx, row))
     if status is EffectStatus.FAILED:
-        values.update(status=EffectStatus.PENDING.value, intent=scrub(intent), completed_at=None)
-    await tx.conn.execute(update(effects).where(effects.c.id == row.id).values(values))
-    outcome = BeginOutcome.RETRY if status is EffectStatus.FAILED else BeginOutcome.IN_DOUBT
-    return EffectBegin(outcome, _to_effect(await _locked_effect(tx, key)))
-
-
-async def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
-    """Confirm the effect; a second confirmation keeps the first outcome."""
-    row = await _locked_effect(tx, key)
-    if row.status == EffectStatus.SUCCEEDED.value:
-        return _to_effect(row)
-    await tx.conn.execute(
-        update(effects)
-        .where(effects.c.id == row.id)
-        .values(
-            status=EffectStatus.SUCCEEDED.value,
-            outcome=scrub(outcome),
-            error=None,
-            updated_at=tx.now,
-            completed_at=tx.now,
+        retried = _update_effect(
+            tx,
+            row[0],
+            "attempts = attempts + 1, status = :status, intent = :intent, completed_at = NULL",
+            {"status": EffectStatus.PENDING.value, "intent": dumped(scrub(intent))},
         )
+        return EffectBegin(BeginOutcome.RETRY, retried)
+    return EffectBegin(
+        BeginOutcome.IN_DOUBT, _update_effect(tx, row[0], "attempts = attempts + 1", {})
     )
-    return _to_effect(await _locked_effect(tx, key))
 
 
-async def fail_effect(tx: Tx, key: str, error: str) -> Effect:
+def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
+    """Confirm the effect; a second confirmation keeps the first outcome."""
+    row = _locked_effect(tx, key)
+    if row[5] == EffectStatus.SUCCEEDED.value:
+        return _to_effect(tx, row)
+    return _update_effect(
+        tx,
+        row[0],
+        "status = :status, outcome = :outcome, error = NULL, completed_at = :now",
+        {"status": EffectStatus.SUCCEEDED.value, "outcome": dumped(scrub(outcome))},
+    )
+
+
+def fail_effect(tx: Tx, key: str, error: str) -> Effect:
     """Record that the effect certainly did not apply; the next begin retries it."""
-    row = await _locked_effect(tx, key)
-    if row.status == EffectStatus.SUCCEEDED.value:
+    row = _locked_effect(tx, key)
+    if row[5] == EffectStatus.SUCCEEDED.value:
         raise RecordValidationError(
             "already succeeded; a confirmed effect cannot fail",
             record=f"effect {key}",
             field="status",
         )
-    await tx.conn.execute(
-        update(effects)
-        .where(effects.c.id == row.id)
-        .values(
-            status=EffectStatus.FAILED.value,
-            error=clean(error),
-            updated_at=tx.now,
-            completed_at=tx.now,
-        )
+    return _update_effect(
+        tx,
+        row[0],
+        "status = :status, error = :error, completed_at = :now",
+        {"status": EffectStatus.FAILED.value, "error": clean(error)},
     )
-    return _to_effect(await _locked_effect(tx, key))
 
 
-async def get_effect(tx: Tx, key: str) -> Effect | None:
-    row = await tx.one_or_none(select(effects).where(effects.c.key == key))
-    return None if row is None else _to_effect(row)
+def get_effect(tx: Tx, key: str) -> Effect | None:
+    row = tx.one_or_none(f"SELECT {_EFFECT} FROM effects WHERE key = :key", {"key": key})
+    return None if row is None else _to_effect(tx, row)

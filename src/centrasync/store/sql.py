@@ -1,9 +1,9 @@
 """The SQL :class:`~centrasync.store.base.StateStore` for SQLite and PostgreSQL.
 
-One class serves both backends through SQLAlchemy Core. It owns transactions and the
-clock; the statements live in ``ledger.py`` and ``coordination.py`` and run inside the
-:class:`~centrasync.store.sqlcore.Tx` handed to them, which is what lets
-:meth:`SqlStateStore.transaction` commit calls from both together.
+One class serves both backends. It owns transactions and the clock; the statements live
+in ``ledger.py`` and ``coordination.py`` and run inside the
+:class:`~centrasync.store.sqlcore.Tx` a backend (``backends.py``) hands them, which is
+what lets :meth:`SqlStateStore.transaction` commit calls from both together.
 
 Races on the same key are settled by the database, never by a read-then-insert in
 Python: the insert that loses does nothing, and the loser re-reads the winner's row.
@@ -12,16 +12,18 @@ Python: the insert that loses does nothing, and the loser re-reads the winner's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from centrasync.store import coordination, ledger, migrate
+from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
     Cursor,
     DeadLetter,
@@ -29,19 +31,24 @@ from centrasync.store.base import (
     EffectBegin,
     InboxItem,
     Json,
+    Lease,
     LedgerRecord,
+    Move,
+    NewRecord,
     RecordKind,
     RecordRef,
     StateStore,
+    Step,
     Transition,
     require_utc,
 )
-from centrasync.store.engine import create_store_engine
-from centrasync.store.sqlcore import Tx, clean, translated
+from centrasync.store.engine import create_store_engine, sqlite_file
+from centrasync.store.sqlcore import Tx, translated
 
 __all__ = ["Clock", "SqlStateStore", "open_store", "utc_now"]
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 # Ids of the stores whose transaction the current task is inside. Using the outer store
 # there would wait forever on its own lock (SQLite) or its own row locks (PostgreSQL).
@@ -60,24 +67,36 @@ async def open_store(url: str, *, clock: Clock = utc_now) -> StateStore:
     ``sqlite+aiosqlite:///state.sqlite`` (the embedded default),
     ``sqlite+aiosqlite:///:memory:`` (tests) or ``postgresql+psycopg://host:5432/db``.
     """
-    engine = create_store_engine(url)
+    sqlite = sqlite_file(url)
+    engine = create_store_engine(url) if sqlite is None else sqlite.engine
+    backend: Backend = (
+        PostgresBackend(engine)
+        if sqlite is None
+        else SqliteBackend(sqlite.target, uri=sqlite.uri, wal=not sqlite.memory)
+    )
     try:
+        if isinstance(backend, SqliteBackend):
+            # First, so an in-memory database lives as long as the store does.
+            async with translated():
+                await backend.open()
         async with translated():
             await migrate.upgrade(engine)
     except BaseException:
+        await backend.close()
         await engine.dispose()
         raise
-    return SqlStateStore(engine, clock=clock)
+    return SqlStateStore(engine, clock=clock, backend=backend)
 
 
 @dataclass(frozen=True, slots=True)
 class _Shared:
-    """What every view of one store shares: the engine, the clock and the SQLite lock."""
+    """What every view of one store shares: engine, backend, clock and the SQLite lock."""
 
     engine: AsyncEngine
+    backend: Backend
     clock: Clock
-    # SQLite has one writer at a time anyway, and an in-memory database has a single
-    # connection; queueing coroutines here beats making them spin on "database is locked".
+    # SQLite has one writer at a time anyway and the store one connection; queueing
+    # coroutines here beats making them spin on "database is locked".
     lock: asyncio.Lock | None
 
 
@@ -85,19 +104,22 @@ class SqlStateStore:
     """:class:`StateStore` over an :class:`~sqlalchemy.ext.asyncio.AsyncEngine`.
 
     ``clock`` supplies "now" for timestamps, claims and lease expiry, so tests move time
-    instead of sleeping.
+    instead of sleeping. Without a ``backend`` (one for PostgreSQL is made from the
+    engine), use :func:`open_store`, which also migrates.
     """
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
-        lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._shared = _Shared(engine, clock, lock)
-        self._conn: AsyncConnection | None = None
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock = utc_now, backend: Backend | None = None
+    ) -> None:
+        lock = asyncio.Lock() if isinstance(backend, SqliteBackend) else None
+        self._shared = _Shared(engine, backend or PostgresBackend(engine), clock, lock)
+        self._session: Session | None = None
 
     @classmethod
-    def _bound(cls, shared: _Shared, conn: AsyncConnection) -> SqlStateStore:
+    def _bound(cls, shared: _Shared, session: Session) -> SqlStateStore:
         store = cls.__new__(cls)
         store._shared = shared
-        store._conn = conn
+        store._session = session
         return store
 
     @property
@@ -107,13 +129,13 @@ class SqlStateStore:
 
     def __repr__(self) -> str:
         url = self._shared.engine.url.render_as_string(hide_password=True)
-        scope = " (in transaction)" if self._conn is not None else ""
+        scope = " (in transaction)" if self._session is not None else ""
         return f"<SqlStateStore {url}{scope}>"
 
     # -- transactions ---------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+    async def _exclusive(self) -> AsyncIterator[None]:
         shared = self._shared
         open_now = _OPEN_TRANSACTIONS.get()
         if id(shared) in open_now:
@@ -124,21 +146,18 @@ class SqlStateStore:
         token = _OPEN_TRANSACTIONS.set(open_now | {id(shared)})
         guard: AbstractAsyncContextManager[Any] = shared.lock or nullcontext()
         try:
-            async with guard, translated(), shared.engine.begin() as conn:
-                yield conn
+            async with guard:
+                yield
         finally:
             _OPEN_TRANSACTIONS.reset(token)
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[Tx]:
-        """The transaction one call runs in: the enclosing one, or its own."""
-        postgres = self._shared.engine.dialect.name == "postgresql"
-        if self._conn is not None:
-            async with translated():
-                yield Tx(self._conn, self._now(), postgres)
-            return
-        async with self._begin() as conn:
-            yield Tx(conn, self._now(), postgres)
+    async def _call(self, work: Callable[[Tx], T], *, write: bool = True) -> T:
+        """Run one store call: in the enclosing transaction, or in one of its own."""
+        now = self._now()
+        if self._session is not None:
+            return await self._session.run(work, now)
+        async with self._exclusive():
+            return await self._shared.backend.run(work, now, write=write)
 
     def _now(self) -> datetime:
         return require_utc(self._shared.clock(), record="state store clock", field="now")
@@ -146,13 +165,14 @@ class SqlStateStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StateStore]:
         """Commit every call made on the yielded store together, or none of them."""
-        if self._conn is not None:
+        if self._session is not None:
             yield self
             return
-        async with self._begin() as conn:
-            yield SqlStateStore._bound(self._shared, conn)
+        async with self._exclusive(), self._shared.backend.begin() as session:
+            yield SqlStateStore._bound(self._shared, session)
 
     async def close(self) -> None:
+        await self._shared.backend.close()
         await self._shared.engine.dispose()
 
     # -- ledger ---------------------------------------------------------------------------
@@ -165,10 +185,18 @@ class SqlStateStore:
         wms_id: str | None = None,
         initial_state: str = "new",
     ) -> LedgerRecord:
-        async with self._tx() as tx:
-            return await ledger.upsert_record(
-                tx, ref, centra_id=centra_id, wms_id=wms_id, initial_state=initial_state
+        return await self._call(
+            partial(
+                ledger.upsert_record,
+                ref=ref,
+                centra_id=centra_id,
+                wms_id=wms_id,
+                initial_state=initial_state,
             )
+        )
+
+    async def upsert_records(self, records: Sequence[NewRecord]) -> list[LedgerRecord]:
+        return await self._call(partial(ledger.apply_moves, moves=records)) if records else []
 
     async def transition(
         self,
@@ -180,14 +208,20 @@ class SqlStateStore:
         response: Json = None,
         error: str | None = None,
     ) -> LedgerRecord:
-        async with self._tx() as tx:
-            return await ledger.transition(
-                tx, ref, to_state, note=note, request=request, response=response, error=error
-            )
+        step = Step(ref, to_state, note=note, request=request, response=response, error=error)
+        return await self._call(partial(ledger.transition, step=step))
+
+    async def transition_records(self, steps: Sequence[Step]) -> list[LedgerRecord]:
+        return await self._call(partial(ledger.apply_moves, moves=steps)) if steps else []
 
     async def get_record(self, ref: RecordRef) -> LedgerRecord | None:
-        async with self._tx() as tx:
-            return await ledger.get_record(tx, ref)
+        return await self._call(partial(ledger.get_record, ref=ref), write=False)
+
+    async def get_records(self, refs: Iterable[RecordRef]) -> dict[RecordRef, LedgerRecord]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        return await self._call(partial(ledger.get_records, refs=wanted), write=False)
 
     async def list_records(
         self,
@@ -197,99 +231,124 @@ class SqlStateStore:
         state: str | None = None,
         limit: int = 100,
     ) -> list[LedgerRecord]:
-        async with self._tx() as tx:
-            return await ledger.list_records(tx, store, kind=kind, state=state, limit=limit)
+        return await self._call(
+            partial(ledger.list_records, store=store, kind=kind, state=state, limit=limit),
+            write=False,
+        )
 
     async def history(self, ref: RecordRef) -> list[Transition]:
-        async with self._tx() as tx:
-            return await ledger.history(tx, ref)
+        return await self._call(partial(ledger.history, ref=ref), write=False)
 
     # -- effects --------------------------------------------------------------------------
 
-    async def begin_effect(self, key: str, record: RecordRef, intent: Json) -> EffectBegin:
-        async with self._tx() as tx:
-            return await ledger.begin_effect(tx, key, record, intent)
+    async def begin_effect(
+        self, key: str, record: RecordRef, intent: Json, *, moves: Sequence[Move] = ()
+    ) -> EffectBegin:
+        def work(tx: Tx) -> EffectBegin:
+            ledger.apply_moves(tx, moves)
+            return ledger.begin_effect(tx, key, record, intent)
 
-    async def complete_effect(self, key: str, outcome: Json) -> Effect:
-        async with self._tx() as tx:
-            return await ledger.complete_effect(tx, key, outcome)
+        return await self._call(work)
+
+    async def complete_effect(
+        self, key: str, outcome: Json, *, moves: Sequence[Move] = ()
+    ) -> Effect:
+        def work(tx: Tx) -> Effect:
+            effect = ledger.complete_effect(tx, key, outcome)
+            ledger.apply_moves(tx, moves)
+            return effect
+
+        return await self._call(work)
 
     async def fail_effect(self, key: str, error: str) -> Effect:
-        async with self._tx() as tx:
-            return await ledger.fail_effect(tx, key, error)
+        return await self._call(partial(ledger.fail_effect, key=key, error=error))
 
     async def get_effect(self, key: str) -> Effect | None:
-        async with self._tx() as tx:
-            return await ledger.get_effect(tx, key)
+        return await self._call(partial(ledger.get_effect, key=key), write=False)
 
     # -- cursors --------------------------------------------------------------------------
 
     async def get_cursor(self, store: str, flow: str) -> Cursor | None:
-        async with self._tx() as tx:
-            return await coordination.get_cursor(tx, store, flow)
+        return await self._call(
+            partial(coordination.get_cursor, store=store, flow=flow), write=False
+        )
 
     async def advance_cursor(
         self, store: str, flow: str, value: datetime, boundary_ids: Sequence[str] = ()
     ) -> Cursor:
-        async with self._tx() as tx:
-            return await coordination.advance_cursor(tx, store, flow, value, boundary_ids)
+        return await self._call(
+            partial(
+                coordination.advance_cursor,
+                store=store,
+                flow=flow,
+                value=value,
+                boundary_ids=boundary_ids,
+            )
+        )
 
     # -- webhook inbox --------------------------------------------------------------------
 
     async def add_to_inbox(
         self, store: str, dedup_key: str, body: bytes, *, received_at: datetime | None = None
     ) -> bool:
-        async with self._tx() as tx:
-            return await coordination.add_to_inbox(tx, store, dedup_key, body, received_at)
+        return await self._call(
+            partial(
+                coordination.add_to_inbox,
+                store=store,
+                dedup_key=dedup_key,
+                body=body,
+                received_at=received_at,
+            )
+        )
 
     async def claim_inbox(
         self, store: str, limit: int, *, claim_for: timedelta = timedelta(minutes=5)
     ) -> list[InboxItem]:
-        async with self._tx() as tx:
-            return await coordination.claim_inbox(tx, store, limit, claim_for)
+        return await self._call(
+            partial(coordination.claim_inbox, store=store, limit=limit, claim_for=claim_for)
+        )
 
     async def mark_inbox_processed(self, item_id: int) -> None:
-        async with self._tx() as tx:
-            values = {"processed_at": tx.now, "claimed_until": None, "error": None}
-            await coordination.update_inbox_item(tx, item_id, values)
+        await self._call(partial(coordination.mark_inbox_processed, item_id=item_id))
 
     async def mark_inbox_failed(self, item_id: int, error: str) -> None:
-        async with self._tx() as tx:
-            values = {"claimed_until": None, "error": clean(error)}
-            await coordination.update_inbox_item(tx, item_id, values)
+        await self._call(partial(coordination.mark_inbox_failed, item_id=item_id, error=error))
 
     async def inbox_backlog(self, store: str) -> int:
-        async with self._tx() as tx:
-            return await coordination.inbox_backlog(tx, store)
+        return await self._call(partial(coordination.inbox_backlog, store=store), write=False)
 
     # -- dead letters ---------------------------------------------------------------------
 
     async def park(self, record: RecordRef, reason: str, payload: Json = None) -> DeadLetter:
-        async with self._tx() as tx:
-            return await coordination.park(tx, record, reason, payload)
+        return await self._call(
+            partial(coordination.park, record=record, reason=reason, payload=payload)
+        )
 
     async def list_dead(
         self, store: str, *, include_resolved: bool = False, limit: int = 100
     ) -> list[DeadLetter]:
-        async with self._tx() as tx:
-            return await coordination.list_dead(
-                tx, store, include_resolved=include_resolved, limit=limit
-            )
+        return await self._call(
+            partial(
+                coordination.list_dead, store=store, include_resolved=include_resolved, limit=limit
+            ),
+            write=False,
+        )
 
     async def resolve_dead(self, dead_letter_id: int) -> bool:
-        async with self._tx() as tx:
-            return await coordination.resolve_dead(tx, dead_letter_id)
+        return await self._call(partial(coordination.resolve_dead, dead_letter_id=dead_letter_id))
 
     # -- leases ---------------------------------------------------------------------------
 
     async def acquire_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
-        async with self._tx() as tx:
-            return await coordination.acquire_lease(tx, name, owner, ttl)
+        return await self._call(
+            partial(coordination.acquire_lease, name=name, owner=owner, ttl=ttl)
+        )
 
     async def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
-        async with self._tx() as tx:
-            return await coordination.renew_lease(tx, name, owner, ttl)
+        return await self._call(partial(coordination.renew_lease, name=name, owner=owner, ttl=ttl))
 
     async def release_lease(self, name: str, owner: str) -> bool:
-        async with self._tx() as tx:
-            return await coordination.release_lease(tx, name, owner)
+        return await self._call(partial(coordination.release_lease, name=name, owner=owner))
+
+    async def list_leases(self) -> list[Lease]:
+        return await self._call(coordination.list_leases, write=False)

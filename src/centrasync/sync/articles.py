@@ -49,7 +49,16 @@ from centrasync.errors import (
     RetryLaterError,
     redact,
 )
-from centrasync.store.base import Json, LedgerRecord, RecordKind, RecordRef, StateStore
+from centrasync.store.base import (
+    Json,
+    LedgerRecord,
+    Move,
+    NewRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+    Step,
+)
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import Article
 
@@ -409,19 +418,26 @@ class ArticlesFlow:
     ) -> None:
         writes = _writes(record) + 1
         request = candidate.request
-        await self._begin_writing(ref, candidate, record, writes)
         # The record's attempts grow with every park, so a retry a person asks for after
         # the effect gave up gets a fresh key instead of the spent one.
         tried = record.attempts if record is not None else 0
         key = f"article/{ref}/{writes}.{tried}/{candidate.digest[:_HASH_IN_KEY]}"
+
+        def synced(outcome: Json) -> list[Move]:
+            response: Json = {"content_hash": candidate.digest, "writes": writes, "wms": outcome}
+            note = f"written to the WMS (write {writes})"
+            return [Step(ref, ArticleState.SYNCED, note=note, request=request, response=response)]
+
         try:
-            outcome = await apply_once(
+            await apply_once(
                 self.state,
                 key,
                 ref,
                 request,
                 partial(self._upsert, candidate.article),
                 max_attempts=self.max_attempts,
+                before=_writing(ref, candidate, record, writes),
+                after=synced,
             )
         except EffectGaveUp as exc:
             await self._park(ref, ArticleState.FAILED, str(exc), request, request=request)
@@ -441,36 +457,7 @@ class ArticlesFlow:
                 error=redact(str(exc)),
             )
             raise
-        await self.state.transition(
-            ref,
-            ArticleState.SYNCED,
-            note=f"written to the WMS (write {writes})",
-            request=request,
-            response={"content_hash": candidate.digest, "writes": writes, "wms": outcome},
-        )
         self.events.processed(self.store_name, ARTICLES)
-
-    async def _begin_writing(
-        self, ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None, writes: int
-    ) -> None:
-        """Forget the written hash before the call: if it is cut off, the WMS may have either.
-
-        Otherwise an edit reverted while a write was in doubt would look unchanged.
-        """
-        if record is None:
-            await self.state.upsert_record(
-                ref, centra_id=candidate.item, initial_state=ArticleState.WRITING
-            )
-            return
-        if record.centra_id != candidate.item:
-            await self.state.upsert_record(ref, centra_id=candidate.item)
-        if record.state != ArticleState.WRITING:
-            await self.state.transition(
-                ref,
-                ArticleState.WRITING,
-                note=f"write {writes} on its way to the WMS",
-                response={"content_hash": None, "writes": writes - 1},
-            )
 
     async def _upsert(self, article: Article) -> Json:
         result = await self.wms.upsert_articles([article])
@@ -560,6 +547,31 @@ class ArticlesFlow:
     def _report(self, done: int, total: int | None) -> None:
         if self.progress is not None:
             self.progress(done, total)
+
+
+def _writing(
+    ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None, writes: int
+) -> list[Move]:
+    """Forget the written hash before the call: if it is cut off, the WMS may have either.
+
+    Otherwise an edit reverted while a write was in doubt would look unchanged. These
+    moves commit with the write's intent.
+    """
+    if record is None:
+        return [NewRecord(ref, centra_id=candidate.item, initial_state=ArticleState.WRITING)]
+    moves: list[Move] = []
+    if record.centra_id != candidate.item:
+        moves.append(NewRecord(ref, centra_id=candidate.item))
+    if record.state != ArticleState.WRITING:
+        moves.append(
+            Step(
+                ref,
+                ArticleState.WRITING,
+                note=f"write {writes} on its way to the WMS",
+                response={"content_hash": None, "writes": writes - 1},
+            )
+        )
+    return moves
 
 
 def _item(row: ProductRow) -> str:

@@ -20,7 +20,7 @@ The ledger row of each shipment tells an operator where it stands (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,9 +45,12 @@ from centrasync.store.base import (
     BeginOutcome,
     Json,
     LedgerRecord,
+    Move,
+    NewRecord,
     RecordKind,
     RecordRef,
     StateStore,
+    Step,
 )
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import CancelOutcome, ShippedOrder
@@ -186,10 +189,27 @@ class ShipmentFlows:
         return taken
 
     async def _take_page(self, page: Page[Shipment], *, source: str) -> int:
+        """Take a listing's shipments; one read of their records sorts out the rest.
+
+        Most of a Good-to-Go listing is already in the WMS (the sweep re-reads all of
+        it), so only the shipments with no record or a takeable one go on to
+        :meth:`take`, which reads the record again under the shipment's lock.
+        """
+        known = await self.state.get_records(
+            [self.ref(_key(rejected)) for rejected in page.rejected]
+            + [self.ref(shipment.shipment_id) for shipment in page]
+        )
         for rejected in page.rejected:
-            await self._park_rejected(rejected)
+            found = known.get(self.ref(_key(rejected)))
+            if found is None or found.state != ShipmentState.INVALID:
+                await self._park_quietly(
+                    self.ref(_key(rejected)), OUTBOUND, ShipmentState.INVALID, rejected
+                )
         taken = 0
         for shipment in page:
+            record = known.get(self.ref(shipment.shipment_id))
+            if record is not None and record.state not in _TAKEABLE:
+                continue
             if await self.take(shipment, source=source):
                 taken += 1
         return taken
@@ -199,9 +219,10 @@ class ShipmentFlows:
         dated = [s for s in page if s.shipment_date is not None]
         if not dated:
             return
+        records = await self.state.get_records(self.ref(s.shipment_id) for s in dated)
         waiting = []
         for shipment in dated:
-            record = await self.state.get_record(self.ref(shipment.shipment_id))
+            record = records.get(self.ref(shipment.shipment_id))
             if record is None or record.state in _TAKEABLE:
                 waiting.append(shipment)
         if waiting:
@@ -215,10 +236,7 @@ class ShipmentFlows:
     async def on_order_event(self, order_number: str) -> None:
         """A webhook said the order changed: fetch its shipments at once."""
         page = await self.centra.list_shipments("goodtogo", order=order_number)
-        for rejected in page.rejected:
-            await self._park_rejected(rejected)
-        for shipment in page:
-            await self.take(shipment, source="webhook")
+        await self._take_page(page, source="webhook")
         listed = {s.shipment_id for s in page}
         prefix = f"{order_number}-"
         await self.reconcile_cancellations(exclude=listed, only=lambda key: key.startswith(prefix))
@@ -272,18 +290,28 @@ class ShipmentFlows:
             "shipment": shipment.shipment_id,
             "wms_order": body,
         }
+
+        def sent(outcome: Json) -> list[Move]:
+            return [
+                NewRecord(ref, wms_id=_wms_id(outcome)),
+                Step(
+                    ref,
+                    ShipmentState.SENT,
+                    note="WMS order created",
+                    request=body,
+                    response=outcome,
+                ),
+            ]
+
         outcome = await self._effect(
             f"wms-order/{ref}",
             ref,
             intent,
             lambda: self._upsert_order(mapped.order),
             look=lambda: self._order_in_wms(mapped.order.order_number),
+            after=sent,
         )
-        wms_id = str(outcome.get("wms_id")) if isinstance(outcome, dict) else None
-        await self.state.upsert_record(ref, wms_id=wms_id)
-        await self.state.transition(
-            ref, ShipmentState.SENT, note="WMS order created", request=body, response=outcome
-        )
+        wms_id = _wms_id(outcome)
         self.events.processed(self.store_name, OUTBOUND)
         if shipment.shipment_date is not None:
             self.events.lag(
@@ -347,22 +375,19 @@ class ShipmentFlows:
         if self.settings.capture_policy is CapturePolicy.ON_COMPLETE:
             await self._capture(ref, CONFIRMATION, ref.key)
         request = _completion(order_number, ref.key, shipped)
-        outcome = await self._effect(
+        note = f"completed in Centra, tracking {request.get('tracking') or 'none'}"
+        await self._effect(
             f"complete/{ref}",
             ref,
             request,
             lambda: self._complete(order_number, ref.key, shipped),
             look=lambda: self._completed_in_centra(order_number, ref.key),
+            after=lambda outcome: [
+                Step(ref, ShipmentState.COMPLETED, note=note, request=request, response=outcome)
+            ],
         )
         # Completed first, then marked: killed in between, the next pass still lists the
         # order and marks it (above); the other way round nothing would list it again.
-        await self.state.transition(
-            ref,
-            ShipmentState.COMPLETED,
-            note=f"completed in Centra, tracking {request.get('tracking') or 'none'}",
-            request=request,
-            response=outcome,
-        )
         await self.wms.mark_lines_reported(shipped, _picked(shipped))
         self.events.processed(self.store_name, CONFIRMATION)
         if shipped.shipped_at is not None:
@@ -382,17 +407,18 @@ class ShipmentFlows:
                 "captured; complete it by hand and refund the missing units with a return",
                 {"picked": dict(short)},
             )
+        lowered = Step(
+            ref,
+            ShipmentState.QUANTITIES_UPDATED,
+            note="short pick: quantities lowered to what was picked",
+            request={"quantities": dict(short)},
+        )
         await self._effect(
             f"quantities/{ref}",
             ref,
             {"quantities": dict(short)},
             lambda: self._update(ref.key, quantities=short),
-        )
-        await self.state.transition(
-            ref,
-            ShipmentState.QUANTITIES_UPDATED,
-            note="short pick: quantities lowered to what was picked",
-            request={"quantities": dict(short)},
+            after=lambda _: [lowered],
         )
 
     async def _update(
@@ -583,11 +609,22 @@ class ShipmentFlows:
         call: Callable[[], Awaitable[Json]],
         *,
         look: Callable[[], Awaitable[Json | None]] | None = None,
+        after: Callable[[Json], Sequence[Move]] | None = None,
     ) -> Json:
-        """Apply ``call`` at most once per ``key`` across crashes; returns its outcome."""
+        """Apply ``call`` at most once per ``key`` across crashes; returns its outcome.
+
+        ``after(outcome)`` moves the record in the transaction that confirms the outcome.
+        """
         try:
             return await apply_once(
-                self.state, key, ref, intent, call, look=look, max_attempts=self.max_attempts
+                self.state,
+                key,
+                ref,
+                intent,
+                call,
+                look=look,
+                max_attempts=self.max_attempts,
+                after=after,
             )
         except EffectGaveUp as exc:
             await self._park(ref, _flow_of(key), ShipmentState.FAILED, str(exc), intent)
@@ -642,13 +679,6 @@ class ShipmentFlows:
         _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
         raise _Parked
 
-    async def _park_rejected(self, rejected: RecordValidationError) -> None:
-        ref = self.ref(_key(rejected))
-        record = await self.state.get_record(ref)
-        if record is not None and record.state == ShipmentState.INVALID:
-            return
-        await self._park_quietly(ref, OUTBOUND, ShipmentState.INVALID, rejected)
-
     def _lock(self, ref: RecordRef) -> asyncio.Lock:
         return self._locks.setdefault(ref.key, asyncio.Lock())
 
@@ -662,6 +692,10 @@ async def flow_backlog(state: StateStore, store: str) -> dict[str, int]:
         elif record.state in _CONFIRMABLE:
             waiting[CONFIRMATION] += 1
     return waiting
+
+
+def _wms_id(outcome: Json) -> str | None:
+    return str(outcome.get("wms_id")) if isinstance(outcome, dict) else None
 
 
 def _created(shipment: Shipment) -> datetime:

@@ -40,7 +40,7 @@ parked with the reason and skipped until a person retries them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,7 +59,16 @@ from centrasync.errors import (
     RecordValidationError,
     RetryLaterError,
 )
-from centrasync.store.base import EffectStatus, Json, RecordKind, RecordRef, StateStore
+from centrasync.store.base import (
+    EffectStatus,
+    Json,
+    Move,
+    NewRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+    Step,
+)
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import StockLevel
 
@@ -345,16 +354,18 @@ class StockFlow:
         not_found = set(_texts(outcome, "not_found"))
         bundles = set(_texts(outcome, "bundles"))
         done = [sku for sku in batch if changes[sku].key not in not_found | bundles]
-        async with self.state.transaction() as tx:
-            for sku in done:
-                change = changes[sku]
-                await tx.transition(
+        await self.state.transition_records(
+            [
+                Step(
                     self.ref(sku),
                     StockState.WRITTEN,
-                    note=f"physical stock {_shown(change.before)} -> {change.value}",
-                    request=self._request(_TO_CENTRA, change.value),
-                    response={"centra_before": change.before},
+                    note=f"physical stock {_shown(changes[sku].before)} -> {changes[sku].value}",
+                    request=self._request(_TO_CENTRA, changes[sku].value),
+                    response={"centra_before": changes[sku].before},
                 )
+                for sku in done
+            ]
+        )
         for sku in done:
             self.mirror.written(sku, changes[sku].key, changes[sku].value)
             self.events.processed(self.store_name, STOCK)
@@ -434,14 +445,17 @@ class StockFlow:
         failed = outcome.get("failed") if isinstance(outcome, dict) else None
         refusals = failed if isinstance(failed, dict) else {}
         done = [sku for sku in batch if sku not in refusals]
-        async with self.state.transaction() as tx:
-            for sku in done:
-                await tx.transition(
+        await self.state.transition_records(
+            [
+                Step(
                     self.ref(sku),
                     StockState.IMPORTED,
                     note=f"external number of items set to Centra's available {batch[sku]}",
                     request=self._request(_TO_WMS, batch[sku]),
                 )
+                for sku in done
+            ]
+        )
         for _ in done:
             self.events.processed(self.store_name, STOCK)
         for sku, reason in refusals.items():
@@ -486,22 +500,25 @@ class StockFlow:
         for start in range(0, len(skus), self.batch_size):
             batch = {sku: values[sku] for sku in skus[start : start + self.batch_size]}
             digest = batch_digest(batch)
-            async with self.state.transaction() as tx:
-                for sku, value in batch.items():
-                    centra_id = None if centra_ids is None else centra_ids[sku]
-                    await tx.upsert_record(self.ref(sku), centra_id=centra_id)
-                    await tx.transition(
+            sending: list[Move] = []
+            for sku, value in batch.items():
+                centra_id = None if centra_ids is None else centra_ids[sku]
+                sending.append(NewRecord(self.ref(sku), centra_id=centra_id))
+                sending.append(
+                    Step(
                         self.ref(sku),
                         StockState.SENDING,
                         note=f"{name} {value} on its way",
                         request=self._request(direction, value),
                     )
+                )
             try:
                 outcome = await self._effect(
                     f"{prefix}/{self.store_name}/{generation}/{digest}",
                     RecordRef(self.store_name, RecordKind.STOCK, f"{prefix}-batch/{digest}"),
                     {name: dict(batch)},
                     partial(call, batch),
+                    sending,
                 )
             except (GiveUpError, DataError, EffectGaveUp) as exc:
                 to = StockState.FAILED if isinstance(exc, EffectGaveUp) else StockState.REFUSED
@@ -512,9 +529,16 @@ class StockFlow:
             yield batch, outcome, 0
 
     async def _effect(
-        self, base: str, ref: RecordRef, intent: Json, call: Callable[[], Awaitable[Json]]
+        self,
+        base: str,
+        ref: RecordRef,
+        intent: Json,
+        call: Callable[[], Awaitable[Json]],
+        sending: Sequence[Move],
     ) -> Json:
         """Apply ``call`` once per key; absolute writes need no look before a repeat.
+
+        ``sending`` marks the batch's SKUs and commits with the batch's intent.
 
         The same values may need sending again within one generation when Centra moved
         away from them after a confirmed write (a shipment completed, a person edited the
@@ -527,7 +551,9 @@ class StockFlow:
         ):
             number += 1
             key = f"{base}#{number}"
-        return await apply_once(self.state, key, ref, intent, call, max_attempts=self.max_attempts)
+        return await apply_once(
+            self.state, key, ref, intent, call, max_attempts=self.max_attempts, before=sending
+        )
 
     async def _confirm_sent(self, levels: Mapping[str, StockLevel]) -> None:
         """Settle ``sending`` rows of a killed pass from what the other side shows now.
@@ -538,24 +564,25 @@ class StockFlow:
         records = await self.state.list_records(
             self.store_name, kind=RecordKind.STOCK, state=StockState.SENDING, limit=_LISTING_LIMIT
         )
-        async with self.state.transaction() as tx:
-            for record in records:
-                sku, request = record.ref.key, record.last_request
-                if not isinstance(request, dict):
-                    continue
-                known, level = self.mirror.get(sku), levels.get(sku)
-                physical, external = request.get("physical"), request.get("external")
-                if (
-                    isinstance(physical, int)
-                    and isinstance(known, InCentra)
-                    and known.physical == known.after_write(physical)
-                ):
-                    to, note = StockState.WRITTEN, f"Centra shows {physical}: the write landed"
-                elif isinstance(external, int) and level is not None and level.external == external:
-                    to, note = StockState.IMPORTED, f"the WMS shows {external}: the write landed"
-                else:
-                    continue
-                await tx.transition(record.ref, to, note=note, request=request)
+        landed: list[Step] = []
+        for record in records:
+            sku, request = record.ref.key, record.last_request
+            if not isinstance(request, dict):
+                continue
+            known, level = self.mirror.get(sku), levels.get(sku)
+            physical, external = request.get("physical"), request.get("external")
+            if (
+                isinstance(physical, int)
+                and isinstance(known, InCentra)
+                and known.physical == known.after_write(physical)
+            ):
+                to, note = StockState.WRITTEN, f"Centra shows {physical}: the write landed"
+            elif isinstance(external, int) and level is not None and level.external == external:
+                to, note = StockState.IMPORTED, f"the WMS shows {external}: the write landed"
+            else:
+                continue
+            landed.append(Step(record.ref, to, note=note, request=request))
+        await self.state.transition_records(landed)
 
     async def _parked(self) -> set[str]:
         parked: set[str] = set()
@@ -570,10 +597,12 @@ class StockFlow:
         return {record.ref.key for record in records}
 
     async def _park(self, sku: str, to: StockState, reason: str, payload: Json) -> None:
+        """State and dead letter in one transaction, so no parked SKU goes untold."""
         ref = self.ref(sku)
-        await self.state.upsert_record(ref)
-        await self.state.transition(ref, to, note=reason, error=reason)
-        await self.state.park(ref, reason, payload)
+        async with self.state.transaction() as tx:
+            await tx.upsert_record(ref)
+            await tx.transition(ref, to, note=reason, error=reason)
+            await tx.park(ref, reason, payload)
         self.events.parked(self.store_name, STOCK, to.value)
         _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
 
