@@ -23,6 +23,7 @@ from centrasync.sync.articles import ARTICLES, ArticlesFlow
 from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
 from centrasync.sync.ports import FlowEvents
 from centrasync.sync.returns import RETURNS, ReturnsFlow
+from centrasync.sync.share import FairShare
 from centrasync.sync.shipments import ShipmentFlows
 from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow
 from centrasync.sync.worker import ScheduledFlow, StoreWorker
@@ -94,8 +95,9 @@ class _SerialStock:
 class Engine(AsyncClosing):
     """Every store's worker, sharing one rate budget per Centra account (host).
 
-    ``owner`` names this process in the store leases; ``webhooks_since`` is when this
-    process began receiving webhooks (sweep finds of later shipments count as misses).
+    ``owner`` names this process in the store leases, which it shares with the other
+    processes on the same state store through :attr:`share`; ``webhooks_since`` is when
+    this process began receiving webhooks (sweep finds of later shipments count as misses).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class Engine(AsyncClosing):
         self.centra: dict[str, OrderApiClient] = {}
         self.wms: dict[str, OngoingWarehouse] = {}
         self.workers: list[StoreWorker] = []
+        self.share = FairShare(state, owner)
         budgets: dict[str, RateBudget] = {}
         for store in settings.stores:
             centra, wms = store_clients(
@@ -147,15 +150,18 @@ class Engine(AsyncClosing):
                 ScheduledFlow(STOCK, schedule.stock, stock.incremental),
                 ScheduledFlow(STOCK_FULL, schedule.stock_full, stock.full),
             )
-            self.workers.append(StoreWorker(flows, schedule, owner, tick=tick, more_flows=more))
+            self.workers.append(
+                StoreWorker(flows, schedule, owner, tick=tick, more_flows=more, share=self.share)
+            )
 
     def rate_limited(self, store: str) -> int:
         """429 answers Centra gave this store's client so far."""
         return self.centra[store].transport.stats.rate_limited
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run every store's worker until ``stop`` is set."""
-        await asyncio.gather(*(worker.run(stop) for worker in self.workers))
+        """Run every store's worker until ``stop`` is set, as a member of the share."""
+        async with self.share.membership_held():
+            await asyncio.gather(*(worker.run(stop) for worker in self.workers))
 
     async def run_once(self) -> None:
         """One pass of every flow of every store, now."""

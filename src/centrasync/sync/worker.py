@@ -3,7 +3,8 @@
 One worker per store runs at a time across every engine process: it holds the lease
 ``worker/<store>`` in the state store while it works. The owner name is stable per host
 and configuration (see ``serve``), so a process restarted after a crash takes its lease
-back at once instead of waiting for the old one to expire.
+back at once instead of waiting for the old one to expire. Which process takes which
+lease is evened out by :class:`~centrasync.sync.share.FairShare`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from centrasync.config import FlowSchedule
 from centrasync.errors import CentrasyncError, RetryLaterError, redact
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
+from .share import LEASE_TTL, FairShare
 from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 
 __all__ = ["ScheduledFlow", "StoreWorker"]
@@ -32,6 +34,8 @@ _log = structlog.get_logger(__name__)
 _MAX_BACKOFF = 60.0
 SHIPMENTS = "shipments"
 SWEEP = "sweep"
+# The kinds of lease shared out separately: the shipment loops, and every other flow's.
+_OTHER_FLOWS = "other flows"
 
 
 @dataclass
@@ -65,18 +69,24 @@ class ScheduledFlow:
 
 @dataclass
 class StoreWorker:
-    """Drives one store's :class:`ShipmentFlows` until ``stop`` is set."""
+    """Drives one store's :class:`ShipmentFlows` until ``stop`` is set.
+
+    ``share`` is the process's :class:`FairShare`, common to all its stores' workers; a
+    worker without one takes every lease it can get.
+    """
 
     flows: ShipmentFlows
     schedule: FlowSchedule
     owner: str
     tick: float = 0.2
     inbox_batch: int = 100
-    lease_ttl: timedelta = timedelta(seconds=15)
+    lease_ttl: timedelta = LEASE_TTL
     stop_grace: float = 5.0
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     more_flows: Sequence[ScheduledFlow] = ()
+    share: FairShare | None = None
+    _leases: FairShare = field(init=False)
     _due: dict[str, _Due] = field(init=False)
     _passes: tuple[ScheduledFlow, ...] = field(init=False)
 
@@ -89,6 +99,10 @@ class StoreWorker:
             *self.more_flows,
         )
         self._due = {flow.name: _Due(flow.interval) for flow in self._passes}
+        self._leases = self.share or FairShare(self.state, self.owner, ttl=self.lease_ttl)
+        self._leases.add(self.lease_for(SHIPMENTS), SHIPMENTS)
+        for flow in self.more_flows:
+            self._leases.add(self.lease_for(flow.name), _OTHER_FLOWS)
 
     @property
     def state(self) -> StateStore:
@@ -140,13 +154,21 @@ class StoreWorker:
         holding = False
         try:
             while not stop.is_set():
-                if await self.state.acquire_lease(lease, self.owner, self.lease_ttl):
+                if await self._leases.take(lease, self.lease_ttl):
                     if not holding:
                         log.info("lease taken", owner=self.owner)
                     holding = True
                     async with self._renewing(lease):
                         await body()
                     wait = self.tick
+                    if await self._leases.give_back_if_over(lease):
+                        log.info(
+                            "lease given back to share the work",
+                            owner=self.owner,
+                            members=self._leases.members,
+                        )
+                        holding = False
+                        wait = self.lease_ttl.total_seconds() / 3
                 else:
                     if holding:
                         log.warning("lease lost to another process")
@@ -155,7 +177,7 @@ class StoreWorker:
                 await _wait(stop, wait)
         finally:
             if holding:
-                await self.state.release_lease(lease, self.owner)
+                await self._leases.release(lease)
 
     @asynccontextmanager
     async def _renewing(self, lease: str) -> AsyncIterator[None]:
@@ -232,7 +254,10 @@ class StoreWorker:
 
     async def drain_inbox(self) -> int:
         """Act on every waiting webhook event; returns how many were handled."""
-        items = await self.state.claim_inbox(self.store, self.inbox_batch)
+        # Only the holder of the store's lease claims, so the claim need not outlast a long
+        # batch; it must lapse with the lease, or the events a killed process had claimed
+        # would wait out the default claim (minutes) after another process took over.
+        items = await self.state.claim_inbox(self.store, self.inbox_batch, claim_for=self.lease_ttl)
         for item in items:
             await self._handle(item)
         return len(items)
