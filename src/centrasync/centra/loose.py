@@ -13,6 +13,7 @@ see :mod:`centrasync.centra.models`.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -44,6 +45,15 @@ _UTC_ZONE = ZoneInfo("UTC")
 # No amount or quantity in a shop reaches 10^15 or needs more than 12 decimals.
 _MAX_EXPONENT = 15
 _MIN_EXPONENT = -12
+# JSON may escape half of a surrogate pair ("\ud800"); such a string is no Unicode text and
+# cannot be encoded to store or send on, so the record is refused here, by field.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(text: str) -> str:
+    if _LONE_SURROGATE.search(text):
+        raise ValueError("not valid Unicode text: it holds a lone surrogate (\\ud800-\\udfff)")
+    return text
 
 
 def _to_id(value: Any) -> str | None:
@@ -56,7 +66,7 @@ def _to_id(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str):
-        return value.strip() or None
+        return _unicode(value).strip() or None
     raise ValueError(f"{value!r} is not an id (expected a string or an integer)")
 
 
@@ -118,7 +128,7 @@ def _to_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return _unicode(value)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     raise ValueError(f"expected text, got {type(value).__name__}")

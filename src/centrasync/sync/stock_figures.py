@@ -66,9 +66,19 @@ def centra_physical(level: StockLevel, *, picked_as_in_stock: bool) -> int:
     cannot be a Centra quantity: a fraction (Centra counts whole items) or below zero.
     """
     record = f"stock {level.sku}"
-    figures = (level.on_hand, level.locked, level.allocated, level.picked_not_collected)
-    if any(value is not None and not value.is_finite() for value in figures):
-        raise RecordValidationError("stock figures must be finite", record=record, field="stock")
+    figures = {
+        "numberOfItems": level.on_hand,
+        "numberOfLockedItems": level.locked,
+        "allocatedNumberOfItems": level.allocated,
+        "pickedToBeCollectedNumberOfItems": level.picked_not_collected,
+    }
+    for name, figure in figures.items():
+        if figure is not None and not figure.is_finite():
+            raise RecordValidationError("must be a finite number", record=record, field=name)
+    if level.on_hand < 0:
+        raise RecordValidationError(
+            f"must not be negative, got {level.on_hand}", record=record, field="numberOfItems"
+        )
     value = level.on_hand - level.locked + level.allocated
     if picked_as_in_stock and level.picked_not_collected is not None:
         value += level.picked_not_collected

@@ -228,8 +228,14 @@ class OngoingApi:
             return await self._send(method, path, body=payload)
 
     async def write(self, method: str, path: str, body: BaseModel | None = None) -> None:
-        """A PATCH or DELETE, serialised on the account's write lane."""
-        await self._write(method, path, body)
+        """A PATCH or DELETE, serialised on the account's write lane.
+
+        A 200 whose body is not JSON (a gateway's error page) may never have reached
+        Ongoing, so it is not taken as done; an empty body is.
+        """
+        response = await self._write(method, path, body)
+        if response.content.strip():
+            self._json(response, f"{method} {path}", self._secrets)
 
     async def put(self, path: str, body: BaseModel, response_model: type[M]) -> M:
         """An upsert, serialised on the account's write lane; returns the parsed answer."""

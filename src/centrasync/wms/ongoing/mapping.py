@@ -448,15 +448,18 @@ def stock_level_in(model: GetArticleModel, rows: Sequence[WarehouseStock]) -> St
         ),
         Decimal(0),
     )
-    allocated = min(whole.allocated, locked)
+    # A figure that was no number (NaN) is passed on as it is, for the flow to park.
+    allocated = whole.allocated if whole.allocated.is_nan() else min(whole.allocated, locked)
     picked = whole.picked_not_collected
+    if picked is not None and not (picked.is_nan() or allocated.is_nan()):
+        picked = min(picked, locked - allocated)
     return replace(
         whole,
         on_hand=on_hand,
         available=available,
         locked=locked,
         allocated=allocated,
-        picked_not_collected=None if picked is None else min(picked, locked - allocated),
+        picked_not_collected=picked,
     )
 
 

@@ -9,6 +9,7 @@ every PUT is still built from the full domain object, because a PUT replaces the
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -70,8 +71,20 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _figure(value: Any) -> Any:
+    if value is None or isinstance(value, int | float):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 ListOrNull = Annotated[list[T], BeforeValidator(_none_to_empty)]
 UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
+Figure = Annotated[float, BeforeValidator(_figure)]
+"""A stock figure; one that is no number at all reads as NaN instead of failing the page,
+so the stock flow parks that one article, naming the field, and goes on with the rest."""
 
 
 class OngoingModel(BaseModel):
@@ -281,14 +294,14 @@ class PostFileResponse(OngoingModel):
 class InventoryInfo(OngoingModel):
     """Stock figures per article (reference §4.4); ``sellable`` is absent on old tenants."""
 
-    number_of_items: float = 0.0
-    sellable_number_of_items: float | None = None
-    number_of_booked_items: float = 0.0
-    allocated_number_of_items: float = 0.0
-    number_of_locked_items: float = 0.0
+    number_of_items: Figure = 0.0
+    sellable_number_of_items: Figure | None = None
+    number_of_booked_items: Figure = 0.0
+    allocated_number_of_items: Figure = 0.0
+    number_of_locked_items: Figure = 0.0
     locked_for_sale_number_of_items: float = 0.0
     to_receive_number_of_items: float = 0.0
-    picked_to_be_collected_number_of_items: float | None = None
+    picked_to_be_collected_number_of_items: Figure | None = None
     received_to_be_finished_number_of_items: float | None = None
     last_in_date: UtcTime | None = None
     total_stock_value: float | None = None
