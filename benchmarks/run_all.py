@@ -1,0 +1,216 @@
+"""Run every benchmark of issue #6, print one table and write ``results.json``.
+
+(a) outbound throughput on SQLite and PostgreSQL and (b) the engine over a bare httpx
+loop of the same calls (``outbound.py``), (c) webhook to WMS order latency
+(``webhook_latency.py``), (d) the incremental stock sync (``stock_sync.py``) and (e) the
+initial article import (``articles_import.py``). (a)-(c) run in this process; (d) and (e)
+run as child processes, so their peak memory is their own, and their printed summary is
+read back.
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--output benchmarks/results.json]
+
+The default sizes finish in minutes; ``--quick`` takes a fraction of that. The full sizes
+of the issue are the single scripts' defaults (10,000 shipments, 100,000 SKUs and sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import outbound
+import webhook_latency
+
+from centrasync.logs import configure_logging
+
+HERE = Path(__file__).resolve().parent
+SIZES = {
+    "full": {"shipments": 2000, "webhooks": 500, "skus": 100_000, "sizes": 100_000},
+    "quick": {"shipments": 200, "webhooks": 100, "skus": 10_000, "sizes": 10_000},
+}
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        model = found.group(1).strip() if found else model
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def child(script: str, *arguments: str) -> str:
+    """Run one benchmark script as its own process and return what it printed."""
+    done = subprocess.run(
+        [sys.executable, script, *arguments],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{script} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def number(pattern: str, text: str, script: str) -> float:
+    found = re.search(pattern, text)
+    if found is None:
+        raise SystemExit(f"{script}: no line matching {pattern!r} in its output:\n{text}")
+    return float(found.group(1))
+
+
+def stock_sync(skus: int) -> dict[str, Any]:
+    script = "stock_sync.py"
+    text = child(script, "--skus", str(skus), "--page-size", "5000")
+    runs = re.findall(
+        r"^\s*\d+\s+\d+\s+\d+\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+\s+[\d.]+$", text, re.M
+    )
+    if not runs:
+        raise SystemExit(f"{script}: no run rows in its output:\n{text}")
+    return {
+        "benchmark": "stock_sync",
+        "skus": skus,
+        "changed": 0.01,
+        "incremental_s": number(
+            r"median wall time of \d+ incremental passes: ([\d.]+) s", text, script
+        ),
+        "calls": sum(int(n) for n in runs[-1]),
+        "peak_python_mib": number(r"during one incremental pass ([\d.]+) MiB", text, script),
+        "max_rss_mib": number(r"process max RSS ([\d.]+) MiB", text, script),
+        "output": text,
+    }
+
+
+def articles_import(sizes: int) -> dict[str, Any]:
+    script = "articles_import.py"
+    text = child(script, "--sizes", str(sizes), "--runs", "1")
+    calls = re.search(r"^\s*1\s+engine\s.*?(\{.*\})$", text, re.M)
+    if calls is None:
+        raise SystemExit(f"{script}: no engine row in its output:\n{text}")
+    return {
+        "benchmark": "articles_import",
+        "sizes": sizes,
+        "seconds": number(r"engine ([\d.]+) s \(", text, script),
+        "engine_over_bare": number(r"engine / bare ([\d.]+)", text, script),
+        "calls": sum(ast.literal_eval(calls.group(1)).values()),
+        "peak_python_mib": number(r"one engine pass: ([\d.]+) MiB", text, script),
+        "max_rss_mib": number(r"process max RSS: ([\d.]+) MiB", text, script),
+        "output": text,
+    }
+
+
+async def in_process(size: dict[str, int]) -> list[dict[str, Any]]:
+    rows = []
+    for kind in ("sqlite", "postgresql"):
+        print(f"(a, b) outbound, {size['shipments']} shipments on {kind} ...", flush=True)
+        rows.append(await outbound.measure(size["shipments"], kind, floor=True))
+    print(f"(c) webhook latency, {size['webhooks']} webhooks ...", flush=True)
+    rows.append(await webhook_latency.measure(size["webhooks"], 0.02, "sqlite"))
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(benchmark, size, figures) per row, for the terminal and the README."""
+    lines = []
+    for row in rows:
+        name = row["benchmark"]
+        if name == "outbound":
+            lines.append(
+                (
+                    f"(a) outbound, {row['database']}",
+                    f"{row['shipments']} shipments",
+                    f"{row['shipments_per_s']:.0f} shipments/s; "
+                    f"{row['centra_calls_per_shipment']:.2f} Centra + "
+                    f"{row['wms_calls_per_shipment']:.2f} WMS calls per shipment",
+                )
+            )
+            lines.append(
+                (
+                    f"(b) engine / bare loop, {row['database']}",
+                    "concurrency 1 (= engine default)",
+                    f"{row['engine_over_bare']:.2f} (bare {row['bare_seconds']:.2f} s, "
+                    f"engine {row['seconds']:.2f} s)",
+                )
+            )
+        elif name == "webhook_latency":
+            lines.append(
+                (
+                    "(c) webhook to WMS order",
+                    f"{row['orders']} webhooks",
+                    f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms",
+                )
+            )
+        elif name == "stock_sync":
+            lines.append(
+                (
+                    "(d) stock sync, 1 % changed",
+                    f"{row['skus']} SKUs",
+                    f"{row['incremental_s']:.2f} s, {row['calls']} calls, peak "
+                    f"{row['peak_python_mib']:.0f} MiB Python / {row['max_rss_mib']:.0f} MiB RSS",
+                )
+            )
+        else:
+            lines.append(
+                (
+                    "(e) initial article import",
+                    f"{row['sizes']} sizes",
+                    f"{row['seconds']:.2f} s, {row['calls']} calls, engine / bare "
+                    f"{row['engine_over_bare']:.2f}, peak {row['peak_python_mib']:.0f} MiB "
+                    f"Python / {row['max_rss_mib']:.0f} MiB RSS",
+                )
+            )
+    return lines
+
+
+def markdown(lines: list[tuple[str, str, str]]) -> str:
+    out = ["| Benchmark | Size | Result |", "|---|---|---|"]
+    out += [f"| {name} | {size} | {figures} |" for name, size, figures in lines]
+    return "\n".join(out)
+
+
+def main(quick: bool, output: Path) -> None:
+    size = SIZES["quick" if quick else "full"]
+    rows = asyncio.run(in_process(size))
+    print(f"(d) stock sync, {size['skus']} SKUs ...", flush=True)
+    rows.append(stock_sync(size["skus"]))
+    print(f"(e) article import, {size['sizes']} sizes ...", flush=True)
+    rows.append(articles_import(size["sizes"]))
+    host = machine()
+    print(
+        f"\n{host['cpu']}, {host['cores']} cores, Python {host['python']}, {host['date']}"
+        f"{' (quick sizes)' if quick else ''}\n"
+    )
+    print(markdown(table(rows)))
+    print(
+        "\nThe engine's shipment passes are sequential per store today, so its default "
+        "concurrency is 1 and (b) has one row per database."
+    )
+    results = {"machine": host, "quick": quick, "sizes": size, "results": rows}
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {output}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a minute or two")
+    parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    configure_logging(level="warning")
+    main(args.quick, args.output)
