@@ -125,6 +125,31 @@ async def wait_until_up(
                 await asyncio.sleep(0.05)
 
 
+async def start_emulators(procs: Processes, centra_url: str, wms_urls: dict[str, str]) -> None:
+    """Centra (demo seed) and one Ongoing emulator per store, as processes, once they answer."""
+    port = centra_url.rsplit(":", 1)[1]
+    centra = procs.start(
+        "centra",
+        *("emulate", "centra", "--port", port, "--secret", CENTRA_SECRET, "--seed", "demo"),
+    )
+    warehouses = {
+        s.name: procs.start(
+            f"ongoing-{s.name}",
+            *("emulate", "ongoing", "--port", wms_urls[s.name].rsplit(":", 1)[1]),
+            *("--warehouse", s.warehouse, "--password", WMS_PASSWORD),
+        )
+        for s in STORES
+    }
+    await wait_until_up(f"{centra_url}/_emulator/seed-summary", centra, procs, "centra")
+    for store in STORES:
+        await wait_until_up(
+            f"{wms_urls[store.name]}/_emulator/state",
+            warehouses[store.name],
+            procs,
+            f"ongoing-{store.name}",
+        )
+
+
 class Run:
     """The emulators' control APIs and the engine's process, for one crash run."""
 
@@ -138,29 +163,7 @@ class Run:
         self.engine: subprocess.Popen[bytes] | None = None
 
     async def start_emulators(self) -> None:
-        port = self.centra_url.rsplit(":", 1)[1]
-        centra = self.procs.start(
-            "centra",
-            *("emulate", "centra", "--port", port, "--secret", CENTRA_SECRET, "--seed", "demo"),
-        )
-        warehouses = {
-            s.name: self.procs.start(
-                f"ongoing-{s.name}",
-                *("emulate", "ongoing", "--port", self.wms_urls[s.name].rsplit(":", 1)[1]),
-                *("--warehouse", s.warehouse, "--password", WMS_PASSWORD),
-            )
-            for s in STORES
-        }
-        await wait_until_up(
-            f"{self.centra_url}/_emulator/seed-summary", centra, self.procs, "centra"
-        )
-        for store in STORES:
-            await wait_until_up(
-                f"{self.wms_urls[store.name]}/_emulator/state",
-                warehouses[store.name],
-                self.procs,
-                f"ongoing-{store.name}",
-            )
+        await start_emulators(self.procs, self.centra_url, self.wms_urls)
 
     def write_config(self) -> None:
         document = settings_document(

@@ -240,6 +240,6 @@ async def test_200_shipments_across_two_stores_on_sqlite(tmp_path: Any) -> None:
         await play_the_whole_story(shop, extra={SE.name: 70, US.name: 80})
 
 
-async def test_the_story_on_postgresql(pg_url: Callable[[], str]) -> None:
-    async with open_shop(pg_url()) as shop:
+async def test_the_story_on_postgresql(pg_schema_url: Callable[[], str]) -> None:
+    async with open_shop(pg_schema_url()) as shop:
         await play_the_whole_story(shop, extra={SE.name: 5, US.name: 5})

@@ -37,19 +37,25 @@ from centrasync.sync.shipments import ShipmentState
 from centrasync.sync.stock import STOCK, STOCK_FULL
 
 from .helpers import (
-    CENTRA_SECRET,
     SE,
     STORES,
     US,
     WEBHOOK_SECRET,
-    WMS_PASSWORD,
     StoreSetup,
     add_shipments,
     orderable_eans,
     settings_document,
     settings_toml,
 )
-from .test_crash import Processes, client, free_port, get_json, processes, wait_until_up
+from .test_crash import (
+    Processes,
+    client,
+    free_port,
+    get_json,
+    processes,
+    start_emulators,
+    wait_until_up,
+)
 
 WORKERS = ("w1", "w2", "w3")
 # The lease of each store's loops: the shipment passes, and every further flow.
@@ -88,29 +94,7 @@ class ScaleOut:
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
 
     async def start_emulators(self) -> None:
-        port = self.centra_url.rsplit(":", 1)[1]
-        centra = self.procs.start(
-            "centra",
-            *("emulate", "centra", "--port", port, "--secret", CENTRA_SECRET, "--seed", "demo"),
-        )
-        warehouses = {
-            s.name: self.procs.start(
-                f"ongoing-{s.name}",
-                *("emulate", "ongoing", "--port", self.wms_urls[s.name].rsplit(":", 1)[1]),
-                *("--warehouse", s.warehouse, "--password", WMS_PASSWORD),
-            )
-            for s in STORES
-        }
-        await wait_until_up(
-            f"{self.centra_url}/_emulator/seed-summary", centra, self.procs, "centra"
-        )
-        for store in STORES:
-            await wait_until_up(
-                f"{self.wms_urls[store.name]}/_emulator/state",
-                warehouses[store.name],
-                self.procs,
-                f"ongoing-{store.name}",
-            )
+        await start_emulators(self.procs, self.centra_url, self.wms_urls)
 
     async def start_engine(self) -> None:
         """The web process and the three workers, started together."""
@@ -198,9 +182,9 @@ async def ledger(state: StateStore) -> dict[str, str]:
 
 
 async def test_three_workers_share_the_work_and_survive_a_kill(
-    tmp_path: Path, pg_url: Callable[[], str]
+    tmp_path: Path, pg_schema_url: Callable[[], str]
 ) -> None:
-    database_url = pg_url()
+    database_url = pg_schema_url()
     began = time.monotonic()
     with processes(tmp_path) as procs:
         run = ScaleOut(procs, tmp_path, database_url)

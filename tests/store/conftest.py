@@ -7,19 +7,13 @@ server fails the test with the command that starts it; it is never skipped.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from centrasync.store import StateStore, open_store
-
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
 class FakeClock:
@@ -33,37 +27,6 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
-    try:
-        return psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            "PostgreSQL is not reachable at 127.0.0.1:5432 (database 'test', user 'postgres', "
-            f"trust auth): {exc}\nStart it with:  {PG_START}",
-            pytrace=False,
-        )
-
-
-@pytest.fixture
-def pg_schema_url() -> Iterator[Callable[[], str]]:
-    """Make fresh PostgreSQL schemas on demand; all are dropped after the test."""
-    admin = _admin_connection()
-    made: list[str] = []
-
-    def make() -> str:
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        made.append(schema)
-        return f"{PG_URL}?options=-csearch_path%3D{schema}"
-
-    try:
-        yield make
-    finally:
-        for schema in made:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
 
 
 @pytest.fixture
