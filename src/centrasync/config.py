@@ -221,6 +221,9 @@ class EngineSettings(_Strict):
     max_webhook_body: int = Field(1_048_576, gt=0)
     centra_rate: float = Field(10.0, gt=0, description="requests per second per Centra account")
     max_attempts: int = Field(8, ge=1, description="failures before a record is parked")
+    concurrency: int = Field(
+        8, ge=1, le=64, description="shipments and webhook events each store works on at once"
+    )
 
 
 class Settings(_Strict):

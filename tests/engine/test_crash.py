@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
@@ -211,6 +212,8 @@ async def ledger(state: StateStore) -> dict[str, str]:
     return states
 
 
+# Twenty restarts take most of the suite's default limit.
+@pytest.mark.timeout(300)
 async def test_engine_survives_sigkill_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     print(f"crash test: seed {SEED}, {KILLS} kills")

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
@@ -181,6 +182,8 @@ async def ledger(state: StateStore) -> dict[str, str]:
     return states
 
 
+# Four processes and a kill take most of the suite's default limit on a busy machine.
+@pytest.mark.timeout(300)
 async def test_three_workers_share_the_work_and_survive_a_kill(
     tmp_path: Path, pg_schema_url: Callable[[], str]
 ) -> None:

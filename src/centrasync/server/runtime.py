@@ -135,6 +135,7 @@ class Engine(AsyncClosing):
                 wms=wms,
                 events=events,
                 max_attempts=settings.engine.max_attempts,
+                concurrency=settings.engine.concurrency,
                 webhooks_since=webhooks_since if store.webhook_secret is not None else None,
             )
             limit = settings.engine.max_attempts
@@ -164,9 +165,9 @@ class Engine(AsyncClosing):
             await asyncio.gather(*(worker.run(stop) for worker in self.workers))
 
     async def run_once(self) -> None:
-        """One pass of every flow of every store, now."""
-        for worker in self.workers:
-            await worker.run_once()
+        """One pass of every flow of every store, now; the stores side by side, as in
+        :meth:`run`."""
+        await asyncio.gather(*(worker.run_once() for worker in self.workers))
 
     async def aclose(self) -> None:
         for centra in self.centra.values():

@@ -56,6 +56,7 @@ from centrasync.wms.base import Warehouse
 from centrasync.wms.models import CancelOutcome, ShippedOrder
 
 from .effects import EffectGaveUp, apply_once
+from .lanes import for_each
 from .mapping import mapped_order_to_json, shipment_passes_filters, shipment_to_outbound_order
 from .ports import CentraShipments, FlowEvents, NullEvents
 
@@ -138,6 +139,7 @@ class ShipmentFlows:
 
     ``webhooks_since``: when set, a shipment first found by a sweep and created after this
     moment (plus ``webhook_grace``) is counted as one a webhook should have announced.
+    ``concurrency``: how many shipments a pass works on at once (see :mod:`.lanes`).
     """
 
     settings: StoreSettings
@@ -150,6 +152,7 @@ class ShipmentFlows:
     webhooks_since: datetime | None = None
     webhook_grace: timedelta = timedelta(seconds=30)
     poll_overlap: timedelta = timedelta(minutes=10)
+    concurrency: int = 1
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -205,14 +208,13 @@ class ShipmentFlows:
                 await self._park_quietly(
                     self.ref(_key(rejected)), OUTBOUND, ShipmentState.INVALID, rejected
                 )
-        taken = 0
-        for shipment in page:
-            record = known.get(self.ref(shipment.shipment_id))
-            if record is not None and record.state not in _TAKEABLE:
-                continue
-            if await self.take(shipment, source=source):
-                taken += 1
-        return taken
+        takeable = [
+            shipment
+            for shipment in page
+            if (record := known.get(self.ref(shipment.shipment_id))) is None
+            or record.state in _TAKEABLE
+        ]
+        return await for_each(takeable, partial(self.take, source=source), limit=self.concurrency)
 
     async def _advance(self, page: Page[Shipment]) -> None:
         """Move the poll cursor up to, not past, the oldest shipment still waiting."""
@@ -333,15 +335,14 @@ class ShipmentFlows:
 
     async def confirm_shipped(self) -> int:
         """Report every shipped WMS order back to Centra; returns how many completed."""
-        completed = 0
-        for shipped in await self.wms.list_shipped_unreported():
-            if not shipped.shipped:
-                continue
-            ref = self.ref(shipped.order_number)
-            async with self._lock(ref):
-                if await self._guarded(ref, CONFIRMATION, partial(self._confirm, ref, shipped)):
-                    completed += 1
-        return completed
+        listed = await self.wms.list_shipped_unreported()
+        shipped = [order for order in listed if order.shipped]
+        return await for_each(shipped, self._confirm_one, limit=self.concurrency)
+
+    async def _confirm_one(self, shipped: ShippedOrder) -> bool:
+        ref = self.ref(shipped.order_number)
+        async with self._lock(ref):
+            return await self._guarded(ref, CONFIRMATION, partial(self._confirm, ref, shipped))
 
     async def _confirm(self, ref: RecordRef, shipped: ShippedOrder) -> None:
         record = await self.state.get_record(ref)
@@ -468,19 +469,21 @@ class ShipmentFlows:
         A shipment still Good-to-Go is not cancelled, so only the others cost a call.
         """
         skip = set(exclude)
-        cancelled = 0
         records = await self.state.list_records(
             self.store_name, kind=RecordKind.SHIPMENT, limit=_LISTING_LIMIT
         )
-        for record in records:
-            key = record.ref.key
-            if record.state not in _OPEN or key in skip or (only is not None and not only(key)):
-                continue
-            ref = record.ref
-            async with self._lock(ref):
-                if await self._guarded(ref, CANCELLATION, partial(self._check_cancelled, ref)):
-                    cancelled += 1
-        return cancelled
+        missing = [
+            record.ref
+            for record in records
+            if record.state in _OPEN
+            and record.ref.key not in skip
+            and (only is None or only(record.ref.key))
+        ]
+        return await for_each(missing, self._cancel_one, limit=self.concurrency)
+
+    async def _cancel_one(self, ref: RecordRef) -> bool:
+        async with self._lock(ref):
+            return await self._guarded(ref, CANCELLATION, partial(self._check_cancelled, ref))
 
     async def _check_cancelled(self, ref: RecordRef) -> bool:
         record = await self.state.get_record(ref)
@@ -531,13 +534,12 @@ class ShipmentFlows:
 
     async def redrive_retries(self) -> int:
         """Move every record a person sent to ``retry`` on from where its effects stand."""
-        moved = 0
-        for record in await self.pending_retries():
-            ref = record.ref
-            async with self._lock(ref):
-                if await self._guarded(ref, OUTBOUND, partial(self._redrive, ref)):
-                    moved += 1
-        return moved
+        refs = [record.ref for record in await self.pending_retries()]
+        return await for_each(refs, self._redrive_one, limit=self.concurrency)
+
+    async def _redrive_one(self, ref: RecordRef) -> bool:
+        async with self._lock(ref):
+            return await self._guarded(ref, OUTBOUND, partial(self._redrive, ref))
 
     async def _redrive(self, ref: RecordRef) -> None:
         order_number = await self._centra_order(ref)

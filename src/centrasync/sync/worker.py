@@ -24,6 +24,7 @@ from centrasync.config import FlowSchedule
 from centrasync.errors import CentrasyncError, RetryLaterError, redact
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
+from .lanes import for_each
 from .share import LEASE_TTL, FairShare
 from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 
@@ -258,11 +259,10 @@ class StoreWorker:
         # batch; it must lapse with the lease, or the events a killed process had claimed
         # would wait out the default claim (minutes) after another process took over.
         items = await self.state.claim_inbox(self.store, self.inbox_batch, claim_for=self.lease_ttl)
-        for item in items:
-            await self._handle(item)
+        await for_each(items, self._handle, limit=self.flows.concurrency)
         return len(items)
 
-    async def _handle(self, item: InboxItem) -> None:
+    async def _handle(self, item: InboxItem) -> bool:
         try:
             event = decode_event(item.body)
             if event.type == "order":
@@ -273,11 +273,12 @@ class StoreWorker:
                 self._due[SWEEP].at = 0.0
         except CentrasyncError as exc:
             await self._inbox_failure(item, exc)
-            return
+            return False
         await self.state.mark_inbox_processed(item.id)
         self.flows.events.lag(
             self.store, "webhooks", (self.now() - item.received_at).total_seconds()
         )
+        return True
 
     async def _inbox_failure(self, item: InboxItem, exc: CentrasyncError) -> None:
         message = redact(str(exc))
