@@ -336,3 +336,27 @@ async def test_inventory_per_warehouse_follows_the_article_filters(
         f"{API}/articles/inventoryPerWarehouse", params={**OWNER, "warehouseIds": 2}
     )
     assert other.json() == []
+
+
+async def test_ship_open_ships_every_open_order_oldest_first(client: httpx.AsyncClient) -> None:
+    """The whole queue at once; an order the warehouse already started on stays as it is."""
+    await put_article(client, "A", stock=5)
+    await put_article(client, "B", stock=10)
+    for number, lines in [("O-1", [("A", 3)]), ("O-2", [("A", 3), ("B", 1)]), ("O-3", [("B", 2)])]:
+        await put_order(client, order_body(number, lines))
+    await client.post("/_emulator/orders/O-3/allocate")
+    await client.post("/_emulator/orders/O-3/pick")
+
+    answer = await client.post("/_emulator/orders/ship-open")
+
+    assert answer.json() == {"shipped": 2, "orderNumbers": ["O-1", "O-2"]}
+    state = (await client.get("/_emulator/state")).json()
+    statuses = {
+        o["orderInfo"]["orderNumber"]: o["orderInfo"]["orderStatus"]["number"]
+        for o in state["orders"]
+    }
+    assert statuses == {"O-1": 500, "O-2": 500, "O-3": 400}
+    # Shipped orders left the building; O-3, already picked, waits where it was.
+    assert (await inventory(client, "A"))["numberOfBookedItems"] == 0.0
+    figures_b = await inventory(client, "B")
+    assert (figures_b["numberOfItems"], figures_b["pickedToBeCollectedNumberOfItems"]) == (9, 2)

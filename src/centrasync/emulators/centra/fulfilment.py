@@ -107,7 +107,7 @@ class FulfilmentOps(WorldState):
             paid=capture,
             captured=capture,
         )
-        self.shipments[shipment.id] = shipment
+        self.add_shipment(shipment)
         if capture:
             self.record(
                 "captures", store.uri, shipment=shipment.number, order=number, outcome="captured"
@@ -328,7 +328,7 @@ class FulfilmentOps(WorldState):
                 "shipment has invoices or creditnotes and could not be deleted.",
                 shipment=shipment.number,
             )
-        del self.shipments[shipment.id]
+        self.remove_shipment(shipment)
         order = self.orders[shipment.order_number]
         self.record("shipment_deletions", store.uri, shipment=shipment.number, order=order.number)
         self.refresh_status(order)

@@ -78,7 +78,12 @@ def order_router(world: World) -> APIRouter:
         newer = query_time(request, "newer_than", store)
         older = query_time(request, "older_than", store)
         found: list[Shipment] = []
-        for shipment in world.shipments.values():
+        candidates = (
+            world.shipments.values()
+            if order_filter is None
+            else world.order_shipments(order_filter)
+        )
+        for shipment in candidates:
             order = world.orders[shipment.order_number]
             if (
                 order.store_uri == store.uri

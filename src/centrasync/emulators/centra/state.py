@@ -88,6 +88,10 @@ class WorldState:
         self.stock: dict[tuple[int, int], StockLevel] = {}
         self.orders: dict[int, Order] = {}
         self.shipments: dict[int, Shipment] = {}
+        # Indexes over ``shipments`` (kept by add_shipment / remove_shipment), so looking a
+        # shipment up stays cheap with tens of thousands of them.
+        self._shipment_ids: dict[str, int] = {}
+        self._order_shipments: dict[int, dict[int, Shipment]] = {}
         self.returns: dict[int, ReturnRecord] = {}
         self.supplier_orders: dict[int, SupplierOrder] = {}
         self.supplier_deliveries: dict[int, SupplierDelivery] = {}
@@ -152,7 +156,23 @@ class WorldState:
         text = str(ref).strip()
         if text.isdigit():
             return self.shipments.get(int(text))
-        return next((s for s in self.shipments.values() if s.number == text), None)
+        found = self._shipment_ids.get(text)
+        return None if found is None else self.shipments.get(found)
+
+    def add_shipment(self, shipment: Shipment) -> None:
+        self.shipments[shipment.id] = shipment
+        self._shipment_ids[shipment.number] = shipment.id
+        self._order_shipments.setdefault(shipment.order_number, {})[shipment.id] = shipment
+
+    def remove_shipment(self, shipment: Shipment) -> None:
+        del self.shipments[shipment.id]
+        self._shipment_ids.pop(shipment.number, None)
+        self._order_shipments.get(shipment.order_number, {}).pop(shipment.id, None)
+
+    def order_shipments(self, order_number: int) -> list[Shipment]:
+        """Every shipment of the order, cancelled included, oldest first."""
+        found = self._order_shipments.get(order_number, {})
+        return sorted(found.values(), key=lambda s: s.id)
 
     def shipment(self, ref: str | int) -> Shipment:
         found = self.find_shipment(ref)
@@ -177,10 +197,7 @@ class WorldState:
     # -- order arithmetic shared by orders and fulfilment ------------------------------
 
     def live_shipments(self, order: Order) -> list[Shipment]:
-        found = [
-            s for s in self.shipments.values() if s.order_number == order.number and not s.cancelled
-        ]
-        return sorted(found, key=lambda s: s.id)
+        return [s for s in self.order_shipments(order.number) if not s.cancelled]
 
     def line(self, order: Order, line_id: int) -> OrderLine | None:
         return next((ln for ln in order.lines if ln.id == line_id), None)

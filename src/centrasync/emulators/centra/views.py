@@ -110,11 +110,7 @@ def order_view(world: World, order: Order) -> dict[str, Any]:
         "shipwallet": dict(order.shipwallet),
         "capture_declines": order.capture_declines,
         "lines": lines,
-        "shipments": [
-            shipment_view(world, s)
-            for s in sorted(world.shipments.values(), key=lambda s: s.id)
-            if s.order_number == order.number
-        ],
+        "shipments": [shipment_view(world, s) for s in world.order_shipments(order.number)],
     }
 
 

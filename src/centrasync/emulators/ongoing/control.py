@@ -145,6 +145,12 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
     async def read_state() -> dict[str, Any]:
         return snapshot(state)
 
+    @router.post("/orders/ship-open")
+    async def ship_open() -> dict[str, Any]:
+        """Allocate, pick in full and ship every open order (the whole queue at once)."""
+        shipped = state.ship_open_orders()
+        return {"shipped": len(shipped), "orderNumbers": shipped}
+
     @router.post("/orders/{order_number}/allocate")
     async def allocate(order_number: str) -> dict[str, Any]:
         state.allocate(order_number)

@@ -94,8 +94,29 @@ class OngoingState(Records):
         """Reserve free stock for every line, as far as it goes; status → Allocated."""
         order = self.order_by_number(order_number)
         self._require_workable(order, "allocated")
-        inventory = self.inventory()
-        free = {number: figures.free_to_allocate for number, figures in inventory.items()}
+        return self._allocate(order, self._free_stock())
+
+    def ship_open_orders(self) -> list[str]:
+        """Allocate, pick in full and ship every open order, oldest first; their numbers.
+
+        The warehouse working through its whole queue at once. Free stock is worked out
+        once and drawn down order by order, which is what allocating them one by one
+        would do, without re-deriving every article's figures for each order.
+        """
+        free = self._free_stock()
+        shipped = []
+        for order in sorted(self.orders.values(), key=lambda o: o.order_id):
+            if order.is_active and order.status in (OrderStatus.OPEN, OrderStatus.RELEASED):
+                self._allocate(order, free)
+                self.pick(order.number, None)
+                self.ship(order.number, None)
+                shipped.append(order.number)
+        return shipped
+
+    def _free_stock(self) -> dict[str, float]:
+        return {number: figures.free_to_allocate for number, figures in self.inventory().items()}
+
+    def _allocate(self, order: Order, free: dict[str, float]) -> Order:
         for line in order.lines:
             take = min(max(0.0, line.ordered - line.allocated), free[line.article.number])
             line.allocated += take

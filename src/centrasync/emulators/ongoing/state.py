@@ -55,6 +55,8 @@ class Records:
         """Forget every record; ids start again from their first values."""
         self.articles: dict[str, Article] = {}
         self.orders: dict[int, Order] = {}
+        # Order number -> order id; numbers never change (a PUT upserts by number).
+        self._order_numbers: dict[str, int] = {}
         self.purchase_orders: dict[int, PurchaseOrder] = {}
         # Counted stock of articles not created yet; each is applied when its article is.
         self.opening_stock: dict[str, float] = {}
@@ -162,13 +164,14 @@ class Records:
         return order
 
     def order_by_number(self, order_number: str) -> Order:
-        for order in self.orders.values():
-            if order.number == order_number:
-                return order
-        raise OngoingApiError(404, f"Order with order number '{order_number}' does not exist")
+        order = self._find_order(order_number)
+        if order is None:
+            raise OngoingApiError(404, f"Order with order number '{order_number}' does not exist")
+        return order
 
     def _find_order(self, order_number: str) -> Order | None:
-        return next((o for o in self.orders.values() if o.number == order_number), None)
+        order_id = self._order_numbers.get(order_number)
+        return None if order_id is None else self.orders.get(order_id)
 
     def upsert_order(self, document: OrderIn) -> tuple[Order, bool]:
         """Create or fully replace an order; refused once the warehouse has started."""
@@ -194,6 +197,7 @@ class Records:
                 status_changed=now,
             )
             self.orders[order.order_id] = order
+            self._order_numbers[order.number] = order.order_id
             self.touch_stock(line.article for line in lines)
             return order, True
         self._refuse_if_started(order, "updated")
