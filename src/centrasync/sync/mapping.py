@@ -140,8 +140,7 @@ def shipment_value(shipment: Shipment, field_name: str) -> str:
     carry them, so an absent field is an empty value rather than a configuration error.
     """
     record = f"shipment {shipment.shipment_id}"
-    value = _flat_fields(shipment).get(field_name)
-    return _as_text(value, record, field_name)
+    return _as_text(_flat_fields(shipment).get(field_name), record, field_name)
 
 
 def _line_value(line: CentraModel, field_name: str, record: str) -> str:
@@ -272,14 +271,19 @@ class _Source:
         self.shipment = shipment
         self.overrides = overrides
         self.record = f"shipment {shipment.shipment_id}"
+        # Dumped once: a mapping reads some twenty fields of the same shipment.
+        self._flat = _flat_fields(shipment)
 
     def get(self, target: str, rule: Callable[[], str] | None = None) -> str:
         source = self.overrides.get(target)
         if source is not None:
-            return shipment_value(self.shipment, source).strip()
+            return self._value(source)
         if rule is not None:
             return rule().strip()
-        return shipment_value(self.shipment, _FIELD_SOURCES[target]).strip()
+        return self._value(_FIELD_SOURCES[target])
+
+    def _value(self, field_name: str) -> str:
+        return _as_text(self._flat.get(field_name), self.record, field_name).strip()
 
     def field_of(self, target: str, default: str) -> str:
         """The Centra field an error about ``target`` should name."""
