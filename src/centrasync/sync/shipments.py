@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -214,6 +215,9 @@ class ShipmentFlows:
             if (record := known.get(self.ref(shipment.shipment_id))) is None
             or record.state in _TAKEABLE
         ]
+        await self._first_sight(
+            [s for s in takeable if self.ref(s.shipment_id) not in known], source
+        )
         return await for_each(takeable, partial(self.take, source=source), limit=self.concurrency)
 
     async def _advance(self, page: Page[Shipment]) -> None:
@@ -251,27 +255,52 @@ class ShipmentFlows:
             if record is not None and record.state not in _TAKEABLE:
                 return False
             if record is None:
-                await self._first_sight(ref, shipment, source)
+                await self._open_records([shipment], source)
             return await self._guarded(ref, OUTBOUND, lambda: self._send(ref, shipment))
 
-    async def _first_sight(self, ref: RecordRef, shipment: Shipment, source: str) -> None:
-        await self.state.upsert_record(ref, centra_id=shipment.shipment_id)
-        await self.state.transition(
-            ref,
-            ShipmentState.NEW,
-            note=f"seen by {source}",
-            response=_shipment_json(shipment),
+    async def _first_sight(self, shipments: Sequence[Shipment], source: str) -> None:
+        """Open the ledger rows of a page's new shipments in three store calls, not two each.
+
+        Under the shipments' locks (taken in key order, so two pages never wait on each
+        other), and read again under them: two webhooks for one order are handled side by
+        side, and a row the other opened and moved on meanwhile must not go back to new.
+        """
+        unique = {s.shipment_id: s for s in shipments}
+        if not unique:
+            return
+        async with AsyncExitStack() as held:
+            for key in sorted(unique):
+                await held.enter_async_context(self._lock(self.ref(key)))
+            existing = await self.state.get_records(self.ref(key) for key in unique)
+            await self._open_records(
+                [s for key, s in unique.items() if self.ref(key) not in existing], source
+            )
+
+    async def _open_records(self, shipments: Sequence[Shipment], source: str) -> None:
+        """Ledger rows in state new for shipments that have none; the caller holds locks."""
+        if not shipments:
+            return
+        refs = [self.ref(shipment.shipment_id) for shipment in shipments]
+        await self.state.upsert_records([NewRecord(ref, centra_id=ref.key) for ref in refs])
+        await self.state.transition_records(
+            [
+                Step(ref, ShipmentState.NEW, note=f"seen by {source}", response=_shipment_json(s))
+                for ref, s in zip(refs, shipments, strict=True)
+            ]
         )
-        created = shipment.shipment_date
-        if (
-            source != "webhook"
-            and self.webhooks_since is not None
-            and created is not None
-            and created > self.webhooks_since
-            and self.now() - created > self.webhook_grace
-        ):
-            self.events.recovered(self.store_name, OUTBOUND)
-            _log.warning("webhook missed", store=self.store_name, shipment=ref.key, found_by=source)
+        for ref, shipment in zip(refs, shipments, strict=True):
+            created = shipment.shipment_date
+            if (
+                source != "webhook"
+                and self.webhooks_since is not None
+                and created is not None
+                and created > self.webhooks_since
+                and self.now() - created > self.webhook_grace
+            ):
+                self.events.recovered(self.store_name, OUTBOUND)
+                _log.warning(
+                    "webhook missed", store=self.store_name, shipment=ref.key, found_by=source
+                )
 
     async def _send(self, ref: RecordRef, shipment: Shipment) -> None:
         if not shipment_passes_filters(shipment, self.settings.shipment_filters):
