@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -216,3 +217,55 @@ async def test_stopping_cancels_a_long_pass_after_the_grace_period(rig: Rig) -> 
         await asyncio.wait_for(task, 5)
     # The cancelled pass let go of its lease on the way out.
     assert await rig.state.acquire_lease("worker/se/endless", "other", worker.lease_ttl)
+
+
+@dataclass
+class CountingWire(httpx.AsyncBaseTransport):
+    inner: httpx.AsyncBaseTransport
+    gets: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            self.gets += 1
+        return await self.inner.handle_async_request(request)
+
+
+async def test_events_about_one_order_in_a_batch_are_acted_on_once(rig: Rig) -> None:
+    wire = CountingWire(EmulatorTransport(rig.centra.app))
+    config = settings(shipments=0, confirmations=0, cancellations=0)
+    engine = Engine(
+        config,
+        rig.state,
+        events=rig.tally,
+        owner="w1",
+        connections={"se": Connections(wire, EmulatorTransport(rig.ongoing.app))},
+    )
+    async with engine:
+        for copy in range(3):
+            await rig.state.add_to_inbox("se", f"evt-{copy}", order_event("1001"))
+        await rig.state.add_to_inbox("se", "evt-other", order_event("1003"))
+        await engine.workers[0].drain_inbox()
+    assert await rig.states() == {"1001-1": ShipmentState.SENT, "1003-1": ShipmentState.SENT}
+    assert wire.gets == 2, "one listing per order, not per event"
+    assert await rig.state.inbox_backlog("se") == 0
+
+
+async def test_webhooks_are_handled_while_a_long_pass_runs(rig: Rig) -> None:
+    """A pass taking seconds must not hold the inbox back."""
+    slow = FaultRule(kind="latency", method="GET", path="/api/wms/shipments", latency=5.0, times=1)
+    rig.centra.plan.add(slow)
+    config = settings(shipments=60, confirmations=0, cancellations=0)
+    stop = asyncio.Event()
+    async with rig.engine(config) as engine:
+        loop = asyncio.create_task(engine.run(stop))
+        # The first poll lists Good-to-Go for five seconds; meanwhile a webhook arrives.
+        await asyncio.sleep(0.5)
+        await rig.state.add_to_inbox("se", "evt-1", order_event("1001"))
+        for _ in range(40):
+            if (await rig.states()).get("1001-1") == ShipmentState.SENT:
+                break
+            await asyncio.sleep(0.05)
+        handled = await rig.states()
+        stop.set()
+        await loop
+    assert handled.get("1001-1") == ShipmentState.SENT

@@ -96,6 +96,21 @@ async def test_list_records_filters_by_kind_and_state(store: StateStore) -> None
     assert len(await store.list_records("se", limit=2)) == 2
 
 
+async def test_list_records_by_key_prefix_is_exact_and_case_sensitive(store: StateStore) -> None:
+    for key in ("1042-1", "1042-2", "10421-1", "1043-1", "A_1", "a%1"):
+        await store.upsert_record(RecordRef("se", RecordKind.SHIPMENT, key))
+    await store.upsert_record(RecordRef("no", RecordKind.SHIPMENT, "1042-3"))
+
+    async def keys(prefix: str) -> list[str]:
+        found = await store.list_records("se", kind=RecordKind.SHIPMENT, key_prefix=prefix)
+        return sorted(r.ref.key for r in found)
+
+    assert await keys("1042-") == ["1042-1", "1042-2"]
+    assert await keys("A_") == ["A_1"]
+    assert await keys("a%") == ["a%1"]
+    assert await keys("") == ["1042-1", "1042-2", "10421-1", "1043-1", "A_1", "a%1"]
+
+
 async def test_get_records_reads_many_at_once_and_leaves_out_the_unknown(
     store: StateStore,
 ) -> None:

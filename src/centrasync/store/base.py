@@ -317,7 +317,10 @@ class StateStore(Protocol):
         kind: RecordKind | None = None,
         state: str | None = None,
         limit: int = 100,
-    ) -> list[LedgerRecord]: ...
+        key_prefix: str | None = None,
+    ) -> list[LedgerRecord]:
+        """``key_prefix``: only records whose key starts with it (one order's shipments)."""
+        ...
 
     async def history(self, ref: RecordRef) -> list[Transition]: ...
 

@@ -232,11 +232,22 @@ def get_records(tx: Tx, refs: Iterable[RecordRef]) -> dict[RecordRef, LedgerReco
 
 
 def list_records(
-    tx: Tx, store: str, *, kind: RecordKind | None, state: str | None, limit: int
+    tx: Tx,
+    store: str,
+    *,
+    kind: RecordKind | None,
+    state: str | None,
+    limit: int,
+    key_prefix: str | None = None,
 ) -> list[LedgerRecord]:
     """Most recently changed first, which is what an operator looks for."""
     conditions = ["store = :store"]
     params: dict[str, Any] = {"store": store, "limit": limit}
+    if key_prefix is not None:
+        # substr, not LIKE: exact and case-sensitive on both databases, no escaping.
+        conditions.append("substr(key, 1, :prefix_length) = :key_prefix")
+        params["key_prefix"] = key_prefix
+        params["prefix_length"] = len(key_prefix)
     if kind is not None:
         conditions.append("kind = :kind")
         params["kind"] = kind.value

@@ -230,9 +230,17 @@ class SqlStateStore:
         kind: RecordKind | None = None,
         state: str | None = None,
         limit: int = 100,
+        key_prefix: str | None = None,
     ) -> list[LedgerRecord]:
         return await self._call(
-            partial(ledger.list_records, store=store, kind=kind, state=state, limit=limit),
+            partial(
+                ledger.list_records,
+                store=store,
+                kind=kind,
+                state=state,
+                limit=limit,
+                key_prefix=key_prefix,
+            ),
             write=False,
         )
 

@@ -245,7 +245,7 @@ class ShipmentFlows:
         await self._take_page(page, source="webhook")
         listed = {s.shipment_id for s in page}
         prefix = f"{order_number}-"
-        await self.reconcile_cancellations(exclude=listed, only=lambda key: key.startswith(prefix))
+        await self.reconcile_cancellations(exclude=listed, key_prefix=prefix)
 
     async def take(self, shipment: Shipment, *, source: str) -> bool:
         """Bring one Good-to-Go shipment into the WMS; True if this call moved it on."""
@@ -491,22 +491,19 @@ class ShipmentFlows:
         self,
         *,
         exclude: Iterable[str] = (),
-        only: Callable[[str], bool] | None = None,
+        key_prefix: str | None = None,
     ) -> int:
         """Check open shipments missing from Centra's Good-to-Go list; returns cancelled.
 
         A shipment still Good-to-Go is not cancelled, so only the others cost a call.
+        ``key_prefix`` keeps to one order's shipments, read from the ledger alone.
         """
         skip = set(exclude)
         records = await self.state.list_records(
-            self.store_name, kind=RecordKind.SHIPMENT, limit=_LISTING_LIMIT
+            self.store_name, kind=RecordKind.SHIPMENT, limit=_LISTING_LIMIT, key_prefix=key_prefix
         )
         missing = [
-            record.ref
-            for record in records
-            if record.state in _OPEN
-            and record.ref.key not in skip
-            and (only is None or only(record.ref.key))
+            record.ref for record in records if record.state in _OPEN and record.ref.key not in skip
         ]
         return await for_each(missing, self._cancel_one, limit=self.concurrency)
 

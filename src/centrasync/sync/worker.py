@@ -33,6 +33,7 @@ __all__ = ["ScheduledFlow", "StoreWorker"]
 _log = structlog.get_logger(__name__)
 
 _MAX_BACKOFF = 60.0
+SWEEP_NUDGE_GAP = 10.0
 SHIPMENTS = "shipments"
 SWEEP = "sweep"
 # The kinds of lease shared out separately: the shipment loops, and every other flow's.
@@ -46,10 +47,17 @@ class _Due:
     interval: float
     at: float = 0.0
     failures: int = 0
+    last_done: float | None = None
 
     def done(self, now: float) -> None:
         self.failures = 0
+        self.last_done = now
         self.at = now + self.interval
+
+    def bring_forward(self, now: float, gap: float) -> None:
+        """Run as soon as possible, but not sooner than ``gap`` after the last success."""
+        soonest = now if self.last_done is None else max(now, self.last_done + gap)
+        self.at = min(self.at, soonest)
 
     def failed(self, now: float) -> float:
         """Back off exponentially (1, 2, 4 … s), never beyond the interval or a minute."""
@@ -145,7 +153,31 @@ class StoreWorker:
         await asyncio.gather(*loops, return_exceptions=True)
 
     async def _shipment_round(self) -> None:
-        await self._step(self._shipment_passes)
+        """The inbox, then the due passes, with the inbox drained every tick meanwhile.
+
+        A sweep over a long Good-to-Go list takes seconds; webhook events must not wait
+        for it. The passes and the events may meet on one shipment, which its lock and
+        the re-read under it make safe, as between the lanes of one pass.
+        """
+        await self.drain_inbox()
+        passes = asyncio.create_task(self._passes_after_inbox())
+        try:
+            while not passes.done():
+                await asyncio.wait({passes}, timeout=self.tick)
+                if not passes.done():
+                    await self.drain_inbox()
+        finally:
+            if not passes.done():
+                passes.cancel()
+                with suppress(asyncio.CancelledError):
+                    await passes
+        passes.result()
+
+    async def _passes_after_inbox(self) -> None:
+        if await self.flows.redrive_retries():
+            self._due[CONFIRMATION].at = 0.0
+        for flow in self._shipment_passes:
+            await self._maybe(flow.name, flow.run)
 
     async def _leased(
         self, flow: str, body: Callable[[], Awaitable[None]], stop: asyncio.Event
@@ -200,20 +232,14 @@ class StoreWorker:
                 await keeper
 
     async def step(self) -> None:
-        """One round of the main loop: the inbox, then every shipment pass that is due."""
-        await self._step(self._shipment_passes)
+        """The inbox, then every shipment pass that is due, one after the other (tests)."""
+        await self.drain_inbox()
+        await self._passes_after_inbox()
 
     async def run_side_flows(self) -> None:
         """Every further flow once, now, whatever its schedule says."""
         for flow in self.more_flows:
             self._due[flow.name].at = 0.0
-            await self._maybe(flow.name, flow.run)
-
-    async def _step(self, passes: Sequence[ScheduledFlow]) -> None:
-        await self.drain_inbox()
-        if await self.flows.redrive_retries():
-            self._due[CONFIRMATION].at = 0.0
-        for flow in passes:
             await self._maybe(flow.name, flow.run)
 
     @property
@@ -254,30 +280,48 @@ class StoreWorker:
     # -- the webhook inbox -----------------------------------------------------------------
 
     async def drain_inbox(self) -> int:
-        """Act on every waiting webhook event; returns how many were handled."""
+        """Act on every waiting webhook event; returns how many were handled.
+
+        Events about the same order in one batch (its creation, the Good-to-Go flag, a
+        duplicate delivery) are acted on once: the handler reads the order's current
+        shipments, so one read answers them all. Shipment events bring the sweep forward.
+        """
         # Only the holder of the store's lease claims, so the claim need not outlast a long
         # batch; it must lapse with the lease, or the events a killed process had claimed
         # would wait out the default claim (minutes) after another process took over.
         items = await self.state.claim_inbox(self.store, self.inbox_batch, claim_for=self.lease_ttl)
-        await for_each(items, self._handle, limit=self.flows.concurrency)
+        groups: dict[tuple[str, str], list[InboxItem]] = {}
+        for item in items:
+            try:
+                event = decode_event(item.body)
+            except CentrasyncError as exc:
+                await self._inbox_failure(item, exc)
+                continue
+            subject = event.id if event.type == "order" else ""
+            groups.setdefault((event.type, subject), []).append(item)
+        await for_each(groups.items(), self._handle, limit=self.flows.concurrency)
         return len(items)
 
-    async def _handle(self, item: InboxItem) -> bool:
+    async def _handle(self, group: tuple[tuple[str, str], list[InboxItem]]) -> bool:
+        (kind, subject), items = group
         try:
-            event = decode_event(item.body)
-            if event.type == "order":
-                await self.flows.on_order_event(event.id)
-            elif event.type == "shipment":
+            if kind == "order":
+                await self.flows.on_order_event(subject)
+            elif kind == "shipment":
                 # The event names Centra's internal shipment id, which the Order API does
                 # not show [I]; the sweep finds what changed, including a late Good-to-Go.
-                self._due[SWEEP].at = 0.0
+                # A stream of such events brings it forward once per SWEEP_NUDGE_GAP, not
+                # once per event: each sweep re-reads the whole Good-to-Go list.
+                self._due[SWEEP].bring_forward(self.clock(), SWEEP_NUDGE_GAP)
         except CentrasyncError as exc:
-            await self._inbox_failure(item, exc)
+            for item in items:
+                await self._inbox_failure(item, exc)
             return False
-        await self.state.mark_inbox_processed(item.id)
-        self.flows.events.lag(
-            self.store, "webhooks", (self.now() - item.received_at).total_seconds()
-        )
+        for item in items:
+            await self.state.mark_inbox_processed(item.id)
+            self.flows.events.lag(
+                self.store, "webhooks", (self.now() - item.received_at).total_seconds()
+            )
         return True
 
     async def _inbox_failure(self, item: InboxItem, exc: CentrasyncError) -> None:
