@@ -30,6 +30,8 @@ from centrasync.errors import (
 )
 from centrasync.http import IDEMPOTENT, parse_retry_after
 
+from .lane import WriteLane
+
 __all__ = ["SYSTEM", "OngoingApi", "QueryParams", "write_lane"]
 
 SYSTEM = "ongoing"
@@ -38,18 +40,18 @@ QueryParams = Sequence[tuple[str, str | int | float | bool | None]]
 
 # One lane per (event loop, base URL, goods owner). Ongoing executes writes for a goods
 # owner one at a time and parallel ones queue and time out (reference §8), so every
-# connector in this process talking to the same account must share one lock. Keying by
-# loop as well keeps a lock from being used on a loop it was not created on.
-_LANES: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]
-] = weakref.WeakKeyDictionary()
+# connector in this process talking to the same account must share one lane. Keying by
+# loop as well keeps a lane from being used on a loop it was not created on.
+_LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], WriteLane]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def write_lane(base_url: str, goods_owner_id: int) -> asyncio.Lock:
-    """The lock every write for this account takes; must be called on a running loop."""
+def write_lane(base_url: str, goods_owner_id: int) -> WriteLane:
+    """The lane every write for this account takes; must be called on a running loop."""
     lanes = _LANES.setdefault(asyncio.get_running_loop(), {})
     key = (str(httpx.URL(base_url)).rstrip("/").lower(), goods_owner_id)
-    return lanes.setdefault(key, asyncio.Lock())
+    return lanes.setdefault(key, WriteLane())
 
 
 def _remote_message(body: str) -> str | None:
@@ -102,7 +104,7 @@ class OngoingApi:
         client: httpx.AsyncClient,
         goods_owner_id: int,
         *,
-        lane: Callable[[], asyncio.Lock],
+        lane: Callable[[], WriteLane],
         page_size: int,
         secrets: Sequence[str] = (),
     ) -> None:
@@ -224,7 +226,8 @@ class OngoingApi:
         payload = (
             None if body is None else body.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        async with self._lane():
+        # Catalogue writes give way to orders, cancellations and reported quantities.
+        async with self._lane().turn(urgent=not path.startswith("articles")):
             return await self._send(method, path, body=payload)
 
     async def write(self, method: str, path: str, body: BaseModel | None = None) -> None:
