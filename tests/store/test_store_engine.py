@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,31 @@ async def test_unreachable_database_is_a_retry_later_error() -> None:
     with pytest.raises(RetryLaterError) as caught:
         await open_store("postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2")
     assert caught.value.system == "state store"
+
+
+async def test_a_second_writer_waits_off_the_loop_and_then_writes(tmp_path: Path) -> None:
+    """Calls run on the loop's thread; one that finds the file locked waits in the thread.
+
+    The first store holds the write lock in an open transaction; the second store's write
+    must neither fail nor stop the event loop, and lands once the first commits.
+    """
+    url = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}"
+    first, second = await open_store(url), await open_store(url)
+    held = RecordRef("se", RecordKind.SHIPMENT, "1001-1")
+    waiting = RecordRef("se", RecordKind.SHIPMENT, "1002-1")
+    try:
+        async with first.transaction() as tx:
+            await tx.upsert_record(held)
+            write = asyncio.create_task(second.upsert_record(waiting))
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not write.done(), "the second writer must wait for the lock"
+        assert ticks == 20, "the loop kept running while the second writer waited"
+        await asyncio.wait_for(write, 5)
+        found = await second.get_records([held, waiting])
+        assert set(found) == {held, waiting}
+    finally:
+        await first.close()
+        await second.close()
