@@ -1,19 +1,29 @@
 """Benchmark: outbound throughput, N shipments end to end over two stores.
 
-Both emulators run in-process behind the real clients. Store ``se`` (plugin ``wms``)
-captures on completion and store ``us`` (plugin ``wms-us``) captures on import, each with
-its own Ongoing warehouse. N Good-to-Go shipments are placed through the Centra emulator's
-control API (not timed), then the engine is driven by ``Engine.run_once()``: the first
-pass takes every shipment and creates its WMS order, the emulated warehouses allocate,
-pick and ship every order, and the following passes confirm each one in Centra until the
-ledger holds every shipment as completed.
+The emulators run in a child process (``remote.py``) and the engine reaches them over
+real sockets through its real clients, so its CPU and memory are its own. Store ``se``
+(plugin ``wms``) captures on completion and store ``us`` (plugin ``wms-us``) captures on
+import, each with its own Ongoing warehouse. N Good-to-Go shipments are placed before the
+clock starts; the engine is driven by ``Engine.run_once()``: the first pass takes every
+shipment and creates its WMS order, the warehouses ship every order (``POST
+/_emulator/orders/ship-open``, not timed: that is the warehouse's work), and the next pass
+confirms each one in Centra, until the ledger holds every shipment as completed.
+
+Latency: every API call is given ``--latency-ms`` (default 20 ms) in the emulators, as a
+remote API would take; a WMS write spends it inside its goods owner's write lane, because
+Ongoing executes a goods owner's writes one at a time (ongoing-api.md section 8). Neither
+vendor documents a latency; 20 ms is far below a call across the internet to a hosted
+API, so it favours the floor. ``--latency-ms 0`` measures CPU alone.
 
     .venv/bin/python benchmarks/outbound.py [--shipments 10000] [--database sqlite|postgresql]
+        [--concurrency 8] [--floor-shipments 1000] [--latency-ms 20]
 
 Printed: shipments per second, Centra and WMS calls per shipment by endpoint, and the
-floor: the same number of calls to the same endpoints made by a bare loop of httpx
-requests at concurrency 1 (no ledger, no effects), and engine / bare. The engine's
-shipment passes are sequential per store today, so concurrency 1 is also its own.
+floor: the calls the engine made for the first ``--floor-shipments`` shipments at
+concurrency 1 (and with the two stores' passes in turn, so one call is in flight at a
+time), sent again one by one by a bare loop of httpx requests (no ledger, no
+effects) to fresh emulators. Then engine / bare at concurrency 1 (time for the same calls)
+and, at the given concurrency, the engine's shipments per second over the floor's.
 """
 
 from __future__ import annotations
@@ -27,13 +37,14 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 from harness import Counting
+from remote import child_apps
 
 from centrasync.config import parse_settings
 from centrasync.emulators.centra import CentraEmulator
@@ -46,9 +57,8 @@ from centrasync.emulators.centra.specs import (
     VariantSpec,
     WarehouseSpec,
 )
-from centrasync.emulators.faults import EmulatorTransport
+from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.emulators.ongoing.model import OrderStatus
 from centrasync.logs import configure_logging
 from centrasync.server.runtime import Connections, Engine
 from centrasync.store import open_store
@@ -63,6 +73,7 @@ STORES = {
     "us": ("wms-us", "America/New_York", "on_import", "us-dc"),
 }
 PRODUCTS = 40
+LATENCY_MS = 20.0
 NUMBER = re.compile(r"(?<=/)[^/]*\d[^/]*(?=/|$)")
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,22 +89,14 @@ BILLING = {
 }
 
 
-@dataclass(frozen=True)
-class Outcome:
-    shipments: int
-    seconds: float
-    passes: int
-    calls: dict[str, int]
-    # The requests of each pass, in order, for the floor to send again.
-    sent: list[list[httpx.Request]]
-
-
-def settings_document(database_url: str) -> dict[str, Any]:
+def settings_document(
+    database_url: str, urls: dict[str, str], *, concurrency: int = 8
+) -> dict[str, Any]:
     stores = {
         name: {
-            "centra": {"host": "http://centra.test", "uri": uri, "timezone": zone},
+            "centra": {"host": urls["centra"], "uri": uri, "timezone": zone},
             "wms": {
-                "base_url": f"http://{warehouse}.test/{warehouse}/api/v1/",
+                "base_url": f"{urls[name]}/{warehouse}/api/v1/",
                 "user": "centrasync",
                 "goods_owner_id": 1,
             },
@@ -103,7 +106,8 @@ def settings_document(database_url: str) -> dict[str, Any]:
         for name, (uri, zone, policy, warehouse) in STORES.items()
     }
     # The emulator does not rate-limit; Centra's real budget would make this a sleep test.
-    return {"engine": {"database_url": database_url, "centra_rate": 1e9}, "stores": stores}
+    engine = {"database_url": database_url, "centra_rate": 1e9, "concurrency": concurrency}
+    return {"engine": engine, "stores": stores}
 
 
 def secrets_env() -> dict[str, str]:
@@ -139,6 +143,121 @@ def centra_catalogue() -> CatalogueSpec:
     return CatalogueSpec(warehouses=[WarehouseSpec(name="Main")], stores=stores, products=products)
 
 
+def order_request(store: str, index: int) -> dict[str, Any]:
+    """The control call that places the ``index``-th one-line order."""
+    return {
+        "store": store,
+        "lines": [{"ean": ean13(index % PRODUCTS + 1), "qty": 1}],
+        "billing": BILLING,
+    }
+
+
+async def build_shop(count: str, latency_ms: str) -> dict[str, Any]:
+    """The child's apps: Centra with ``count`` Good-to-Go shipments, both warehouses.
+
+    Orders alternate between the stores and are placed in-process before serving, so
+    two children built alike hold the same orders under the same numbers and ids.
+    """
+    latency = float(latency_ms) / 1000
+    centra = CentraEmulator(seed=None)
+    centra.load_catalogue(centra_catalogue())
+    warehouses = {
+        name: OngoingEmulator(warehouse=warehouse, password=WMS_PASSWORD, write_delay=latency)
+        for name, (_, _, _, warehouse) in STORES.items()
+    }
+    uris = [uri for uri, _, _, _ in STORES.values()]
+    async with httpx.AsyncClient(
+        transport=EmulatorTransport(centra.app), base_url="http://c.test"
+    ) as control:
+        for index in range(int(count)):
+            placed = await control.post(
+                "/_emulator/orders", json=order_request(uris[index % len(uris)], index)
+            )
+            placed.raise_for_status()
+            made = await control.post(
+                f"/_emulator/orders/{placed.json()['number']}/shipments",
+                json={"gtg": True, "capture": False},
+            )
+            made.raise_for_status()
+    if latency:
+        centra.plan.add(FaultRule(kind=FaultKind.LATENCY, latency=latency))
+        for warehouse in warehouses.values():
+            # Writes already take ``write_delay`` inside the goods owner's lane.
+            warehouse.plan.add(FaultRule(kind=FaultKind.LATENCY, method="GET", latency=latency))
+    return {"centra": centra.app, **{name: wms.app for name, wms in warehouses.items()}}
+
+
+@dataclass
+class Recording(httpx.AsyncBaseTransport):
+    """Keeps every request (method, URL, headers, body) so the floor can send it again."""
+
+    inner: httpx.AsyncBaseTransport
+    name: str
+    sent: list[tuple[str, httpx.Request]]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.sent.append((self.name, request))
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass
+class Shop:
+    """The emulators' child process as the engine's process sees it: URLs and counting wires."""
+
+    urls: dict[str, str]
+    to_centra: Counting = field(default_factory=lambda: Counting(httpx.AsyncHTTPTransport()))
+    to_wms: dict[str, Counting] = field(
+        default_factory=lambda: {name: Counting(httpx.AsyncHTTPTransport()) for name in STORES}
+    )
+    sent: list[tuple[str, httpx.Request]] = field(default_factory=list)
+
+    def connections(self) -> dict[str, Connections]:
+        """Each store's two wires, recording what they carry."""
+        return {
+            name: Connections(
+                centra=Recording(self.to_centra, "centra", self.sent),
+                wms=Recording(self.to_wms[name], name, self.sent),
+            )
+            for name in STORES
+        }
+
+    async def ship_everything(self) -> int:
+        """Both warehouses ship every open order; how many they shipped."""
+        shipped = 0
+        async with httpx.AsyncClient(timeout=600) as control:
+            for name in STORES:
+                answer = await control.post(f"{self.urls[name]}/_emulator/orders/ship-open")
+                answer.raise_for_status()
+                shipped += int(answer.json()["shipped"])
+        return shipped
+
+    def calls(self) -> Counter[str]:
+        """Calls per endpoint, record numbers folded into ``{id}``."""
+        total: Counter[str] = Counter()
+        for key, value in self.to_centra.calls.items():
+            total[NUMBER.sub("{id}", key)] += value
+        for wire in self.to_wms.values():
+            for key, value in wire.calls.items():
+                total[f"wms {NUMBER.sub('{id}', key)}"] += value
+        return total
+
+    async def aclose(self) -> None:
+        await self.to_centra.inner.aclose()
+        for wire in self.to_wms.values():
+            await wire.inner.aclose()
+
+
+@asynccontextmanager
+async def remote_shop(count: int, latency_ms: float) -> AsyncIterator[Shop]:
+    async with child_apps("outbound:build_shop", count, latency_ms) as urls:
+        shop = Shop(urls)
+        try:
+            yield shop
+        finally:
+            await shop.aclose()
+
+
 @asynccontextmanager
 async def database(kind: str) -> AsyncIterator[str]:
     """A fresh, empty state store URL; its file or schema is gone afterwards."""
@@ -155,106 +274,26 @@ async def database(kind: str) -> AsyncIterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@dataclass
-class Recording(httpx.AsyncBaseTransport):
-    """Keeps every request (method, URL, headers, body) so the floor can send it again."""
-
-    inner: httpx.AsyncBaseTransport
-    sent: list[httpx.Request]
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.sent.append(request)
-        return await self.inner.handle_async_request(request)
+@dataclass(frozen=True)
+class Outcome:
+    shipments: int
+    seconds: float
+    passes: int
+    calls: dict[str, int]
+    # The requests of each pass, in order, by wire, for the floor to send again.
+    sent: list[list[tuple[str, httpx.Request]]]
 
 
-class World:
-    """The Centra emulator with N Good-to-Go shipments, two warehouses, counting wires."""
-
-    def __init__(self, webhooks: httpx.AsyncBaseTransport | None = None) -> None:
-        self.centra = CentraEmulator(seed=None, webhook_transport=webhooks)
-        self.centra.load_catalogue(centra_catalogue())
-        self.warehouses = {
-            name: OngoingEmulator(warehouse=warehouse, password=WMS_PASSWORD)
-            for name, (_, _, _, warehouse) in STORES.items()
-        }
-        self.to_centra = Counting(EmulatorTransport(self.centra.app))
-        self.to_wms = {
-            name: Counting(EmulatorTransport(emulator.app))
-            for name, emulator in self.warehouses.items()
-        }
-        self.sent: list[httpx.Request] = []
-
-    def recording(self, wire: httpx.AsyncBaseTransport) -> Recording:
-        return Recording(wire, self.sent)
-
-    async def place(self, count: int) -> None:
-        """Place ``count`` one-line orders, alternating stores, each made Good-to-Go."""
-        uris = [uri for uri, _, _, _ in STORES.values()]
-        eans = [ean13(index + 1) for index in range(PRODUCTS)]
-        async with httpx.AsyncClient(
-            transport=EmulatorTransport(self.centra.app), base_url="http://c.test"
-        ) as control:
-            for index in range(count):
-                placed = await control.post(
-                    "/_emulator/orders",
-                    json={
-                        "store": uris[index % len(uris)],
-                        "lines": [{"ean": eans[index % len(eans)], "qty": 1}],
-                        "billing": BILLING,
-                    },
-                )
-                placed.raise_for_status()
-                made = await control.post(
-                    f"/_emulator/orders/{placed.json()['number']}/shipments",
-                    json={"gtg": True, "capture": False},
-                )
-                made.raise_for_status()
-
-    def ship_everything(self) -> int:
-        """The warehouses allocate, pick and ship every open order; how many they shipped."""
-        shipped = 0
-        for emulator in self.warehouses.values():
-            for order in list(emulator.state.orders.values()):
-                if order.is_active and order.status == OrderStatus.OPEN:
-                    emulator.state.allocate(order.number)
-                    emulator.state.pick(order.number, None)
-                    emulator.state.ship(order.number, None)
-                    shipped += 1
-        return shipped
-
-    def calls(self) -> Counter[str]:
-        """Calls per endpoint, record numbers folded into ``{id}``."""
-        total: Counter[str] = Counter()
-        for key, value in self.to_centra.calls.items():
-            total[NUMBER.sub("{id}", key)] += value
-        for wire in self.to_wms.values():
-            for key, value in wire.calls.items():
-                total[f"wms {NUMBER.sub('{id}', key)}"] += value
-        return total
-
-    def reset_counts(self) -> None:
-        self.to_centra.reset()
-        for wire in self.to_wms.values():
-            wire.reset()
-
-
-async def engine_run(count: int, kind: str) -> Outcome:
-    world = World()
-    await world.place(count)
-    world.reset_counts()
-    async with database(kind) as url:
-        settings = parse_settings(settings_document(url), secrets_env())
+async def engine_run(count: int, kind: str, concurrency: int, latency_ms: float) -> Outcome:
+    async with remote_shop(count, latency_ms) as shop, database(kind) as url:
+        settings = parse_settings(
+            settings_document(url, shop.urls, concurrency=concurrency), secrets_env()
+        )
         state = await open_store(url)
-        connections = {
-            name: Connections(
-                centra=world.recording(world.to_centra),
-                wms=world.recording(world.to_wms[name]),
-            )
-            for name in STORES
-        }
-        sent: list[list[httpx.Request]] = []
-        engine = Engine(settings, state, events=Tally(), owner="bench", connections=connections)
+        sent: list[list[tuple[str, httpx.Request]]] = []
+        engine = Engine(
+            settings, state, events=Tally(), owner="bench", connections=shop.connections()
+        )
         try:
             async with engine:
                 took = 0.0
@@ -262,12 +301,17 @@ async def engine_run(count: int, kind: str) -> Outcome:
                 completed = 0
                 while completed < count and passes < 20:
                     began = time.perf_counter()
-                    await engine.run_once()
-                    world.ship_everything()
+                    if concurrency == 1:
+                        # One call in flight at a time, as in the floor: the stores in turn.
+                        for worker in engine.workers:
+                            await worker.run_once()
+                    else:
+                        await engine.run_once()
                     took += time.perf_counter() - began
                     passes += 1
-                    sent.append(list(world.sent))
-                    world.sent.clear()
+                    sent.append(list(shop.sent))
+                    shop.sent.clear()
+                    await shop.ship_everything()
                     # Counting the ledger is the benchmark's check, not the engine's work.
                     completed = 0
                     for name in STORES:
@@ -277,49 +321,54 @@ async def engine_run(count: int, kind: str) -> Outcome:
                         completed += sum(r.state == ShipmentState.COMPLETED for r in records)
         finally:
             await state.close()
-            await world.centra.aclose()
+        calls = dict(shop.calls())
     if completed != count:
         raise SystemExit(f"only {completed} of {count} shipments completed after {passes} passes")
-    return Outcome(count, took, passes, dict(world.calls()), sent)
+    return Outcome(count, took, passes, calls, sent)
 
 
-async def bare_run(count: int, sent: list[list[httpx.Request]]) -> Outcome:
+async def bare_run(
+    count: int, latency_ms: float, sent: list[list[tuple[str, httpx.Request]]]
+) -> Outcome:
     """The floor: the engine's own requests, sent again one by one by a bare loop.
 
-    Fresh emulators get the same orders (so the same numbers and ids), and each pass's
+    A fresh child holds the same orders (so the same numbers and ids), and each pass's
     requests are replayed in order, with the warehouses shipping between passes as in
     the engine's run; no ledger, no effects, no parsing beyond reading the body.
     """
-    world = World()
-    await world.place(count)
-    world.reset_counts()
-    wires: dict[str, httpx.AsyncBaseTransport] = {"centra.test": world.to_centra}
-    for name, (_, _, _, warehouse) in STORES.items():
-        wires[f"{warehouse}.test"] = world.to_wms[name]
-    clients = {host: httpx.AsyncClient(transport=wire) for host, wire in wires.items()}
-    try:
-        began = time.perf_counter()
-        for requests in sent:
-            for request in requests:
-                answer = await clients[request.url.host].request(
-                    request.method, request.url, headers=request.headers, content=request.content
-                )
-                await answer.aread()
-            world.ship_everything()
-        took = time.perf_counter() - began
-    finally:
-        for client in clients.values():
-            await client.aclose()
-        await world.centra.aclose()
-    return Outcome(count, took, len(sent), dict(world.calls()), [])
+    async with remote_shop(count, latency_ms) as shop:
+        clients = {"centra": httpx.AsyncClient(transport=shop.to_centra)}
+        clients |= {name: httpx.AsyncClient(transport=shop.to_wms[name]) for name in STORES}
+        bases = {name: httpx.URL(url) for name, url in shop.urls.items()}
+        took = 0.0
+        try:
+            for requests in sent:
+                began = time.perf_counter()
+                for name, request in requests:
+                    target = request.url.copy_with(host=bases[name].host, port=bases[name].port)
+                    answer = await clients[name].request(
+                        request.method, target, headers=request.headers, content=request.content
+                    )
+                    await answer.aread()
+                took += time.perf_counter() - began
+                await shop.ship_everything()
+        finally:
+            for client in clients.values():
+                await client.aclose()
+        calls = dict(shop.calls())
+    return Outcome(count, took, len(sent), calls, [])
 
 
-def table(outcome: Outcome, bare: Outcome | None, kind: str) -> dict[str, Any]:
+def table(
+    outcome: Outcome, kind: str, concurrency: int, latency_ms: float, floor: dict[str, Any] | None
+) -> dict[str, Any]:
     total = sum(outcome.calls.values())
     centra = sum(v for k, v in outcome.calls.items() if not k.startswith("wms "))
     row: dict[str, Any] = {
         "benchmark": "outbound",
         "database": kind,
+        "concurrency": concurrency,
+        "latency_ms": latency_ms,
         "shipments": outcome.shipments,
         "passes": outcome.passes,
         "seconds": round(outcome.seconds, 2),
@@ -328,35 +377,62 @@ def table(outcome: Outcome, bare: Outcome | None, kind: str) -> dict[str, Any]:
         "wms_calls_per_shipment": round((total - centra) / outcome.shipments, 2),
         "calls": outcome.calls,
     }
-    if bare is not None:
-        row["bare_seconds"] = round(bare.seconds, 2)
-        row["engine_over_bare"] = round(outcome.seconds / bare.seconds, 2)
-        if bare.calls != outcome.calls:
-            raise SystemExit(f"the floor made other calls than the engine: {bare.calls}")
+    if floor is not None:
+        row |= floor
+        row["throughput_over_floor"] = round(
+            row["shipments_per_s"] / floor["floor_shipments_per_s"], 2
+        )
     return row
 
 
-async def measure(count: int, kind: str, floor: bool) -> dict[str, Any]:
-    outcome = await engine_run(count, kind)
-    bare = await bare_run(count, outcome.sent) if floor else None
-    return table(outcome, bare, kind)
+async def measure_floor(count: int, kind: str, latency_ms: float) -> dict[str, Any]:
+    """Engine at concurrency 1 against the bare loop of the same calls."""
+    single = await engine_run(count, kind, 1, latency_ms)
+    bare = await bare_run(count, latency_ms, single.sent)
+    if bare.calls != single.calls:
+        raise SystemExit(f"the floor made other calls than the engine: {bare.calls}")
+    return {
+        "floor_shipments": count,
+        "floor_seconds": round(bare.seconds, 2),
+        "floor_shipments_per_s": round(count / bare.seconds, 1),
+        "concurrency_1_seconds": round(single.seconds, 2),
+        "engine_over_bare": round(single.seconds / bare.seconds, 2),
+    }
+
+
+async def measure(
+    count: int,
+    kind: str,
+    *,
+    concurrency: int = 8,
+    floor_count: int | None = 1000,
+    latency_ms: float = LATENCY_MS,
+) -> dict[str, Any]:
+    floor = None
+    if floor_count:
+        floor = await measure_floor(min(floor_count, count), kind, latency_ms)
+    outcome = await engine_run(count, kind, concurrency, latency_ms)
+    return table(outcome, kind, concurrency, latency_ms, floor)
 
 
 def report(row: dict[str, Any]) -> None:
     print(
-        f"{row['shipments']} shipments on {row['database']}: {row['seconds']:.2f} s in "
-        f"{row['passes']} passes, {row['shipments_per_s']:.0f} shipments/s, "
+        f"{row['shipments']} shipments on {row['database']} at concurrency "
+        f"{row['concurrency']}, {row['latency_ms']:g} ms per API call: {row['seconds']:.2f} s "
+        f"in {row['passes']} passes, {row['shipments_per_s']:.1f} shipments/s, "
         f"{row['centra_calls_per_shipment']:.2f} Centra + {row['wms_calls_per_shipment']:.2f} "
         f"WMS calls per shipment"
     )
     for endpoint, times in sorted(row["calls"].items()):
         print(f"  {times:>7}  {endpoint}")
-    if "bare_seconds" in row:
+    if "floor_seconds" in row:
         print(
-            f"floor: the same calls from a bare httpx loop at concurrency 1 took "
-            f"{row['bare_seconds']:.2f} s; engine / bare {row['engine_over_bare']:.2f} "
-            f"(the engine's shipment passes are sequential per store today, so 1 is also "
-            f"its default concurrency)"
+            f"floor: the engine's calls for {row['floor_shipments']} shipments at concurrency 1 "
+            f"({row['concurrency_1_seconds']:.2f} s), sent again by a bare httpx loop, took "
+            f"{row['floor_seconds']:.2f} s ({row['floor_shipments_per_s']:.1f} shipments/s); "
+            f"engine / bare {row['engine_over_bare']:.2f} at concurrency 1; at concurrency "
+            f"{row['concurrency']} the engine moves {row['throughput_over_floor']:.2f}x the "
+            f"floor's shipments per second"
         )
 
 
@@ -364,7 +440,20 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shipments", type=int, default=10_000)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--no-floor", dest="floor", action="store_false")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--floor-shipments", type=int, default=1000, help="0: no floor, no concurrency-1 run"
+    )
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     args = parser.parse_args()
     configure_logging(level="warning")
-    report(asyncio.run(measure(args.shipments, args.database, args.floor)))
+    row = asyncio.run(
+        measure(
+            args.shipments,
+            args.database,
+            concurrency=args.concurrency,
+            floor_count=args.floor_shipments,
+            latency_ms=args.latency_ms,
+        )
+    )
+    report(row)

@@ -1,14 +1,16 @@
 """Benchmark: webhook to WMS order latency, p50 and p99, with the worker loop running.
 
-The Centra emulator posts its signed webhooks into the engine's app (in-process), the
-engine runs ``Engine.run(stop)`` at its default tick, and orders for store ``se`` are made
-Good-to-Go one at a time at a steady pace. Each shipment's latency runs from just before
-the control call that makes it Good-to-Go (the moment Centra emits the event) to the
-moment the WMS answered the engine's ``PUT orders`` for it. Shipment polling is set to
-once a minute, so the webhook path, not a poll, brings the shipments in.
+The emulators run in a child process (``remote.py``, as in ``outbound.py``, with the same
+modelled ``--latency-ms`` per API call) and the engine's web app is served by uvicorn in
+this process: the Centra emulator posts its signed webhooks to it over a real socket, the
+engine runs ``Engine.run(stop)`` at its default tick and concurrency, and orders for store
+``se`` are made Good-to-Go one at a time at a steady pace. Each shipment's latency runs
+from just before the control call that makes it Good-to-Go (the moment Centra emits the
+event) to the moment the WMS answered the engine's ``PUT orders`` for it. Shipment
+polling is set to once a minute, so the webhook path, not a poll, brings them in.
 
     .venv/bin/python benchmarks/webhook_latency.py [--orders 500] [--gap 0.02]
-        [--database sqlite|postgresql]
+        [--database sqlite|postgresql] [--latency-ms 20]
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from outbound import BILLING, PRODUCTS, STORES, World, database, secrets_env, settings_document
+import uvicorn
+from outbound import (
+    LATENCY_MS,
+    STORES,
+    database,
+    order_request,
+    remote_shop,
+    secrets_env,
+    settings_document,
+)
 
 from centrasync.config import parse_settings
-from centrasync.emulators.centra import WebhookSettings
-from centrasync.emulators.centra.seed import ean13
-from centrasync.emulators.faults import EmulatorTransport
 from centrasync.logs import configure_logging
 from centrasync.server import create_app
 from centrasync.server.runtime import Connections, Engine
@@ -57,23 +67,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def measure(orders: int, gap: float, kind: str) -> dict[str, Any]:
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """The engine's web app on a free port of 127.0.0.1, in this process; its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def measure(
+    orders: int, gap: float, kind: str, latency_ms: float = LATENCY_MS
+) -> dict[str, Any]:
     se_uri = STORES["se"][0]
-    async with database(kind) as url:
+    async with remote_shop(0, latency_ms) as shop, database(kind) as url:
         env = {**secrets_env(), "CENTRASYNC_SE_WEBHOOK_SECRET": WEBHOOK_SECRET}
-        settings = parse_settings(settings_document(url), env)
+        settings = parse_settings(settings_document(url, shop.urls), env)
         state = await open_store(url)
-        app = create_app(settings, state)
-        world = World(webhooks=EmulatorTransport(app))
-        arrivals = Arrivals(world.to_wms["se"])
-        world.centra.webhooks.configure(
-            WebhookSettings(
-                url="http://engine.test/webhooks/centra/se", secret=WEBHOOK_SECRET, store=se_uri
-            )
-        )
+        arrivals = Arrivals(shop.to_wms["se"])
         connections = {
-            "se": Connections(centra=world.to_centra, wms=arrivals),
-            "us": Connections(centra=world.to_centra, wms=world.to_wms["us"]),
+            "se": Connections(centra=shop.to_centra, wms=arrivals),
+            "us": Connections(centra=shop.to_centra, wms=shop.to_wms["us"]),
         }
         engine = Engine(settings, state, events=Tally(), owner="bench", connections=connections)
         began: dict[str, float] = {}
@@ -81,19 +102,22 @@ async def measure(orders: int, gap: float, kind: str) -> dict[str, Any]:
         try:
             async with (
                 engine,
-                httpx.AsyncClient(
-                    transport=EmulatorTransport(world.centra.app), base_url="http://c.test"
-                ) as control,
+                serving(create_app(settings, state, engine=engine)) as engine_url,
+                httpx.AsyncClient(base_url=shop.urls["centra"], timeout=30) as control,
             ):
+                configured = await control.put(
+                    "/_emulator/webhook",
+                    json={
+                        "url": f"{engine_url}/webhooks/centra/se",
+                        "secret": WEBHOOK_SECRET,
+                        "store": se_uri,
+                    },
+                )
+                configured.raise_for_status()
                 loop = asyncio.create_task(engine.run(stop))
                 for index in range(orders):
                     placed = await control.post(
-                        "/_emulator/orders",
-                        json={
-                            "store": se_uri,
-                            "lines": [{"ean": ean13(index % PRODUCTS + 1), "qty": 1}],
-                            "billing": BILLING,
-                        },
+                        "/_emulator/orders", json=order_request(se_uri, index)
                     )
                     placed.raise_for_status()
                     started = time.perf_counter()
@@ -111,7 +135,6 @@ async def measure(orders: int, gap: float, kind: str) -> dict[str, Any]:
                 await loop
         finally:
             await state.close()
-            await world.centra.aclose()
     missing = set(began) - set(arrivals.at)
     if missing:
         raise SystemExit(f"{len(missing)} shipments never reached the WMS, e.g. {min(missing)}")
@@ -121,6 +144,8 @@ async def measure(orders: int, gap: float, kind: str) -> dict[str, Any]:
         "database": kind,
         "orders": orders,
         "gap_s": gap,
+        "latency_ms": latency_ms,
+        "concurrency": settings.engine.concurrency,
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
@@ -130,9 +155,9 @@ async def measure(orders: int, gap: float, kind: str) -> dict[str, Any]:
 
 def report(row: dict[str, Any]) -> None:
     print(
-        f"{row['orders']} webhooks on {row['database']}, one every {row['gap_s']} s: "
-        f"webhook to WMS order p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms "
-        f"(mean {row['mean_ms']:.0f} ms, max {row['max_ms']:.0f} ms)"
+        f"{row['orders']} webhooks on {row['database']}, one every {row['gap_s']} s, "
+        f"{row['latency_ms']:g} ms per API call: webhook to WMS order p50 {row['p50_ms']:.0f} ms, "
+        f"p99 {row['p99_ms']:.0f} ms (mean {row['mean_ms']:.0f} ms, max {row['max_ms']:.0f} ms)"
     )
 
 
@@ -141,6 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--gap", type=float, default=0.02)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     args = parser.parse_args()
     configure_logging(level="warning")
-    report(asyncio.run(measure(args.orders, args.gap, args.database)))
+    report(asyncio.run(measure(args.orders, args.gap, args.database, args.latency_ms)))
