@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from centrasync.emulators.centra.model import SizeRef
+from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing.floor import PickRequest
 from centrasync.emulators.ongoing.payloads import OrderIn
 from centrasync.errors import ConfigError
@@ -276,6 +278,34 @@ async def test_figures_that_are_no_whole_item_count_are_parked_by_field(tmp_path
         assert dead.record.key == half
         assert f"stock {half}" in dead.reason and "numberOfItems" in dead.reason
         assert isinstance(dead.payload, dict) and dead.payload["numberOfItems"] == "2.5"
+
+
+async def test_a_wms_read_over_many_pages_is_compared_page_by_page(tmp_path: Path) -> None:
+    async with stock_world(tmp_path) as world:
+        *good, bad = (ref.physical_sku for ref in free_sizes(world, 5))
+        for sku in good[:2]:
+            world.in_wms(sku, world.physical(sku) + 3)
+        for sku in good[2:]:
+            world.in_wms(sku, world.physical(sku))
+        world.in_wms(bad, 1.5)
+        async with OngoingWarehouse(
+            ONGOING_URL,
+            "centrasync",
+            "secret",
+            1,
+            transport=EmulatorTransport(world.ongoing.app),
+            clock=world.clock,
+            page_size=2,
+        ) as paged:
+            report = await replace(world, wms=paged).flow().run_incremental()
+
+        assert (report.seen, report.written, report.parked) == (5, 2, 1)
+        assert sorted(world.stock_writes()) == sorted(
+            (sku, world.physical(sku)) for sku in good[:2]
+        )
+        [dead] = await world.state.list_dead("se")
+        assert dead.record.key == bad
+        assert isinstance(dead.payload, dict) and dead.payload["numberOfItems"] == "1.5"
 
 
 # -- warehouse_map: Ongoing with two warehouses (the emulator keeps one) -------------------

@@ -40,7 +40,7 @@ parked with the reason and skipped until a person retries them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence, Set
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -111,6 +111,29 @@ _KEYED_STRATEGIES = frozenset({ArticleNumberStrategy.EAN, ArticleNumberStrategy.
 # The two directions: the effect-key prefix and the request field holding the value.
 _TO_CENTRA = ("stock", "physical")
 _TO_WMS = ("wms-external", "external")
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What a pass keeps of one WMS stock level: Centra's figure for it and the external one.
+
+    A pass over the whole catalogue holds one per SKU, so it keeps these two figures rather
+    than the level. ``physical`` is the error when the level cannot be a Centra quantity;
+    ``level`` then holds its figures for the dead letter.
+    """
+
+    physical: int | RecordValidationError
+    external: Decimal | None
+    level: Json = None
+
+    @classmethod
+    def of(cls, level: StockLevel, *, picked_as_in_stock: bool) -> _Figures:
+        try:
+            return cls(
+                centra_physical(level, picked_as_in_stock=picked_as_in_stock), level.external
+            )
+        except RecordValidationError as exc:
+            return cls(exc, level.external, _level_json(level))
 
 
 @dataclass(frozen=True)
@@ -222,20 +245,23 @@ class StockFlow:
         started = self.now()
         since = None if full or cursor is None else cursor.value - self.overlap
         warehouses = sorted(self.settings.warehouse_map) or None
-        levels = await self.wms.read_stock(since, warehouses=warehouses)
-        retrying = await self._keys_in(StockState.RETRY)
-        unread = sorted(retrying - {level.sku for level in levels})
-        if unread:
-            levels += await self.wms.read_stock(skus=unread, warehouses=warehouses)
-        refreshed = await self.mirror.refresh(self.now(), full=since is None)
         skip = await self._parked()
-        by_sku = {level.sku: level for level in levels if level.sku not in skip}
-        await self._confirm_sent(by_sku)
+        retrying = await self._keys_in(StockState.RETRY)
+        figures, seen = await self._read_wms(since, warehouses=warehouses, skip=skip)
+        unread = sorted(retrying - figures.keys())
+        if unread:
+            more, counted = await self._read_wms(
+                None, skus=unread, warehouses=warehouses, skip=skip
+            )
+            figures.update(more)
+            seen += counted
+        refreshed = await self.mirror.refresh(self.now(), full=since is None)
+        await self._confirm_sent(figures)
         drift: list[StockDrift] = []
         written: set[str] = set()
         batches = parked = imported = 0
         if self.settings.sync_stock:
-            changes, parked = await self._differing(by_sku.values(), retrying)
+            changes, parked = await self._differing(figures, retrying)
             written, batches, refused = await self._write_centra(changes, generation)
             parked += refused
             drift.extend(
@@ -247,12 +273,12 @@ class StockFlow:
                 drift.extend(
                     StockDrift(sku, row.physical, None, written=False)
                     for sku, row in self.mirror.sizes()
-                    if sku not in by_sku and sku not in skip
+                    if sku not in figures and sku not in skip
                 )
         if self.settings.import_available_stock:
             candidates = {sku for sku, _ in self.mirror.sizes()} if since is None else refreshed
             imported, refused = await self._import(
-                by_sku,
+                figures,
                 (candidates | retrying) - skip,
                 retrying,
                 complete=since is None,
@@ -264,7 +290,7 @@ class StockFlow:
             await self.state.advance_cursor(self.store_name, STOCK, started)
         report = StockReport(
             mode,
-            seen=len(levels),
+            seen=seen,
             written=len(written),
             imported=imported,
             parked=parked,
@@ -287,7 +313,7 @@ class StockFlow:
     # -- WMS figures to Centra -------------------------------------------------------------
 
     async def _differing(
-        self, levels: Iterable[StockLevel], again: set[str]
+        self, figures: Mapping[str, _Figures], again: set[str]
     ) -> tuple[dict[str, _Change], int]:
         """The SKUs whose Centra figure differs from the WMS's, and how many were parked.
 
@@ -296,15 +322,13 @@ class StockFlow:
         """
         changes: dict[str, _Change] = {}
         parked = 0
-        picked = self.settings.picked_not_collected_as_in_stock
-        for level in sorted(levels, key=lambda level: level.sku):
-            sku = level.sku
-            try:
-                value = centra_physical(level, picked_as_in_stock=picked)
-            except RecordValidationError as exc:
-                await self._park(sku, StockState.INVALID, str(exc), _level_json(level))
+        for sku in sorted(figures):
+            read = figures[sku]
+            if isinstance(read.physical, RecordValidationError):
+                await self._park(sku, StockState.INVALID, str(read.physical), read.level)
                 parked += 1
                 continue
+            value = read.physical
             known = self.mirror.get(sku)
             if isinstance(known, InCentra):
                 if known.physical != known.after_write(value) or sku in again:
@@ -397,7 +421,7 @@ class StockFlow:
 
     async def _import(
         self,
-        levels: Mapping[str, StockLevel],
+        figures: Mapping[str, _Figures],
         candidates: set[str],
         again: set[str],
         *,
@@ -409,23 +433,20 @@ class StockFlow:
         SKUs in ``again`` are written even where the figures agree, like a retried write
         to Centra.
         """
-        known = dict(levels)
+        known = dict(figures)
         missing = sorted(sku for sku in candidates if sku not in known)
         if missing and not complete:
-            reread = (
-                await self.wms.read_stock(skus=missing)
-                if len(missing) <= _TARGETED_READ_LIMIT
-                else await self.wms.read_stock()
-            )
-            known.update((level.sku, level) for level in reread)
+            targeted = missing if len(missing) <= _TARGETED_READ_LIMIT else None
+            reread, _ = await self._read_wms(None, skus=targeted, skip=frozenset())
+            known.update(reread)
         changes: dict[str, int] = {}
         for sku in sorted(candidates):
-            level = known.get(sku)
+            read = known.get(sku)
             in_centra = self.mirror.get(sku)
-            if level is None or not isinstance(in_centra, InCentra):
+            if read is None or not isinstance(in_centra, InCentra):
                 continue
             if in_centra.available is not None and (
-                level.external != in_centra.available or sku in again
+                read.external != in_centra.available or sku in again
             ):
                 changes[sku] = in_centra.available
         imported = parked = 0
@@ -555,7 +576,32 @@ class StockFlow:
             self.state, key, ref, intent, call, max_attempts=self.max_attempts, before=sending
         )
 
-    async def _confirm_sent(self, levels: Mapping[str, StockLevel]) -> None:
+    async def _read_wms(
+        self,
+        since: datetime | None,
+        *,
+        skus: Sequence[str] | None = None,
+        warehouses: Sequence[str] | None = None,
+        skip: Set[str],
+    ) -> tuple[dict[str, _Figures], int]:
+        """The WMS's figures per SKU outside ``skip``, page by page; and how many levels came.
+
+        Only :class:`_Figures` are kept of each page, so reading 100,000 SKUs holds that
+        many small values, never that many levels or the rows they were read from.
+        """
+        picked = self.settings.picked_not_collected_as_in_stock
+        figures: dict[str, _Figures] = {}
+        seen = 0
+        pages = self.wms.iter_stock(since, skus=skus, warehouses=warehouses)
+        async with aclosing(pages):
+            async for page in pages:
+                seen += len(page)
+                for level in page:
+                    if level.sku not in skip:
+                        figures[level.sku] = _Figures.of(level, picked_as_in_stock=picked)
+        return figures, seen
+
+    async def _confirm_sent(self, figures: Mapping[str, _Figures]) -> None:
         """Settle ``sending`` rows of a killed pass from what the other side shows now.
 
         A SKU whose value arrived is confirmed; one whose value did not stays ``sending``
@@ -569,7 +615,7 @@ class StockFlow:
             sku, request = record.ref.key, record.last_request
             if not isinstance(request, dict):
                 continue
-            known, level = self.mirror.get(sku), levels.get(sku)
+            known, read = self.mirror.get(sku), figures.get(sku)
             physical, external = request.get("physical"), request.get("external")
             if (
                 isinstance(physical, int)
@@ -577,7 +623,7 @@ class StockFlow:
                 and known.physical == known.after_write(physical)
             ):
                 to, note = StockState.WRITTEN, f"Centra shows {physical}: the write landed"
-            elif isinstance(external, int) and level is not None and level.external == external:
+            elif isinstance(external, int) and read is not None and read.external == external:
                 to, note = StockState.IMPORTED, f"the WMS shows {external}: the write landed"
             else:
                 continue

@@ -49,7 +49,7 @@ class CentraStock(Protocol):
     ) -> StockUpdateResult: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InCentra:
     """One size as Centra lists it: the key ``POST /stock`` takes, and its figures."""
 
@@ -124,8 +124,9 @@ class CentraStockMirror:
                 self.centra.iter_stock(created_since=since, limit=self.page_size),
             ]
             rows = self._rows
-        keys = {sku: row.key for sku, row in rows.items() if isinstance(row, InCentra)}
-        read: set[str] = set()
+        # Per SKU read, the key it must keep: the one it had before this read, else the
+        # first one read. Kept for the SKUs read only, so a delta costs what it reads.
+        keys: dict[str, str] = {}
         for reader in readers:
             async for page in reader:
                 for rejected in page.rejected:
@@ -139,7 +140,10 @@ class CentraStockMirror:
                     if sku is None:
                         continue
                     key = stock_row.physical_sku or stock_row.ean
-                    if keys.setdefault(sku, key) != key:
+                    if sku not in keys:
+                        before = rows.get(sku)
+                        keys[sku] = before.key if isinstance(before, InCentra) else key
+                    if keys[sku] != key:
                         rows[sku] = AMBIGUOUS
                     else:
                         rows[sku] = InCentra(
@@ -148,10 +152,9 @@ class CentraStockMirror:
                             stock_row.available_stock,
                             stock_row.allocated_stock,
                         )
-                    read.add(sku)
         self._rows = rows
         self.as_of = now
-        return read
+        return set(keys)
 
     def _article_number(self, row: StockRow) -> str | None:
         """The row's WMS article number; None when a part the strategy needs is empty.

@@ -372,6 +372,9 @@ class WarehouseContract(abc.ABC):
         await self._stocked(harness, *skus)
         levels = await harness.warehouse.read_stock()
         assert sorted(level.sku for level in levels) == skus
+        pages = [page async for page in harness.warehouse.iter_stock()]
+        assert len(pages) > 1 and all(len(page) <= harness.page_size for page in pages)
+        assert [level for page in pages for level in page] == levels
 
         numbers = [f"2{index:02d}-1" for index in range(harness.page_size + 1)]
         for number in numbers:

@@ -7,12 +7,13 @@ accepted does it call ``mark_*_reported`` with the **cumulative** quantity it re
 line. Passing the exact value (rather than "set reported to picked") means a pick that
 happened in between stays visible as a new delta instead of being swallowed.
 
-Paging is the connector's business: every ``list_*``/``read_*`` returns everything.
+Paging is the connector's business: every ``list_*``/``read_*`` returns everything, and
+``iter_stock`` yields the same stock read page by page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -102,6 +103,20 @@ class Warehouse(Protocol):
         ``skus`` narrows the read to those SKUs, e.g. to re-check a few after a drift alert.
         ``warehouses`` (the WMS's warehouse codes) counts only goods stored there, for a
         store whose shop sells from some of the goods owner's warehouses; None counts all.
+        """
+        ...
+
+    def iter_stock(
+        self,
+        changed_since: datetime | None = None,
+        *,
+        skus: Sequence[str] | None = None,
+        warehouses: Sequence[str] | None = None,
+    ) -> AsyncGenerator[list[StockLevel]]:
+        """The levels :meth:`read_stock` returns, one page at a time.
+
+        For a flow reading the whole catalogue: it keeps what it needs of each page
+        instead of holding every level at once.
         """
         ...
 

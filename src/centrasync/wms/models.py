@@ -96,7 +96,7 @@ def _require_unique_keys(keys: Sequence[str], record: str, field_name: str) -> N
         seen.add(key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """One stock-keeping unit as the warehouse should know it; always sent in full."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -187,14 +187,38 @@ class OngoingApi:
         size_param: str,
         params: QueryParams = (),
     ) -> list[M]:
+        """Every row of :meth:`pages`, in one list."""
+        rows: list[M] = []
+        async for page in self.pages(
+            path,
+            model,
+            row_id=row_id,
+            cursor_param=cursor_param,
+            size_param=size_param,
+            params=params,
+        ):
+            rows.extend(page)
+        return rows
+
+    async def pages(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        row_id: Callable[[M], int],
+        cursor_param: str,
+        size_param: str,
+        params: QueryParams = (),
+    ) -> AsyncGenerator[list[M]]:
         """Every row, page by page: ``cursor_param`` = highest id seen + 1, until a page is empty.
 
-        A cursor that does not move forward means the server ignored it (the ``page`` /
-        ``pageSize`` trap of reference §2); looping would never end, so it raises.
+        Yielded as they come, so a caller reading a whole catalogue can keep what it needs
+        of each page instead of every parsed row. A row already yielded is not yielded
+        again. A cursor that does not move forward means the server ignored it (the
+        ``page`` / ``pageSize`` trap of reference §2); looping would never end, so it raises.
         """
         endpoint = f"GET {path}"
         adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
-        rows: list[M] = []
         seen: set[int] = set()
         cursor: int | None = None
         while True:
@@ -206,7 +230,7 @@ class OngoingApi:
                 adapter, self._json(response, endpoint, self._secrets), endpoint
             )
             if not page:
-                return rows
+                return
             ids = [row_id(row) for row in page]
             next_cursor = max(ids) + 1
             if cursor is not None and next_cursor <= cursor:
@@ -216,10 +240,13 @@ class OngoingApi:
                     system=SYSTEM,
                     endpoint=endpoint,
                 )
+            fresh = []
             for row, ident in zip(page, ids, strict=True):
                 if ident not in seen:
                     seen.add(ident)
-                    rows.append(row)
+                    fresh.append(row)
+            if fresh:
+                yield fresh
             cursor = next_cursor
 
     async def _write(self, method: str, path: str, body: BaseModel | None) -> httpx.Response:

@@ -9,7 +9,8 @@ pick made in between.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -53,6 +54,7 @@ from .models import (
     ReportedNumberOfItems,
     ReportedReturnedNumberOfItems,
     WarehouseRead,
+    WarehouseStock,
 )
 
 __all__ = ["OngoingWarehouse"]
@@ -208,13 +210,30 @@ class OngoingWarehouse(AsyncClosing):
         skus: Sequence[str] | None = None,
         warehouses: Sequence[str] | None = None,
     ) -> list[StockLevel]:
+        """Every level :meth:`iter_stock` yields, in one list."""
+        levels: list[StockLevel] = []
+        pages = self.iter_stock(changed_since, skus=skus, warehouses=warehouses)
+        async with aclosing(pages):
+            async for page in pages:
+                levels.extend(page)
+        return levels
+
+    async def iter_stock(
+        self,
+        changed_since: datetime | None = None,
+        *,
+        skus: Sequence[str] | None = None,
+        warehouses: Sequence[str] | None = None,
+    ) -> AsyncGenerator[list[StockLevel]]:
         """All articles' stock, or those changed since ``changed_since``, or only ``skus``.
 
-        Ongoing only answers stock deltas within 24 hours; for an older time this reads
-        everything instead, which is the superset the protocol allows. SKUs go out as
-        repeated ``articleNumbers`` keys (a comma-joined value matches nothing, §11), in
-        chunks so the URL stays short. ``warehouses`` (codes or ids from ``GET /warehouses``)
-        adds a read of ``inventoryPerWarehouse`` and counts only the goods stored there.
+        Yielded per page of articles, so a read of the whole catalogue never holds more
+        than one page of Ongoing's article rows. Ongoing only answers stock deltas within
+        24 hours; for an older time this reads everything instead, which is the superset
+        the protocol allows. SKUs go out as repeated ``articleNumbers`` keys (a
+        comma-joined value matches nothing, §11), in chunks so the URL stays short.
+        ``warehouses`` (codes or ids from ``GET /warehouses``) adds a read of
+        ``inventoryPerWarehouse`` and counts only the goods stored there.
         """
         params: list[tuple[str, str | int | float | bool | None]] = []
         if changed_since is not None:
@@ -223,41 +242,47 @@ class OngoingWarehouse(AsyncClosing):
             if changed_since > self._clock() - _STOCK_DELTA_WINDOW:
                 params.append(("stockInfoChangedFrom", _format_time(changed_since)))
         ids = None if warehouses is None else await self._warehouse_ids(warehouses)
-        levels: list[StockLevel] = []
         for chunk in _chunks(skus):
             chunk_params = [*params, *(("articleNumbers", sku) for sku in chunk)]
-            rows = await self._article_rows(chunk_params)
-            if ids is None:
-                levels.extend(mapping.stock_level(row) for row in rows)
-                continue
-            stored = await self._api.get_all(
-                "articles/inventoryPerWarehouse",
-                GetInventoryPerWarehouseModel,
+            parts = None if ids is None else await self._stored_in(ids, chunk_params)
+            pages = self._api.pages(
+                "articles",
+                GetArticleModel,
                 row_id=lambda row: row.article_system_id,
                 cursor_param="articleSystemIdFrom",
                 size_param="maxArticlesToGet",
-                params=[*chunk_params, *(("warehouseIds", ident) for ident in ids)],
+                params=chunk_params,
             )
-            parts = {
-                row.article_number: [
-                    part for part in row.inventory_per_warehouse if part.warehouse_id in ids
-                ]
-                for row in stored
-            }
-            levels.extend(
-                mapping.stock_level_in(row, parts.get(row.article_number, [])) for row in rows
-            )
-        return levels
+            async with aclosing(pages):
+                async for rows in pages:
+                    if parts is None:
+                        yield [mapping.stock_level(row) for row in rows]
+                    else:
+                        yield [
+                            mapping.stock_level_in(row, parts.get(row.article_number, []))
+                            for row in rows
+                        ]
 
-    async def _article_rows(self, params: QueryParams) -> list[GetArticleModel]:
-        return await self._api.get_all(
-            "articles",
-            GetArticleModel,
+    async def _stored_in(
+        self, ids: frozenset[int], params: QueryParams
+    ) -> dict[str, list[WarehouseStock]]:
+        """Per article number, its inventory in the warehouses ``ids``, and no others."""
+        parts: dict[str, list[WarehouseStock]] = {}
+        pages = self._api.pages(
+            "articles/inventoryPerWarehouse",
+            GetInventoryPerWarehouseModel,
             row_id=lambda row: row.article_system_id,
             cursor_param="articleSystemIdFrom",
             size_param="maxArticlesToGet",
-            params=params,
+            params=[*params, *(("warehouseIds", ident) for ident in ids)],
         )
+        async with aclosing(pages):
+            async for rows in pages:
+                for row in rows:
+                    parts[row.article_number] = [
+                        part for part in row.inventory_per_warehouse if part.warehouse_id in ids
+                    ]
+        return parts
 
     async def _warehouse_ids(self, warehouses: Sequence[str]) -> frozenset[int]:
         """Ongoing's ids of the named warehouses; a name Ongoing does not know is a setup error."""
