@@ -157,8 +157,9 @@ class Rig:
     control: httpx.AsyncClient
 
     def flow(self, **options: Any) -> ArticlesFlow:
-        """A flow under store settings ``options``; ``overlap`` and ``progress`` pass through."""
-        extra = {k: options.pop(k) for k in ("overlap", "progress", "max_attempts") if k in options}
+        """A flow under store settings ``options``; the flow's own options pass through."""
+        own = ("overlap", "progress", "max_attempts", "page_size")
+        extra = {k: options.pop(k) for k in own if k in options}
         return ArticlesFlow(
             store_settings(**options), self.state, self.client, self.wms, now=self.clock, **extra
         )

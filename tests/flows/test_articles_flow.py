@@ -152,6 +152,9 @@ async def test_a_number_already_owned_by_another_stock_item_is_refused(tmp_path:
         [dead] = await r.state.list_dead("se")
         assert "'Wool Jacket Grey 8'" in dead.reason
         assert "'WinterJacket Black 38'" in dead.reason and "in the WMS already" in dead.reason
+        assert isinstance(dead.payload, dict)
+        [refused] = dead.payload["products"]
+        assert refused["article"]["name"] == "Wool Jacket Grey 8", "the article it would be"
         articles = await r.wms_articles()
         assert articles["WJ38"]["articleName"] == "WinterJacket Black 38", "left as it was"
 

@@ -51,11 +51,14 @@ async def test_article_number_strategy(
         assert sorted(await r.wms_articles()) == sorted(expected)
 
 
+@pytest.mark.parametrize("page_size", [100, 1], ids=["one page", "a page per row"])
 async def test_sku_variant_strategy_refuses_the_clash_and_names_both_products(
-    tmp_path: Path,
+    tmp_path: Path, page_size: int
 ) -> None:
+    """Rows are handled page by page, but a clash is still refused before anything is written."""
     async with rig(tmp_path) as r:
-        assert await r.flow(article_number="sku_variant").run() == 1
+        assert await r.flow(article_number="sku_variant", page_size=page_size).run() == 1
+        assert r.recorder.puts == ["TEEWHT"], "neither jacket size was ever sent"
         assert sorted(await r.wms_articles()) == ["TEEWHT"], "the tee carries on"
         dead = await r.state.list_dead("se")
         record = await r.state.get_record(RecordRef("se", RecordKind.ARTICLE, "WJBLK"))

@@ -15,7 +15,9 @@ A → B → A a real third write instead of a replay of the first.
 **Unique numbers.** Before anything is written, rows sharing an article number are refused
 together, naming every clashing product, and so is a row claiming a number the ledger
 already gives another stock item. A number that was moved (SKU edit, strategy change) is
-marked superseded, which frees it.
+marked superseded, which frees it. Rows are handled page by page as they are read; until
+every page is in, a pass keeps of each row only the article it maps to and how messages
+name it, so an initial import of 100,000 sizes never holds 100,000 product rows.
 
 **Incremental.** The Order API's product rows carry no modification time, only a
 ``modified`` filter, so the cursor is the start of the last fully successful pass and each
@@ -153,14 +155,19 @@ class _Counts:
     parked: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Candidate:
-    """A row that passed the filters and mapped to an article."""
+    """A row that passed the filters and mapped to an article: all a pass keeps of it.
 
-    row: ProductRow
+    An initial import holds one per size until every row is read (uniqueness is decided
+    before anything is written), so it keeps the article and how messages name the
+    product, never the row itself.
+    """
+
     item: str
     article: Article
     digest: str
+    product: str
 
     @property
     def number(self) -> str:
@@ -169,7 +176,7 @@ class _Candidate:
     @property
     def request(self) -> dict[str, Json]:
         return {
-            "product": describe_product(self.row),
+            "product": self.product,
             "content_hash": self.digest,
             "article": article_to_json(self.article),
         }
@@ -230,7 +237,6 @@ class ArticlesFlow:
         full = full or bool(retries) or cursor is None
         since = None if full or cursor is None else cursor.value - self.overlap
         self._report(0, None)
-        rows, rejected = await self._read(since)
         known = {
             record.ref.key: record
             for record in await self.state.list_records(
@@ -238,12 +244,8 @@ class ArticlesFlow:
             )
         }
         counts = _Counts()
-        total = len(rows) + len(rejected)
-        self._report(0, total)
         touched: set[str] = set()
-        for error in rejected:
-            await self._park_unreadable(error, known, counts, touched)
-        candidates = await self._candidates(rows, known, counts, touched)
+        candidates, total = await self._read(since, known, counts, touched)
         done = total - len(candidates)
         self._report(done, total)
         ambiguous = await self._refuse_ambiguous(candidates, known, counts)
@@ -266,51 +268,67 @@ class ArticlesFlow:
     # -- reading -----------------------------------------------------------------------
 
     async def _read(
-        self, since: datetime | None
-    ) -> tuple[list[ProductRow], list[RecordValidationError]]:
-        """Every row modified since ``since`` (all when None), one per stock item."""
-        rows: dict[str, ProductRow] = {}
-        rejected: list[RecordValidationError] = []
-        async for page in self.centra.iter_products(modified_since=since, limit=self.page_size):
-            rejected.extend(page.rejected)
-            # Page-numbered paging over a catalogue edited meanwhile can repeat a row.
-            for row in page:
-                rows[_item(row)] = row
-        return list(rows.values()), rejected
-
-    async def _candidates(
         self,
-        rows: Sequence[ProductRow],
+        since: datetime | None,
         known: Mapping[str, LedgerRecord],
         counts: _Counts,
         touched: set[str],
-    ) -> list[_Candidate]:
-        candidates: list[_Candidate] = []
-        for row in rows:
-            reason = filter_reason(row, self.settings)
-            if reason is not None:
-                counts.filtered += 1
-                await self._filtered(row, reason, known, touched)
-                continue
-            try:
-                article = product_to_article(row, self.settings)
-            except RecordValidationError as exc:
-                ref = self.ref(self._key_of(row))
-                touched.add(ref.key)
-                record = known.get(ref.key)
-                await self._park_counted(
-                    ref,
-                    ArticleState.INVALID,
-                    str(exc),
-                    _row_json(row),
-                    record,
-                    counts,
-                    # A bad row must not take a number away from the stock item owning it.
-                    centra_id=_item(row) if record is None else None,
-                )
-                continue
-            candidates.append(_Candidate(row, _item(row), article, content_hash(article)))
-        return candidates
+    ) -> tuple[list[_Candidate], int]:
+        """The candidates among rows modified since ``since`` (all when None), one per stock item.
+
+        Each page is handled as it comes: unreadable, filtered and unmappable rows are
+        dealt with at once, and only the candidates are kept. Returns them and the number
+        of rows read.
+        """
+        candidates: dict[str, _Candidate] = {}
+        items: set[str] = set()
+        rejected = 0
+        async for page in self.centra.iter_products(modified_since=since, limit=self.page_size):
+            rejected += len(page.rejected)
+            for error in page.rejected:
+                await self._park_unreadable(error, known, counts, touched)
+            for row in page:
+                # Page-numbered paging over a catalogue edited meanwhile can repeat a row;
+                # the last one read stands.
+                item = _item(row)
+                items.add(item)
+                candidates.pop(item, None)
+                candidate = await self._candidate(row, known, counts, touched)
+                if candidate is not None:
+                    candidates[item] = candidate
+        return list(candidates.values()), len(items) + rejected
+
+    async def _candidate(
+        self,
+        row: ProductRow,
+        known: Mapping[str, LedgerRecord],
+        counts: _Counts,
+        touched: set[str],
+    ) -> _Candidate | None:
+        """The row as a candidate; None when it is filtered out or parked."""
+        reason = filter_reason(row, self.settings)
+        if reason is not None:
+            counts.filtered += 1
+            await self._filtered(row, reason, known, touched)
+            return None
+        try:
+            article = product_to_article(row, self.settings)
+        except RecordValidationError as exc:
+            ref = self.ref(self._key_of(row))
+            touched.add(ref.key)
+            record = known.get(ref.key)
+            await self._park_counted(
+                ref,
+                ArticleState.INVALID,
+                str(exc),
+                _row_json(row),
+                record,
+                counts,
+                # A bad row must not take a number away from the stock item owning it.
+                centra_id=_item(row) if record is None else None,
+            )
+            return None
+        return _Candidate(_item(row), article, content_hash(article), describe_product(row))
 
     def _key_of(self, row: ProductRow) -> str:
         """The row's article number, or its stock item when no number can be formed."""
@@ -359,14 +377,14 @@ class ArticlesFlow:
         for number, group in by_number.items():
             owner = known.get(number)
             if number in clashes:
-                products = "; ".join(describe_product(c.row) for c in group)
+                products = "; ".join(c.product for c in group)
             elif (
                 owner is not None
                 and owner.centra_id not in (None, group[0].item)
                 and owner.centra_id not in in_pass
                 and owner.state not in _RELEASED
             ):
-                products = f"{describe_product(group[0].row)}; {_owner_description(owner)}"
+                products = f"{group[0].product}; {_owner_description(owner)}"
             else:
                 continue
             reason = (
@@ -374,7 +392,7 @@ class ArticlesFlow:
                 f"{products}. Make it unique in Centra or choose another article_number"
             )
             refused.add(number)
-            payload: Json = {"number": number, "products": [_row_json(c.row) for c in group]}
+            payload: Json = {"number": number, "products": [c.request for c in group]}
             await self._park_counted(
                 self.ref(number), ArticleState.AMBIGUOUS, reason, payload, owner, counts
             )
