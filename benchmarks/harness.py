@@ -6,17 +6,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
-from centrasync.emulators.centra.seed import ean13
-from centrasync.emulators.centra.specs import (
-    CatalogueSpec,
-    ProductSpec,
-    SizeSpec,
-    VariantSpec,
-    WarehouseSpec,
-)
+if TYPE_CHECKING:
+    from centrasync.emulators.centra.specs import CatalogueSpec
 
 __all__ = ["SIZES", "Clock", "Counting", "catalogue"]
 
@@ -59,6 +54,20 @@ class Counting(httpx.AsyncBaseTransport):
 
 
 def catalogue(skus: int) -> CatalogueSpec:
+    """``skus`` sizes, five per product, each with some stock in the one warehouse.
+
+    The emulator modules are imported here, so a benchmark whose emulators run in a child
+    process (:mod:`served`) does not load them into the process it measures.
+    """
+    from centrasync.emulators.centra.seed import ean13
+    from centrasync.emulators.centra.specs import (
+        CatalogueSpec,
+        ProductSpec,
+        SizeSpec,
+        VariantSpec,
+        WarehouseSpec,
+    )
+
     products = []
     for index in range(skus // len(SIZES)):
         sizes = [

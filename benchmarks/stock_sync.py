@@ -1,28 +1,30 @@
 """Benchmark: the incremental stock sync over 50,000 SKUs with 1 % changed.
 
-Both emulators hold the catalogue in-process (they take 50,000 SKUs in a few seconds, so no
-fakes are needed) and are reached through the real clients, as in production:
+Both emulators run in a child process (:mod:`served`) and are reached over 127.0.0.1
+through the real clients, as in production, so this process holds only the engine: the
+flow, its clients and its SQLite state file. Its max RSS is the engine's peak memory.
 
     .venv/bin/python benchmarks/stock_sync.py [--skus 50000] [--changed 0.01] [--runs 3]
     .venv/bin/python benchmarks/stock_sync.py --skus 100000 --page-size 5000
 
 The emulators re-filter their whole catalogue for every page they serve, so a full read
 costs them pages x SKUs; the 100,000-SKU variant asks for larger pages to keep that from
-swamping the engine's own time, which is printed apart from the emulators'.
+swamping the engine's own time, which is printed apart from the time spent waiting on the
+emulators (their work plus the round trips).
 
 One cold full pass builds the flow's mirror of Centra's stock list (nothing differs, so it
 writes nothing); then each run moves the stock of 1 % of the SKUs in the WMS and times one
 incremental pass. Printed per run and as the median: SKUs seen, SKUs written, calls made
-per endpoint, batch size and wall time; then the process's peak memory and the Python
-allocation peaks of one more incremental and one more full pass. The run fails loudly if
-anything but the changed SKUs is written.
+per endpoint, batch size and wall time; then this process's max RSS over the cold full and
+the incremental passes, and the Python allocation peaks (tracemalloc, which slows a pass
+and costs memory itself, so it runs afterwards) of one more incremental and one more full
+pass. The run fails loudly if anything but the changed SKUs is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import resource
 import statistics
 import sys
@@ -31,14 +33,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from harness import Clock, Counting, catalogue
+import httpx
+from harness import Counting
+from served import Served, served
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.config import parse_settings
-from centrasync.emulators.centra import CentraEmulator
-from centrasync.emulators.faults import EmulatorTransport
-from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.emulators.ongoing.payloads import ArticleIn
 from centrasync.http import RateBudget
 from centrasync.store import open_store
 from centrasync.sync.stock import StockFlow, StockReport
@@ -49,34 +49,22 @@ BATCH_SIZE = 100
 
 
 async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
-    clock = Clock()
-    started = time.perf_counter()
-    centra = CentraEmulator(seed=None, clock=clock)
-    centra.load_catalogue(catalogue(skus))
-    store = centra.world.store("wms")
-    ongoing = OngoingEmulator(clock=clock)
-    numbers = []
-    for ref in centra.world.sizes.values():
-        number = ref.physical_sku
-        numbers.append(number)
-        ongoing.state.upsert_article(
-            ArticleIn(goods_owner_id=1, article_number=number, article_name=number)
-        )
-        ongoing.state.adjust_stock(number, centra.world.store_stock(store, ref.size.id)[0])
-    print(f"built {len(numbers)} SKUs in both emulators in {time.perf_counter() - started:.1f} s")
+    async with served("stock", skus) as emulators:
+        print(f"built {skus} SKUs in both emulators in {emulators.built_s:.1f} s")
+        await measure(emulators, changed, runs, page_size)
 
-    to_centra = Counting(EmulatorTransport(centra.app))
-    to_ongoing = Counting(EmulatorTransport(ongoing.app))
+
+async def measure(emulators: Served, changed: float, runs: int, page_size: int) -> None:
+    clock = emulators.clock
+    to_centra = Counting(httpx.AsyncHTTPTransport())
+    to_ongoing = Counting(httpx.AsyncHTTPTransport())
+    wms_url = f"{emulators.ongoing}/demo/api/v1/"
     settings = parse_settings(
         {
             "stores": {
                 "bench": {
-                    "centra": {"host": "http://c.test", "uri": "wms", "timezone": ZONE},
-                    "wms": {
-                        "base_url": "http://o.test/demo/api/v1/",
-                        "user": "centrasync",
-                        "goods_owner_id": 1,
-                    },
+                    "centra": {"host": emulators.centra, "uri": "wms", "timezone": ZONE},
+                    "wms": {"base_url": wms_url, "user": "centrasync", "goods_owner_id": 1},
                     "sync_stock": True,
                     "stock_quiet_window": 0,
                 }
@@ -88,14 +76,14 @@ async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
         state = await open_store(f"sqlite+aiosqlite:///{Path(folder) / 'state.sqlite'}")
         async with (
             OrderApiClient(
-                "http://c.test/api/wms/",
+                f"{emulators.centra}/api/wms/",
                 "s3cret",
                 ZONE,
                 transport=to_centra,
                 budget=RateBudget(10_000),
             ) as client,
             OngoingWarehouse(
-                "http://o.test/demo/api/v1/",
+                wms_url,
                 "centrasync",
                 "secret",
                 1,
@@ -107,29 +95,30 @@ async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
             flow = StockFlow(
                 settings, state, client, wms, now=clock, batch_size=BATCH_SIZE, page_size=page_size
             )
-            clock.advance(3600)
+            await emulators.advance(3600)
             cold = time.perf_counter()
             report = await flow.run_full()
             took = time.perf_counter() - cold
-            emulated = to_centra.seconds + to_ongoing.seconds
+            waited = to_centra.seconds + to_ongoing.seconds
             print(
                 f"cold full pass: seen {report.seen}, written {report.written}, {took:.1f} s "
-                f"({emulated:.1f} s in the emulators, {took - emulated:.1f} s in the engine), "
+                f"({waited:.1f} s waiting on the emulators, {took - waited:.1f} s in the engine), "
                 f"calls {dict(to_centra.calls)} {dict(to_ongoing.calls)}"
             )
-            rng = random.Random(5)
             times: list[float] = []
             print(
                 f"\n{'run':>3} {'seen':>6} {'written':>7} {'batch':>5} {'POST stock':>10} "
-                f"{'Centra GETs':>11} {'Ongoing GETs':>12} {'seconds':>8} {'in emulators':>12}"
+                f"{'Centra GETs':>11} {'Ongoing GETs':>12} {'seconds':>8} {'waiting':>12}"
             )
+            rss = 0.0
             for run in range(1, runs + 2):
-                moved = change(ongoing, numbers, changed, rng, clock)
+                moved = await change(emulators, changed)
                 to_centra.reset()
                 to_ongoing.reset()
-                writes_before = len(centra.world.written("stock_writes"))
+                writes_before = (await emulators.summary())["centra_stock_writes"]
                 measure = run > runs
                 if measure:
+                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                     tracemalloc.start()
                 began = time.perf_counter()
                 report = await flow.run_incremental()
@@ -137,7 +126,7 @@ async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
                 if measure:
                     peak = tracemalloc.get_traced_memory()[1]
                     tracemalloc.stop()
-                check(centra, writes_before, moved, report)
+                await check(emulators, writes_before, moved, report)
                 if measure:
                     break
                 times.append(took)
@@ -148,45 +137,39 @@ async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
                     f"{sum(n for k, n in to_ongoing.calls.items() if k.startswith('GET')):>12} "
                     f"{took:>8.3f} {to_centra.seconds + to_ongoing.seconds:>12.3f}"
                 )
-            clock.advance(3600)
+            await emulators.advance(3600)
             tracemalloc.start()
             await flow.run_full()
             full_peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             await state.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = (await emulators.summary())["max_rss_mib"]
     print(f"\nmedian wall time of {runs} incremental passes: {statistics.median(times):.3f} s")
     print(
-        f"peak memory: process max RSS {rss:.0f} MiB (both emulators included); "
-        f"Python allocations during one incremental pass {peak / 2**20:.1f} MiB, "
-        f"during one full pass {full_peak / 2**20:.1f} MiB (pages the emulators render included)"
+        f"peak memory: process max RSS {rss:.0f} MiB (the engine alone, over the cold full "
+        f"and the incremental passes; the emulators' process: {child:.0f} MiB); Python "
+        f"allocations during one incremental pass {peak / 2**20:.1f} MiB, "
+        f"during one full pass {full_peak / 2**20:.1f} MiB"
     )
 
 
-def change(
-    ongoing: OngoingEmulator, numbers: list[str], share: float, rng: random.Random, clock: Clock
-) -> dict[str, float]:
+async def change(emulators: Served, share: float) -> dict[str, float]:
     """Move the WMS stock of ``share`` of the SKUs, then let the next pass come due.
 
     The changes land well after the previous pass began and well before the next one, so
     the pass's overlap window (two minutes) re-reads none of the earlier run's changes.
     """
-    clock.advance(60)
-    moved = {}
-    for number in rng.sample(numbers, int(len(numbers) * share)):
-        value = ongoing.state.articles[number].number_of_items + rng.randint(1, 5)
-        ongoing.state.adjust_stock(number, value)
-        moved[number] = value
-    clock.advance(600)
+    await emulators.advance(60)
+    moved = await emulators.move_stock(share)
+    await emulators.advance(600)
     return moved
 
 
-def check(
-    centra: CentraEmulator, writes_before: int, moved: dict[str, float], report: StockReport
+async def check(
+    emulators: Served, writes_before: int, moved: dict[str, float], report: StockReport
 ) -> None:
-    writes = centra.world.written("stock_writes")[writes_before:]
-    sent = {str(w.data["product"]): float(w.data["requested"]) for w in writes}
-    if sent != moved or len(writes) != len(moved) or report.written != len(moved):
+    writes = await emulators.stock_writes(writes_before)
+    if dict(writes) != moved or len(writes) != len(moved) or report.written != len(moved):
         sys.exit(f"wrong writes: {len(writes)} written, {len(moved)} changed")
 
 
