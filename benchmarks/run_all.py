@@ -10,6 +10,7 @@ run as child processes, so their peak memory is their own, and their printed sum
 read back.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--output benchmarks/results.json]
+        [--skip outbound|stock|articles] [--article-sizes N] [--merge earlier.json]
 
 The default sizes are the issue's (10,000 shipments, 100,000 SKUs and sizes; the floor and
 the concurrency-1 run take the first 1,000 shipments, one call at a time at 20 ms each);
@@ -223,13 +224,38 @@ def markdown(lines: list[tuple[str, str, str]]) -> str:
     return "\n".join(out)
 
 
-def main(quick: bool, output: Path) -> None:
-    size = SIZES["quick" if quick else "full"]
-    rows = asyncio.run(in_process(size))
-    print(f"(d) stock sync, {size['skus']} SKUs ...", flush=True)
-    rows.append(stock_sync(size["skus"]))
-    print(f"(e) article import, {size['sizes']} sizes ...", flush=True)
-    rows.append(articles_import(size["sizes"]))
+PARTS = ("outbound", "stock", "articles")
+
+
+def main(
+    quick: bool,
+    output: Path,
+    *,
+    skip: frozenset[str] = frozenset(),
+    article_sizes: int | None = None,
+    merge: Path | None = None,
+) -> None:
+    """Run the parts not in ``skip``; rows of skipped parts come from ``merge`` if given.
+
+    The full article import alone takes some twenty-five minutes (a bare loop included),
+    so a run may measure it apart, or smaller (``article_sizes``), and say so.
+    """
+    size = dict(SIZES["quick" if quick else "full"])
+    if article_sizes is not None:
+        size["sizes"] = article_sizes
+    rows: list[dict[str, Any]] = []
+    if "outbound" not in skip:
+        rows += asyncio.run(in_process(size))
+    if "stock" not in skip:
+        print(f"(d) stock sync, {size['skus']} SKUs ...", flush=True)
+        rows.append(stock_sync(size["skus"]))
+    if "articles" not in skip:
+        print(f"(e) article import, {size['sizes']} sizes ...", flush=True)
+        rows.append(articles_import(size["sizes"]))
+    measured = {row["benchmark"] for row in rows}
+    if merge is not None:
+        earlier = json.loads(merge.read_text())
+        rows += [row for row in earlier["results"] if row["benchmark"] not in measured]
     host = machine()
     print(
         f"\n{host['cpu']}, {host['cores']} cores, Python {host['python']}, {host['date']}"
@@ -240,15 +266,30 @@ def main(quick: bool, output: Path) -> None:
         f"\n(a)-(c): emulators in a child process over loopback, every API call taking "
         f"{outbound.LATENCY_MS:g} ms (a WMS write inside its goods owner's write lane)."
     )
-    results = {"machine": host, "quick": quick, "sizes": size, "results": rows}
+    results = {
+        "machine": host,
+        "quick": quick,
+        "sizes": size,
+        "merged_from": str(merge) if merge else None,
+        "results": rows,
+    }
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {output}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a minute or two")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    parser.add_argument("--skip", action="append", choices=PARTS, default=[])
+    parser.add_argument("--article-sizes", type=int, help="sizes for (e) instead of the default")
+    parser.add_argument("--merge", type=Path, help="results.json whose rows fill skipped parts")
     args = parser.parse_args()
     configure_logging(level="warning")
-    main(args.quick, args.output)
+    main(
+        args.quick,
+        args.output,
+        skip=frozenset(args.skip),
+        article_sizes=args.article_sizes,
+        merge=args.merge,
+    )
