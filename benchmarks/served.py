@@ -1,8 +1,8 @@
 """Both emulators in a child process, so a benchmark's memory figures are the engine's own.
 
 In-process emulators hold their whole catalogue and render every page in the benchmark's
-own process, so its max RSS says little about the engine. :func:`served` starts this file
-as a child process instead: it builds the real Centra and Ongoing emulators on one
+own process, so its max RSS says little about the engine. :func:`served` has ``remote.py``
+start a child process instead, which builds the real Centra and Ongoing emulators on one
 hand-moved :class:`~harness.Clock`, seeds them, and serves them with uvicorn on ephemeral
 ports of 127.0.0.1; the engine reaches them over real sockets, as in production.
 
@@ -12,31 +12,25 @@ a stock-take on the Ongoing emulator does), and read back small summaries, so th
 process never holds a catalogue-sized answer it would not get in production. The
 benchmark keeps a twin clock started at the same instant and moved by the same amounts.
 
-The child stops when its standard input closes, so it never outlives the benchmark.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 import resource
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 from harness import Clock
 from pydantic import BaseModel
+from remote import child_apps
 
 __all__ = ["Served", "served"]
 
-HERE = Path(__file__).resolve().parent
 Kind = Literal["stock", "articles"]
 
 
@@ -82,35 +76,13 @@ class Served:
 @asynccontextmanager
 async def served(kind: Kind, size: int) -> AsyncIterator[Served]:
     """Start the child with ``size`` SKUs (``stock``: in both systems; ``articles``: in Centra)."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(HERE / "served.py"),
-        kind,
-        str(size),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=HERE,
-    )
-    assert child.stdin is not None and child.stdout is not None
-    try:
-        line = await child.stdout.readline()
-        if not line:
-            raise SystemExit(f"the emulator process exited ({await child.wait()})")
-        ready = json.loads(line)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ready['control']}") as control:
-            yield Served(
-                f"http://127.0.0.1:{ready['centra']}",
-                f"http://127.0.0.1:{ready['ongoing']}",
-                control,
-                ready["built_s"],
-            )
-    finally:
-        child.stdin.close()
-        try:
-            await asyncio.wait_for(child.wait(), 30)
-        except TimeoutError:
-            child.kill()
-            await child.wait()
+    async with (
+        child_apps("served:build", kind, size) as urls,
+        httpx.AsyncClient(base_url=urls["control"]) as control,
+    ):
+        answer = await control.get("/built")
+        answer.raise_for_status()
+        yield Served(urls["centra"], urls["ongoing"], control, answer.json()["seconds"])
 
 
 # -- the child ------------------------------------------------------------------------------
@@ -179,43 +151,16 @@ def _build(kind: Kind, size: int, clock: Clock) -> tuple[Any, Any, Any]:
     return centra.app, ongoing.app, control
 
 
-async def _serve(kind: Kind, size: int) -> None:
-    import uvicorn
-
+def build(kind: str, size: str) -> dict[str, Any]:
+    """The child's apps (built by ``remote.py``); the control app also says how long it took."""
     began = time.perf_counter()
-    apps = _build(kind, size, Clock())
-    built = time.perf_counter() - began
-    servers, sockets = [], []
-    for app in apps:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # Accepted connections inherit this; without it a response written in two parts
-        # waits for the client's delayed ACK, some 40 ms per call on Linux.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-        servers.append(uvicorn.Server(config))
-    tasks = [
-        asyncio.create_task(server.serve(sockets=[sock]))
-        for server, sock in zip(servers, sockets, strict=True)
-    ]
-    while not all(server.started for server in servers):
-        await asyncio.sleep(0.01)
-    ports = [sock.getsockname()[1] for sock in sockets]
-    print(
-        json.dumps(
-            {"centra": ports[0], "ongoing": ports[1], "control": ports[2], "built_s": built}
-        ),
-        flush=True,
+    centra, ongoing, control = _build(
+        "stock" if kind == "stock" else "articles", int(size), Clock()
     )
-    stdin = asyncio.StreamReader()
-    loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-    await stdin.read()
-    for server in servers:
-        server.should_exit = True
-    await asyncio.gather(*tasks)
+    built = time.perf_counter() - began
 
+    @control.get("/built")
+    async def built_seconds() -> dict[str, float]:
+        return {"seconds": built}
 
-if __name__ == "__main__":
-    asyncio.run(_serve("stock" if sys.argv[1] == "stock" else "articles", int(sys.argv[2])))
+    return {"centra": centra, "ongoing": ongoing, "control": control}
