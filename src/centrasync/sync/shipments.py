@@ -384,11 +384,22 @@ class ShipmentFlows:
             return
         if record.state not in _CONFIRMABLE:
             return
+        try:
+            await self._report_shipped(ref, record.state, shipped)
+        except GiveUpError:
+            # Centra refuses every write on a shipment it no longer has. Cancelled there
+            # while the warehouse shipped it, the cancellation pass may not have seen it yet;
+            # then it is a cancellation that came too late, parked as such, not a refusal.
+            if not await self._check_cancelled(ref):
+                raise
+
+    async def _report_shipped(self, ref: RecordRef, state: str, shipped: ShippedOrder) -> None:
+        """Short pick, serial numbers, capture (by policy) and completion, in that order."""
         order_number = await self._centra_order(ref)
         short = {
             line.line_key: int(line.picked) for line in shipped.lines if line.picked < line.ordered
         }
-        if short and record.state != ShipmentState.QUANTITIES_UPDATED:
+        if short and state != ShipmentState.QUANTITIES_UPDATED:
             await self._lower_quantities(ref, short)
         serials = {
             line.line_key: SerialNumber(", ".join(line.serial_numbers), int(line.picked))
