@@ -50,6 +50,16 @@ def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
 
 
 @pytest.fixture
+def pg_admin() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """An autocommit connection to the local server, as its superuser."""
+    admin = _admin_connection()
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+@pytest.fixture
 def pg_schema_url() -> Iterator[Callable[[], str]]:
     """Make fresh PostgreSQL schemas on demand; all are dropped after the test.
 

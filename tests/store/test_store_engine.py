@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -120,3 +123,33 @@ async def test_a_second_writer_waits_off_the_loop_and_then_writes(tmp_path: Path
     finally:
         await first.close()
         await second.close()
+
+
+async def test_postgres_calls_carry_on_after_the_server_dropped_every_connection(
+    pg_schema_url: Callable[[], str], pg_admin: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A restart or failover closes the pool's connections under it: no call may fail.
+
+    Connections are not pinged before use, so the dropped ones are found by a call's first
+    statement, and that call is run again, once, on a fresh connection: it writes once.
+    """
+    name = f"centrasync-{uuid.uuid4().hex[:8]}"
+    store = await open_store(f"{pg_schema_url()}&application_name={name}")
+    ref = RecordRef("se", RecordKind.SHIPMENT, "1042-1")
+    try:
+        await store.upsert_record(ref)
+        # Several connections in the pool, all idle, then all dropped by the server.
+        await asyncio.gather(*(store.get_record(ref) for _ in range(6)))
+        dropped = pg_admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (name,),
+        ).fetchone()
+        assert dropped is not None and dropped[0] >= 1
+
+        await store.transition(ref, "sent", note="after the drop")
+        records = await asyncio.gather(*(store.get_record(ref) for _ in range(6)))
+        assert {r.state for r in records if r is not None} == {"sent"}
+        assert [t.to_state for t in await store.history(ref)] == ["new", "sent"]
+    finally:
+        await store.close()

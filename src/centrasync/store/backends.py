@@ -20,7 +20,12 @@ never wait, and a transaction that began holds the write lock), so nothing ran b
 retry.
 
 **PostgreSQL** runs the same functions through SQLAlchemy's greenlet bridge
-(``AsyncConnection.run_sync``): every statement is a network round trip anyway.
+(``AsyncConnection.run_sync``): every statement is a network round trip anyway. Pooled
+connections are not pinged on checkout: the ping is a round trip of its own on every store
+call, a third of a light call's cost. A connection the server dropped (a restart, a
+failover) is found by the call's first statement instead; nothing of that transaction can
+have committed, so the call is run again, once, on a fresh connection, and SQLAlchemy has
+by then discarded the pool's other connections of the same age.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS
@@ -206,8 +212,20 @@ class PostgresBackend:
         self._engine = engine
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
+        try:
+            return await self._run(work, now)
+        except _DroppedConnection:
+            return await self._run(work, now)
+
+    async def _run(self, work: Work[T], now: datetime) -> T:
         async with translated(), self._engine.begin() as conn:
-            return await conn.run_sync(lambda sync: work(PostgresTx(sync, now)))
+            try:
+                return await conn.run_sync(lambda sync: work(PostgresTx(sync, now)))
+            except DBAPIError as exc:
+                # Raised before COMMIT was sent: the transaction certainly did not commit.
+                if exc.connection_invalidated:
+                    raise _DroppedConnection from exc
+                raise
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Session]:
@@ -216,6 +234,10 @@ class PostgresBackend:
 
     async def close(self) -> None:
         """The engine is disposed by its owner."""
+
+
+class _DroppedConnection(Exception):
+    """Internal: the server had dropped the pooled connection a call was given."""
 
 
 class _PostgresSession:
