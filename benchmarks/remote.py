@@ -17,8 +17,8 @@ import inspect
 import json
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,28 @@ Builder = Callable[..., Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
 
 
 @asynccontextmanager
-async def child_apps(builder: str, *args: object) -> AsyncIterator[dict[str, str]]:
-    """Serve ``builder(*args)``'s apps in a child; yields app name -> base URL."""
+async def child_apps(
+    builder: str, *args: object, apart: Sequence[str] = ()
+) -> AsyncIterator[dict[str, str]]:
+    """Serve ``builder(*args)``'s apps in a child; yields app name -> base URL.
+
+    With ``apart``, each named app is served by a child of its own, built by
+    ``builder(*args, name)``: services that are separate in the world (Centra, each
+    warehouse) then do not queue behind each other's requests on one event loop.
+    """
+    if not apart:
+        async with _child(builder, args) as urls:
+            yield urls
+        return
+    async with AsyncExitStack() as children:
+        urls: dict[str, str] = {}
+        for name in apart:
+            urls |= await children.enter_async_context(_child(builder, (*args, name)))
+        yield urls
+
+
+@asynccontextmanager
+async def _child(builder: str, args: Sequence[object]) -> AsyncIterator[dict[str, str]]:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         str(HERE / "remote.py"),

@@ -5,7 +5,7 @@
 throughput at the default concurrency (``outbound.py``), (c) webhook to WMS order latency
 (``webhook_latency.py``), (d) the incremental stock sync (``stock_sync.py``) and (e) the
 initial article import (``articles_import.py``). (a)-(c) run in this process against
-emulators in a child process, each API call taking ``outbound.LATENCY_MS``; (d) and (e)
+emulators in child processes, each API call taking ``outbound.LATENCY_MS``; (d) and (e)
 run as child processes, so their peak memory is their own, and their printed summary is
 read back.
 

@@ -1,6 +1,6 @@
 """Benchmark: webhook to WMS order latency, p50 and p99, with the worker loop running.
 
-The emulators run in a child process (``remote.py``, as in ``outbound.py``, with the same
+The emulators run in child processes (``remote.py``, as in ``outbound.py``, with the same
 modelled ``--latency-ms`` per API call) and the engine's web app is served by uvicorn in
 this process: the Centra emulator posts its signed webhooks to it over a real socket, the
 engine runs ``Engine.run(stop)`` at its default tick and concurrency, and orders for store
