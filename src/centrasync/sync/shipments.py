@@ -313,8 +313,8 @@ class ShipmentFlows:
                 ref, OUTBOUND, ShipmentState.INVALID, str(exc), _shipment_json(shipment)
             )
         if self.settings.capture_policy is CapturePolicy.ON_IMPORT and not shipment.paid:
-            await self._capture(ref, OUTBOUND, shipment.shipment_id)
-            await self.state.transition(ref, ShipmentState.CAPTURED, note="captured on import")
+            captured = Step(ref, ShipmentState.CAPTURED, note="captured on import")
+            await self._capture(ref, OUTBOUND, shipment.shipment_id, after=[captured])
         body = mapped_order_to_json(mapped)
         intent: dict[str, Json] = {
             "order": shipment.order_id,
@@ -330,7 +330,10 @@ class ShipmentFlows:
                     ShipmentState.SENT,
                     note="WMS order created",
                     request=body,
-                    response=outcome,
+                    # The Centra order travels on, so confirmation need not look it up.
+                    response={**outcome, "orderId": shipment.order_id}
+                    if isinstance(outcome, dict)
+                    else outcome,
                 ),
             ]
 
@@ -385,7 +388,7 @@ class ShipmentFlows:
         if record.state not in _CONFIRMABLE:
             return
         try:
-            await self._report_shipped(ref, record.state, shipped)
+            await self._report_shipped(ref, record, shipped)
         except GiveUpError:
             # Centra refuses every write on a shipment it no longer has. Cancelled there
             # while the warehouse shipped it, the cancellation pass may not have seen it yet;
@@ -393,13 +396,15 @@ class ShipmentFlows:
             if not await self._check_cancelled(ref):
                 raise
 
-    async def _report_shipped(self, ref: RecordRef, state: str, shipped: ShippedOrder) -> None:
+    async def _report_shipped(
+        self, ref: RecordRef, record: LedgerRecord, shipped: ShippedOrder
+    ) -> None:
         """Short pick, serial numbers, capture (by policy) and completion, in that order."""
-        order_number = await self._centra_order(ref)
+        order_number = await self._centra_order(ref, record)
         short = {
             line.line_key: int(line.picked) for line in shipped.lines if line.picked < line.ordered
         }
-        if short and state != ShipmentState.QUANTITIES_UPDATED:
+        if short and record.state != ShipmentState.QUANTITIES_UPDATED:
             await self._lower_quantities(ref, short)
         serials = {
             line.line_key: SerialNumber(", ".join(line.serial_numbers), int(line.picked))
@@ -604,13 +609,17 @@ class ShipmentFlows:
 
     # -- shared steps ------------------------------------------------------------------
 
-    async def _capture(self, ref: RecordRef, flow: str, shipment: str) -> None:
+    async def _capture(
+        self, ref: RecordRef, flow: str, shipment: str, *, after: Sequence[Move] = ()
+    ) -> None:
+        """Capture once; ``after`` moves the record in the same transaction as the outcome."""
         try:
             await self._effect(
                 f"capture/{ref}",
                 ref,
                 {"capture": shipment, "policy": self.settings.capture_policy.value},
                 lambda: self._capture_call(shipment),
+                after=(lambda _: after) if after else None,
             )
         except CaptureDeclinedError as exc:
             await self._park(
@@ -625,18 +634,19 @@ class ShipmentFlows:
         done = await self.centra.capture_shipment(shipment)
         return {"order": done.order, "shipment": done.shipment, "captured": True}
 
-    async def _centra_order(self, ref: RecordRef) -> str:
-        """The Centra order number, from the WMS-order intent or the shipment number."""
+    async def _centra_order(self, ref: RecordRef, record: LedgerRecord | None = None) -> str:
+        """The Centra order number: from the record in hand, the WMS-order intent, or the
+        shipment number. The record's last answer names it in states new and sent."""
+        if record is not None and (order := _order_of(record)) is not None:
+            return order
         sent = await self.state.get_effect(f"wms-order/{ref}")
         if sent is not None and isinstance(sent.intent, dict):
-            order = sent.intent.get("order")
-            if isinstance(order, str | int) and str(order):
-                return str(order)
-        record = await self.state.get_record(ref)
-        if record is not None and isinstance(record.last_response, dict):
-            order = record.last_response.get("orderId")
-            if isinstance(order, str | int) and str(order):
-                return str(order)
+            intended = sent.intent.get("order")
+            if isinstance(intended, str | int) and str(intended):
+                return str(intended)
+        stored = await self.state.get_record(ref)
+        if stored is not None and (order := _order_of(stored)) is not None:
+            return order
         # Centra numbers shipments "<order>-<n>" (e.g. "83651-1").
         return ref.key.rsplit("-", 1)[0]
 
@@ -731,6 +741,15 @@ async def flow_backlog(state: StateStore, store: str) -> dict[str, int]:
         elif record.state in _CONFIRMABLE:
             waiting[CONFIRMATION] += 1
     return waiting
+
+
+def _order_of(record: LedgerRecord) -> str | None:
+    """The Centra order number the record's last answer carries, if it carries one."""
+    if isinstance(record.last_response, dict):
+        order = record.last_response.get("orderId")
+        if isinstance(order, str | int) and str(order):
+            return str(order)
+    return None
 
 
 def _wms_id(outcome: Json) -> str | None:
