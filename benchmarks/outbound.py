@@ -214,8 +214,15 @@ class Shop:
     )
     sent: list[tuple[str, httpx.Request]] = field(default_factory=list)
 
-    def connections(self) -> dict[str, Connections]:
-        """Each store's two wires, recording what they carry."""
+    def connections(self, *, record: bool) -> dict[str, Connections]:
+        """Each store's two wires; with ``record``, keeping what they carry for the floor.
+
+        Only the concurrency-1 run is replayed, so only it pays for keeping every request.
+        """
+        if not record:
+            return {
+                name: Connections(centra=self.to_centra, wms=self.to_wms[name]) for name in STORES
+            }
         return {
             name: Connections(
                 centra=Recording(self.to_centra, "centra", self.sent),
@@ -296,7 +303,11 @@ async def engine_run(count: int, kind: str, concurrency: int, latency_ms: float)
         state = await open_store(url)
         sent: list[list[tuple[str, httpx.Request]]] = []
         engine = Engine(
-            settings, state, events=Tally(), owner="bench", connections=shop.connections()
+            settings,
+            state,
+            events=Tally(),
+            owner="bench",
+            connections=shop.connections(record=concurrency == 1),
         )
         try:
             async with engine:

@@ -263,8 +263,9 @@ def main(
     )
     print(markdown(table(rows)))
     print(
-        f"\n(a)-(c): emulators in a child process over loopback, every API call taking "
-        f"{outbound.LATENCY_MS:g} ms (a WMS write inside its goods owner's write lane)."
+        f"\n(a)-(c): emulators in child processes (Centra, each warehouse) over loopback, "
+        f"every API call taking {outbound.LATENCY_MS:g} ms (a WMS write inside its goods "
+        "owner's write lane)."
     )
     results = {
         "machine": host,
