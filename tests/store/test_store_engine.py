@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -13,7 +15,9 @@ from sqlalchemy import text
 
 from centrasync.errors import ConfigError, RetryLaterError
 from centrasync.store import RecordKind, RecordRef, SqlStateStore, open_store
+from centrasync.store.backends import PostgresBackend
 from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_store_engine
+from centrasync.store.sqlcore import Tx
 
 
 async def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -153,3 +157,30 @@ async def test_postgres_calls_carry_on_after_the_server_dropped_every_connection
         assert [t.to_state for t in await store.history(ref)] == ["new", "sent"]
     finally:
         await store.close()
+
+
+async def test_postgres_runs_a_call_on_a_dropped_connection_again_once_only(
+    pg_schema_url: Callable[[], str],
+) -> None:
+    """Once is enough for a restart; a connection dropped again is a retry-later error."""
+    engine = create_store_engine(pg_schema_url())
+    backend = PostgresBackend(engine)
+    tries: list[int] = []
+
+    def drop_own_connection(tx: Tx, *, times: int) -> str:
+        tries.append(1)
+        if len(tries) <= times:
+            tx.rows("SELECT pg_terminate_backend(pg_backend_pid())", {})
+        return "done"
+
+    try:
+        now = datetime.now(UTC)
+        assert await backend.run(partial(drop_own_connection, times=1), now, write=True) == "done"
+        assert len(tries) == 2
+
+        tries.clear()
+        with pytest.raises(RetryLaterError, match="state store unavailable"):
+            await backend.run(partial(drop_own_connection, times=2), now, write=True)
+        assert len(tries) == 2
+    finally:
+        await engine.dispose()

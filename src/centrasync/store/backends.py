@@ -213,17 +213,17 @@ class PostgresBackend:
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
         try:
-            return await self._run(work, now)
+            return await self._run(work, now, last_try=False)
         except _DroppedConnection:
-            return await self._run(work, now)
+            return await self._run(work, now, last_try=True)
 
-    async def _run(self, work: Work[T], now: datetime) -> T:
+    async def _run(self, work: Work[T], now: datetime, *, last_try: bool) -> T:
         async with translated(), self._engine.begin() as conn:
             try:
                 return await conn.run_sync(lambda sync: work(PostgresTx(sync, now)))
             except DBAPIError as exc:
                 # Raised before COMMIT was sent: the transaction certainly did not commit.
-                if exc.connection_invalidated:
+                if exc.connection_invalidated and not last_try:
                     raise _DroppedConnection from exc
                 raise
 
