@@ -2,13 +2,13 @@
 
 The emulators run in child processes (``remote.py``), Centra and each warehouse in one of
 its own as in the world, and the engine reaches them over real sockets through its real
-clients, so its CPU and memory are its own. Store ``se``
-(plugin ``wms``) captures on completion and store ``us`` (plugin ``wms-us``) captures on
-import, each with its own Ongoing warehouse. N Good-to-Go shipments are placed before the
-clock starts; the engine is driven by ``Engine.run_once()``: the first pass takes every
-shipment and creates its WMS order, the warehouses ship every order (``POST
-/_emulator/orders/ship-open``, not timed: that is the warehouse's work), and the next pass
-confirms each one in Centra, until the ledger holds every shipment as completed.
+clients, so its CPU and memory are its own. Store ``se`` (plugin ``wms``) captures on
+completion and store ``us`` (plugin ``wms-us``) captures on import, each with its own
+Ongoing warehouse. N Good-to-Go shipments are placed before the clock starts; the engine is
+driven by ``Engine.run_once()``: the first pass takes every shipment and creates its WMS
+order, the warehouses ship every order (``POST /_emulator/orders/ship-open``, not timed:
+that is the warehouse's work), and the next pass confirms each one in Centra, until the
+ledger holds every shipment as completed.
 
 Latency: every API call is given ``--latency-ms`` (default 20 ms) in the emulators, as a
 remote API would take; a WMS write spends it inside its goods owner's write lane, because

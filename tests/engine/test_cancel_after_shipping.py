@@ -12,8 +12,8 @@ from pathlib import Path
 
 from centrasync.sync.shipments import ShipmentState
 
-from .helpers import SE, US
-from .shop import open_shop
+from .helpers import SE, US, StoreSetup
+from .shop import Shop, open_shop
 
 
 async def test_confirmation_that_finds_the_shipment_cancelled_parks_it_too_late(
@@ -44,17 +44,17 @@ async def test_confirmation_that_finds_the_shipment_cancelled_parks_it_too_late(
 
         writes = (await shop.control.get("/_emulator/writes")).json()
         for store in (SE, US):
-            number = chosen[store.name]
-            assert (await shop.ledger(store))[number] == ShipmentState.CANCEL_TOO_LATE
-            dead = [d for d in await shop.state.list_dead(store.name) if d.record.key == number]
-            assert len(dead) == 1
-            assert dead[0].reason.startswith("cancelled in Centra after picking began")
-            assert number not in {w["shipment"] for w in writes["completions"]}
+            await assert_parked_once_too_late(shop, store, chosen[store.name])
+            assert chosen[store.name] not in {w["shipment"] for w in writes["completions"]}
 
         # Later passes leave it parked and tell nobody twice.
         await shop.run_pass()
         for store in (SE, US):
-            number = chosen[store.name]
-            assert (await shop.ledger(store))[number] == ShipmentState.CANCEL_TOO_LATE
-            dead = [d for d in await shop.state.list_dead(store.name) if d.record.key == number]
-            assert len(dead) == 1
+            await assert_parked_once_too_late(shop, store, chosen[store.name])
+
+
+async def assert_parked_once_too_late(shop: Shop, store: StoreSetup, number: str) -> None:
+    assert (await shop.ledger(store))[number] == ShipmentState.CANCEL_TOO_LATE
+    dead = [d for d in await shop.state.list_dead(store.name) if d.record.key == number]
+    assert len(dead) == 1
+    assert dead[0].reason.startswith("cancelled in Centra after picking began")
