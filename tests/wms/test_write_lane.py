@@ -1,5 +1,5 @@
 """The goods owner's write lane: one write at a time, orders before catalogue writes,
-which still get a turn after a run of orders."""
+which still get a turn after a run of orders; sent by the lane's own task."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ async def run(lane: WriteLane, plan: list[bool]) -> tuple[list[int], int]:
     release = asyncio.Event()
 
     async def holder() -> None:
-        async with lane.turn():
-            await release.wait()
+        await lane.run(release.wait)
 
     async def write(index: int, urgent: bool) -> None:
-        nonlocal inside, most
-        async with lane.turn(urgent=urgent):
+        async def send() -> None:
+            nonlocal inside, most
             inside += 1
             most = max(most, inside)
             await asyncio.sleep(0)
             done.append(index)
             inside -= 1
+
+        await lane.run(send, urgent=urgent)
 
     first = asyncio.create_task(holder())
     await asyncio.sleep(0)
@@ -69,9 +70,11 @@ async def test_catalogue_writes_move_while_orders_keep_the_lane_busy() -> None:
     streams = 8
 
     async def write(name: str, urgent: bool) -> None:
-        async with lane.turn(urgent=urgent):
+        async def send() -> None:
             ran.append(name)
             await asyncio.sleep(0)
+
+        await lane.run(send, urgent=urgent)
 
     async def orders(stream: int) -> None:
         # Several streams, so another order always waits when the lane is handed on.
@@ -90,9 +93,11 @@ async def test_a_cancelled_waiter_neither_runs_nor_blocks_the_lane() -> None:
     ran: list[str] = []
 
     async def write(name: str, urgent: bool = True) -> None:
-        async with lane.turn(urgent=urgent):
+        async def send() -> None:
             ran.append(name)
             await asyncio.sleep(0.01)
+
+        await lane.run(send, urgent=urgent)
 
     first = asyncio.create_task(write("first"))
     await asyncio.sleep(0)
@@ -104,4 +109,116 @@ async def test_a_cancelled_waiter_neither_runs_nor_blocks_the_lane() -> None:
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert ran == ["first", "later"]
+    assert not lane.busy
+
+
+async def test_the_next_write_goes_out_before_the_last_caller_resumes() -> None:
+    lane = WriteLane()
+    events: list[str] = []
+
+    async def write(name: str) -> str:
+        async def send() -> str:
+            events.append(f"{name} sent")
+            await asyncio.sleep(0)
+            return name
+
+        answer = await lane.run(send)
+        events.append(f"{answer} resumed")
+        return answer
+
+    assert await asyncio.gather(write("a"), write("b")) == ["a", "b"]
+    assert events == ["a sent", "b sent", "a resumed", "b resumed"]
+    assert not lane.busy
+
+
+async def test_a_failed_write_fails_its_caller_and_the_lane_goes_on() -> None:
+    lane = WriteLane()
+
+    async def refused() -> None:
+        raise ValueError("refused by the warehouse")
+
+    async def accepted() -> str:
+        return "ok"
+
+    failing = asyncio.create_task(lane.run(refused))
+    later = asyncio.create_task(lane.run(accepted))
+    with pytest.raises(ValueError, match="refused by the warehouse"):
+        await failing
+    assert await later == "ok"
+
+
+async def test_a_caller_cancelled_mid_write_cancels_that_write_only() -> None:
+    lane = WriteLane()
+    sending = asyncio.Event()
+    outcome: list[str] = []
+
+    async def hanging() -> None:
+        sending.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            outcome.append("write cancelled")
+            raise
+
+    async def next_write() -> str:
+        return "next"
+
+    stuck = asyncio.create_task(lane.run(hanging))
+    await sending.wait()
+    queued = asyncio.create_task(lane.run(next_write))
+    await asyncio.sleep(0)
+    stuck.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
+    assert await asyncio.wait_for(queued, 1) == "next"
+    assert outcome == ["write cancelled"]
+    assert not lane.busy
+
+
+async def test_when_the_loop_stops_every_task_no_caller_is_left_waiting() -> None:
+    lane = WriteLane()
+    sending = asyncio.Event()
+
+    async def hanging() -> None:
+        sending.set()
+        await asyncio.sleep(60)
+
+    callers = [asyncio.create_task(lane.run(hanging)) for _ in range(3)]
+    await sending.wait()
+    # What asyncio.run does on its way out: cancel every task but its own.
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 1)
+    assert all(isinstance(result, asyncio.CancelledError) for result in results)
+    assert not lane.busy
+
+    async def fine() -> str:
+        return "fine"
+
+    assert await lane.run(fine) == "fine"
+
+
+class Dying(BaseException):
+    """Stands for SystemExit or KeyboardInterrupt raised inside a write."""
+
+
+async def test_a_process_ending_exception_reaches_its_caller_and_nothing_more_is_sent() -> None:
+    lane = WriteLane()
+    sent: list[str] = []
+
+    async def fatal() -> None:
+        sent.append("fatal")
+        raise Dying
+
+    async def later() -> None:
+        sent.append("later")
+
+    dying = asyncio.create_task(lane.run(fatal))
+    queued = asyncio.create_task(lane.run(later))
+    with pytest.raises(Dying):
+        await dying
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert sent == ["fatal"]
     assert not lane.busy

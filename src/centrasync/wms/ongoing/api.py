@@ -254,8 +254,8 @@ class OngoingApi:
             None if body is None else body.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         # Catalogue writes give way to orders, cancellations and reported quantities.
-        async with self._lane().turn(urgent=not path.startswith("articles")):
-            return await self._send(method, path, body=payload)
+        urgent = not path.startswith("articles")
+        return await self._lane().run(lambda: self._send(method, path, body=payload), urgent=urgent)
 
     async def write(self, method: str, path: str, body: BaseModel | None = None) -> None:
         """A PATCH or DELETE, serialised on the account's write lane.

@@ -10,66 +10,136 @@ though: an order for a new product needs its article, and a saturated warehouse 
 backlog after a restart, a sale) keeps urgent writes queued for minutes. So after
 ``URGENT_RUN`` urgent turns in a row while a routine write waits, that routine write goes
 next: orders keep most of the lane and the catalogue still moves.
+
+The writes are sent by one task of the lane's own, not by their callers. The lane is a
+busy warehouse's bottleneck, and handing it from caller to caller cost an event-loop turn
+per write: the next caller was only woken after the loop had run everything else that was
+ready (1.8 ms median at the outbound benchmark's load, against 27 ms for the call itself).
+The lane's task sends the next write as soon as the previous answer is in. A caller that
+is cancelled while its write is on the wire cancels that write, as it would its own call.
+The write runs in the lane task's context, so it must not rely on the caller's context
+variables.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 __all__ = ["URGENT_RUN", "WriteLane"]
 
 URGENT_RUN = 8
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class _Turn:
+    send: Callable[[], Awaitable[Any]]
+    answer: asyncio.Future[Any]
+    abandoned: bool = field(default=False)
 
 
 class WriteLane:
-    """A lock with two queues: :meth:`turn` waits for the lane and holds it."""
+    """Two queues of writes and the task that sends them: :meth:`run` queues one and waits."""
 
     def __init__(self) -> None:
-        self._busy = False
-        self._urgent: deque[asyncio.Future[None]] = deque()
-        self._routine: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[_Turn] = deque()
+        self._routine: deque[_Turn] = deque()
         self._urgent_run = 0
+        self._sender: asyncio.Task[None] | None = None
+        self._current: _Turn | None = None
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._sender is not None
 
-    @asynccontextmanager
-    async def turn(self, *, urgent: bool = True) -> AsyncIterator[None]:
-        if self._busy or self._urgent or self._routine:
-            waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            queue = self._urgent if urgent else self._routine
-            queue.append(waiting)
-            try:
-                await waiting
-            except asyncio.CancelledError:
-                if waiting.done() and not waiting.cancelled():
-                    # Handed the lane just as it was cancelled: pass it on.
-                    self._hand_on()
-                else:
-                    queue.remove(waiting)
-                raise
-        else:
-            self._busy = True
+    async def run(self, send: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
+        """Queue ``send`` (a write, called when the lane is free) and return its result."""
+        loop = asyncio.get_running_loop()
+        turn = _Turn(send, loop.create_future())
+        queue = self._urgent if urgent else self._routine
+        queue.append(turn)
+        if self._sender is None:
+            self._sender = loop.create_task(self._drain())
         try:
-            yield
-        finally:
-            self._hand_on()
+            result: T = await turn.answer
+        except asyncio.CancelledError:
+            if turn in queue:
+                queue.remove(turn)
+            elif self._current is turn and self._sender is not None:
+                turn.abandoned = True
+                self._sender.cancel()
+            raise
+        return result
 
-    def _hand_on(self) -> None:
-        """Give the lane to the next waiter, urgent first unless routine is owed, or free it."""
+    def _next(self) -> _Turn | None:
+        """The next write to send, urgent first unless routine is owed a turn."""
         routine_owed = self._urgent_run >= URGENT_RUN
         order = (self._routine, self._urgent) if routine_owed else (self._urgent, self._routine)
         for queue in order:
             while queue:
-                waiting = queue.popleft()
-                if not waiting.done():
-                    passed_over = queue is self._urgent and bool(self._routine)
-                    self._urgent_run = self._urgent_run + 1 if passed_over else 0
-                    waiting.set_result(None)
-                    return
+                turn = queue.popleft()
+                if turn.answer.done():
+                    # Its caller was cancelled and has yet to take it off the queue.
+                    continue
+                passed_over = queue is self._urgent and bool(self._routine)
+                self._urgent_run = self._urgent_run + 1 if passed_over else 0
+                return turn
         self._urgent_run = 0
-        self._busy = False
+        return None
+
+    async def _drain(self) -> None:
+        turn: _Turn | None = None
+        try:
+            while (turn := self._next()) is not None:
+                self._current = turn
+                try:
+                    result = await turn.send()
+                except asyncio.CancelledError:
+                    if not turn.abandoned:
+                        raise
+                    # Only this write's caller gave up; the lane goes on with the next.
+                    _uncancel()
+                    continue
+                except Exception as exc:
+                    if not turn.answer.done():
+                        turn.answer.set_exception(exc)
+                    continue
+                except BaseException as exc:
+                    # The process is going down (SystemExit, KeyboardInterrupt): the caller
+                    # hears of it as from its own call, and nothing more is sent.
+                    if not turn.answer.done():
+                        turn.answer.set_exception(exc)
+                    self._give_up_queued()
+                    return
+                finally:
+                    self._current = None
+                if turn.abandoned:
+                    # The write finished in spite of the cancellation.
+                    _uncancel()
+                elif not turn.answer.done():
+                    turn.answer.set_result(result)
+        except asyncio.CancelledError:
+            # The lane's task itself was stopped (the loop is closing): nobody will send
+            # what is queued, so its callers must not wait for it.
+            if turn is not None:
+                turn.answer.cancel()
+            self._give_up_queued()
+            raise
+        finally:
+            self._sender = None
+
+    def _give_up_queued(self) -> None:
+        for waiting in (*self._urgent, *self._routine):
+            waiting.answer.cancel()
+        self._urgent.clear()
+        self._routine.clear()
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
