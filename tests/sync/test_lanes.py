@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 
 import pytest
 from hypothesis import given, settings
@@ -86,3 +87,57 @@ async def test_limit_one_works_in_order() -> None:
     await for_each([5, 1, 4], gauge.work, limit=1)
     assert gauge.started == [5, 1, 4]
     assert gauge.most == 1
+
+
+async def test_items_read_page_by_page_are_worked_on_before_the_last_page_is_in() -> None:
+    events: list[str] = []
+
+    async def pages() -> AsyncGenerator[int]:
+        for page in range(3):
+            events.append(f"page {page} read")
+            await asyncio.sleep(0.01)
+            for item in range(page * 4, page * 4 + 4):
+                yield item
+
+    async def work(item: int) -> bool:
+        events.append(f"item {item} done")
+        await asyncio.sleep(0)
+        return True
+
+    assert await for_each(pages(), work, limit=3) == 12
+    assert events.index("item 0 done") < events.index("page 1 read")
+    assert sorted(e for e in events if e.startswith("item")) == sorted(
+        f"item {item} done" for item in range(12)
+    )
+
+
+async def test_a_failed_page_read_stops_the_lanes_and_an_early_stop_closes_the_reads() -> None:
+    closed: list[str] = []
+
+    async def failing_pages() -> AsyncGenerator[int]:
+        yield 1
+        raise ValueError("page 2: the WMS answered 500")
+
+    async def work(item: int) -> bool:
+        return True
+
+    with pytest.raises(ValueError, match="page 2"):
+        await for_each(failing_pages(), work, limit=4)
+
+    async def endless() -> AsyncGenerator[int]:
+        try:
+            item = 0
+            while True:
+                yield item
+                item += 1
+        finally:
+            closed.append("closed")
+
+    async def refuse_five(item: int) -> bool:
+        if item == 5:
+            raise ValueError("item 5: unknown SKU")
+        return True
+
+    with pytest.raises(ValueError, match="item 5"):
+        await for_each(endless(), refuse_five, limit=2)
+    assert closed == ["closed"]

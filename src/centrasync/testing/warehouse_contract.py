@@ -382,3 +382,7 @@ class WarehouseContract(abc.ABC):
             await self._pick_and_ship(harness, number)
         listed = await harness.warehouse.list_shipped_unreported()
         assert sorted(order.order_number for order in listed) == numbers
+        shipped_pages = [page async for page in harness.warehouse.iter_shipped_unreported()]
+        assert len(shipped_pages) > 1
+        assert all(len(page) <= harness.page_size for page in shipped_pages)
+        assert [order for page in shipped_pages for order in page] == listed

@@ -8,7 +8,7 @@ line. Passing the exact value (rather than "set reported to picked") means a pic
 happened in between stays visible as a new delta instead of being swallowed.
 
 Paging is the connector's business: every ``list_*``/``read_*`` returns everything, and
-``iter_stock`` yields the same stock read page by page.
+``iter_stock`` and ``iter_shipped_unreported`` yield the same reads page by page.
 """
 
 from __future__ import annotations
@@ -58,6 +58,13 @@ class Warehouse(Protocol):
         """Orders picked from with a line whose picked quantity is ahead of the reported one.
 
         Orders picked but not yet shipped come with ``shipped`` False and no parcels.
+        """
+        ...
+
+    def iter_shipped_unreported(self) -> AsyncGenerator[list[ShippedOrder]]:
+        """The orders :meth:`list_shipped_unreported` returns, one page at a time.
+
+        So confirmation can start on the first orders while the WMS pages out the rest.
         """
         ...
 

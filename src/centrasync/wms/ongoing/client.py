@@ -392,15 +392,32 @@ class OngoingWarehouse(AsyncClosing):
         return None
 
     async def list_shipped_unreported(self) -> list[ShippedOrder]:
-        rows = await self._orders([("onlyOrdersWithOrderLinesToReport", True)])
-        result = []
-        for row in rows:
-            if row.order_info.order_status.number not in self.statuses.reportable:
-                continue
-            order = mapping.shipped_order(row, self.statuses)
-            if any(line.unreported > 0 for line in order.lines):
-                result.append(order)
+        result: list[ShippedOrder] = []
+        pages = self.iter_shipped_unreported()
+        async with aclosing(pages):
+            async for page in pages:
+                result.extend(page)
         return result
+
+    async def iter_shipped_unreported(self) -> AsyncGenerator[list[ShippedOrder]]:
+        pages = self._api.pages(
+            "orders",
+            GetOrderModel,
+            row_id=lambda row: row.order_info.order_id,
+            cursor_param="orderIdFrom",
+            size_param="maxOrdersToGet",
+            params=[("onlyOrdersWithOrderLinesToReport", True)],
+        )
+        async with aclosing(pages):
+            async for rows in pages:
+                page = []
+                for row in rows:
+                    if row.order_info.order_status.number not in self.statuses.reportable:
+                        continue
+                    order = mapping.shipped_order(row, self.statuses)
+                    if any(line.unreported > 0 for line in order.lines):
+                        page.append(order)
+                yield page
 
     async def mark_lines_reported(
         self, order: ShippedOrder, reported: Mapping[str, Decimal]
