@@ -11,6 +11,7 @@ import asyncio
 import json
 import weakref
 from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,10 +33,11 @@ from centrasync.http import IDEMPOTENT, parse_retry_after
 
 from .lane import WriteLane
 
-__all__ = ["SYSTEM", "OngoingApi", "QueryParams", "write_lane"]
+__all__ = ["SYSTEM", "OngoingApi", "QueryParams", "joined", "write_lane"]
 
 SYSTEM = "ongoing"
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 QueryParams = Sequence[tuple[str, str | int | float | bool | None]]
 
 # One lane per (event loop, base URL, goods owner). Ongoing executes writes for a goods
@@ -94,6 +96,15 @@ def raise_for_status(response: httpx.Response, endpoint: str, secrets: Sequence[
         body=body,
         **context,
     )
+
+
+async def joined(pages: AsyncGenerator[list[R]]) -> list[R]:
+    """Every item of every page, in one list; the pages are closed even on a failure."""
+    items: list[R] = []
+    async with aclosing(pages):
+        async for page in pages:
+            items.extend(page)
+    return items
 
 
 class OngoingApi:
@@ -188,17 +199,16 @@ class OngoingApi:
         params: QueryParams = (),
     ) -> list[M]:
         """Every row of :meth:`pages`, in one list."""
-        rows: list[M] = []
-        async for page in self.pages(
-            path,
-            model,
-            row_id=row_id,
-            cursor_param=cursor_param,
-            size_param=size_param,
-            params=params,
-        ):
-            rows.extend(page)
-        return rows
+        return await joined(
+            self.pages(
+                path,
+                model,
+                row_id=row_id,
+                cursor_param=cursor_param,
+                size_param=size_param,
+                params=params,
+            )
+        )
 
     async def pages(
         self,

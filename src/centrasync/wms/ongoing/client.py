@@ -41,7 +41,7 @@ from centrasync.wms.models import (
 )
 
 from . import mapping
-from .api import OngoingApi, QueryParams, write_lane
+from .api import OngoingApi, QueryParams, joined, write_lane
 from .mapping import OngoingStatusCodes
 from .models import (
     GetArticleModel,
@@ -211,12 +211,7 @@ class OngoingWarehouse(AsyncClosing):
         warehouses: Sequence[str] | None = None,
     ) -> list[StockLevel]:
         """Every level :meth:`iter_stock` yields, in one list."""
-        levels: list[StockLevel] = []
-        pages = self.iter_stock(changed_since, skus=skus, warehouses=warehouses)
-        async with aclosing(pages):
-            async for page in pages:
-                levels.extend(page)
-        return levels
+        return await joined(self.iter_stock(changed_since, skus=skus, warehouses=warehouses))
 
     async def iter_stock(
         self,
@@ -345,7 +340,10 @@ class OngoingWarehouse(AsyncClosing):
         return None if order is None else OrderRef(order_number, str(order.order_info.order_id))
 
     async def _orders(self, params: QueryParams) -> list[GetOrderModel]:
-        return await self._api.get_all(
+        return await joined(self._order_pages(params))
+
+    def _order_pages(self, params: QueryParams) -> AsyncGenerator[list[GetOrderModel]]:
+        return self._api.pages(
             "orders",
             GetOrderModel,
             row_id=lambda row: row.order_info.order_id,
@@ -392,22 +390,10 @@ class OngoingWarehouse(AsyncClosing):
         return None
 
     async def list_shipped_unreported(self) -> list[ShippedOrder]:
-        result: list[ShippedOrder] = []
-        pages = self.iter_shipped_unreported()
-        async with aclosing(pages):
-            async for page in pages:
-                result.extend(page)
-        return result
+        return await joined(self.iter_shipped_unreported())
 
     async def iter_shipped_unreported(self) -> AsyncGenerator[list[ShippedOrder]]:
-        pages = self._api.pages(
-            "orders",
-            GetOrderModel,
-            row_id=lambda row: row.order_info.order_id,
-            cursor_param="orderIdFrom",
-            size_param="maxOrdersToGet",
-            params=[("onlyOrdersWithOrderLinesToReport", True)],
-        )
+        pages = self._order_pages([("onlyOrdersWithOrderLinesToReport", True)])
         async with aclosing(pages):
             async for rows in pages:
                 page = []
