@@ -7,6 +7,7 @@ from .budget import Priority, RateBudget
 from .closing import AsyncClosing
 from .retry import Outcome, RetryPolicy, parse_retry_after
 from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
+from .wire import WireTransport
 
 __all__ = [
     "IDEMPOTENT",
@@ -18,5 +19,6 @@ __all__ = [
     "ResilientTransport",
     "RetryPolicy",
     "TransportStats",
+    "WireTransport",
     "parse_retry_after",
 ]

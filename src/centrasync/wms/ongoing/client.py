@@ -25,7 +25,7 @@ from centrasync.errors import (
     RecordValidationError,
     RemoteRefusedError,
 )
-from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy
+from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy, WireTransport
 from centrasync.wms.models import (
     Article,
     CancelOutcome,
@@ -156,7 +156,7 @@ class OngoingWarehouse(AsyncClosing):
         self.statuses = statuses or OngoingStatusCodes()
         self._clock = clock
         resilient = ResilientTransport(
-            transport or httpx.AsyncHTTPTransport(), policy=retry or RetryPolicy(), sleep=sleep
+            transport or WireTransport(), policy=retry or RetryPolicy(), sleep=sleep
         )
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
