@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +60,7 @@ from centrasync.emulators.centra.specs import (
 )
 from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
+from centrasync.http import WireTransport
 from centrasync.logs import configure_logging
 from centrasync.server.runtime import Connections, Engine
 from centrasync.store import open_store
@@ -205,14 +206,22 @@ class Recording(httpx.AsyncBaseTransport):
 
 @dataclass
 class Shop:
-    """The emulators' child process as the engine's process sees it: URLs and counting wires."""
+    """The emulators' child process as the engine's process sees it: URLs and counting wires.
+
+    ``wire`` makes each wire's transport: the engine's own (:class:`WireTransport`, what
+    its clients use unless given another) for the engine's runs, httpx's default for the
+    bare loop of the floor.
+    """
 
     urls: dict[str, str]
-    to_centra: Counting = field(default_factory=lambda: Counting(httpx.AsyncHTTPTransport()))
-    to_wms: dict[str, Counting] = field(
-        default_factory=lambda: {name: Counting(httpx.AsyncHTTPTransport()) for name in STORES}
-    )
+    wire: Callable[[], httpx.AsyncBaseTransport] = WireTransport
+    to_centra: Counting = field(init=False)
+    to_wms: dict[str, Counting] = field(init=False)
     sent: list[tuple[str, httpx.Request]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.to_centra = Counting(self.wire())
+        self.to_wms = {name: Counting(self.wire()) for name in STORES}
 
     def connections(self, *, record: bool) -> dict[str, Connections]:
         """Each store's two wires; with ``record``, keeping what they carry for the floor.
@@ -258,11 +267,13 @@ class Shop:
 
 
 @asynccontextmanager
-async def remote_shop(count: int, latency_ms: float) -> AsyncIterator[Shop]:
+async def remote_shop(
+    count: int, latency_ms: float, wire: Callable[[], httpx.AsyncBaseTransport] = WireTransport
+) -> AsyncIterator[Shop]:
     async with child_apps(
         "outbound:build_shop", count, latency_ms, apart=("centra", *STORES)
     ) as urls:
-        shop = Shop(urls)
+        shop = Shop(urls, wire)
         try:
             yield shop
         finally:
@@ -351,7 +362,7 @@ async def bare_run(
     requests are replayed in order, with the warehouses shipping between passes as in
     the engine's run; no ledger, no effects, no parsing beyond reading the body.
     """
-    async with remote_shop(count, latency_ms) as shop:
+    async with remote_shop(count, latency_ms, httpx.AsyncHTTPTransport) as shop:
         clients = {"centra": httpx.AsyncClient(transport=shop.to_centra)}
         clients |= {name: httpx.AsyncClient(transport=shop.to_wms[name]) for name in STORES}
         bases = {name: httpx.URL(url) for name, url in shop.urls.items()}
