@@ -9,8 +9,11 @@ connection and TLS.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -190,3 +193,24 @@ async def test_the_backend_connects_over_a_unix_socket(tmp_path: Path) -> None:
     finally:
         listening.close()
         await listening.wait_closed()
+
+
+async def test_a_close_the_busy_loop_has_not_read_yet_still_marks_the_connection_readable() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept_and_close() -> None:
+        accepted, _ = listener.accept()
+        accepted.close()
+
+    closer = threading.Thread(target=accept_and_close)
+    closer.start()
+    try:
+        port = listener.getsockname()[1]
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=2)
+        # The loop stalls while the server closes: the close is only in the kernel.
+        closer.join(2)
+        time.sleep(0.05)
+        assert stream.get_extra_info("is_readable")
+        await stream.aclose()
+    finally:
+        listener.close()

@@ -5,10 +5,13 @@ receive yields to the event loop once before it does anything (a "checkpoint"), 
 a cancel scope and a timer per operation. On a quiet loop that costs microseconds; on the
 engine's loop, busy with hundreds of records, each yield waits for everything else that is
 ready, and a request passes several of them before its bytes leave. The outbound
-benchmark measured 2.4 ms from handing a request to httpx to its arrival at the server,
-against a 20 ms call; with the checkpoints gone, 10 to 13% more shipments per second, as
-the Ongoing write lane is the bottleneck (the same cost is reported upstream, httpx issue
-#3215). This backend reads and writes the socket directly:
+benchmark measured 2.4 ms from handing a request to httpx to its arrival at the server
+(0.7 ms on a quiet loop), against a 20 ms call, and the Ongoing write lane it holds is
+the bottleneck. With every anyio checkpoint stubbed out (an experiment, not shipped) it
+moved 13% more shipments per second; about a third of that is the streams', which this
+backend removes; the rest is the checkpoints of httpcore's own locks and events, which
+still run on anyio. (The same cost is reported upstream, httpx issue #3215.) This backend
+reads and writes the socket directly:
 
 * a read returns what is buffered at once, or waits on a future (with a timer only when
   a timeout is set);
@@ -16,7 +19,8 @@ the Ongoing write lane is the bottleneck (the same cost is reported upstream, ht
   protocol to pause (flow control);
 * the protocol keeps reading while the connection is idle, up to a high-water mark, so
   httpcore's "is the idle connection readable" check (whether the server closed it) is
-  answered from state instead of a ``poll()`` per pooled connection per request.
+  mostly answered from state; a ``poll()`` of the socket covers a close the loop has not
+  read yet.
 
 Errors are httpcore's own (``ConnectError``, ``ReadTimeout`` …), which httpx maps to its
 exceptions as for its default backend. Only the network backend is ours: connection
@@ -26,6 +30,7 @@ pooling, HTTP/1.1 parsing and TLS contexts stay httpcore's and httpx's.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
 from collections.abc import Coroutine, Iterable
@@ -251,9 +256,11 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            # Idle and readable means the server closed it or sent what it should not.
+            # Idle and readable means the server closed it or sent what it should not. The
+            # state answers at once; a close the loop has not yet read (it was busy) is
+            # still in the kernel, so ask the socket too.
             protocol = self._protocol
-            return bool(protocol.buffer) or protocol.eof
+            return bool(protocol.buffer) or protocol.eof or _socket_readable(self._transport)
         if info == "ssl_object":
             return self._transport.get_extra_info("ssl_object")
         if info == "client_addr":
@@ -263,3 +270,12 @@ class _Stream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return self._transport.get_extra_info("socket")
         return None
+
+
+def _socket_readable(transport: asyncio.Transport) -> bool:
+    sock: socket.socket | None = transport.get_extra_info("socket")
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
