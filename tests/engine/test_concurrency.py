@@ -22,7 +22,8 @@ from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.server.runtime import Connections, Engine
 from centrasync.store import open_store
-from centrasync.store.base import RecordKind
+from centrasync.store.base import RecordKind, StateStore
+from centrasync.sync import shipments
 from centrasync.sync.shipments import ShipmentState
 from centrasync.sync.tally import Tally
 
@@ -35,10 +36,19 @@ class Held(httpx.AsyncBaseTransport):
     """Holds each request 5 ms (a remote API's latency) and keeps the peak in flight."""
 
     inner: httpx.AsyncBaseTransport
+    state: StateStore
     now: Counter[str] = field(default_factory=Counter)
     peak: Counter[str] = field(default_factory=Counter)
+    # Per warehouse host: the store's shipment rows when its first WMS order was sent.
+    rows_at_first_order: dict[str, int] = field(default_factory=dict)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        store = {f"{s.warehouse}.test": s.name for s in STORES}.get(host)
+        first_order = request.method == "PUT" and request.url.path.endswith("/orders")
+        if store is not None and first_order and host not in self.rows_at_first_order:
+            rows = await self.state.list_records(store, kind=RecordKind.SHIPMENT)
+            self.rows_at_first_order[host] = len(rows)
         kinds = [request.url.host]
         if request.method != "GET":
             kinds.append(f"{request.url.host} writes")
@@ -73,7 +83,8 @@ async def run_demo_shipments(
         _Routes(
             {"centra.test": EmulatorTransport(centra.app)}
             | {f"{s.warehouse}.test": EmulatorTransport(warehouses[s.name].app) for s in STORES}
-        )
+        ),
+        state,
     )
     connections = {s.name: Connections(centra=wire, wms=wire) for s in STORES}
     engine = Engine(settings, state, events=Tally(), owner="test", connections=connections)
@@ -123,3 +134,16 @@ async def test_several_shipments_at_once_and_one_wms_write_at_a_time(tmp_path: P
         # Ongoing executes a goods owner's writes one by one: the connector queues them,
         # and the shipment passes make no WMS call but writes and one listing.
         assert wide.peak[f"{host} writes"] == 1
+
+
+@pytest.mark.timeout(240)
+async def test_orders_go_out_before_every_new_shipment_of_a_listing_has_its_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shipments, "FIRST_SIGHT_CHUNK", 5)
+    wire, ends = await run_demo_shipments(tmp_path, concurrency=4)
+    for store in STORES:
+        total = sum(ends[store.name].values())
+        assert ends[store.name][ShipmentState.COMPLETED] > 10
+        # Rows are opened a few at a time as the lanes take them, not all before the first.
+        assert wire.rows_at_first_order[f"{store.warehouse}.test"] < total
