@@ -13,10 +13,11 @@
     │   └── PermissionDeniedError    the endpoint is not in the plugin's allow list (403)
     ├── DataError                one record is bad: park it, carry on with the others
     │   └── RecordValidationError    names the record and the field
-    └── GiveUpError              the remote system refused for good; do not retry blindly
-        ├── RemoteRefusedError       Centra ``status: "no"`` / a WMS business error
-        │   └── CaptureDeclinedError the payment provider declined (possible fraud)
-        └── NotFoundError            the object does not exist on the remote side
+    ├── GiveUpError              the remote system refused for good; do not retry blindly
+    │   ├── RemoteRefusedError       Centra ``status: "no"`` / a WMS business error
+    │   │   └── CaptureDeclinedError the payment provider declined (possible fraud)
+    │   └── NotFoundError            the object does not exist on the remote side
+    └── LeaseLostError           another process holds the work now: stop the pass at once
 
 Errors carry context for people (system, endpoint, status, a truncated body) and never
 secrets: every string that reaches a message passes through :func:`redact` first.
@@ -34,6 +35,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "GiveUpError",
+    "LeaseLostError",
     "MalformedResponseError",
     "NetworkError",
     "NotFoundError",
@@ -172,3 +174,12 @@ class CaptureDeclinedError(RemoteRefusedError):
 
 class NotFoundError(GiveUpError):
     """The requested object does not exist on the remote side."""
+
+
+class LeaseLostError(CentrasyncError):
+    """The lease a pass works under was lost, or is no longer certainly held.
+
+    Not a failure of any record: another process may be working on the same records now,
+    so the pass stops without writing or sending anything more, and its loop goes back to
+    asking for the lease.
+    """

@@ -38,6 +38,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -206,10 +207,18 @@ class _SqliteSession:
 
 
 class PostgresBackend:
-    """The async SQLAlchemy engine on psycopg; statements run through ``run_sync``."""
+    """The async SQLAlchemy engine on psycopg; statements run through ``run_sync``.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``database_clock``: leases are judged by the server's clock (see
+    :meth:`~centrasync.store.sqlcore.Tx.lease_now`); off when a test moves time itself.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, database_clock: bool = True) -> None:
         self._engine = engine
+        self._database_clock = database_clock
+
+    def _tx(self, conn: Connection, now: datetime) -> PostgresTx:
+        return PostgresTx(conn, now, database_clock=self._database_clock)
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
         try:
@@ -220,7 +229,7 @@ class PostgresBackend:
     async def _run(self, work: Work[T], now: datetime, *, last_try: bool) -> T:
         async with translated(), self._engine.begin() as conn:
             try:
-                return await conn.run_sync(lambda sync: work(PostgresTx(sync, now)))
+                return await conn.run_sync(lambda sync: work(self._tx(sync, now)))
             except DBAPIError as exc:
                 # Raised before COMMIT was sent: the transaction certainly did not commit.
                 if exc.connection_invalidated and not last_try:
@@ -230,7 +239,7 @@ class PostgresBackend:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Session]:
         async with translated(), self._engine.begin() as conn:
-            yield _PostgresSession(conn)
+            yield _PostgresSession(conn, self)
 
     async def close(self) -> None:
         """The engine is disposed by its owner."""
@@ -241,9 +250,10 @@ class _DroppedConnection(Exception):
 
 
 class _PostgresSession:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, backend: PostgresBackend) -> None:
         self._conn = conn
+        self._backend = backend
 
     async def run(self, work: Work[T], now: datetime) -> T:
         async with translated():
-            return await self._conn.run_sync(lambda sync: work(PostgresTx(sync, now)))
+            return await self._conn.run_sync(lambda sync: work(self._backend._tx(sync, now)))

@@ -30,6 +30,8 @@ __all__ = [
     "Effect",
     "EffectBegin",
     "EffectStatus",
+    "Fence",
+    "FenceHolder",
     "InboxItem",
     "Json",
     "Lease",
@@ -125,12 +127,16 @@ class RecordRef:
 
 @dataclass(frozen=True, slots=True)
 class LedgerRecord:
-    """The engine's last word on one record, with the raw payloads of its latest call."""
+    """The engine's last word on one record, with the raw payloads of its latest call.
+
+    ``centra_order`` is the Centra order the record belongs to, where it has one.
+    """
 
     ref: RecordRef
     state: str
     centra_id: str | None
     wms_id: str | None
+    centra_order: str | None
     last_request: Json
     last_response: Json
     last_error: str | None
@@ -147,11 +153,17 @@ class NewRecord:
     centra_id: str | None = None
     wms_id: str | None = None
     initial_state: str = "new"
+    centra_order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """The arguments of :meth:`StateStore.transition` as a value, for a batch of them."""
+    """The arguments of :meth:`StateStore.transition` as a value, for a batch of them.
+
+    ``only_from``: the states the record may move from; in any other the step is left out
+    (no change, no history), which is how a flow keeps a record from moving backwards: a
+    late "sent" never undoes "completed".
+    """
 
     ref: RecordRef
     to_state: str
@@ -159,6 +171,7 @@ class Step:
     request: Json = None
     response: Json = None
     error: str | None = None
+    only_from: frozenset[str] | None = None
 
 
 Move: TypeAlias = NewRecord | Step
@@ -177,7 +190,11 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """A side effect keyed for exactly-once application, with its intent and outcome."""
+    """A side effect keyed for exactly-once application, with its intent and outcome.
+
+    ``attempts`` counts attempts known to have failed (an error, a refusal); one cut short
+    by the process dying is no failure of the remote call and is not counted.
+    """
 
     key: str
     record: RecordRef
@@ -242,11 +259,42 @@ class DeadLetter:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A lease someone holds: by whom, and until when unless renewed."""
+    """A lease someone holds: by whom, until when unless renewed, under which token.
+
+    ``token`` grows by one every time the lease changes hands (or is taken again by a
+    holder that did not present the token it had), so a holder that stalled and resumed
+    holds an older token than whoever took over meanwhile.
+    """
 
     name: str
     owner: str
     expires_at: datetime
+    token: int
+
+    @property
+    def fence(self) -> Fence:
+        return Fence(self.name, self.token)
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """A lease as one holder got it: writes carrying it are refused once a newer holder
+    exists (a larger token, or the lease released)."""
+
+    lease: str
+    token: int
+
+
+class FenceHolder(Protocol):
+    """Where a fenced view of the store (:meth:`StateStore.fenced`) gets its fence."""
+
+    def current_fence(self) -> Fence:
+        """The fence to write under; raises :class:`LeaseLostError` when none is held."""
+        ...
+
+    def fence_refused(self, fence: Fence) -> None:
+        """The store refused a write under ``fence``: a newer holder exists."""
+        ...
 
 
 class StateStore(Protocol):
@@ -272,8 +320,12 @@ class StateStore(Protocol):
         centra_id: str | None = None,
         wms_id: str | None = None,
         initial_state: str = "new",
+        centra_order: str | None = None,
     ) -> LedgerRecord:
-        """Create the record in ``initial_state`` if absent; otherwise fill in given ids."""
+        """Create the record in ``initial_state`` if absent; otherwise fill in given ids.
+
+        ``centra_order``: the Centra order the record belongs to (a shipment's, a return's).
+        """
         ...
 
     async def transition(
@@ -324,6 +376,11 @@ class StateStore(Protocol):
 
     async def history(self, ref: RecordRef) -> list[Transition]: ...
 
+    async def note(self, ref: RecordRef, note: str, *, error: str | None = None) -> bool:
+        """Add ``note`` (and ``error`` as the last error) to the record's history, leaving
+        its state; ``False`` when there is no such record."""
+        ...
+
     async def begin_effect(
         self, key: str, record: RecordRef, intent: Json, *, moves: Sequence[Move] = ()
     ) -> EffectBegin:
@@ -340,7 +397,19 @@ class StateStore(Protocol):
         """Confirm the effect; ``moves`` commit with the outcome (see :meth:`begin_effect`)."""
         ...
 
-    async def fail_effect(self, key: str, error: str) -> Effect: ...
+    async def fail_effect(self, key: str, error: str, *, counted: bool = True) -> Effect:
+        """Record that an attempt certainly did not apply; the next begin retries it.
+
+        ``counted`` attempts count towards giving up; one refused before it could act
+        (credentials, an allow list) does not. An effect that succeeded meanwhile (another
+        holder confirmed it) stays succeeded and is returned as it is.
+        """
+        ...
+
+    async def note_effect_error(self, key: str, error: str) -> Effect:
+        """An attempt ended in a retryable error: it may or may not have applied, so the
+        effect stays pending (in doubt), and the attempt counts towards giving up."""
+        ...
 
     async def get_effect(self, key: str) -> Effect | None: ...
 
@@ -372,8 +441,15 @@ class StateStore(Protocol):
 
     async def inbox_backlog(self, store: str) -> int: ...
 
-    async def park(self, record: RecordRef, reason: str, payload: Json = None) -> DeadLetter:
-        """Park a record; re-parking an unresolved record refreshes its entry."""
+    async def park(
+        self, record: RecordRef, reason: str, payload: Json = None, *, moves: Sequence[Move] = ()
+    ) -> DeadLetter:
+        """Park a record; re-parking an unresolved record refreshes its entry.
+
+        ``moves`` (the record's parked state) commit with the dead letter: a parked state
+        is never retried by the engine, so one without its dead letter would be a record
+        nobody hears of.
+        """
         ...
 
     async def list_dead(
@@ -382,13 +458,36 @@ class StateStore(Protocol):
 
     async def resolve_dead(self, dead_letter_id: int) -> bool: ...
 
-    async def acquire_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
-        """Take the lease if it is free, expired or already ours."""
+    def fenced(self, holder: FenceHolder) -> StateStore:
+        """A view of this store whose every write carries ``holder``'s current fence.
+
+        Each write checks the fence in its own transaction and is refused with
+        :class:`LeaseLostError` (after telling the holder) once the lease has a newer
+        holder, so a process that stalled past its lease cannot change anything another
+        process has taken over. Reads are not fenced.
+        """
         ...
 
-    async def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool: ...
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: timedelta, *, token: int | None = None
+    ) -> Lease | None:
+        """Take the lease if it is free, expired or already ours; ``None`` if not.
 
-    async def release_lease(self, name: str, owner: str) -> bool: ...
+        Presenting the ``token`` this holder got last time extends the lease under it;
+        any other acquisition gives the lease a new, larger token (see :class:`Lease`).
+        Expiry is judged by the database's clock where it has one.
+        """
+        ...
+
+    async def renew_lease(
+        self, name: str, owner: str, ttl: timedelta, *, token: int | None = None
+    ) -> bool:
+        """Extend a lease still held (under ``token`` when given); never revive an expired one."""
+        ...
+
+    async def release_lease(self, name: str, owner: str, *, token: int | None = None) -> bool:
+        """Give the lease up; with ``token``, only if nobody took it over meanwhile."""
+        ...
 
     async def list_leases(self) -> list[Lease]:
         """Every lease held now (expired ones left out), by name."""

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from centrasync.errors import RecordValidationError
+from centrasync.errors import LeaseLostError, RecordValidationError
 from centrasync.store.base import (
     Cursor,
     DeadLetter,
+    Fence,
     InboxItem,
     Json,
     Lease,
@@ -28,6 +29,7 @@ __all__ = [
     "acquire_lease",
     "add_to_inbox",
     "advance_cursor",
+    "check_fence",
     "claim_inbox",
     "get_cursor",
     "inbox_backlog",
@@ -273,72 +275,109 @@ def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
     return changed > 0
 
 
-# -- leases -------------------------------------------------------------------------------
+# -- leases ---------------------------------------------------------------------------
+
+_LEASE = "name, owner, expires_at, token"
 
 
-def _expiry(tx: Tx, name: str, owner: str, ttl: timedelta) -> datetime:
+def _to_lease(tx: Tx, row: Sequence[Any]) -> Lease:
+    return Lease(name=row[0], owner=row[1], expires_at=tx.time(row[2]), token=int(row[3]))
+
+
+def _checked(name: str, owner: str, ttl: timedelta) -> None:
     record = f"lease {name}"
     check_text(name, limit=128, record=record, field="name")
     check_text(owner, limit=128, record=record, field="owner")
     if ttl <= timedelta(0):
         raise RecordValidationError(f"must be positive, got {ttl}", record=record, field="ttl")
-    return tx.now + ttl
 
 
-def acquire_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
+def acquire_lease(
+    tx: Tx, name: str, owner: str, ttl: timedelta, token: int | None = None
+) -> Lease | None:
     """Take the lease if it is free, expired or already ours; never wait.
 
-    On PostgreSQL the existing row is read with ``FOR UPDATE SKIP LOCKED``: a row that
-    another acquirer is deciding about right now counts as taken, so two concurrent
+    The token stays only for the holder that presents it; every other acquisition, a
+    restarted process under the same owner name included, makes it one larger, which
+    fences off whoever held it before. On PostgreSQL the existing row is read with
+    ``FOR UPDATE SKIP LOCKED``: a row that another acquirer is deciding about, or that a
+    holder's write is checking its fence against, counts as taken, so two concurrent
     acquirers cannot both win and neither blocks.
     """
-    values = {"name": name, "owner": owner, "expires_at": _expiry(tx, name, owner, ttl)}
-    taken = tx.one_or_none(
-        "INSERT INTO leases (name, owner, expires_at) VALUES (:name, :owner, :expires_at) "
-        "ON CONFLICT (name) DO NOTHING RETURNING name",
+    _checked(name, owner, ttl)
+    now = tx.lease_now()
+    values: dict[str, Any] = {"name": name, "owner": owner, "expires_at": now + ttl}
+    created = tx.one_or_none(
+        "INSERT INTO leases (name, owner, expires_at, token) "
+        "VALUES (:name, :owner, :expires_at, 1) "
+        f"ON CONFLICT (name) DO NOTHING RETURNING {_LEASE}",
         values,
     )
-    if taken is not None:
-        return True
+    if created is not None:
+        return _to_lease(tx, created)
     row = tx.one_or_none(
-        f"SELECT owner, expires_at FROM leases WHERE name = :name{tx.for_update_skip_locked}",
+        f"SELECT owner, expires_at, token FROM leases WHERE name = :name"
+        f"{tx.for_update_skip_locked}",
         values,
     )
-    if row is None or (row[0] != owner and tx.time(row[1]) > tx.now):
-        return False
-    tx.run("UPDATE leases SET owner = :owner, expires_at = :expires_at WHERE name = :name", values)
-    return True
+    if row is None or (row[0] != owner and tx.time(row[1]) > now):
+        return None
+    kept = row[0] == owner and token is not None and int(row[2]) == token
+    updated = tx.rows(
+        "UPDATE leases SET owner = :owner, expires_at = :expires_at, token = :token "
+        f"WHERE name = :name RETURNING {_LEASE}",
+        {**values, "token": int(row[2]) if kept else int(row[2]) + 1},
+    )
+    return _to_lease(tx, updated[0])
 
 
-def renew_lease(tx: Tx, name: str, owner: str, ttl: timedelta) -> bool:
+def renew_lease(tx: Tx, name: str, owner: str, ttl: timedelta, token: int | None = None) -> bool:
     """Extend a lease still held; an expired lease must be acquired again.
 
     Refusing to revive an expired lease tells a worker that stalled past its ttl that
     another may have run meanwhile, so it re-checks its work before continuing.
     """
+    _checked(name, owner, ttl)
+    now = tx.lease_now()
+    same_token = "" if token is None else " AND token = :token"
     changed = tx.run(
         "UPDATE leases SET expires_at = :expires_at "
-        "WHERE name = :name AND owner = :owner AND expires_at > :now",
-        {
-            "name": name,
-            "owner": owner,
-            "expires_at": _expiry(tx, name, owner, ttl),
-            "now": tx.now,
-        },
+        f"WHERE name = :name AND owner = :owner AND expires_at > :now{same_token}",
+        {"name": name, "owner": owner, "expires_at": now + ttl, "now": now, "token": token},
     )
     return changed > 0
 
 
-def release_lease(tx: Tx, name: str, owner: str) -> bool:
+def release_lease(tx: Tx, name: str, owner: str, token: int | None = None) -> bool:
+    same_token = "" if token is None else " AND token = :token"
     changed = tx.run(
-        "DELETE FROM leases WHERE name = :name AND owner = :owner", {"name": name, "owner": owner}
+        f"DELETE FROM leases WHERE name = :name AND owner = :owner{same_token}",
+        {"name": name, "owner": owner, "token": token},
     )
     return changed > 0
 
 
 def list_leases(tx: Tx) -> list[Lease]:
     rows = tx.rows(
-        "SELECT name, owner, expires_at FROM leases WHERE expires_at > :now ORDER BY name",
-        {"now": tx.now},
+        f"SELECT {_LEASE} FROM leases WHERE expires_at > :now ORDER BY name",
+        {"now": tx.lease_now()},
     )
-    return [Lease(name=row[0], owner=row[1], expires_at=tx.time(row[2])) for row in rows]
+    return [_to_lease(tx, row) for row in rows]
+
+
+def check_fence(tx: Tx, fence: Fence) -> None:
+    """Refuse the transaction's writes unless ``fence`` is still the lease's newest holder.
+
+    On PostgreSQL the lease row stays share-locked until the transaction ends, so nobody
+    can take the lease over between this check and the commit of the writes it guards.
+    """
+    row = tx.one_or_none(
+        f"SELECT token FROM leases WHERE name = :name{tx.for_share}", {"name": fence.lease}
+    )
+    if row is None or int(row[0]) != fence.token:
+        newer = "released" if row is None else f"now under token {row[0]}"
+        raise LeaseLostError(
+            f"lease {fence.lease} (token {fence.token}) was {newer}: another process may be "
+            "doing this work; stopping",
+            system="state store",
+        )

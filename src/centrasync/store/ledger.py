@@ -38,13 +38,15 @@ __all__ = [
     "get_records",
     "history",
     "list_records",
+    "note",
+    "note_effect_error",
     "transition",
     "upsert_record",
 ]
 
 _RECORD = (
     "id, store, kind, key, centra_id, wms_id, state, last_request, last_response, "
-    "last_error, attempts, created_at, updated_at"
+    "last_error, attempts, created_at, updated_at, centra_order"
 )
 _EFFECT = (
     "id, key, store, kind, record_key, status, intent, outcome, error, attempts, "
@@ -59,6 +61,7 @@ def _to_record(tx: Tx, row: Sequence[Any]) -> LedgerRecord:
         state=row[6],
         centra_id=row[4],
         wms_id=row[5],
+        centra_order=row[13],
         last_request=tx.loaded(row[7]),
         last_response=tx.loaded(row[8]),
         last_error=row[9],
@@ -91,7 +94,13 @@ def _ref_params(ref: RecordRef) -> dict[str, str]:
 
 
 def upsert_record(
-    tx: Tx, ref: RecordRef, *, centra_id: str | None, wms_id: str | None, initial_state: str
+    tx: Tx,
+    ref: RecordRef,
+    *,
+    centra_id: str | None,
+    wms_id: str | None,
+    initial_state: str,
+    centra_order: str | None = None,
 ) -> LedgerRecord:
     """Create the record with its first history step, or fill in ids it lacked.
 
@@ -104,13 +113,15 @@ def upsert_record(
         **_ref_params(ref),
         "centra_id": centra_id,
         "wms_id": wms_id,
+        "centra_order": centra_order,
         "state": initial_state,
         "now": tx.now,
     }
     created = tx.one_or_none(
-        "INSERT INTO ledger_records (store, kind, key, centra_id, wms_id, state, attempts, "
-        "created_at, updated_at) VALUES (:store, :kind, :key, :centra_id, :wms_id, :state, 0, "
-        f":now, :now) ON CONFLICT (store, kind, key) DO NOTHING RETURNING {_RECORD}",
+        "INSERT INTO ledger_records (store, kind, key, centra_id, wms_id, centra_order, state, "
+        "attempts, created_at, updated_at) VALUES (:store, :kind, :key, :centra_id, :wms_id, "
+        ":centra_order, :state, 0, :now, :now) "
+        f"ON CONFLICT (store, kind, key) DO NOTHING RETURNING {_RECORD}",
         values,
     )
     if created is not None:
@@ -120,12 +131,13 @@ def upsert_record(
             {"id": created[0], "state": initial_state, "now": tx.now},
         )
         return _to_record(tx, created)
-    if centra_id is None and wms_id is None:
+    if centra_id is None and wms_id is None and centra_order is None:
         found = tx.one_or_none(f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}", values)
     else:
         found = tx.one_or_none(
             "UPDATE ledger_records SET centra_id = COALESCE(:centra_id, centra_id), "
-            "wms_id = COALESCE(:wms_id, wms_id), updated_at = :now "
+            "wms_id = COALESCE(:wms_id, wms_id), "
+            "centra_order = COALESCE(:centra_order, centra_order), updated_at = :now "
             f"WHERE {_THIS_RECORD} RETURNING {_RECORD}",
             values,
         )
@@ -141,20 +153,23 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
 
     ``request``/``response`` replace the stored payloads only when given, and a given
     request counts as one more attempt. ``error`` always replaces the last error, so a
-    successful step clears the alert a failed one left.
+    successful step clears the alert a failed one left. A record in a state outside the
+    step's ``only_from`` is returned unchanged.
     """
     ref = step.ref
     check_ref(ref)
     check_text(step.to_state, limit=64, record=str(ref), field="to_state")
     current = tx.one_or_none(
-        f"SELECT id, state FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
+        f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
         _ref_params(ref),
     )
     if current is None:
         raise RecordValidationError(
             "no such record; call upsert_record first", record=str(ref), field="key"
         )
-    record_id, from_state = current
+    record_id, from_state = current[0], current[6]
+    if step.only_from is not None and from_state not in step.only_from:
+        return _to_record(tx, current)
     assignments = ["state = :state", "last_error = :error", "updated_at = :now"]
     values: dict[str, Any] = {
         "id": record_id,
@@ -186,6 +201,27 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
     return _to_record(tx, row)
 
 
+def note(tx: Tx, ref: RecordRef, note: str, error: str | None) -> bool:
+    """A history entry and the last error, the state left as it is; False: no record."""
+    check_ref(ref)
+    current = tx.one_or_none(
+        f"SELECT id, state FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
+        _ref_params(ref),
+    )
+    if current is None:
+        return False
+    tx.run(
+        "UPDATE ledger_records SET last_error = :error, updated_at = :now WHERE id = :id",
+        {"id": current[0], "error": clean(error), "now": tx.now},
+    )
+    tx.run(
+        "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
+        "VALUES (:id, :state, :state, :now, :note)",
+        {"id": current[0], "state": current[1], "now": tx.now, "note": clean(note)},
+    )
+    return True
+
+
 def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
     """Upsert or transition each record in order; the records as they end up."""
     done: list[LedgerRecord] = []
@@ -198,6 +234,7 @@ def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
                     centra_id=move.centra_id,
                     wms_id=move.wms_id,
                     initial_state=move.initial_state,
+                    centra_order=move.centra_order,
                 )
             )
         else:
@@ -300,14 +337,16 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
     A pending effect found here was begun by a run that never confirmed it, so its
     original intent is kept: that is what the remote side may have applied. A key
     reused for a different record is refused, since it would make one record's effect
-    look applied for another.
+    look applied for another. Beginning counts no attempt: only an attempt known to have
+    failed does (:func:`fail_effect`, :func:`note_effect_error`), so restarts of a process
+    that died mid-call never add up to giving up on a call that may well have landed.
     """
     check_text(key, limit=255, record=f"effect {key}", field="key")
     check_ref(record)
     created = tx.one_or_none(
         "INSERT INTO effects (key, store, kind, record_key, status, intent, attempts, "
         "created_at, updated_at) VALUES (:key, :store, :kind, :record_key, :status, :intent, "
-        f"1, :now, :now) ON CONFLICT (key) DO NOTHING RETURNING {_EFFECT}",
+        f"0, :now, :now) ON CONFLICT (key) DO NOTHING RETURNING {_EFFECT}",
         {
             "key": key,
             "store": record.store,
@@ -333,13 +372,11 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
         retried = _update_effect(
             tx,
             row[0],
-            "attempts = attempts + 1, status = :status, intent = :intent, completed_at = NULL",
+            "status = :status, intent = :intent, completed_at = NULL",
             {"status": EffectStatus.PENDING.value, "intent": dumped(scrub(intent))},
         )
         return EffectBegin(BeginOutcome.RETRY, retried)
-    return EffectBegin(
-        BeginOutcome.IN_DOUBT, _update_effect(tx, row[0], "attempts = attempts + 1", {})
-    )
+    return EffectBegin(BeginOutcome.IN_DOUBT, _to_effect(tx, row))
 
 
 def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
@@ -355,20 +392,31 @@ def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
     )
 
 
-def fail_effect(tx: Tx, key: str, error: str) -> Effect:
-    """Record that the effect certainly did not apply; the next begin retries it."""
+def fail_effect(tx: Tx, key: str, error: str, counted: bool) -> Effect:
+    """Record that the effect certainly did not apply; the next begin retries it.
+
+    A confirmed effect stays confirmed: a refusal after another holder applied it (the
+    remote side refusing a repeat) says nothing against what was applied.
+    """
     row = _locked_effect(tx, key)
     if row[5] == EffectStatus.SUCCEEDED.value:
-        raise RecordValidationError(
-            "already succeeded; a confirmed effect cannot fail",
-            record=f"effect {key}",
-            field="status",
-        )
+        return _to_effect(tx, row)
+    count = ", attempts = attempts + 1" if counted else ""
     return _update_effect(
         tx,
         row[0],
-        "status = :status, error = :error, completed_at = :now",
+        f"status = :status, error = :error, completed_at = :now{count}",
         {"status": EffectStatus.FAILED.value, "error": clean(error)},
+    )
+
+
+def note_effect_error(tx: Tx, key: str, error: str) -> Effect:
+    """A retryable error ended an attempt: still in doubt, one more attempt counted."""
+    row = _locked_effect(tx, key)
+    if row[5] != EffectStatus.PENDING.value:
+        return _to_effect(tx, row)
+    return _update_effect(
+        tx, row[0], "error = :error, attempts = attempts + 1", {"error": clean(error)}
     )
 
 

@@ -100,6 +100,7 @@ ledger_records = Table(
     Column("attempts", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("centra_order", String(255)),
     UniqueConstraint("store", "kind", "key"),
     Index(None, "store", "kind", "state"),
 )
@@ -187,4 +188,5 @@ leases = Table(
     Column("name", String(128), primary_key=True),
     Column("owner", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+    Column("token", BigInteger, nullable=False),
 )

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from centrasync.errors import LeaseLostError
 from centrasync.store import coordination, ledger, migrate
 from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
@@ -29,6 +30,7 @@ from centrasync.store.base import (
     DeadLetter,
     Effect,
     EffectBegin,
+    FenceHolder,
     InboxItem,
     Json,
     Lease,
@@ -61,16 +63,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def open_store(url: str, *, clock: Clock = utc_now) -> StateStore:
+async def open_store(url: str, *, clock: Clock | None = None) -> StateStore:
     """Open the store at ``url``, migrating the database to the newest schema first.
 
     ``sqlite+aiosqlite:///state.sqlite`` (the embedded default),
     ``sqlite+aiosqlite:///:memory:`` (tests) or ``postgresql+psycopg://host:5432/db``.
+    ``clock`` replaces the host's clock (tests move time with it); given one, PostgreSQL
+    judges leases by it too instead of by the server's clock.
     """
     sqlite = sqlite_file(url)
     engine = create_store_engine(url) if sqlite is None else sqlite.engine
     backend: Backend = (
-        PostgresBackend(engine)
+        PostgresBackend(engine, database_clock=clock is None)
         if sqlite is None
         else SqliteBackend(sqlite.target, uri=sqlite.uri, wal=not sqlite.memory)
     )
@@ -85,7 +89,7 @@ async def open_store(url: str, *, clock: Clock = utc_now) -> StateStore:
         await backend.close()
         await engine.dispose()
         raise
-    return SqlStateStore(engine, clock=clock, backend=backend)
+    return SqlStateStore(engine, clock=clock or utc_now, backend=backend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +118,17 @@ class SqlStateStore:
         lock = asyncio.Lock() if isinstance(backend, SqliteBackend) else None
         self._shared = _Shared(engine, backend or PostgresBackend(engine), clock, lock)
         self._session: Session | None = None
+        self._holder: FenceHolder | None = None
 
-    @classmethod
-    def _bound(cls, shared: _Shared, session: Session) -> SqlStateStore:
-        store = cls.__new__(cls)
-        store._shared = shared
+    def _view(self, session: Session | None, holder: FenceHolder | None) -> SqlStateStore:
+        store = SqlStateStore.__new__(SqlStateStore)
+        store._shared = self._shared
         store._session = session
+        store._holder = holder
         return store
+
+    def fenced(self, holder: FenceHolder) -> StateStore:
+        return self._view(self._session, holder)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -151,13 +159,31 @@ class SqlStateStore:
         finally:
             _OPEN_TRANSACTIONS.reset(token)
 
-    async def _call(self, work: Callable[[Tx], T], *, write: bool = True) -> T:
-        """Run one store call: in the enclosing transaction, or in one of its own."""
+    async def _call(self, work: Callable[[Tx], T], *, write: bool = True, fenced: bool = True) -> T:
+        """Run one store call: in the enclosing transaction, or in one of its own.
+
+        A fenced view's writes check the fence first, in the same transaction; the lease
+        calls themselves (``fenced=False``) are what the fences are made of.
+        """
         now = self._now()
-        if self._session is not None:
-            return await self._session.run(work, now)
-        async with self._exclusive():
-            return await self._shared.backend.run(work, now, write=write)
+        holder = self._holder if write and fenced else None
+        if holder is not None:
+            fence = holder.current_fence()
+            unfenced = work
+
+            def work(tx: Tx) -> T:
+                coordination.check_fence(tx, fence)
+                return unfenced(tx)
+
+        try:
+            if self._session is not None:
+                return await self._session.run(work, now)
+            async with self._exclusive():
+                return await self._shared.backend.run(work, now, write=write)
+        except LeaseLostError:
+            if holder is not None:
+                holder.fence_refused(fence)
+            raise
 
     def _now(self) -> datetime:
         return require_utc(self._shared.clock(), record="state store clock", field="now")
@@ -169,7 +195,7 @@ class SqlStateStore:
             yield self
             return
         async with self._exclusive(), self._shared.backend.begin() as session:
-            yield SqlStateStore._bound(self._shared, session)
+            yield self._view(session, self._holder)
 
     async def close(self) -> None:
         await self._shared.backend.close()
@@ -184,6 +210,7 @@ class SqlStateStore:
         centra_id: str | None = None,
         wms_id: str | None = None,
         initial_state: str = "new",
+        centra_order: str | None = None,
     ) -> LedgerRecord:
         return await self._call(
             partial(
@@ -192,6 +219,7 @@ class SqlStateStore:
                 centra_id=centra_id,
                 wms_id=wms_id,
                 initial_state=initial_state,
+                centra_order=centra_order,
             )
         )
 
@@ -247,6 +275,9 @@ class SqlStateStore:
     async def history(self, ref: RecordRef) -> list[Transition]:
         return await self._call(partial(ledger.history, ref=ref), write=False)
 
+    async def note(self, ref: RecordRef, note: str, *, error: str | None = None) -> bool:
+        return await self._call(partial(ledger.note, ref=ref, note=note, error=error))
+
     # -- effects --------------------------------------------------------------------------
 
     async def begin_effect(
@@ -268,8 +299,11 @@ class SqlStateStore:
 
         return await self._call(work)
 
-    async def fail_effect(self, key: str, error: str) -> Effect:
-        return await self._call(partial(ledger.fail_effect, key=key, error=error))
+    async def fail_effect(self, key: str, error: str, *, counted: bool = True) -> Effect:
+        return await self._call(partial(ledger.fail_effect, key=key, error=error, counted=counted))
+
+    async def note_effect_error(self, key: str, error: str) -> Effect:
+        return await self._call(partial(ledger.note_effect_error, key=key, error=error))
 
     async def get_effect(self, key: str) -> Effect | None:
         return await self._call(partial(ledger.get_effect, key=key), write=False)
@@ -327,10 +361,14 @@ class SqlStateStore:
 
     # -- dead letters ---------------------------------------------------------------------
 
-    async def park(self, record: RecordRef, reason: str, payload: Json = None) -> DeadLetter:
-        return await self._call(
-            partial(coordination.park, record=record, reason=reason, payload=payload)
-        )
+    async def park(
+        self, record: RecordRef, reason: str, payload: Json = None, *, moves: Sequence[Move] = ()
+    ) -> DeadLetter:
+        def work(tx: Tx) -> DeadLetter:
+            ledger.apply_moves(tx, moves)
+            return coordination.park(tx, record, reason, payload)
+
+        return await self._call(work)
 
     async def list_dead(
         self, store: str, *, include_resolved: bool = False, limit: int = 100
@@ -347,16 +385,27 @@ class SqlStateStore:
 
     # -- leases ---------------------------------------------------------------------------
 
-    async def acquire_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: timedelta, *, token: int | None = None
+    ) -> Lease | None:
         return await self._call(
-            partial(coordination.acquire_lease, name=name, owner=owner, ttl=ttl)
+            partial(coordination.acquire_lease, name=name, owner=owner, ttl=ttl, token=token),
+            fenced=False,
         )
 
-    async def renew_lease(self, name: str, owner: str, ttl: timedelta) -> bool:
-        return await self._call(partial(coordination.renew_lease, name=name, owner=owner, ttl=ttl))
+    async def renew_lease(
+        self, name: str, owner: str, ttl: timedelta, *, token: int | None = None
+    ) -> bool:
+        return await self._call(
+            partial(coordination.renew_lease, name=name, owner=owner, ttl=ttl, token=token),
+            fenced=False,
+        )
 
-    async def release_lease(self, name: str, owner: str) -> bool:
-        return await self._call(partial(coordination.release_lease, name=name, owner=owner))
+    async def release_lease(self, name: str, owner: str, *, token: int | None = None) -> bool:
+        return await self._call(
+            partial(coordination.release_lease, name=name, owner=owner, token=token),
+            fenced=False,
+        )
 
     async def list_leases(self) -> list[Lease]:
         return await self._call(coordination.list_leases, write=False)

@@ -67,6 +67,14 @@ class Tx(ABC):
     def __init__(self, now: datetime) -> None:
         self.now = now
 
+    def lease_now(self) -> datetime:
+        """The time leases are judged by: the database's own clock where it has one.
+
+        Several hosts share a PostgreSQL store, and their clocks differ; the server's is
+        the one all of them see. SQLite lives on one host, whose clock is ``now``.
+        """
+        return self.now
+
     @abstractmethod
     def rows(self, sql: str, params: Params) -> list[Sequence[Any]]:
         """Run ``sql`` (``:name`` placeholders) and return every row as a tuple."""
@@ -102,6 +110,11 @@ class Tx(ABC):
     @property
     def for_update_skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
+    @property
+    def for_share(self) -> str:
+        """Keep others from changing the selected rows until commit (SQLite: see above)."""
+        return " FOR SHARE" if self.postgres else ""
 
 
 def dumped(value: Json) -> str:
@@ -143,9 +156,15 @@ class PostgresTx(Tx):
 
     postgres = True
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, *, database_clock: bool = True) -> None:
         super().__init__(now)
         self._conn = conn
+        self._database_clock = database_clock
+
+    def lease_now(self) -> datetime:
+        if not self._database_clock:
+            return self.now
+        return self.time(self.rows("SELECT now()", {})[0][0])
 
     def rows(self, sql: str, params: Params) -> list[Sequence[Any]]:
         return [tuple(row) for row in self._conn.exec_driver_sql(_pyformat(sql), dict(params))]
