@@ -18,9 +18,9 @@ from typer.testing import CliRunner, Result
 from centrasync.cli import app
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.errors import CentrasyncError
-from centrasync.ops.sync import LeaseLostError, StoreBusyError, holding_lease, print_pass
-from centrasync.store import StateStore, open_store
+from centrasync.errors import CentrasyncError, LeaseLostError
+from centrasync.ops.sync import StoreBusyError, holding_lease, print_pass
+from centrasync.store import RecordKind, RecordRef, StateStore, open_store
 from centrasync.sync.stock import StockDrift, StockReport
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD, serving
@@ -178,7 +178,7 @@ def free(database_url: str, lease: str) -> bool:
     async def probe() -> bool:
         state = await open_store(database_url)
         try:
-            return await state.acquire_lease(lease, "probe", timedelta(seconds=5))
+            return await state.acquire_lease(lease, "probe", timedelta(seconds=5)) is not None
         finally:
             await state.close()
 
@@ -344,8 +344,8 @@ def test_returns_pass_reports_a_wms_return_to_centra(shop: Shop) -> None:
     [
         ("articles", "worker/se/articles"),
         ("shipments", "worker/se"),
-        # Both stock passes update one stock mirror, so either keeps a manual pass away.
-        ("stock", "worker/se/stock_full"),
+        # Both stock passes run in the stock loop (they update one stock mirror).
+        ("stock", "worker/se/stock"),
     ],
 )
 def test_a_pass_the_engine_holds_the_lease_for_is_refused_naming_the_holder(
@@ -410,13 +410,14 @@ async def test_the_lease_is_renewed_through_a_pass_longer_than_its_lifetime(
     ttl = timedelta(seconds=0.3)
     seen: list[bool] = []
 
-    async def slow() -> str:
+    async def slow(fenced: StateStore) -> str:
         for _ in range(4):
             await asyncio.sleep(0.2)
-            seen.append(await state.acquire_lease("worker/se", "serve", ttl))
+            seen.append(await state.acquire_lease("worker/se", "serve", ttl) is not None)
+            await fenced.upsert_record(RecordRef("se", RecordKind.SHIPMENT, "1-1"))
         return "done"
 
-    assert await holding_lease(state, ["worker/se"], "sync", slow, ttl=ttl) == "done"
+    assert await holding_lease(state, "worker/se", "sync", slow, ttl=ttl) == "done"
     assert seen == [False] * 4, "nobody else got the lease while the pass ran"
     assert await state.acquire_lease("worker/se", "serve", ttl), "released afterwards"
 
@@ -425,29 +426,45 @@ async def test_a_lost_lease_stops_the_pass(state: StateStore) -> None:
     ttl = timedelta(seconds=0.3)
     finished = asyncio.Event()
 
-    async def robbed() -> None:
+    async def robbed(fenced: StateStore) -> None:
         await state.release_lease("worker/se", "sync")
         assert await state.acquire_lease("worker/se", "serve", ttl)
         await asyncio.sleep(5)
         finished.set()
 
-    with pytest.raises(LeaseLostError, match="lost lease worker/se mid-pass"):
-        await holding_lease(state, ["worker/se"], "sync", robbed, ttl=ttl)
+    with pytest.raises(LeaseLostError, match="could not be renewed mid-pass"):
+        await holding_lease(state, "worker/se", "sync", robbed, ttl=ttl)
     assert not finished.is_set()
     assert not await state.acquire_lease("worker/se", "third", ttl), "the new holder keeps it"
 
 
-async def test_a_refusal_gives_back_the_leases_already_taken(state: StateStore) -> None:
+async def test_a_write_after_another_process_took_the_lease_stops_the_pass(
+    state: StateStore,
+) -> None:
     ttl = timedelta(seconds=30)
-    assert await state.acquire_lease("worker/se/stock_full", "serve", ttl)
+    record = RecordRef("se", RecordKind.SHIPMENT, "1-1")
 
-    async def never() -> None:
+    async def overtaken(fenced: StateStore) -> None:
+        await fenced.upsert_record(record)
+        # Another process takes the lease over (as after this one stalled past its ttl).
+        assert await state.acquire_lease("worker/se", "sync", ttl)
+        await fenced.transition(record, "sent")
+
+    with pytest.raises(LeaseLostError, match="was now under token 2"):
+        await holding_lease(state, "worker/se", "sync", overtaken, ttl=ttl)
+    written = await state.get_record(record)
+    assert written is not None and written.state == "new"
+    assert not await state.acquire_lease("worker/se", "third", ttl), "the new holder keeps it"
+
+
+async def test_a_refusal_names_the_holder(state: StateStore) -> None:
+    ttl = timedelta(seconds=30)
+    assert await state.acquire_lease("worker/se/stock", "serve", ttl)
+
+    async def never(fenced: StateStore) -> None:
         raise AssertionError("must not run")
 
     with pytest.raises(StoreBusyError) as refused:
-        await holding_lease(
-            state, ["worker/se/stock", "worker/se/stock_full"], "sync", never, ttl=ttl
-        )
+        await holding_lease(state, "worker/se/stock", "sync", never, ttl=ttl)
     assert isinstance(refused.value, CentrasyncError)
     assert "'serve'" in str(refused.value)
-    assert await state.acquire_lease("worker/se/stock", "other", ttl)

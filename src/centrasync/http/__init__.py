@@ -5,6 +5,7 @@ Knows HTTP and nothing about Centra or any WMS; imports nothing else of centrasy
 
 from .budget import Priority, RateBudget
 from .closing import AsyncClosing
+from .guard import SendCheck, check_before_sending, current_send_check, guarding_sends
 from .retry import Outcome, RetryPolicy, parse_retry_after
 from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
 from .wire import WireTransport
@@ -18,7 +19,11 @@ __all__ = [
     "RateBudget",
     "ResilientTransport",
     "RetryPolicy",
+    "SendCheck",
     "TransportStats",
     "WireTransport",
+    "check_before_sending",
+    "current_send_check",
+    "guarding_sends",
     "parse_retry_after",
 ]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import httpx
 
 from .budget import Priority, RateBudget
+from .guard import check_before_sending
 from .retry import Outcome, RetryPolicy, parse_retry_after
 
 __all__ = ["IDEMPOTENT", "PRIORITY", "ResilientTransport", "TransportStats"]
@@ -71,6 +72,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             attempt += 1
             if self.budget is not None:
                 await self.budget.acquire(priority)
+            # Last, after any wait for the budget or a backoff: the caller may have lost the
+            # right to send meanwhile.
+            check_before_sending()
             self.stats.attempts += 1
             try:
                 response = await self.inner.handle_async_request(request)

@@ -11,7 +11,6 @@ still.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -36,16 +35,17 @@ from centrasync.store.schema import leases
 from centrasync.store.sqlcore import translated
 from centrasync.sync.articles import ARTICLES, ArticlePass, ArticlesFlow
 from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
+from centrasync.sync.leases import LeaseHold, while_holding
 from centrasync.sync.returns import RETURNS, ReturnsFlow
+from centrasync.sync.share import LEASE_TTL
 from centrasync.sync.shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
-from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow, StockReport
+from centrasync.sync.stock import STOCK, StockFlow, StockReport
 from centrasync.sync.tally import Tally
-from centrasync.sync.worker import StoreWorker
+from centrasync.sync.worker import SHIPMENTS, StoreWorker, lease_name
 from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = [
     "FULL_FLOWS",
-    "LeaseLostError",
     "PassResult",
     "RecordsPass",
     "StepCounts",
@@ -81,10 +81,6 @@ FULL_FLOWS = frozenset({SyncFlow.ARTICLES, SyncFlow.STOCK})
 
 class StoreBusyError(RetryLaterError):
     """Another process (usually ``serve``) holds a lease the pass needs."""
-
-
-class LeaseLostError(RetryLaterError):
-    """A lease could not be renewed mid-pass; another process may run the flow now."""
 
 
 @dataclass(frozen=True)
@@ -143,43 +139,36 @@ async def lease_holder(state: StateStore, name: str) -> tuple[str, datetime] | N
 
 async def holding_lease(
     state: StateStore,
-    names: Sequence[str],
+    name: str,
     owner: str,
-    work: Callable[[], Coroutine[Any, Any, T]],
+    work: Callable[[StateStore], Coroutine[Any, Any, T]],
     *,
     ttl: timedelta,
 ) -> T:
-    """Run ``work`` while holding every lease in ``names``, renewed every third of ``ttl``.
+    """Run ``work`` on a view of ``state`` fenced by lease ``name``, renewed as it runs.
 
-    Refuses at once, naming the holder, when another owner has one of them. If a renewal
-    fails the work is cancelled: past that point another process may be working too.
+    Refuses at once, naming the holder, when another owner has the lease. If a renewal
+    fails, or the store refuses a write because another process took the lease over, the
+    work stops with :class:`LeaseLostError` (see :mod:`centrasync.sync.leases`).
     """
-    taken: list[str] = []
+    hold = LeaseHold(name, ttl)
+    asked_at = hold.clock()
+    taken = await state.acquire_lease(name, owner, ttl)
+    if taken is None:
+        raise await _busy(state, name)
+    hold.taken(taken, asked_at, ttl)
+
+    async def renew() -> bool:
+        asked_at = hold.clock()
+        if await state.renew_lease(name, owner, ttl, token=taken.token):
+            hold.renewed(asked_at, ttl)
+            return True
+        return False
+
     try:
-        for name in names:
-            if not await state.acquire_lease(name, owner, ttl):
-                raise await _busy(state, name)
-            taken.append(name)
-        job = asyncio.create_task(work())
-        try:
-            while not job.done():
-                await asyncio.wait({job}, timeout=ttl.total_seconds() / 3)
-                if job.done():
-                    break
-                for name in taken:
-                    if not await state.renew_lease(name, owner, ttl):
-                        raise LeaseLostError(
-                            f"lost lease {name} mid-pass, so another process may be working "
-                            "this flow; the pass was stopped (recorded effects keep finished "
-                            "steps from repeating)"
-                        )
-            return job.result()
-        finally:
-            job.cancel()
-            await asyncio.gather(job, return_exceptions=True)
+        return await while_holding(hold, renew, lambda: work(state.fenced(hold)))
     finally:
-        for name in taken:
-            await state.release_lease(name, owner)
+        await state.release_lease(name, owner, token=taken.token)
 
 
 async def _busy(state: StateStore, name: str) -> StoreBusyError:
@@ -197,13 +186,14 @@ async def _busy(state: StateStore, name: str) -> StoreBusyError:
 
 # -- one pass -----------------------------------------------------------------------------
 
-# The engine's flows whose loops a manual pass keeps away. Both stock passes update one
-# stock mirror, so a manual stock pass, incremental or full, keeps both away.
-_ENGINE_FLOWS = {
-    SyncFlow.ARTICLES: (ARTICLES,),
-    SyncFlow.STOCK: (STOCK, STOCK_FULL),
-    SyncFlow.IN_DELIVERIES: (IN_DELIVERIES,),
-    SyncFlow.RETURNS: (RETURNS,),
+# The engine's loop (and so the lease) a manual pass of each flow keeps away. Both stock
+# passes run in the stock loop, since they update one stock mirror.
+_ENGINE_LOOPS = {
+    SyncFlow.ARTICLES: ARTICLES,
+    SyncFlow.STOCK: STOCK,
+    SyncFlow.IN_DELIVERIES: IN_DELIVERIES,
+    SyncFlow.RETURNS: RETURNS,
+    SyncFlow.SHIPMENTS: SHIPMENTS,
 }
 
 
@@ -234,32 +224,20 @@ async def run_pass(
             store, RateBudget(settings.engine.centra_rate), connections=connections
         )
         async with centra, wms:
-            tally = Tally()
-            shipments = ShipmentFlows(
-                settings=store,
-                state=state,
-                centra=centra,
-                wms=wms,
-                events=tally,
-                max_attempts=limit,
-            )
-            worker = StoreWorker(shipments, store.schedule, owner)
-            one = _Pass(store, state, centra, wms, limit, tally, worker)
+
+            async def fenced_pass(fenced: StateStore) -> PassResult:
+                one = _Pass(store, fenced, centra, wms, limit, Tally(), owner)
+                return await one.run(flow, full=full, progress=progress)
+
             return await holding_lease(
                 state,
-                _leases(worker, flow),
+                lease_name(store.name, _ENGINE_LOOPS[flow]),
                 owner,
-                lambda: one.run(flow, full=full, progress=progress),
-                ttl=worker.lease_ttl,
+                fenced_pass,
+                ttl=LEASE_TTL,
             )
     finally:
         await state.close()
-
-
-def _leases(worker: StoreWorker, flow: SyncFlow) -> list[str]:
-    if flow is SyncFlow.SHIPMENTS:
-        return [worker.lease]
-    return [worker.lease_for(name) for name in _ENGINE_FLOWS[flow]]
 
 
 @dataclass(frozen=True)
@@ -270,7 +248,7 @@ class _Pass:
     wms: OngoingWarehouse
     max_attempts: int
     tally: Tally
-    worker: StoreWorker
+    owner: str
 
     async def run(
         self, flow: SyncFlow, *, full: bool, progress: Callable[[int, int | None], None] | None
@@ -298,8 +276,16 @@ class _Pass:
 
     async def _shipments(self) -> RecordsPass:
         """The inbox, re-driven retries, poll, cancellations, confirmations and sweep once."""
+        shipments = ShipmentFlows(
+            settings=self.store,
+            state=self.state,
+            centra=self.centra,
+            wms=self.wms,
+            events=self.tally,
+            max_attempts=self.max_attempts,
+        )
         before = await self.state.inbox_backlog(self.store.name)
-        await self.worker.run_once()
+        await StoreWorker(shipments, self.store.schedule, self.owner).run_held_once()
         after = await self.state.inbox_backlog(self.store.name)
         steps = _steps(self.tally, self.store.name, [OUTBOUND, CONFIRMATION, CANCELLATION])
         moved = sum(step.moved for step in steps)

@@ -26,7 +26,7 @@ from centrasync.sync.returns import RETURNS, ReturnsFlow
 from centrasync.sync.share import FairShare
 from centrasync.sync.shipments import ShipmentFlows
 from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow
-from centrasync.sync.worker import ScheduledFlow, StoreWorker
+from centrasync.sync.worker import SHIPMENTS, ScheduledFlow, StoreWorker, lease_name
 from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = ["Connections", "Engine", "store_clients"]
@@ -72,26 +72,6 @@ def store_clients(
     return centra, wms
 
 
-class _SerialStock:
-    """The stock flow's two passes, one at a time: both read and update one stock mirror.
-
-    A full pass waits for the quiet window while holding the turn, so incremental passes
-    pause meanwhile; the full pass then covers every SKU they would have written.
-    """
-
-    def __init__(self, flow: StockFlow) -> None:
-        self.flow = flow
-        self._turn = asyncio.Lock()
-
-    async def incremental(self) -> int:
-        async with self._turn:
-            return await self.flow.run()
-
-    async def full(self) -> int:
-        async with self._turn:
-            return (await self.flow.run_full()).moved
-
-
 class Engine(AsyncClosing):
     """Every store's worker, sharing one rate budget per Centra account (host).
 
@@ -128,9 +108,14 @@ class Engine(AsyncClosing):
             )
             self.centra[store.name] = centra
             self.wms[store.name] = wms
+
+            def fenced(loop: str, store: str = store.name) -> StateStore:
+                # Every write a loop makes carries its lease's fence (sync/leases.py).
+                return state.fenced(self.share.hold(lease_name(store, loop)))
+
             flows = ShipmentFlows(
                 settings=store,
-                state=state,
+                state=fenced(SHIPMENTS),
                 centra=centra,
                 wms=wms,
                 events=events,
@@ -139,17 +124,22 @@ class Engine(AsyncClosing):
                 webhooks_since=webhooks_since if store.webhook_secret is not None else None,
             )
             limit = settings.engine.max_attempts
-            articles = ArticlesFlow(store, state, centra, wms, events, max_attempts=limit)
-            in_deliveries = InDeliveriesFlow(store, state, centra, wms, events, max_attempts=limit)
-            returns = ReturnsFlow(store, state, centra, wms, events, max_attempts=limit)
-            stock = _SerialStock(StockFlow(store, state, centra, wms, events, max_attempts=limit))
+            articles = ArticlesFlow(
+                store, fenced(ARTICLES), centra, wms, events, max_attempts=limit
+            )
+            in_deliveries = InDeliveriesFlow(
+                store, fenced(IN_DELIVERIES), centra, wms, events, max_attempts=limit
+            )
+            returns = ReturnsFlow(store, fenced(RETURNS), centra, wms, events, max_attempts=limit)
+            stock = StockFlow(store, fenced(STOCK), centra, wms, events, max_attempts=limit)
             schedule = store.schedule
             more = (
                 ScheduledFlow(ARTICLES, schedule.articles, articles.run),
                 ScheduledFlow(IN_DELIVERIES, schedule.in_deliveries, in_deliveries.run),
                 ScheduledFlow(RETURNS, schedule.returns, returns.run),
-                ScheduledFlow(STOCK, schedule.stock, stock.incremental),
-                ScheduledFlow(STOCK_FULL, schedule.stock_full, stock.full),
+                ScheduledFlow(STOCK, schedule.stock, stock.run),
+                # One mirror of Centra's stock serves both stock passes, so they share a loop.
+                ScheduledFlow(STOCK_FULL, schedule.stock_full, stock.run_full_pass, loop=STOCK),
             )
             self.workers.append(
                 StoreWorker(flows, schedule, owner, tick=tick, more_flows=more, share=self.share)

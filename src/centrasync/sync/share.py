@@ -36,6 +36,8 @@ import structlog
 from centrasync.errors import CentrasyncError, redact
 from centrasync.store.base import StateStore
 
+from .leases import LeaseHold
+
 __all__ = ["LEASE_TTL", "MEMBER_PREFIX", "FairShare"]
 
 _log = structlog.get_logger(__name__)
@@ -51,10 +53,11 @@ _RECOUNT_AFTER = 1.0
 class FairShare:
     """One process's side of the division: the leases it holds, and how many it may hold.
 
-    Each loop registers its lease with :meth:`add` under a kind; :meth:`take`,
-    :meth:`give_back_if_over` and :meth:`release` then stand in for the store's own lease
-    calls. Decisions are made one at a time, so the loops of one process never overshoot
-    its share together.
+    Each loop registers its lease with :meth:`add` under a kind and gets the
+    :class:`~centrasync.sync.leases.LeaseHold` its writes are fenced with; :meth:`take`,
+    :meth:`renew`, :meth:`give_back_if_over` and :meth:`release` then stand in for the
+    store's own lease calls and keep the hold up to date. Decisions are made one at a time,
+    so the loops of one process never overshoot its share together.
     """
 
     state: StateStore
@@ -62,6 +65,7 @@ class FairShare:
     ttl: timedelta = LEASE_TTL
     clock: Callable[[], float] = time.monotonic
     _kinds: dict[str, str] = field(default_factory=dict, init=False)
+    _holds: dict[str, LeaseHold] = field(default_factory=dict, init=False)
     _held: set[str] = field(default_factory=set, init=False)
     _kept: set[str] = field(default_factory=set, init=False)
     _free_since: dict[str, float] = field(default_factory=dict, init=False)
@@ -81,9 +85,14 @@ class FairShare:
         """Live worker processes as last counted, this one included."""
         return self._members
 
-    def add(self, lease: str, kind: str) -> None:
-        """Count ``lease`` among this process's leases of ``kind``."""
+    def add(self, lease: str, kind: str) -> LeaseHold:
+        """Count ``lease`` among this process's leases of ``kind``; its hold."""
         self._kinds[lease] = kind
+        return self.hold(lease)
+
+    def hold(self, lease: str) -> LeaseHold:
+        """The hold on ``lease`` (one per lease and process), whether held now or not."""
+        return self._holds.setdefault(lease, LeaseHold(lease, self.ttl, clock=self.clock))
 
     def share(self, kind: str) -> int:
         """How many leases of ``kind`` this process may hold."""
@@ -113,14 +122,28 @@ class FairShare:
                 return False
             if self.held(kind) <= self.share(kind):
                 return False
-            self._forget(lease)
-            await self.state.release_lease(lease, self.owner)
+            await self._release(lease)
             return True
 
     async def release(self, lease: str) -> None:
         async with self._lock:
-            self._forget(lease)
-            await self.state.release_lease(lease, self.owner)
+            await self._release(lease)
+
+    async def renew(self, lease: str, ttl: timedelta) -> bool:
+        """Extend ``lease`` under the token it was taken with; False if that is over."""
+        hold = self.hold(lease)
+        asked_at = self.clock()
+        token = hold.token
+        if token is not None and await self.state.renew_lease(lease, self.owner, ttl, token=token):
+            hold.renewed(asked_at, ttl)
+            return True
+        self._forget(lease)
+        return False
+
+    async def _release(self, lease: str) -> None:
+        token = self.hold(lease).token
+        self._forget(lease)
+        await self.state.release_lease(lease, self.owner, token=token)
 
     @asynccontextmanager
     async def membership_held(self) -> AsyncIterator[None]:
@@ -172,7 +195,11 @@ class FairShare:
         self._counted_at = now
 
     async def _acquire(self, lease: str, ttl: timedelta) -> bool:
-        if await self.state.acquire_lease(lease, self.owner, ttl):
+        hold = self.hold(lease)
+        asked_at = self.clock()
+        taken = await self.state.acquire_lease(lease, self.owner, ttl, token=hold.token)
+        if taken is not None:
+            hold.taken(taken, asked_at, ttl)
             self._held.add(lease)
             self._free_since.pop(lease, None)
             return True
@@ -180,6 +207,7 @@ class FairShare:
         return False
 
     def _forget(self, lease: str) -> None:
+        self.hold(lease).let_go()
         self._held.discard(lease)
         self._kept.discard(lease)
         self._free_since.pop(lease, None)

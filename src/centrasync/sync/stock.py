@@ -203,6 +203,10 @@ class StockFlow:
             return StockReport("incremental")
         return await self._counted(self._pass(full=False))
 
+    async def run_full_pass(self) -> int:
+        """One full pass; returns how many SKUs it wrote (either direction)."""
+        return (await self.run_full()).moved
+
     async def run_full(self) -> StockReport:
         """Compare every SKU once the stock is quiet; returns the drift found per SKU."""
         if not (self.settings.sync_stock or self.settings.import_available_stock):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,14 +21,15 @@ import structlog
 
 from centrasync.centra.webhooks import decode_event
 from centrasync.config import FlowSchedule
-from centrasync.errors import CentrasyncError, RetryLaterError, redact
+from centrasync.errors import CentrasyncError, LeaseLostError, RetryLaterError, redact
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
 from .lanes import for_each
+from .leases import while_holding
 from .share import LEASE_TTL, FairShare
 from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 
-__all__ = ["ScheduledFlow", "StoreWorker"]
+__all__ = ["SHIPMENTS", "ScheduledFlow", "StoreWorker", "lease_name"]
 
 _log = structlog.get_logger(__name__)
 
@@ -38,6 +39,13 @@ SHIPMENTS = "shipments"
 SWEEP = "sweep"
 # The kinds of lease shared out separately: the shipment loops, and every other flow's.
 _OTHER_FLOWS = "other flows"
+
+
+def lease_name(store: str, loop: str) -> str:
+    """The lease a loop of ``store`` holds: the shipment passes and the inbox share the
+    store's own (``loop`` :data:`SHIPMENTS`); every further flow has one per (store, flow),
+    so several processes can divide a store's flows between them."""
+    return f"worker/{store}" if loop == SHIPMENTS else f"worker/{store}/{loop}"
 
 
 @dataclass
@@ -69,11 +77,21 @@ class _Due:
 
 @dataclass(frozen=True)
 class ScheduledFlow:
-    """A flow pass the worker runs every ``interval`` seconds (0 = off)."""
+    """A flow pass the worker runs every ``interval`` seconds (0 = off).
+
+    ``loop``: the loop (and so the lease) the pass runs in, its own by default. Passes
+    that share state, such as the stock flow's incremental and full passes (one mirror of
+    Centra's stock), share a loop: they run one after the other under one lease.
+    """
 
     name: str
     interval: float
     run: Callable[[], Awaitable[int]]
+    loop: str | None = None
+
+    @property
+    def loop_name(self) -> str:
+        return self.loop or self.name
 
 
 @dataclass
@@ -110,8 +128,16 @@ class StoreWorker:
         self._due = {flow.name: _Due(flow.interval) for flow in self._passes}
         self._leases = self.share or FairShare(self.state, self.owner, ttl=self.lease_ttl)
         self._leases.add(self.lease_for(SHIPMENTS), SHIPMENTS)
+        for loop in self._side_loops:
+            self._leases.add(self.lease_for(loop), _OTHER_FLOWS)
+
+    @property
+    def _side_loops(self) -> dict[str, list[ScheduledFlow]]:
+        """The further flows by the loop they run in, in the order given."""
+        loops: dict[str, list[ScheduledFlow]] = {}
         for flow in self.more_flows:
-            self._leases.add(self.lease_for(flow.name), _OTHER_FLOWS)
+            loops.setdefault(flow.loop_name, []).append(flow)
+        return loops
 
     @property
     def state(self) -> StateStore:
@@ -123,13 +149,10 @@ class StoreWorker:
 
     @property
     def lease(self) -> str:
-        return f"worker/{self.store}"
+        return lease_name(self.store, SHIPMENTS)
 
     def lease_for(self, flow: str) -> str:
-        """The lease a flow's loop holds: the shipment passes and the inbox share the
-        store's own; every further flow has one per (store, flow), so several processes
-        can divide a store's flows between them."""
-        return self.lease if flow == SHIPMENTS else f"{self.lease}/{flow}"
+        return lease_name(self.store, flow)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop of this store, each while holding its lease, until ``stop``.
@@ -139,10 +162,8 @@ class StoreWorker:
         """
         loops = [asyncio.create_task(self._leased(SHIPMENTS, self._shipment_round, stop))]
         loops += [
-            asyncio.create_task(
-                self._leased(flow.name, partial(self._maybe, flow.name, flow.run), stop)
-            )
-            for flow in self.more_flows
+            asyncio.create_task(self._leased(loop, partial(self._side_round, flows), stop))
+            for loop, flows in self._side_loops.items()
         ]
         await stop.wait()
         # A pass still running after the grace period is cancelled: to the effects that is
@@ -173,6 +194,10 @@ class StoreWorker:
                     await passes
         passes.result()
 
+    async def _side_round(self, flows: Sequence[ScheduledFlow]) -> None:
+        for flow in flows:
+            await self._maybe(flow.name, flow.run)
+
     async def _passes_after_inbox(self) -> None:
         if await self.flows.redrive_retries():
             self._due[CONFIRMATION].at = 0.0
@@ -191,10 +216,18 @@ class StoreWorker:
                     if not holding:
                         log.info("lease taken", owner=self.owner)
                     holding = True
-                    async with self._renewing(lease):
-                        await body()
                     wait = self.tick
-                    if await self._leases.give_back_if_over(lease):
+                    try:
+                        await while_holding(
+                            self._leases.hold(lease),
+                            partial(self._leases.renew, lease, self.lease_ttl),
+                            body,
+                        )
+                    except LeaseLostError as exc:
+                        log.warning("lease lost during a pass; pass stopped", reason=str(exc))
+                        holding = False
+                        wait = self.lease_ttl.total_seconds() / 3
+                    if holding and await self._leases.give_back_if_over(lease):
                         log.info(
                             "lease given back to share the work",
                             owner=self.owner,
@@ -212,35 +245,33 @@ class StoreWorker:
             if holding:
                 await self._leases.release(lease)
 
-    @asynccontextmanager
-    async def _renewing(self, lease: str) -> AsyncIterator[None]:
-        """Keep the lease alive through a pass longer than its time to live."""
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
-                if not await self.state.renew_lease(lease, self.owner, self.lease_ttl):
-                    _log.warning("lease lost during a pass", store=self.store, lease=lease)
-                    return
-
-        keeper = asyncio.create_task(renew())
-        try:
-            yield
-        finally:
-            keeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await keeper
-
     async def step(self) -> None:
-        """The inbox, then every shipment pass that is due, one after the other (tests)."""
+        """The inbox, then every shipment pass that is due, one after the other (tests).
+
+        Like every pass, under the store's lease: raises :class:`LeaseLostError` when
+        another process holds it.
+        """
+        await self._holding(SHIPMENTS, self._step)
+
+    async def _step(self) -> None:
         await self.drain_inbox()
         await self._passes_after_inbox()
 
     async def run_side_flows(self) -> None:
-        """Every further flow once, now, whatever its schedule says."""
-        for flow in self.more_flows:
-            self._due[flow.name].at = 0.0
-            await self._maybe(flow.name, flow.run)
+        """Every further flow once, now, whatever its schedule says, each under its lease."""
+        for loop, flows in self._side_loops.items():
+            for flow in flows:
+                self._due[flow.name].at = 0.0
+            await self._holding(loop, partial(self._side_round, flows))
+
+    async def _holding(self, loop: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run ``body`` once while holding ``loop``'s lease (kept afterwards, as a loop would)."""
+        lease = self.lease_for(loop)
+        if not await self._leases.take(lease, self.lease_ttl):
+            raise LeaseLostError(f"lease {lease} is held by another process", system="engine")
+        await while_holding(
+            self._leases.hold(lease), partial(self._leases.renew, lease, self.lease_ttl), body
+        )
 
     @property
     def _shipment_passes(self) -> tuple[ScheduledFlow, ...]:
@@ -248,9 +279,13 @@ class StoreWorker:
 
     async def run_once(self) -> None:
         """Every shipment pass now, whatever the schedule says (tests, the demo)."""
+        await self._holding(SHIPMENTS, self.run_held_once)
+
+    async def run_held_once(self) -> None:
+        """:meth:`run_once` for a caller that holds the store's lease itself."""
         for due in self._due.values():
             due.at = 0.0
-        await self.step()
+        await self._step()
 
     async def _cancellations(self) -> int:
         page = await self.flows.centra.list_shipments("goodtogo")
@@ -263,6 +298,8 @@ class StoreWorker:
             return
         try:
             await run()
+        except LeaseLostError:
+            raise
         except CentrasyncError as exc:
             delay = due.failed(self.clock())
             self.flows.events.failed(self.store, flow)
@@ -313,6 +350,8 @@ class StoreWorker:
                 # A stream of such events brings it forward once per SWEEP_NUDGE_GAP, not
                 # once per event: each sweep re-reads the whole Good-to-Go list.
                 self._due[SWEEP].bring_forward(self.clock(), SWEEP_NUDGE_GAP)
+        except LeaseLostError:
+            raise
         except CentrasyncError as exc:
             for item in items:
                 await self._inbox_failure(item, exc)

@@ -17,17 +17,23 @@ per write: the next caller was only woken after the loop had run everything else
 ready (1.8 ms median at the outbound benchmark's load, against 27 ms for the call itself).
 The lane's task sends the next write as soon as the previous answer is in. A caller that
 is cancelled while its write is on the wire cancels that write, as it would its own call.
-The write runs in the lane task's context, so it must not rely on the caller's context
-variables.
+The write runs in the lane task's context, an empty one, so it must not rely on the
+caller's context variables; the one exception is the caller's send check
+(:mod:`centrasync.http.guard`), captured with the write and asked just before it is sent:
+a caller whose lease lapsed while its write waited (the process was paused, say) must not
+have it sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from centrasync.http.guard import SendCheck, current_send_check
 
 __all__ = ["URGENT_RUN", "WriteLane"]
 
@@ -39,6 +45,7 @@ T = TypeVar("T")
 class _Turn:
     send: Callable[[], Awaitable[Any]]
     answer: asyncio.Future[Any]
+    check: SendCheck | None
     abandoned: bool = field(default=False)
 
 
@@ -59,11 +66,12 @@ class WriteLane:
     async def run(self, send: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
         """Queue ``send`` (a write, called when the lane is free) and return its result."""
         loop = asyncio.get_running_loop()
-        turn = _Turn(send, loop.create_future())
+        turn = _Turn(send, loop.create_future(), current_send_check())
         queue = self._urgent if urgent else self._routine
         queue.append(turn)
         if self._sender is None:
-            self._sender = loop.create_task(self._drain())
+            # Not in this caller's context: the lane outlives it and serves others too.
+            self._sender = loop.create_task(self._drain(), context=contextvars.Context())
         try:
             result: T = await turn.answer
         except asyncio.CancelledError:
@@ -97,6 +105,8 @@ class WriteLane:
             while (turn := self._next()) is not None:
                 self._current = turn
                 try:
+                    if turn.check is not None:
+                        turn.check()
                     result = await turn.send()
                 except asyncio.CancelledError:
                     if not turn.abandoned:
