@@ -69,7 +69,7 @@ async def test_a_batch_sent_again_after_a_kill_reuses_its_effect(tmp_path: Path)
         # No pass finished before, so both ran in the first generation.
         effect = await world.state.get_effect(f"stock/se/first/{batch_digest(targets)}")
         assert effect is not None and effect.status is EffectStatus.SUCCEEDED
-        assert effect.attempts == 2, "begun by the killed pass, confirmed by the rerun"
+        assert effect.attempts == 0, "the killed pass's attempt is no failed attempt"
         assert effect.intent == {"physical": targets}
 
 
@@ -111,7 +111,7 @@ async def test_a_batch_failing_past_the_attempt_limit_is_parked(tmp_path: Path) 
         assert report.parked == 2 and world.stock_writes() == []
         dead = await world.state.list_dead("se")
         assert {d.record.key for d in dead} == set(targets)
-        assert all("gave up after 2 attempts" in d.reason for d in dead)
+        assert all("gave up after 2 failed attempts" in d.reason for d in dead)
         assert await written_states(world) == Counter({StockState.FAILED: 2})
         assert await world.state.get_cursor("se", "stock") is not None, "parked: pass is clean"
         assert tally.failed_count == {("se", "stock"): 2}

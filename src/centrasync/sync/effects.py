@@ -4,29 +4,36 @@ The intent is committed before the call and the outcome after it, so a process k
 any point finds the effect again on restart: confirmed (skip), failed for certain (call
 again), or pending with an unknown outcome. Pending is where callers differ: an idempotent
 call is simply repeated, a non-idempotent one passes ``look`` to read the remote side first.
+
+Only attempts known to have failed count towards giving up: a call cut short by the process
+dying may well have landed, and an engine restarted over and over must go on looking for
+it, not park a shipment the warehouse is about to ship.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from centrasync.errors import ConfigError, DataError, GiveUpError
-from centrasync.store.base import BeginOutcome, Effect, Json, Move, RecordRef, StateStore
+from centrasync.errors import ConfigError, DataError, GiveUpError, RetryLaterError
+from centrasync.store.base import (
+    BeginOutcome,
+    Effect,
+    EffectStatus,
+    Json,
+    Move,
+    RecordRef,
+    StateStore,
+)
 
 __all__ = ["EffectGaveUp", "apply_once"]
 
-# A call refused for our credentials or the plugin's allow list certainly did nothing, and
-# no record is at fault: its effect fails with this mark, and while the mark stands the
-# attempts do not count towards giving up, so a revoked secret pauses a flow, parking none.
-_REFUSED_FOR_CONFIG = "refused before acting: "
-
 
 class EffectGaveUp(Exception):
-    """The effect stayed unconfirmed through ``max_attempts`` tries; park its record."""
+    """The effect failed ``max_attempts`` times without confirming; park its record."""
 
     def __init__(self, effect: Effect) -> None:
         super().__init__(
-            f"{effect.key}: gave up after {effect.attempts - 1} attempts: "
+            f"{effect.key}: gave up after {effect.attempts} failed attempts: "
             f"{effect.error or 'outcome never confirmed'}"
         )
         self.effect = effect
@@ -47,24 +54,19 @@ async def apply_once(
     """Run ``call`` unless effect ``key`` already succeeded; returns the recorded outcome.
 
     A :class:`GiveUpError` or :class:`DataError` from ``call`` marks the effect failed and
-    propagates; a retryable error leaves it pending, so the next attempt is in doubt. A
-    :class:`ConfigError` (credentials refused) marks it failed too and propagates, so the
-    pass stops until a person fixes the setting; while that refusal is the effect's last
-    error, ``max_attempts`` does not apply.
+    propagates, unless the effect was confirmed meanwhile by another holder of the work (a
+    refusal of the repeat, then, not of the write): its outcome is returned. A retryable
+    error leaves the effect pending, so the next attempt is in doubt. A
+    :class:`ConfigError` (credentials refused) marks it failed without counting the
+    attempt and propagates, so the pass stops until a person fixes the setting.
     ``before`` commits with the intent and ``after(outcome)`` with the outcome (or on its
     own when the effect had succeeded already), which saves a flow the transactions of
     marking its record "on its way" and "done".
     """
     begun = await state.begin_effect(key, ref, intent, moves=before)
     if begun.outcome is BeginOutcome.SUCCEEDED:
-        if after is not None:
-            # Confirming again keeps the first outcome; it only carries the moves.
-            await state.complete_effect(
-                key, begun.effect.outcome, moves=after(begun.effect.outcome)
-            )
-        return begun.effect.outcome
-    refused = (begun.effect.error or "").startswith(_REFUSED_FOR_CONFIG)
-    if begun.effect.attempts > max_attempts and not refused:
+        return await _confirmed(state, key, begun.effect.outcome, after)
+    if begun.effect.attempts >= max_attempts:
         raise EffectGaveUp(begun.effect)
     if begun.outcome is BeginOutcome.IN_DOUBT and look is not None:
         found = await look()
@@ -74,10 +76,24 @@ async def apply_once(
     try:
         outcome = await call()
     except (GiveUpError, DataError) as exc:
-        await state.fail_effect(key, str(exc))
+        failed = await state.fail_effect(key, str(exc))
+        if failed.status is EffectStatus.SUCCEEDED:
+            return await _confirmed(state, key, failed.outcome, after)
         raise
     except ConfigError as exc:
-        await state.fail_effect(key, _REFUSED_FOR_CONFIG + str(exc))
+        await state.fail_effect(key, f"refused before acting: {exc}", counted=False)
+        raise
+    except RetryLaterError as exc:
+        await state.note_effect_error(key, str(exc))
         raise
     await state.complete_effect(key, outcome, moves=after(outcome) if after else ())
+    return outcome
+
+
+async def _confirmed(
+    state: StateStore, key: str, outcome: Json, after: Callable[[Json], Sequence[Move]] | None
+) -> Json:
+    if after is not None:
+        # Confirming again keeps the first outcome; it only carries the moves.
+        await state.complete_effect(key, outcome, moves=after(outcome))
     return outcome
