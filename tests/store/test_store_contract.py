@@ -252,6 +252,34 @@ async def test_outer_store_inside_its_transaction_is_refused_not_deadlocked(
     assert record.state == "joined"
 
 
+async def test_scan_pages_through_the_records_in_some_states_and_counts_all(
+    store: StateStore,
+) -> None:
+    refs = [RecordRef("se", RecordKind.SHIPMENT, f"10{n:02d}-1") for n in range(7)]
+    states = ["new", "sent", "completed", "sent", "new", "parked", "sent"]
+    await store.upsert_records(
+        [NewRecord(ref, initial_state=st) for ref, st in zip(refs, states, strict=True)]
+    )
+    await store.upsert_record(RecordRef("us", RecordKind.SHIPMENT, "1000-1"))
+    await store.upsert_record(RecordRef("se", RecordKind.RETURN, "1000-1"))
+
+    seen: list[str] = []
+    after: str | None = None
+    while page := await store.scan_records(
+        "se", RecordKind.SHIPMENT, {"new", "sent"}, after_key=after, limit=2
+    ):
+        seen += [record.ref.key for record in page]
+        after = page[-1].ref.key
+    assert seen == [r.key for r, st in zip(refs, states, strict=True) if st in ("new", "sent")]
+    assert await store.scan_records("se", RecordKind.SHIPMENT, set()) == []
+    assert await store.count_records("se", RecordKind.SHIPMENT) == {
+        "new": 2,
+        "sent": 3,
+        "completed": 1,
+        "parked": 1,
+    }
+
+
 async def test_a_step_outside_only_from_is_left_out(store: StateStore) -> None:
     await store.upsert_record(SHIPMENT)
     await store.transition(SHIPMENT, "completed")
@@ -342,7 +370,6 @@ async def test_effect_misuse_is_refused_with_record_and_field(store: StateStore)
     await store.begin_effect("stock:SKU1", RecordRef("se", RecordKind.STOCK, "SKU1"), None)
     with pytest.raises(RecordValidationError, match="already belongs"):
         await store.begin_effect("stock:SKU1", RecordRef("se", RecordKind.STOCK, "SKU2"), None)
-
 
 
 async def test_a_refusal_after_another_holder_confirmed_leaves_the_effect_confirmed(

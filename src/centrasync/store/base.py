@@ -14,7 +14,7 @@ by the host's offset (lessons-from-peers §4.3).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +44,7 @@ __all__ = [
     "Step",
     "Transition",
     "dedup_key",
+    "records_in",
     "require_utc",
 ]
 
@@ -374,6 +375,30 @@ class StateStore(Protocol):
         """``key_prefix``: only records whose key starts with it (one order's shipments)."""
         ...
 
+    async def scan_records(
+        self,
+        store: str,
+        kind: RecordKind,
+        states: Collection[str],
+        *,
+        after_key: str | None = None,
+        key_prefix: str | None = None,
+        limit: int = 1000,
+    ) -> list[LedgerRecord]:
+        """Records of ``kind`` in any of ``states``, in key order, after ``after_key``.
+
+        ``key_prefix``: only records whose key starts with it (one order's shipments).
+
+        For a flow that must see every record in some states however many there are:
+        page with the last key of each answer. Filtered by the database on its
+        (store, kind, state) index, never in Python.
+        """
+        ...
+
+    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
+        """How many records of ``kind`` are in each state (states with none left out)."""
+        ...
+
     async def history(self, ref: RecordRef) -> list[Transition]: ...
 
     async def note(self, ref: RecordRef, note: str, *, error: str | None = None) -> bool:
@@ -492,3 +517,25 @@ class StateStore(Protocol):
     async def list_leases(self) -> list[Lease]:
         """Every lease held now (expired ones left out), by name."""
         ...
+
+
+async def records_in(
+    state: StateStore,
+    store: str,
+    kind: RecordKind,
+    states: Collection[str],
+    *,
+    key_prefix: str | None = None,
+    page: int = 1000,
+) -> AsyncIterator[LedgerRecord]:
+    """Every record of ``kind`` in one of ``states``, read ``page`` at a time in key order."""
+    after: str | None = None
+    while True:
+        found = await state.scan_records(
+            store, kind, states, after_key=after, key_prefix=key_prefix, limit=page
+        )
+        for record in found:
+            yield record
+        if len(found) < page:
+            return
+        after = found[-1].ref.key

@@ -32,6 +32,7 @@ __all__ = [
     "apply_moves",
     "begin_effect",
     "complete_effect",
+    "count_records",
     "fail_effect",
     "get_effect",
     "get_record",
@@ -40,6 +41,7 @@ __all__ = [
     "list_records",
     "note",
     "note_effect_error",
+    "scan_records",
     "transition",
     "upsert_record",
 ]
@@ -53,6 +55,8 @@ _EFFECT = (
     "created_at, updated_at, completed_at"
 )
 _THIS_RECORD = "store = :store AND kind = :kind AND key = :key"
+# substr, not LIKE: exact and case-sensitive on both databases, no escaping.
+_PREFIXED = "substr(key, 1, :prefix_length) = :key_prefix"
 
 
 def _to_record(tx: Tx, row: Sequence[Any]) -> LedgerRecord:
@@ -281,8 +285,7 @@ def list_records(
     conditions = ["store = :store"]
     params: dict[str, Any] = {"store": store, "limit": limit}
     if key_prefix is not None:
-        # substr, not LIKE: exact and case-sensitive on both databases, no escaping.
-        conditions.append("substr(key, 1, :prefix_length) = :key_prefix")
+        conditions.append(_PREFIXED)
         params["key_prefix"] = key_prefix
         params["prefix_length"] = len(key_prefix)
     if kind is not None:
@@ -297,6 +300,49 @@ def list_records(
         params,
     )
     return [_to_record(tx, row) for row in rows]
+
+
+def scan_records(
+    tx: Tx,
+    store: str,
+    kind: RecordKind,
+    states: Sequence[str],
+    after_key: str | None,
+    key_prefix: str | None,
+    limit: int,
+) -> list[LedgerRecord]:
+    """Key order, so the last key of a page is where the next one starts."""
+    if not states:
+        return []
+    names = [f"s{index}" for index in range(len(states))]
+    params: dict[str, Any] = {
+        "store": store,
+        "kind": kind.value,
+        "limit": limit,
+        **dict(zip(names, states, strict=True)),
+    }
+    more = ""
+    if after_key is not None:
+        more += " AND key > :after_key"
+        params["after_key"] = after_key
+    if key_prefix is not None:
+        more += f" AND {_PREFIXED}"
+        params |= {"key_prefix": key_prefix, "prefix_length": len(key_prefix)}
+    rows = tx.rows(
+        f"SELECT {_RECORD} FROM ledger_records WHERE store = :store AND kind = :kind "
+        f"AND state IN ({', '.join(f':{n}' for n in names)}){more} ORDER BY key LIMIT :limit",
+        params,
+    )
+    return [_to_record(tx, row) for row in rows]
+
+
+def count_records(tx: Tx, store: str, kind: RecordKind) -> dict[str, int]:
+    rows = tx.rows(
+        "SELECT state, count(*) FROM ledger_records WHERE store = :store AND kind = :kind "
+        "GROUP BY state",
+        {"store": store, "kind": kind.value},
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 def history(tx: Tx, ref: RecordRef) -> list[Transition]:

@@ -12,7 +12,7 @@ Python: the insert that loses does nothing, and the loser re-reads the winner's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -271,6 +271,32 @@ class SqlStateStore:
             ),
             write=False,
         )
+
+    async def scan_records(
+        self,
+        store: str,
+        kind: RecordKind,
+        states: Collection[str],
+        *,
+        after_key: str | None = None,
+        key_prefix: str | None = None,
+        limit: int = 1000,
+    ) -> list[LedgerRecord]:
+        return await self._call(
+            partial(
+                ledger.scan_records,
+                store=store,
+                kind=kind,
+                states=sorted(states),
+                after_key=after_key,
+                key_prefix=key_prefix,
+                limit=limit,
+            ),
+            write=False,
+        )
+
+    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
+        return await self._call(partial(ledger.count_records, store=store, kind=kind), write=False)
 
     async def history(self, ref: RecordRef) -> list[Transition]:
         return await self._call(partial(ledger.history, ref=ref), write=False)
