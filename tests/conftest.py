@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import psycopg
 import pytest
 import structlog
 from hypothesis import HealthCheck, settings
+
+from centrasync.store.base import Json, RecordRef, StateStore
 
 # These machines are shared and noisy: a slow draw says nothing about our code, so the
 # timing health check and per-example deadlines are off for every property test.
@@ -81,3 +85,46 @@ def pg_schema_url() -> Iterator[Callable[[], str]]:
         for schema in made:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+class KillAtFirstPark:
+    """A state store that "kills the process" (raises ``killed``) at the first parking.
+
+    A parked state is never retried by the engine, so a flow must write it in the same
+    transaction as the dead letter that tells a person: a flow that moves the record first
+    and parks it in a second call leaves, killed in between, a record nobody hears of.
+    """
+
+    def __init__(self, inner: StateStore, killed: type[BaseException]) -> None:
+        self._inner = inner
+        self._killed = killed
+        self.armed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StateStore]:
+        async with self._inner.transaction() as tx:
+            inner = KillAtFirstPark(tx, self._killed)
+            inner.armed = self.armed
+            try:
+                yield cast(StateStore, inner)
+            finally:
+                self.armed = inner.armed
+
+    async def park(self, record: RecordRef, reason: str, payload: Json = None, **kw: Any) -> Any:
+        if self.armed:
+            self.armed = False
+            raise self._killed(f"killed while parking {record}")
+        return await self._inner.park(record, reason, payload, **kw)
+
+
+@pytest.fixture
+def kill_at_first_park() -> Callable[[StateStore, type[BaseException]], StateStore]:
+    """Wrap a store in :class:`KillAtFirstPark`."""
+
+    def wrap(inner: StateStore, killed: type[BaseException]) -> StateStore:
+        return cast(StateStore, KillAtFirstPark(inner, killed))
+
+    return wrap

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import NoReturn, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -44,11 +44,8 @@ from centrasync.centra.models import ProductRow
 from centrasync.centra.results import Page
 from centrasync.config import StoreSettings
 from centrasync.errors import (
-    DataError,
-    GiveUpError,
     RecordValidationError,
     RemoteRefusedError,
-    RetryLaterError,
     redact,
 )
 from centrasync.store.base import (
@@ -60,6 +57,7 @@ from centrasync.store.base import (
     RecordRef,
     StateStore,
     Step,
+    records_in,
 )
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import Article
@@ -72,8 +70,8 @@ from .article_mapping import (
     filter_reason,
     product_to_article,
 )
-from .effects import EffectGaveUp, apply_once
 from .mapping import article_number
+from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
 from .ports import FlowEvents, NullEvents
 
 __all__ = ["ARTICLES", "ArticlePass", "ArticleState", "ArticlesFlow", "CentraProducts"]
@@ -82,7 +80,6 @@ ARTICLES = "articles"
 """The flow's name in events and metrics, and the name of its cursor."""
 
 _HASH_IN_KEY = 20
-_LISTING_LIMIT = 100_000
 
 _log = structlog.get_logger(__name__)
 
@@ -116,6 +113,9 @@ class ArticleState(StrEnum):
 
 # States in which a number no longer belongs to its stock item, so another may take it.
 _RELEASED = frozenset({ArticleState.FILTERED, ArticleState.SUPERSEDED, ArticleState.UNLISTED})
+_PARKED = ParkedStates(
+    invalid=ArticleState.INVALID, refused=ArticleState.REFUSED, failed=ArticleState.FAILED
+)
 
 
 class CentraProducts(Protocol):
@@ -182,10 +182,6 @@ class _Candidate:
         }
 
 
-class _Parked(Exception):
-    """Internal: the record was parked; go on with the next one."""
-
-
 @dataclass
 class ArticlesFlow:
     """The article registry of one store: incremental passes and a full re-sync.
@@ -212,6 +208,19 @@ class ArticlesFlow:
     def ref(self, key: str) -> RecordRef:
         return RecordRef(self.store_name, RecordKind.ARTICLE, key)
 
+    @property
+    def policy(self) -> RecordPolicy:
+        """A retryable error stops the pass: the cursor must stay behind the article."""
+        return RecordPolicy(
+            self.state,
+            self.events,
+            self.store_name,
+            ARTICLES,
+            _PARKED,
+            self.max_attempts,
+            stop_on_retry=True,
+        )
+
     async def run(self) -> int:
         """One scheduled pass over products changed since the last good one; returns writes."""
         return (await self.sync(full=False)).written
@@ -224,25 +233,20 @@ class ArticlesFlow:
         """
         return (await self.sync(full=True)).written
 
-    async def pending_retries(self) -> list[LedgerRecord]:
-        return await self.state.list_records(
-            self.store_name, kind=RecordKind.ARTICLE, state=ArticleState.RETRY, limit=_LISTING_LIMIT
-        )
+    async def _records(self, states: Iterable[str] = tuple(ArticleState)) -> list[LedgerRecord]:
+        """The store's article records in ``states`` (every state by default)."""
+        found = records_in(self.state, self.store_name, RecordKind.ARTICLE, set(states))
+        return [record async for record in found]
 
     async def sync(self, *, full: bool) -> ArticlePass:
         """One pass; raises a :class:`RetryLaterError` (cursor unchanged) if one must wait."""
         started = self.now()
-        retries = {record.ref.key for record in await self.pending_retries()}
+        retries = {record.ref.key for record in await self._records({ArticleState.RETRY})}
         cursor = await self.state.get_cursor(self.store_name, ARTICLES)
         full = full or bool(retries) or cursor is None
         since = None if full or cursor is None else cursor.value - self.overlap
         self._report(0, None)
-        known = {
-            record.ref.key: record
-            for record in await self.state.list_records(
-                self.store_name, kind=RecordKind.ARTICLE, limit=_LISTING_LIMIT
-            )
-        }
+        known = {record.ref.key: record for record in await self._records()}
         counts = _Counts()
         touched: set[str] = set()
         candidates, total = await self._read(since, known, counts, touched)
@@ -423,9 +427,14 @@ class ArticlesFlow:
             and _payload_hash(record.last_request) == candidate.digest
         ):
             return  # Parked with this very content; a person says when to try again.
-        try:
-            await self._write(ref, candidate, record)
-        except _Parked:
+        request = candidate.request
+        written = await self.policy.run(
+            ref,
+            partial(self._write, ref, candidate, record),
+            payload=request,
+            request=request,
+        )
+        if written is Outcome.PARKED:
             counts.parked += 1
             return
         counts.written += 1
@@ -433,7 +442,7 @@ class ArticlesFlow:
 
     async def _write(
         self, ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None
-    ) -> None:
+    ) -> Verdict:
         writes = _writes(record) + 1
         request = candidate.request
         # The record's attempts grow with every park, so a retry a person asks for after
@@ -446,36 +455,18 @@ class ArticlesFlow:
             note = f"written to the WMS (write {writes})"
             return [Step(ref, ArticleState.SYNCED, note=note, request=request, response=response)]
 
-        try:
-            await apply_once(
-                self.state,
-                key,
-                ref,
-                request,
-                partial(self._upsert, candidate.article),
-                max_attempts=self.max_attempts,
-                before=_writing(ref, candidate, record, writes),
-                after=synced,
-            )
-        except EffectGaveUp as exc:
-            await self._park(ref, ArticleState.FAILED, str(exc), request, request=request)
-        except GiveUpError as exc:
-            await self._park(ref, ArticleState.REFUSED, str(exc), request, request=request)
-        except DataError as exc:
-            await self._park(ref, ArticleState.INVALID, str(exc), request, request=request)
-        except RetryLaterError as exc:
-            self.events.failed(self.store_name, ARTICLES)
-            await self.state.transition(
-                ref, ArticleState.WRITING, note="will retry", error=str(exc)
-            )
-            _log.warning(
-                "article pass stopped; will retry",
-                store=self.store_name,
-                record=str(ref),
-                error=redact(str(exc)),
-            )
-            raise
+        outcome = await self.policy.effect(
+            key,
+            ref,
+            request,
+            partial(self._upsert, candidate.article),
+            before=_writing(ref, candidate, record, writes),
+            after=synced,
+        )
+        if isinstance(outcome, Park):
+            return replace(outcome, request=request)
         self.events.processed(self.store_name, ARTICLES)
+        return Outcome.MOVED
 
     async def _upsert(self, article: Article) -> Json:
         result = await self.wms.upsert_articles([article])
@@ -539,28 +530,7 @@ class ArticlesFlow:
         counts.parked += 1
         if record is not None and record.state == to and record.last_error == redact(reason):
             return
-        try:
-            await self._park(ref, to, reason, payload, centra_id=centra_id)
-        except _Parked:
-            return
-
-    async def _park(
-        self,
-        ref: RecordRef,
-        to: ArticleState,
-        reason: str,
-        payload: Json,
-        *,
-        centra_id: str | None = None,
-        request: Json = None,
-    ) -> NoReturn:
-        """Park the record for a person and stop working on it (raises ``_Parked``)."""
-        await self.state.upsert_record(ref, centra_id=centra_id)
-        await self.state.transition(ref, to, note=reason, error=reason, request=request)
-        await self.state.park(ref, reason, payload)
-        self.events.parked(self.store_name, ARTICLES, to.value)
-        _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
-        raise _Parked
+        await self.policy.park(ref, Park(to, reason, payload, centra_id=centra_id))
 
     def _report(self, done: int, total: int | None) -> None:
         if self.progress is not None:

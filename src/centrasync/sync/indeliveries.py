@@ -37,13 +37,23 @@ from centrasync.centra.models import SupplierDelivery, SupplierOrderLine
 from centrasync.centra.results import DeliveryAccepted, Page
 from centrasync.config import StoreSettings
 from centrasync.errors import DataError, GiveUpError, RecordValidationError
-from centrasync.store.base import Effect, EffectStatus, Json, RecordKind, RecordRef, StateStore
+from centrasync.store.base import (
+    Effect,
+    EffectStatus,
+    Json,
+    Move,
+    NewRecord,
+    RecordKind,
+    RecordRef,
+    StateStore,
+    Step,
+)
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder
 
 from .mapping import article_number
+from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
 from .ports import FlowEvents, NullEvents
-from .records import RecordSteps
 
 __all__ = [
     "IN_DELIVERIES",
@@ -90,6 +100,11 @@ class InDeliveryState(StrEnum):
 
 PARKED_STATES = frozenset(
     {InDeliveryState.INVALID, InDeliveryState.REFUSED, InDeliveryState.FAILED}
+)
+_PARKED = ParkedStates(
+    invalid=InDeliveryState.INVALID,
+    refused=InDeliveryState.REFUSED,
+    failed=InDeliveryState.FAILED,
 )
 _SENDABLE = frozenset({InDeliveryState.NEW, InDeliveryState.RETRY})
 
@@ -262,15 +277,14 @@ class InDeliveriesFlow:
     def ref(self, delivery_id: str) -> RecordRef:
         return RecordRef(self.store_name, RecordKind.IN_DELIVERY, delivery_id)
 
-    def __post_init__(self) -> None:
-        self._steps = RecordSteps(
+    @property
+    def policy(self) -> RecordPolicy:
+        return RecordPolicy(
             self.state,
             self.events,
             self.store_name,
             IN_DELIVERIES,
-            invalid=InDeliveryState.INVALID,
-            refused=InDeliveryState.REFUSED,
-            failed=InDeliveryState.FAILED,
+            _PARKED,
             max_attempts=self.max_attempts,
         )
 
@@ -285,7 +299,8 @@ class InDeliveriesFlow:
         moved = 0
         for received in await self.wms.list_received_unreported():
             ref = self.ref(received.in_order_number)
-            if await self._steps.guarded(ref, partial(self._report, ref, received, unsettled)):
+            step = partial(self._report, ref, received, unsettled)
+            if await self.policy.run(ref, step) is Outcome.MOVED:
                 moved += 1
         return moved + await self._send_new(unsettled)
 
@@ -310,22 +325,24 @@ class InDeliveriesFlow:
                     supplier_order=listed.order_id,
                 )
                 continue
-            if await self._steps.guarded(ref, partial(self._send, ref, listed.id)):
+            if await self.policy.run(ref, partial(self._send, ref, listed.id)) is Outcome.MOVED:
                 sent += 1
         return sent
 
-    async def _send(self, ref: RecordRef, delivery_id: str) -> bool:
+    async def _send(self, ref: RecordRef, delivery_id: str) -> Verdict:
         delivery = await self.centra.get_supplier_delivery(delivery_id)
         payload = _delivery_json(delivery)
         if await self.state.get_record(ref) is None:
-            await self.state.upsert_record(ref, centra_id=delivery.delivery_id)
-            await self.state.transition(
+            await self.state.upsert_records(
+                [NewRecord(ref, centra_id=delivery.delivery_id or None)]
+            )
+            await self.policy.move(
                 ref, InDeliveryState.NEW, note="seen in Centra", response=payload
             )
         try:
             mapped = delivery_to_in_order(delivery, self.settings)
         except DataError as exc:
-            await self._steps.park(ref, InDeliveryState.INVALID, str(exc), payload)
+            return Park(InDeliveryState.INVALID, str(exc), payload)
         body = in_order_to_json(mapped.in_order)
         intent: dict[str, Json] = {
             "delivery": delivery.id,
@@ -333,17 +350,28 @@ class InDeliveriesFlow:
             "accept_by": mapped.accept_by,
             "in_order": body,
         }
-        outcome = await self._steps.effect(
-            _in_order_key(ref), ref, intent, partial(self._upsert, mapped.in_order)
+
+        def sent(outcome: Json) -> list[Move]:
+            wms_id = outcome.get("wms_id") if isinstance(outcome, dict) else None
+            return [
+                NewRecord(ref, wms_id=None if wms_id is None else str(wms_id)),
+                Step(
+                    ref,
+                    InDeliveryState.SENT,
+                    note="WMS in-order created",
+                    request=body,
+                    response=outcome,
+                ),
+            ]
+
+        outcome = await self.policy.effect(
+            _in_order_key(ref), ref, intent, partial(self._upsert, mapped.in_order), after=sent
         )
-        wms_id = outcome.get("wms_id") if isinstance(outcome, dict) else None
-        await self.state.upsert_record(ref, wms_id=None if wms_id is None else str(wms_id))
-        await self.state.transition(
-            ref, InDeliveryState.SENT, note="WMS in-order created", request=body, response=outcome
-        )
+        if isinstance(outcome, Park):
+            return outcome
         self.events.processed(self.store_name, IN_DELIVERIES)
-        _log.info("in-order sent to WMS", store=self.store_name, delivery=ref.key, wms_id=wms_id)
-        return True
+        _log.info("in-order sent to WMS", store=self.store_name, delivery=ref.key)
+        return Outcome.MOVED
 
     async def _upsert(self, in_order: InOrder) -> Json:
         created = await self.wms.upsert_in_order(in_order)
@@ -353,21 +381,23 @@ class InDeliveriesFlow:
         ref = self.ref(rejected.record.removeprefix("supplier delivery ").strip() or "unknown")
         record = await self.state.get_record(ref)
         if record is None or record.state in _SENDABLE:
-            await self._steps.park_quietly(ref, InDeliveryState.INVALID, str(rejected), None)
+            await self.policy.park(ref, Park(InDeliveryState.INVALID, str(rejected)))
 
     # -- receiving -------------------------------------------------------------------------
 
-    async def _report(self, ref: RecordRef, received: ReceivedInOrder, unsettled: set[str]) -> bool:
+    async def _report(
+        self, ref: RecordRef, received: ReceivedInOrder, unsettled: set[str]
+    ) -> Verdict:
         record = await self.state.get_record(ref)
         sent = await self.state.get_effect(_in_order_key(ref))
         if record is None or sent is None:
             _log.debug("received in-order is not ours", store=self.store_name, in_order=ref.key)
-            return False
+            return Outcome.UNCHANGED
         chain = await self._follow_chain(ref)
         if chain.pending is not None:
             unsettled.add(_text(chain.pending.intent, "order"))
         if record.state in PARKED_STATES:
-            return False
+            return Outcome.UNCHANGED
         if sent.status is not EffectStatus.SUCCEEDED:
             # Killed after the PUT, before its outcome was stored: the WMS shows it has it.
             await self.state.complete_effect(
@@ -379,10 +409,11 @@ class InDeliveriesFlow:
         else:
             planned = await self._plan(ref, received, chain.current, sent.intent)
             if planned is None:
-                return caught_up
+                return Outcome.MOVED if caught_up else Outcome.UNCHANGED
+            if isinstance(planned, Park):
+                return planned
             intent = planned
-        await self._accept(ref, received, intent, unsettled)
-        return True
+        return await self._accept(ref, received, intent, unsettled)
 
     async def _follow_chain(self, ref: RecordRef) -> _Chain:
         current: str | None = ref.key
@@ -445,7 +476,7 @@ class InDeliveriesFlow:
 
     async def _plan(
         self, ref: RecordRef, received: ReceivedInOrder, current: str | None, sent: Json
-    ) -> dict[str, Json] | None:
+    ) -> dict[str, Json] | Park | None:
         record = f"in-order {ref.key}"
         quantities: dict[str, Json] = {}
         targets: dict[str, Json] = {}
@@ -456,8 +487,7 @@ class InDeliveriesFlow:
         if not quantities:
             return None
         if current is None:
-            await self._steps.park(
-                ref,
+            return Park(
                 InDeliveryState.REFUSED,
                 "received more after Centra accepted the last delivery of this in-order; "
                 "Centra has no open delivery to report it on",
@@ -477,22 +507,27 @@ class InDeliveriesFlow:
 
     async def _accept(
         self, ref: RecordRef, received: ReceivedInOrder, intent: Json, unsettled: set[str]
-    ) -> None:
+    ) -> Verdict:
         delivery = _text(intent, "delivery")
-        await self.state.transition(
+        accepting = Step(
             ref, InDeliveryState.ACCEPTING, note=f"accepting delivery {delivery}", request=intent
         )
         try:
-            outcome = await self._steps.effect(
+            outcome = await self.policy.effect(
                 _accept_key(ref, delivery),
                 ref,
                 intent,
                 partial(self._accept_call, intent),
                 look=partial(self._accepted_in_centra, intent),
+                before=[accepting],
             )
         except Exception:
+            # Its additional delivery may exist unclaimed: it must not be sent on its own.
             unsettled.add(_text(intent, "order"))
             raise
+        if isinstance(outcome, Park):
+            unsettled.add(_text(intent, "order"))
+            return outcome
         await self._claim_additional(ref, outcome)
         # The state moves before the marks: a kill between them is caught up from the effect.
         await self.state.transition(
@@ -501,6 +536,7 @@ class InDeliveriesFlow:
         await self.wms.mark_receipts_reported(received, _targets(intent))
         self.events.processed(self.store_name, IN_DELIVERIES)
         _log.info("receipt reported", store=self.store_name, in_order=ref.key, delivery=delivery)
+        return Outcome.MOVED
 
     async def _accept_call(self, intent: Json) -> Json:
         delivery = _text(intent, "delivery")

@@ -52,8 +52,8 @@ from centrasync.store.base import (
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import ReturnedOrder
 
+from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
 from .ports import FlowEvents, NullEvents
-from .records import RecordSteps
 
 __all__ = [
     "PARKED_STATES",
@@ -95,6 +95,9 @@ class ReturnState(StrEnum):
 
 
 PARKED_STATES = frozenset({ReturnState.INVALID, ReturnState.REFUSED, ReturnState.FAILED})
+_PARKED = ParkedStates(
+    invalid=ReturnState.INVALID, refused=ReturnState.REFUSED, failed=ReturnState.FAILED
+)
 
 
 class CentraReturns(Protocol):
@@ -197,16 +200,10 @@ class ReturnsFlow:
     max_attempts: int = 8
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    def __post_init__(self) -> None:
-        self._steps = RecordSteps(
-            self.state,
-            self.events,
-            self.store_name,
-            RETURNS,
-            invalid=ReturnState.INVALID,
-            refused=ReturnState.REFUSED,
-            failed=ReturnState.FAILED,
-            max_attempts=self.max_attempts,
+    @property
+    def policy(self) -> RecordPolicy:
+        return RecordPolicy(
+            self.state, self.events, self.store_name, RETURNS, _PARKED, self.max_attempts
         )
 
     @property
@@ -220,45 +217,49 @@ class ReturnsFlow:
         """Report every WMS return Centra has not heard of; returns how many orders moved."""
         moved = 0
         for order in await self.wms.list_returns_unreported():
-            if not await self._ours(order.order_number):
+            shipment = await self._our_shipment(order.order_number)
+            if shipment is None:
                 continue
             ref = self.ref(order.order_number)
-            if await self._steps.guarded(ref, partial(self._report, ref, order)):
+            step = partial(self._report, ref, order, shipment.centra_order)
+            if await self.policy.run(ref, step) is Outcome.MOVED:
                 moved += 1
         return moved
 
-    async def _ours(self, shipment: str) -> bool:
-        """Whether this store sent the order: several stores may share one goods owner, and
-        a return belongs to the store whose Centra has the shipment."""
+    async def _our_shipment(self, shipment: str) -> LedgerRecord | None:
+        """The shipment's record if this store sent the order: several stores may share one
+        goods owner, and a return belongs to the store whose Centra has the shipment."""
         owner = RecordRef(self.store_name, RecordKind.SHIPMENT, shipment)
-        return await self.state.get_record(owner) is not None
+        return await self.state.get_record(owner)
 
-    async def _report(self, ref: RecordRef, order: ReturnedOrder) -> bool:
+    async def _report(
+        self, ref: RecordRef, order: ReturnedOrder, centra_order: str | None
+    ) -> Verdict:
         record = await self.state.get_record(ref)
         if record is not None and record.state in PARKED_STATES:
-            return False
+            return Outcome.UNCHANGED
         if record is None:
-            await self.state.upsert_record(ref, centra_id=ref.key, wms_id=order.wms_id)
+            await self.state.upsert_record(
+                ref, centra_id=ref.key, wms_id=order.wms_id, centra_order=centra_order
+            )
         caught_up = False
         last = _plan_of(record)
         if last is not None:
             effects = [await self.state.get_effect(_text(p, "key")) for p in _returns_of(last)]
             if any(e is None or e.status is not EffectStatus.SUCCEEDED for e in effects):
-                await self._carry_out(ref, order, last)
-                return True
+                return await self._carry_out(ref, order, last)
             order, caught_up = await self._catch_up(ref, order, last, effects)
         try:
             plan = plan_returns(order, include_comment=self.settings.include_return_comment)
         except DataError as exc:
-            await self._steps.park(ref, ReturnState.INVALID, str(exc), _order_json(order))
+            return Park(ReturnState.INVALID, str(exc), _order_json(order))
         if not plan.returns:
-            return caught_up
+            return Outcome.MOVED if caught_up else Outcome.UNCHANGED
         request = self._plan_json(ref, plan)
         await self.state.transition(
             ref, ReturnState.REPORTING, note="creating Centra returns", request=request
         )
-        await self._carry_out(ref, order, request)
-        return True
+        return await self._carry_out(ref, order, request)
 
     def _plan_json(self, ref: RecordRef, plan: ReturnPlan) -> dict[str, Json]:
         return {
@@ -278,19 +279,20 @@ class ReturnsFlow:
             }
         }
 
-    async def _carry_out(self, ref: RecordRef, order: ReturnedOrder, request: Json) -> None:
+    async def _carry_out(self, ref: RecordRef, order: ReturnedOrder, request: Json) -> Verdict:
         outcomes: list[Json] = []
         for planned in _returns_of(request):
             key = _text(planned, "key")
-            outcomes.append(
-                await self._steps.effect(
-                    key,
-                    ref,
-                    planned,
-                    partial(self._create, planned),
-                    look=partial(self._made_in_centra, ref, key, planned),
-                )
+            outcome = await self.policy.effect(
+                key,
+                ref,
+                planned,
+                partial(self._create, planned),
+                look=partial(self._made_in_centra, ref, key, planned),
             )
+            if isinstance(outcome, Park):
+                return outcome
+            outcomes.append(outcome)
         record = await self.state.get_record(ref)
         created = [_text(outcome, "return") for outcome in outcomes]
         known: list[Json] = [r for r in _known_returns(record) if r not in created]
@@ -307,13 +309,13 @@ class ReturnsFlow:
         _log.info("returns reported", store=self.store_name, shipment=ref.key, returns=created)
         left_out = sorted(set(_targets(request)) - set(targets))
         if left_out:
-            await self._steps.park(
-                ref,
+            return Park(
                 ReturnState.REFUSED,
                 f"Centra created the return without line(s) {', '.join(left_out)}: it "
                 "refused to return them; check the shipment in Centra",
                 {"plan": request, "created": outcomes},
             )
+        return Outcome.MOVED
 
     async def _create(self, planned: Json) -> Json:
         made = await self.centra.create_return(

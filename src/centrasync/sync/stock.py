@@ -68,11 +68,12 @@ from centrasync.store.base import (
     RecordRef,
     StateStore,
     Step,
+    records_in,
 )
 from centrasync.wms.base import Warehouse
 from centrasync.wms.models import StockLevel
 
-from .effects import EffectGaveUp, apply_once
+from .policy import Park, ParkedStates, RecordPolicy
 from .ports import FlowEvents, NullEvents
 from .stock_figures import (
     PARKED_STOCK_STATES,
@@ -99,10 +100,12 @@ __all__ = [
 
 STOCK = "stock"
 STOCK_FULL = "stock_full"
+_PARKED = ParkedStates(
+    invalid=StockState.INVALID, refused=StockState.REFUSED, failed=StockState.FAILED
+)
 
 _log = structlog.get_logger(__name__)
 
-_LISTING_LIMIT = 1_000_000
 # Up to this many SKUs the import reads WMS articles by number; beyond that, all of them.
 _TARGETED_READ_LIMIT = 500
 # Article-number strategies whose number is also a product key of POST /stock (an EAN,
@@ -184,6 +187,12 @@ class StockFlow:
         return self.settings.name
 
     @property
+    def policy(self) -> RecordPolicy:
+        return RecordPolicy(
+            self.state, self.events, self.store_name, STOCK, _PARKED, self.max_attempts
+        )
+
+    @property
     def centra_warehouse(self) -> str | None:
         """The Centra warehouse the map names; None means the plugin's primary, unnamed."""
         return next(iter(self.settings.warehouse_map.values()), None)
@@ -250,7 +259,7 @@ class StockFlow:
         since = None if full or cursor is None else cursor.value - self.overlap
         warehouses = sorted(self.settings.warehouse_map) or None
         skip = await self._parked()
-        retrying = await self._keys_in(StockState.RETRY)
+        retrying = await self._keys_in({StockState.RETRY})
         figures, seen = await self._read_wms(since, warehouses=warehouses, skip=skip)
         unread = sorted(retrying - figures.keys())
         if unread:
@@ -545,10 +554,11 @@ class StockFlow:
                     partial(call, batch),
                     sending,
                 )
-            except (GiveUpError, DataError, EffectGaveUp) as exc:
-                to = StockState.FAILED if isinstance(exc, EffectGaveUp) else StockState.REFUSED
+            except (GiveUpError, DataError) as exc:
+                outcome = Park(StockState.REFUSED, str(exc))
+            if isinstance(outcome, Park):
                 for sku, value in batch.items():
-                    await self._park(sku, to, str(exc), {name: value})
+                    await self._park(sku, outcome.to, outcome.reason, {name: value})
                 yield batch, None, len(batch)
                 continue
             yield batch, outcome, 0
@@ -560,7 +570,7 @@ class StockFlow:
         intent: Json,
         call: Callable[[], Awaitable[Json]],
         sending: Sequence[Move],
-    ) -> Json:
+    ) -> Json | Park:
         """Apply ``call`` once per key; absolute writes need no look before a repeat.
 
         ``sending`` marks the batch's SKUs and commits with the batch's intent.
@@ -576,9 +586,7 @@ class StockFlow:
         ):
             number += 1
             key = f"{base}#{number}"
-        return await apply_once(
-            self.state, key, ref, intent, call, max_attempts=self.max_attempts, before=sending
-        )
+        return await self.policy.effect(key, ref, intent, call, before=sending)
 
     async def _read_wms(
         self,
@@ -611,11 +619,9 @@ class StockFlow:
         A SKU whose value arrived is confirmed; one whose value did not stays ``sending``
         and is sent again if it still differs.
         """
-        records = await self.state.list_records(
-            self.store_name, kind=RecordKind.STOCK, state=StockState.SENDING, limit=_LISTING_LIMIT
-        )
+        sending = records_in(self.state, self.store_name, RecordKind.STOCK, {StockState.SENDING})
         landed: list[Step] = []
-        for record in records:
+        async for record in sending:
             sku, request = record.ref.key, record.last_request
             if not isinstance(request, dict):
                 continue
@@ -635,26 +641,14 @@ class StockFlow:
         await self.state.transition_records(landed)
 
     async def _parked(self) -> set[str]:
-        parked: set[str] = set()
-        for state in PARKED_STOCK_STATES:
-            parked |= await self._keys_in(state)
-        return parked
+        return await self._keys_in(PARKED_STOCK_STATES)
 
-    async def _keys_in(self, state: StockState) -> set[str]:
-        records = await self.state.list_records(
-            self.store_name, kind=RecordKind.STOCK, state=state, limit=_LISTING_LIMIT
-        )
-        return {record.ref.key for record in records}
+    async def _keys_in(self, states: Set[str]) -> set[str]:
+        found = records_in(self.state, self.store_name, RecordKind.STOCK, states)
+        return {record.ref.key async for record in found}
 
-    async def _park(self, sku: str, to: StockState, reason: str, payload: Json) -> None:
-        """State and dead letter in one transaction, so no parked SKU goes untold."""
-        ref = self.ref(sku)
-        async with self.state.transaction() as tx:
-            await tx.upsert_record(ref)
-            await tx.transition(ref, to, note=reason, error=reason)
-            await tx.park(ref, reason, payload)
-        self.events.parked(self.store_name, STOCK, to.value)
-        _log.error("alert: record parked", store=self.store_name, record=str(ref), reason=reason)
+    async def _park(self, sku: str, to: str, reason: str, payload: Json) -> None:
+        await self.policy.park(self.ref(sku), Park(to, reason, payload))
 
 
 def _texts(outcome: Json, name: str) -> list[str]:
