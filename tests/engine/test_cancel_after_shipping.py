@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from centrasync.sync.shipments import ShipmentState
+from centrasync.sync.worker import SHIPMENTS
 
 from .helpers import SE, US, StoreSetup
 from .shop import Shop, open_shop
@@ -39,7 +40,7 @@ async def test_confirmation_that_finds_the_shipment_cancelled_parks_it_too_late(
             await shop.cancel_in_centra(number)
 
             # Confirmation before the cancellation pass: the order in which they race.
-            await worker.flows.confirm_shipped()
+            await worker.run_under_lease(SHIPMENTS, worker.flows.confirm_shipped)
             chosen[store.name] = number
 
         writes = (await shop.control.get("/_emulator/writes")).json()

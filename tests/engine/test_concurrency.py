@@ -23,8 +23,7 @@ from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.server.runtime import Connections, Engine
 from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
-from centrasync.sync import shipments
-from centrasync.sync.shipments import ShipmentState
+from centrasync.sync.shipments import ShipmentState, outbound
 from centrasync.sync.tally import Tally
 
 from .helpers import STORES, secrets_env, settings_document
@@ -140,7 +139,7 @@ async def test_several_shipments_at_once_and_one_wms_write_at_a_time(tmp_path: P
 async def test_orders_go_out_before_every_new_shipment_of_a_listing_has_its_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(shipments, "FIRST_SIGHT_CHUNK", 5)
+    monkeypatch.setattr(outbound, "FIRST_SIGHT_CHUNK", 5)
     wire, ends = await run_demo_shipments(tmp_path, concurrency=4)
     for store in STORES:
         total = sum(ends[store.name].values())

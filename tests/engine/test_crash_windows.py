@@ -12,14 +12,13 @@ with one WMS order and one capture, and nobody must be asked to look at it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from centrasync.store.base import DeadLetter, Json, RecordRef, StateStore
+from centrasync.store.base import StateStore
 from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
 
 from .helpers import SE, add_shipments, orderable_eans
@@ -71,29 +70,9 @@ async def test_killed_right_after_a_write_then_restarted(tmp_path: Path, window:
         assert await shop.state.list_dead(SE.name) == []
 
 
-class KillAtFirstDeadLetter:
-    """The state store, except that writing the first dead letter kills the process."""
-
-    def __init__(self, inner: StateStore, armed: list[bool]) -> None:
-        self._inner = inner
-        self._armed = armed
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[KillAtFirstDeadLetter]:
-        async with self._inner.transaction() as tx:
-            yield KillAtFirstDeadLetter(tx, self._armed)
-
-    async def park(self, record: RecordRef, reason: str, payload: Json = None) -> DeadLetter:
-        if self._armed:
-            self._armed.clear()
-            raise ProcessKilled(f"killed while parking {record}")
-        return await self._inner.park(record, reason, payload)
-
-
-async def test_killed_while_parking_a_declined_capture(tmp_path: Path) -> None:
+async def test_killed_while_parking_a_declined_capture(
+    tmp_path: Path, kill_at_first_park: Callable[[StateStore, type[BaseException]], StateStore]
+) -> None:
     """A parked state is never retried, so it must not exist without its dead letter."""
     async with open_shop(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}") as shop:
         shipment = await only_one_waiting_shipment(shop)
@@ -102,16 +81,41 @@ async def test_killed_while_parking_a_declined_capture(tmp_path: Path) -> None:
             f"/_emulator/orders/{order}/capture", json={"declines": True}
         )
         assert answer.status_code == 200, answer.text
-        armed = [True]
         (flows,) = [w.flows for w in shop.engine.workers if w.store == SE.name]
-        flows.state = KillAtFirstDeadLetter(shop.state, armed)
+        flows.state = killing = kill_at_first_park(flows.state, ProcessKilled)
         for _ in range(8):
             with suppress(ProcessKilled):
                 await shop.run_pass()
             await shop.warehouses[SE.name].state.operator_step()
-        assert not armed, "nothing was parked"
+        assert not killing.armed, "nothing was parked"
 
         assert await shop.ledger(SE) == {shipment: ShipmentState.CAPTURE_DECLINED}
         dead = await shop.state.list_dead(SE.name)
         assert [(d.record.key, d.reason) for d in dead] == [(shipment, CAPTURE_DECLINED_REASON)]
         assert shop.centra.world.written("completions") == []
+
+
+async def test_an_effect_in_doubt_outlives_any_number_of_restarts(tmp_path: Path) -> None:
+    """Killed again and again while looking for an order the WMS did accept.
+
+    An attempt cut short by the process dying is no failure of the remote call: restarts
+    never add up to "gave up", and the order the warehouse has goes on to be completed.
+    """
+    async with open_shop(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}") as shop:
+        shipment = await only_one_waiting_shipment(shop)
+        shop.tripwire.arm("PUT", f"/{SE.warehouse}/api/v1/orders")
+        with suppress(ProcessKilled):
+            await shop.run_pass()
+        restarts = shop.engine.settings.engine.max_attempts + 2
+        for _ in range(restarts):
+            # Each restart finds the order in doubt and is killed as it looks it up.
+            shop.tripwire.arm("GET", f"/{SE.warehouse}/api/v1/orders")
+            with suppress(ProcessKilled):
+                await shop.run_pass()
+        assert len(shop.tripwire.fired) == 1 + restarts
+
+        await shop.operate_until_idle()
+
+        assert await shop.ledger(SE) == {shipment: ShipmentState.COMPLETED}
+        assert [order.number for order in shop.wms_orders(SE)] == [shipment]
+        assert await shop.state.list_dead(SE.name) == []

@@ -37,7 +37,7 @@ async def ship(world: World, number: str, *, confirm: bool = True) -> None:
         [shipment] = [
             s for s in await centra.list_shipments(order=order) if s.shipment_id == number
         ]
-        assert await flows.take(shipment, source="webhook")
+        assert await flows.outbound.take(shipment, source="webhook")
         world.ongoing.state.pick(number, None)
         world.ongoing.state.ship(number, None)
         if confirm:

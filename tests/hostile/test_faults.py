@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +46,7 @@ from centrasync.emulators.ongoing.floor import (
 from centrasync.emulators.ongoing.model import OrderStatus
 from centrasync.emulators.ongoing.payloads import ArticleIn
 from centrasync.store.base import RecordKind
+from centrasync.sync.worker import SHIPMENTS
 
 from .rig import SHIPMENT_FLOWS, STEPS_PER_PASS, URI, Rig, open_rig, settle
 
@@ -317,6 +319,9 @@ class Returns:
 
     async def prepare(self, rig: Rig) -> None:
         """Ship four plain shipments through the engine's own shipment flows, cleanly."""
+        await rig.worker.run_under_lease(SHIPMENTS, partial(self._ship_four, rig))
+
+    async def _ship_four(self, rig: Rig) -> None:
         world = rig.centra.world
         summary = rig.centra.seed_summary
         special = {summary[k]["shipment"] for k in ("capture_declines", "to_cancel", "short_pick")}
@@ -327,7 +332,7 @@ class Returns:
                 continue
             if len(shipment.products) < 2 or len(self.shipments) == 4:
                 continue
-            assert await flows.take(shipment, source="poll")
+            assert await flows.outbound.take(shipment, source="poll")
             rig.ongoing.state.pick(shipment.shipment_id, None)
             rig.ongoing.state.ship(shipment.shipment_id, None)
             self.shipments.append(shipment.shipment_id)

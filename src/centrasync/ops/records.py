@@ -52,7 +52,7 @@ __all__ = [
 
 _log = structlog.get_logger(__name__)
 
-# Only the shipment flows look for records in ``retry`` (ShipmentFlows.pending_retries);
+# Only the shipment, article and stock flows look for records in ``retry``;
 # moving any other kind there would resolve its dead letter and then do nothing.
 REDRIVEN_KINDS = frozenset({RecordKind.SHIPMENT, RecordKind.ARTICLE, RecordKind.STOCK})
 _FINISHED = frozenset({ShipmentState.COMPLETED, ShipmentState.CANCELLED})

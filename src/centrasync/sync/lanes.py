@@ -13,10 +13,11 @@ calls and the state store's work of the other records.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
-__all__ = ["for_each"]
+__all__ = ["KeyedLocks", "for_each"]
 
 T = TypeVar("T")
 
@@ -103,3 +104,35 @@ def _taker(items: Iterable[T] | AsyncIterable[T]) -> Callable[[], Awaitable[tupl
             return None
 
     return take
+
+
+class KeyedLocks:
+    """One lock per key, kept only while somebody holds or waits for it.
+
+    A lock per record lets the lanes of a pass, the webhook handler and the next pass meet
+    on one record safely; a plain dict of locks would keep one for every record the
+    process ever touched.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """Keys held or waited for now."""
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

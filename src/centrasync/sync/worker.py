@@ -120,7 +120,7 @@ class StoreWorker:
     def __post_init__(self) -> None:
         self._passes = (
             ScheduledFlow(OUTBOUND, self.schedule.shipments, self.flows.poll_outbound),
-            ScheduledFlow(CANCELLATION, self.schedule.cancellations, self._cancellations),
+            ScheduledFlow(CANCELLATION, self.schedule.cancellations, self.flows.cancellations),
             ScheduledFlow(CONFIRMATION, self.schedule.confirmations, self.flows.confirm_shipped),
             ScheduledFlow(SWEEP, self.schedule.sweep, self.flows.sweep),
             *self.more_flows,
@@ -251,7 +251,7 @@ class StoreWorker:
         Like every pass, under the store's lease: raises :class:`LeaseLostError` when
         another process holds it.
         """
-        await self._holding(SHIPMENTS, self._step)
+        await self.run_under_lease(SHIPMENTS, self._step)
 
     async def _step(self) -> None:
         await self.drain_inbox()
@@ -262,10 +262,13 @@ class StoreWorker:
         for loop, flows in self._side_loops.items():
             for flow in flows:
                 self._due[flow.name].at = 0.0
-            await self._holding(loop, partial(self._side_round, flows))
+            await self.run_under_lease(loop, partial(self._side_round, flows))
 
-    async def _holding(self, loop: str, body: Callable[[], Awaitable[None]]) -> None:
-        """Run ``body`` once while holding ``loop``'s lease (kept afterwards, as a loop would)."""
+    async def run_under_lease(self, loop: str, body: Callable[[], Awaitable[object]]) -> None:
+        """Run ``body`` once while holding ``loop``'s lease (kept afterwards, as a loop would).
+
+        Raises :class:`LeaseLostError` when another process holds it.
+        """
         lease = self.lease_for(loop)
         if not await self._leases.take(lease, self.lease_ttl):
             raise LeaseLostError(f"lease {lease} is held by another process", system="engine")
@@ -279,17 +282,13 @@ class StoreWorker:
 
     async def run_once(self) -> None:
         """Every shipment pass now, whatever the schedule says (tests, the demo)."""
-        await self._holding(SHIPMENTS, self.run_held_once)
+        await self.run_under_lease(SHIPMENTS, self.run_held_once)
 
     async def run_held_once(self) -> None:
         """:meth:`run_once` for a caller that holds the store's lease itself."""
         for due in self._due.values():
             due.at = 0.0
         await self._step()
-
-    async def _cancellations(self) -> int:
-        page = await self.flows.centra.list_shipments("goodtogo")
-        return await self.flows.reconcile_cancellations(exclude={s.shipment_id for s in page})
 
     async def _maybe(self, flow: str, run: Callable[[], Awaitable[int]]) -> None:
         due = self._due[flow]
