@@ -39,7 +39,7 @@ from centrasync.config import StoreSettings
 from centrasync.errors import DataError, GiveUpError, RecordValidationError
 from centrasync.store.base import Effect, EffectStatus, Json, RecordKind, RecordRef, StateStore
 from centrasync.wms.base import Warehouse
-from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder
+from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder, Unreadable
 
 from .mapping import article_number
 from .ports import FlowEvents, NullEvents
@@ -283,7 +283,10 @@ class InDeliveriesFlow:
         """
         unsettled: set[str] = set()
         moved = 0
-        for received in await self.wms.list_received_unreported():
+        listing = await self.wms.list_received_unreported()
+        for unreadable in listing.rejected:
+            await self._park_unreadable(unreadable, unsettled)
+        for received in listing:
             ref = self.ref(received.in_order_number)
             if await self._steps.guarded(ref, partial(self._report, ref, received, unsettled)):
                 moved += 1
@@ -383,6 +386,25 @@ class InDeliveriesFlow:
             intent = planned
         await self._accept(ref, received, intent, unsettled)
         return True
+
+    async def _park_unreadable(self, unreadable: Unreadable, unsettled: set[str]) -> None:
+        """An in-order of ours the WMS cannot show readably: parked with it as sent.
+
+        An acceptance of it still in doubt keeps its supplier order's open deliveries
+        from being sent, as :meth:`_report` does for a readable one.
+        """
+        ref = self.ref(unreadable.number or "")
+        record = await self.state.get_record(ref)
+        if record is None or await self.state.get_effect(_in_order_key(ref)) is None:
+            return
+        pending = (await self._follow_chain(ref)).pending
+        if pending is not None:
+            unsettled.add(_text(pending.intent, "order"))
+        if record.state not in PARKED_STATES:
+            reason = str(unreadable.error)
+            await self._steps.park_quietly(
+                ref, InDeliveryState.INVALID, reason, unreadable.document
+            )
 
     async def _follow_chain(self, ref: RecordRef) -> _Chain:
         current: str | None = ref.key

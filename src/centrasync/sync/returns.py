@@ -50,7 +50,7 @@ from centrasync.store.base import (
     StateStore,
 )
 from centrasync.wms.base import Warehouse
-from centrasync.wms.models import ReturnedOrder
+from centrasync.wms.models import ReturnedOrder, Unreadable
 
 from .ports import FlowEvents, NullEvents
 from .records import RecordSteps
@@ -219,7 +219,10 @@ class ReturnsFlow:
     async def run(self) -> int:
         """Report every WMS return Centra has not heard of; returns how many orders moved."""
         moved = 0
-        for order in await self.wms.list_returns_unreported():
+        listing = await self.wms.list_returns_unreported()
+        for unreadable in listing.rejected:
+            await self._park_unreadable(unreadable)
+        for order in listing:
             if not await self._ours(order.order_number):
                 continue
             ref = self.ref(order.order_number)
@@ -232,6 +235,16 @@ class ReturnsFlow:
         a return belongs to the store whose Centra has the shipment."""
         owner = RecordRef(self.store_name, RecordKind.SHIPMENT, shipment)
         return await self.state.get_record(owner) is not None
+
+    async def _park_unreadable(self, unreadable: Unreadable) -> None:
+        """A returned WMS order that cannot be read, if ours: parked with the order as sent."""
+        if unreadable.number is None or not await self._ours(unreadable.number):
+            return
+        ref = self.ref(unreadable.number)
+        record = await self.state.get_record(ref)
+        if record is None or record.state not in PARKED_STATES:
+            reason = str(unreadable.error)
+            await self._steps.park_quietly(ref, ReturnState.INVALID, reason, unreadable.document)
 
     async def _report(self, ref: RecordRef, order: ReturnedOrder) -> bool:
         record = await self.state.get_record(ref)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, aclosing
+from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -54,7 +54,7 @@ from centrasync.store.base import (
     Step,
 )
 from centrasync.wms.base import Warehouse
-from centrasync.wms.models import CancelOutcome, ShippedOrder
+from centrasync.wms.models import CancelOutcome, ShippedOrder, Unreadable
 
 from .effects import EffectGaveUp, apply_once
 from .lanes import for_each
@@ -399,9 +399,28 @@ class ShipmentFlows:
         pages = self.wms.iter_shipped_unreported()
         async with aclosing(pages):
             async for page in pages:
+                for unreadable in page.rejected:
+                    await self._park_unreadable(unreadable)
                 for order in page:
                     if order.shipped:
                         yield order
+
+    async def _park_unreadable(self, unreadable: Unreadable) -> None:
+        """A WMS order that cannot be read: its shipment, if one of ours waiting for
+        confirmation, is parked with the order as the WMS sent it."""
+        ref = self.ref(unreadable.number or "")
+        async with self._lock(ref):
+            record = await self.state.get_record(ref)
+            if record is None or record.state not in _CONFIRMABLE:
+                return
+            with suppress(_Parked):
+                await self._park(
+                    ref,
+                    CONFIRMATION,
+                    ShipmentState.INVALID,
+                    str(unreadable.error),
+                    unreadable.document,
+                )
 
     async def _confirm_one(self, shipped: ShippedOrder) -> bool:
         ref = self.ref(shipped.order_number)
