@@ -219,6 +219,9 @@ class EngineSettings(_Strict):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8080, gt=0, lt=65536)
     max_webhook_body: int = Field(1_048_576, gt=0)
+    webhook_body_timeout: float = Field(
+        10.0, gt=0, description="seconds a webhook body may take to arrive; slower ones get 408"
+    )
     centra_rate: float = Field(10.0, gt=0, description="requests per second per Centra account")
     max_attempts: int = Field(8, ge=1, description="failures before a record is parked")
     concurrency: int = Field(

@@ -358,14 +358,40 @@ async def test_5xx_on_complete_is_not_retried(
 
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])
-async def test_bad_bodies_name_the_endpoint(
-    client: OrderApiClient, control: httpx.AsyncClient, kind: str
+async def test_a_garbled_answer_to_a_read_is_read_again(
+    client: OrderApiClient,
+    control: httpx.AsyncClient,
+    emu: CentraEmulator,
+    sleeps: Sleeps,
+    kind: str,
 ) -> None:
-    await add_fault(control, kind=kind, path="/api/wms/returns", times=1)
+    await add_fault(control, kind=kind, method="GET", path="/api/wms/orders", times=2)
+    assert len(await client.list_orders()) == 20
+    assert emu.plan.injected == {kind: 2}
+    assert len(sleeps.calls) == 2
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+async def test_bad_bodies_name_the_endpoint(
+    client: OrderApiClient, control: httpx.AsyncClient, emu: CentraEmulator, kind: str
+) -> None:
+    """Garbled on every read: given up after the policy's four attempts."""
+    await add_fault(control, kind=kind, path="/api/wms/returns")
     with pytest.raises(MalformedResponseError) as caught:
         await client.list_returns()
     assert caught.value.endpoint == "GET /returns"
     assert "GET /returns" in str(caught.value)
+    assert emu.plan.injected == {kind: 4}
+
+
+async def test_a_garbled_answer_to_a_write_is_not_sent_again(
+    client: OrderApiClient, control: httpx.AsyncClient, emu: CentraEmulator
+) -> None:
+    target = (await client.list_shipments()).items[0]
+    await add_fault(control, kind="malformed", method="PUT", path="/api/wms/shipment", times=5)
+    with pytest.raises(MalformedResponseError):
+        await client.complete_shipment(target.order_id, target.shipment_id, tracking="T")
+    assert emu.plan.injected == {"malformed": 1}
 
 
 async def test_dropped_connection_retries_reads_but_not_captures(

@@ -15,6 +15,7 @@ from centrasync.centra import (
     sign_payload,
     verify_signature,
 )
+from centrasync.centra.webhooks import decode_event, encode_event
 from centrasync.errors import ConfigError, DataError, RecordValidationError
 
 # The plugin doc's test vector (centra-api.md §4.4).
@@ -164,11 +165,26 @@ def test_documented_captured_body_parses() -> None:
         form({"events": "nope"}),
         form({"events": [5]}),
         form({"orders": "1"}),
+        b"payload=" + b"%5B" * 100_000,
     ],
 )
 def test_malformed_bodies_are_data_errors(body: bytes) -> None:
     with pytest.raises(DataError):
         parse_webhook(body, "Europe/Stockholm")
+
+
+@given(order=st.text(max_size=12))
+def test_an_order_event_is_decoded_only_with_an_order_number(order: str) -> None:
+    """Centra's order numbers are whole numbers; an event naming anything else can never
+    be acted on, so reading it back names the field. Other events keep any id."""
+    encoded = encode_event(WebhookEvent("order", "update", order))
+    if order.isascii() and order.isdigit():
+        assert decode_event(encoded).id == order
+        return
+    with pytest.raises(RecordValidationError) as caught:
+        decode_event(encoded)
+    assert (caught.value.record, caught.value.field) == ("order webhook event", "id")
+    assert decode_event(encode_event(WebhookEvent("shipment", "update", order))).id == order
 
 
 def test_event_missing_a_field_names_it() -> None:

@@ -96,17 +96,39 @@ async def test_an_order_webhook_fetches_only_that_orders_shipments(rig: Rig) -> 
     assert ("se", "outbound") in rig.tally.processed_count
 
 
-async def test_a_damaged_inbox_row_is_retried_then_parked_with_its_body(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        pytest.param(b"not json", "not an encoded event", id="damaged"),
+        pytest.param(order_event("abc"), "order webhook event: field 'id'", id="not-a-number"),
+    ],
+)
+async def test_an_inbox_event_that_can_never_be_acted_on_is_parked_at_once(
+    rig: Rig, body: bytes, names: str
+) -> None:
+    """Bad data stays bad: parked with its body on the first try, not after every attempt."""
     async with rig.engine(settings(shipments=0, confirmations=0, cancellations=0)) as engine:
-        await rig.state.add_to_inbox("se", "evt-bad", b"not json")
+        await rig.state.add_to_inbox("se", "evt-bad", body)
+        await engine.workers[0].step()
+    [dead] = await rig.state.list_dead("se")
+    assert dead.reason.startswith("webhook event cannot be acted on: ") and names in dead.reason
+    assert isinstance(dead.payload, dict) and dead.payload["body"] == body.decode()
+    assert await rig.state.inbox_backlog("se") == 0
+    assert rig.tally.failed_count["se", "webhooks"] == 0
+    assert rig.tally.parked_reasons["se", "invalid"] == 1
+    assert rig.centra.world.writes == [] and await rig.states() == {}
+
+
+async def test_an_inbox_event_that_keeps_failing_is_parked_after_the_attempts(rig: Rig) -> None:
+    rig.centra.plan.add(FaultRule(kind="server_error", path="/api/wms/shipments*"))
+    async with rig.engine(settings(shipments=0, confirmations=0, cancellations=0)) as engine:
+        await rig.state.add_to_inbox("se", "evt-1", order_event("1001"))
         for _ in range(5):
             await engine.workers[0].step()
-    dead = await rig.state.list_dead("se")
-    assert len(dead) == 1
-    assert "kept failing" in dead[0].reason
-    assert isinstance(dead[0].payload, dict) and dead[0].payload["body"] == "not json"
-    assert await rig.state.inbox_backlog("se") == 0
-    assert rig.tally.failed_count["se", "webhooks"] >= 1
+    [dead] = await rig.state.list_dead("se")
+    assert dead.reason.startswith("webhook event kept failing after 3 attempts: ")
+    assert rig.tally.failed_count["se", "webhooks"] == 2
+    assert rig.tally.parked_reasons["se", "failed"] == 1
 
 
 async def test_a_failing_poll_backs_off_and_recovers(rig: Rig) -> None:

@@ -21,11 +21,12 @@ import pytest
 
 from centrasync.centra.webhooks import sign_payload
 from centrasync.emulators.faults import EmulatorTransport
+from centrasync.emulators.ongoing.floor import AutoOperatorSettings
 from centrasync.emulators.ongoing.payloads import ArticleIn
 from centrasync.store.base import RecordKind
 
-from .rig import STORE, URI, WEBHOOK_SECRET, RewriteTransport, Rig, open_rig
-from .test_faults import Articles
+from .rig import STEPS_PER_PASS, STORE, URI, WEBHOOK_SECRET, RewriteTransport, Rig, open_rig
+from .test_faults import Articles, InDeliveries, Returns
 
 HUGE = "Å" * 100_000
 UNUSUAL = "مرحبا بالعالم 👩‍👩‍👧 e\u0301 ‮reversed‬ a\u0000b"
@@ -242,6 +243,135 @@ async def test_bad_stock_figures_are_parked_by_field_and_the_rest_reach_centra(
             sku: targets[sku] for sku in good
         }
         assert {sku: ledger[sku] for sku in good} == dict.fromkeys(good, "written")
+
+
+class Garbler:
+    """Rewrites the WMS documents whose number is in ``numbers`` with ``edit``."""
+
+    def __init__(self, info: str, number: str, edit: Callable[[dict[str, Any]], None]) -> None:
+        self.numbers: set[str] = set()
+        self._info, self._number, self._edit = info, number, edit
+
+    def __call__(self, body: list[dict[str, Any]]) -> None:
+        for row in body:
+            if row[self._info][self._number] in self.numbers:
+                self._edit(row)
+
+
+def garbled_orders(edit: Callable[[dict[str, Any]], None]) -> Garbler:
+    return Garbler("orderInfo", "orderNumber", edit)
+
+
+def dead_payload(letters: list[Any], key: str) -> Any:
+    [letter] = [d for d in letters if d.record.key == key]
+    return letter.payload
+
+
+async def test_a_shipped_order_the_wms_garbles_is_parked_and_the_others_confirmed(
+    tmp_path: Path,
+) -> None:
+    """One shipped WMS order with a picked quantity in words: only its shipment waits.
+
+    Captured on completion, so the seed's declining shipment is parked as well.
+    """
+    garbler = garbled_orders(lambda row: row["orderLines"][0].update(pickedNumberOfItems="two"))
+    async with open_rig(
+        tmp_path,
+        flows=("shipments", "confirmations"),
+        options={"capture_policy": "on_complete"},
+        wrap_wms=wrap("GET", "/*/api/v1/orders", garbler),
+    ) as rig:
+        await rig.run_pass()
+        while await rig.operate(STEPS_PER_PASS):
+            pass
+        declines = rig.centra.seed_summary["capture_declines"]["shipment"]
+        shipped = sorted(order.number for order in rig.ongoing.state.orders.values())
+        shipped.remove(declines)
+        target = shipped[0]
+        garbler.numbers.add(target)
+
+        await settle_twice(rig)
+
+        assert set(await rig.dead()) == {f"shipment/{target}", f"shipment/{declines}"}
+        reason = parked_for(await rig.dead(), "shipment", target)
+        assert f"order {target!r}" in reason and "orderLines.0.pickedNumberOfItems" in reason
+        payload = dead_payload(await rig.state.list_dead(STORE), target)
+        assert payload["orderInfo"]["orderNumber"] == target
+        assert payload["orderLines"][0]["pickedNumberOfItems"] == "two"
+        ledger = await rig.ledger(RecordKind.SHIPMENT)
+        assert ledger[target] == "invalid"
+        assert {ledger[number] for number in shipped[1:]} == {"completed"}
+        completed = {w.data["shipment"] for w in rig.centra.world.written("completions")}
+        assert completed == set(shipped[1:])
+
+
+async def test_a_received_in_order_the_wms_garbles_is_parked_and_the_others_accepted(
+    tmp_path: Path,
+) -> None:
+    story = InDeliveries()
+    garbler = Garbler(
+        "purchaseOrderInfo",
+        "purchaseOrderNumber",
+        lambda row: row["purchaseOrderLines"][0].update(receivedNumberOfItems="ten"),
+    )
+    async with open_rig(
+        tmp_path, flows=story.flows, wrap_wms=wrap("GET", "/*/api/v1/purchaseOrders", garbler)
+    ) as rig:
+        await story.prepare(rig)
+        rig.ongoing.state.auto_operator = AutoOperatorSettings(None)
+        await rig.run_pass()
+        numbers = sorted(po.number for po in rig.ongoing.state.purchase_orders.values())
+        assert len(numbers) == 4
+        while await rig.operate(STEPS_PER_PASS):
+            pass
+        target = numbers[0]
+        garbler.numbers.add(target)
+
+        await settle_twice(rig)
+
+        reason = parked_for(await rig.dead(), "in_delivery", target)
+        assert f"purchase order {target!r}" in reason
+        assert "purchaseOrderLines.0.receivedNumberOfItems" in reason
+        payload = dead_payload(await rig.state.list_dead(STORE), target)
+        assert payload["purchaseOrderLines"][0]["receivedNumberOfItems"] == "ten"
+        assert len(await rig.dead()) == 1
+        ledger = await rig.ledger(RecordKind.IN_DELIVERY)
+        assert ledger[target] == "invalid"
+        assert {ledger[number] for number in numbers[1:]} == {"received"}
+        reported = {
+            po.number: {line.reported for line in po.lines}
+            for po in rig.ongoing.state.purchase_orders.values()
+        }
+        assert reported[target] == {None}
+        assert all(None not in reported[number] for number in numbers[1:])
+
+
+async def test_a_returned_order_the_wms_garbles_is_parked_and_the_others_returned(
+    tmp_path: Path,
+) -> None:
+    story = Returns()
+    garbler = garbled_orders(lambda row: row["orderLines"][0].update(returnedNumberOfItems="one"))
+    async with open_rig(
+        tmp_path,
+        flows=story.flows,
+        options=story.options,
+        wrap_wms=wrap("GET", "/*/api/v1/orders", garbler),
+    ) as rig:
+        await story.prepare(rig)
+        target = story.shipments[0]
+        garbler.numbers.add(target)
+
+        await settle_twice(rig)
+
+        reason = parked_for(await rig.dead(), "return", target)
+        assert f"order {target!r}" in reason and "orderLines.0.returnedNumberOfItems" in reason
+        payload = dead_payload(await rig.state.list_dead(STORE), target)
+        assert payload["orderLines"][0]["returnedNumberOfItems"] == "one"
+        assert len(await rig.dead()) == 1
+        made = {w.data["shipment"] for w in rig.centra.world.written("returns")}
+        assert made == set(story.shipments[1:])
+        ledger = await rig.ledger(RecordKind.RETURN)
+        assert ledger == {target: "invalid", **dict.fromkeys(story.shipments[1:], "reported")}
 
 
 def webhook_body(orders: list[int], size: int) -> bytes:

@@ -48,7 +48,7 @@ from centrasync.emulators.ongoing.payloads import ArticleIn
 from centrasync.store.base import RecordKind
 from centrasync.sync.worker import SHIPMENTS
 
-from .rig import SHIPMENT_FLOWS, STEPS_PER_PASS, URI, Rig, open_rig, settle
+from .rig import SHIPMENT_FLOWS, STEPS_PER_PASS, STORE, URI, Rig, open_rig, settle
 
 # Seed 125 found the cancellation a gateway page answered (the test just below the stories).
 SEEDS = (11, 47, 125)
@@ -558,4 +558,9 @@ async def test_every_flow_converges_to_the_clean_end_state_under_faults(
 
     injected = rig.injected()
     assert sum(injected.values()) >= 3, f"too few faults to mean anything: {injected}"
-    assert rig.tally.failed_count, f"no fault reached a flow; injected: {injected}"
+    # A garbled read or a 5xx is often absorbed by the clients' own retries.
+    retried = sum(
+        client.transport.stats.retries
+        for client in (rig.engine.centra[STORE], rig.engine.wms[STORE])
+    )
+    assert rig.tally.failed_count or retried, f"no fault reached the engine; injected: {injected}"

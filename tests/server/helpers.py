@@ -13,9 +13,11 @@ WEBHOOK_SECRET = "whsec-se"
 NOW = 1_780_000_000.0
 
 
-def make_settings(*, max_body: int = 4096, with_secret: bool = True) -> Settings:
+def make_settings(
+    *, max_body: int = 4096, with_secret: bool = True, body_timeout: float = 10.0
+) -> Settings:
     document: dict[str, Any] = {
-        "engine": {"max_webhook_body": max_body},
+        "engine": {"max_webhook_body": max_body, "webhook_body_timeout": body_timeout},
         "stores": {
             "se": {
                 "centra": {

@@ -99,6 +99,21 @@ async def test_the_same_webhook_twice_yields_one_row_per_event(
     assert 'centrasync_webhook_duplicates_total{store="se"} 2.0' in metrics
 
 
+async def test_deeply_nested_json_gets_400_and_nothing_is_written(state: StateStore) -> None:
+    """Signed, under the default 1 MiB cap, and 100,000 brackets deep."""
+    app = create_app(make_settings(max_body=1_048_576), state, clock=lambda: NOW)
+    body = b"payload=" + b"%5B" * 100_000
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://engine.test"
+    ) as client:
+        response = await client.post(URL, content=body, headers=signed(body))
+        metrics = (await client.get("/metrics")).text
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+    assert 'centrasync_webhooks_rejected_total{reason="unparseable",store="se"} 1.0' in metrics
+    assert await state.inbox_backlog("se") == 0
+
+
 async def test_oversized_body_gets_413_and_nothing_is_written(
     client: httpx.AsyncClient, state: StateStore
 ) -> None:

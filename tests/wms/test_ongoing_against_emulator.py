@@ -41,6 +41,23 @@ async def warehouse(emulator: OngoingEmulator) -> AsyncIterator[OngoingWarehouse
         yield connector
 
 
+def retrying(emulator: OngoingEmulator, slept: list[float]) -> OngoingWarehouse:
+    """A connector that tries each call up to four times, noting the waits in ``slept``."""
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    return OngoingWarehouse(
+        API,
+        "centrasync",
+        "secret",
+        emulator.state.goods_owner_id,
+        transport=EmulatorTransport(emulator.app),
+        retry=RetryPolicy(max_attempts=4),
+        sleep=sleep,
+    )
+
+
 @pytest.fixture
 async def control(emulator: OngoingEmulator) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
@@ -113,9 +130,9 @@ async def test_shipped_order_is_reported_with_tracking_once(
     assert lines["line-1"].unreported == Decimal(2)
     assert sorted(lines["line-1"].serial_numbers) == ["SN1", "SN2"]
 
-    assert await warehouse.list_shipped_unreported() != []  # still there until marked
+    assert (await warehouse.list_shipped_unreported()).items  # still there until marked
     await warehouse.mark_lines_reported(report, {key: line.picked for key, line in lines.items()})
-    assert await warehouse.list_shipped_unreported() == []
+    assert (await warehouse.list_shipped_unreported()).items == ()
 
 
 async def test_refused_update_after_picking_is_a_remote_refusal(
@@ -143,21 +160,24 @@ async def test_injected_server_errors_are_retried(
     rule = FaultRule(kind=FaultKind.SERVER_ERROR, path="/demo/api/v1/articles", times=2)
     await control.post("/_emulator/faults", json=rule.model_dump())
     slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    async with OngoingWarehouse(
-        API,
-        "centrasync",
-        "secret",
-        1,
-        transport=EmulatorTransport(emulator.app),
-        retry=RetryPolicy(max_attempts=4),
-        sleep=sleep,
-    ) as connector:
+    async with retrying(emulator, slept) as connector:
         result = await connector.upsert_articles([Article("A", "a")])
     assert result.upserted == ("A",)
+    assert len(slept) == 2
+
+
+@pytest.mark.parametrize("kind", [FaultKind.MALFORMED, FaultKind.TRUNCATED])
+async def test_a_garbled_answer_to_a_read_is_read_again(
+    emulator: OngoingEmulator, control: httpx.AsyncClient, kind: FaultKind
+) -> None:
+    slept: list[float] = []
+    async with retrying(emulator, slept) as connector:
+        await connector.upsert_articles([Article("SHIRT-M", "Shirt M"), Article("CAP", "Cap")])
+        ref = await connector.upsert_outbound_order(order("901-1"))
+        rule = FaultRule(kind=kind, method="GET", path="/demo/api/v1/orders", times=2)
+        await control.post("/_emulator/faults", json=rule.model_dump())
+        assert await connector.find_outbound_order("901-1") == ref
+    assert emulator.plan.injected == {kind.value: 2}
     assert len(slept) == 2
 
 

@@ -22,6 +22,7 @@ from centrasync.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RecordValidationError,
     RemoteRefusedError,
     ServerError,
 )
@@ -47,6 +48,25 @@ def connector(
         page_size=page_size,
         **kw,
     )
+
+
+class Sleeps:
+    """Records the waits the retry loop asked for, without waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def scripted(answers: list[httpx.Response]) -> Handler:
+    """Answers each request with the next of ``answers``."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    return handler
 
 
 def article_row(system_id: int, on_hand: float = 1.0) -> dict[str, Any]:
@@ -190,11 +210,13 @@ class RecordingServer:
         return httpx.Response(200, json=[])
 
 
-def order_row(order_id: int, *, status: int, picked: float = 0.0) -> dict[str, Any]:
+def order_row(
+    order_id: int, *, status: int, picked: float = 0.0, number: str = "1000-1"
+) -> dict[str, Any]:
     return {
         "orderInfo": {
             "orderId": order_id,
-            "orderNumber": "1000-1",
+            "orderNumber": number,
             "orderStatus": {"number": status, "text": "x"},
         },
         "orderLines": [
@@ -257,6 +279,185 @@ async def test_refused_delete_is_too_late_unless_the_order_is_cancelled() -> Non
 
     async with connector(handler) as warehouse:
         assert await warehouse.cancel_outbound_order("1000-1") is CancelOutcome.TOO_LATE
+
+
+# -- documents that cannot be read ---------------------------------------------------------------
+
+
+class DocumentServer:
+    """Serves ``GET /orders`` and ``GET /purchaseOrders`` with a real id cursor over raw rows."""
+
+    def __init__(
+        self, orders: dict[int, Any], purchase_orders: dict[int, Any] | None = None
+    ) -> None:
+        self.rows = {"orders": orders, "purchaseOrders": purchase_orders or {}}
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        kind = request.url.path.rsplit("/", 1)[-1]
+        cursor, size = {
+            "orders": ("orderIdFrom", "maxOrdersToGet"),
+            "purchaseOrders": ("purchaseOrderIdFrom", "maxPurchaseOrdersToGet"),
+        }[kind]
+        start = int(params.get(cursor, "0"))
+        rows = self.rows[kind]
+        ids = sorted(i for i in rows if i >= start)[: int(params[size])]
+        return httpx.Response(200, json=[rows[i] for i in ids])
+
+
+def shipped_row(order_id: int) -> dict[str, Any]:
+    return order_row(order_id, status=450, picked=1.0, number=f"{1000 + order_id}-1")
+
+
+def garble(row: dict[str, Any]) -> None:
+    row["orderLines"][0]["pickedNumberOfItems"] = "two"
+
+
+async def test_an_order_that_cannot_be_read_is_rejected_and_the_rest_listed() -> None:
+    """Pages of three: order 4 in the middle of page two, order 6 ends it."""
+    rows = {i: shipped_row(i) for i in range(1, 8)}
+    garble(rows[4])
+    rows[6]["orderInfo"]["orderStatus"] = "shipped"
+    async with connector(DocumentServer(rows)) as warehouse:
+        pages = [page async for page in warehouse.iter_shipped_unreported()]
+        listing = await warehouse.list_shipped_unreported()
+
+    assert [[o.order_number for o in page] for page in pages] == [
+        ["1001-1", "1002-1", "1003-1"],
+        ["1005-1"],
+        ["1007-1"],
+    ]
+    assert [[u.number for u in page.rejected] for page in pages] == [[], ["1004-1", "1006-1"], []]
+    assert [o.order_number for o in listing] == ["1001-1", "1002-1", "1003-1", "1005-1", "1007-1"]
+    four, six = listing.rejected
+    assert (four.error.record, four.error.field) == (
+        "order '1004-1'",
+        "orderLines.0.pickedNumberOfItems",
+    )
+    assert (six.error.record, six.error.field) == ("order '1006-1'", "orderInfo.orderStatus")
+    assert four.error.endpoint == "GET orders"
+    assert four.document == rows[4] and six.document == rows[6]
+
+
+async def test_a_document_without_a_readable_number_is_named_by_id_or_position() -> None:
+    rows = {1: shipped_row(1), 2: shipped_row(2)}
+    rows[1]["orderInfo"]["orderNumber"] = None
+    rows[2]["orderInfo"].update(orderNumber=["x"], orderId="2")
+    async with connector(DocumentServer(rows)) as warehouse:
+        listing = await warehouse.list_shipped_unreported()
+    assert listing.items == ()
+    assert [(u.number, u.error.record) for u in listing.rejected] == [
+        (None, "order id 1"),
+        (None, "order id 2"),
+    ]
+
+
+@given(
+    ids=st.lists(st.integers(min_value=1, max_value=500), unique=True, max_size=25),
+    data=st.data(),
+    page_size=st.integers(min_value=1, max_value=6),
+)
+@settings(max_examples=40, deadline=None)
+def test_every_order_is_listed_or_rejected_once_whatever_the_pages(
+    ids: list[int], data: st.DataObject, page_size: int
+) -> None:
+    bad = data.draw(st.sets(st.sampled_from(ids))) if ids else set()
+    rows = {i: shipped_row(i) for i in ids}
+    for i in bad:
+        garble(rows[i])
+
+    async def read() -> tuple[list[str], list[str | None]]:
+        async with connector(DocumentServer(rows), page_size=page_size) as warehouse:
+            listing = await warehouse.list_shipped_unreported()
+        return [o.order_number for o in listing], [u.number for u in listing.rejected]
+
+    listed, rejected = asyncio.run(read())
+    assert listed == [f"{1000 + i}-1" for i in sorted(set(ids) - bad)]
+    assert rejected == [f"{1000 + i}-1" for i in sorted(bad)]
+
+
+async def test_unreadable_returns_and_receipts_are_rejected_and_the_rest_listed() -> None:
+    orders = {i: shipped_row(i) for i in (1, 2)}
+    for row in orders.values():
+        row["orderLines"][0]["returnedNumberOfItems"] = 1.0
+    orders[1]["orderLines"][0]["returnedNumberOfItems"] = "one"
+    receipts = {
+        i: {
+            "purchaseOrderInfo": {
+                "purchaseOrderId": i,
+                "purchaseOrderNumber": f"PO-{i}",
+                "purchaseOrderStatus": {"number": 300},
+            },
+            "purchaseOrderLines": [
+                {
+                    "id": i,
+                    "rowNumber": "R1",
+                    "article": {"articleSystemId": 1, "articleNumber": "A1"},
+                    "advisedNumberOfItems": 2.0,
+                    "receivedNumberOfItems": 2.0,
+                }
+            ],
+        }
+        for i in (1, 2)
+    }
+    receipts[2]["purchaseOrderLines"][0]["article"] = None
+    async with connector(DocumentServer(orders, receipts)) as warehouse:
+        returns = await warehouse.list_returns_unreported()
+        received = await warehouse.list_received_unreported()
+    assert [o.order_number for o in returns] == ["1002-1"]
+    [bad_return] = returns.rejected
+    assert str(bad_return.error).startswith("ongoing GET orders: order '1001-1': field ")
+    assert bad_return.error.field == "orderLines.0.returnedNumberOfItems"
+    assert [o.in_order_number for o in received] == ["PO-1"]
+    [bad_receipt] = received.rejected
+    assert bad_receipt.number == "PO-2"
+    assert (bad_receipt.error.record, bad_receipt.error.field) == (
+        "purchase order 'PO-2'",
+        "purchaseOrderLines.0.article",
+    )
+
+
+async def test_cancelling_an_order_that_cannot_be_read_names_the_field() -> None:
+    rows = {5: order_row(5, status=200, number="1005-1")}
+    rows[5]["orderLines"][0]["id"] = "first"
+    async with connector(DocumentServer(rows)) as warehouse:
+        with pytest.raises(RecordValidationError) as caught:
+            await warehouse.cancel_outbound_order("1005-1")
+    assert (caught.value.record, caught.value.field) == ("order '1005-1'", "orderLines.0.id")
+
+
+# -- garbled answers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>gateway</html>", b'[{"articleSystemId": 1, "articleNum'], ids=["html", "cut"]
+)
+async def test_a_garbled_answer_to_a_read_is_read_again(body: bytes) -> None:
+    answers = [
+        httpx.Response(200, content=body),
+        httpx.Response(200, json=[article_row(1)]),
+        httpx.Response(200, json=[]),
+    ]
+    sleeps = Sleeps()
+    retry = RetryPolicy(max_attempts=3)
+    async with connector(scripted(answers), retry=retry, sleep=sleeps) as warehouse:
+        assert [level.sku for level in await warehouse.read_stock()] == ["A1"]
+    assert len(sleeps.calls) == 1 and answers == []
+
+
+async def test_a_read_garbled_every_time_fails_after_the_policy_s_attempts() -> None:
+    requests: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request.method)
+        return httpx.Response(200, content=b"<html>gateway</html>")
+
+    async with connector(handler, retry=RetryPolicy(max_attempts=3), sleep=Sleeps()) as warehouse:
+        with pytest.raises(MalformedResponseError, match="not JSON"):
+            await warehouse.read_stock()
+        with pytest.raises(MalformedResponseError, match="not JSON"):
+            await warehouse.upsert_outbound_order(an_order())
+    assert requests == ["GET", "GET", "GET", "PUT"], "a write is never sent twice for it"
 
 
 # -- write serialisation -----------------------------------------------------------------------
@@ -379,7 +580,7 @@ async def test_transport_failures_become_network_errors(failure: httpx.HTTPError
     ("body", "match"),
     [
         (b"<html>gateway</html>", "not JSON"),
-        (b'[{"orderInfo": {"orderId": "x"}}]', "unexpected JSON"),
+        (b'[{"orderInfo": {"orderId": "x"}}]', "no row of the page has a readable id"),
         (b'{"not": "a list"}', "unexpected JSON"),
         (b'[{"articleSystemId": 1, "articleNum', "not JSON"),
     ],
@@ -405,18 +606,12 @@ async def test_a_bom_in_a_response_is_tolerated() -> None:
 
 async def test_transient_failures_are_retried_with_the_injected_sleep() -> None:
     answers = [httpx.Response(503), httpx.Response(200, json={"orderId": 3, "message": "m"})]
-    slept: list[float] = []
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        return answers.pop(0)
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    async with connector(handler, retry=RetryPolicy(max_attempts=3), sleep=sleep) as warehouse:
+    sleeps = Sleeps()
+    retry = RetryPolicy(max_attempts=3)
+    async with connector(scripted(answers), retry=retry, sleep=sleeps) as warehouse:
         ref = await warehouse.upsert_outbound_order(an_order())
     assert ref.wms_id == "3"
-    assert len(slept) == 1
+    assert len(sleeps.calls) == 1
 
 
 async def test_one_refused_article_does_not_stop_the_batch() -> None:

@@ -67,7 +67,7 @@ class OrderApiBase(AsyncClosing):
             timeout=httpx.Timeout(timeout),
             headers={"API-Authorization": secret, "Accept": "application/json"},
         )
-        self._api = OrderApiRequestor(self._http, secret)
+        self._api = OrderApiRequestor(self._http, secret, self.transport)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, timezone={self.zone.name!r})"

@@ -5,11 +5,13 @@ Everything Centra-specific about *talking* (the auth header, the ``status: "no"`
 (httpx, json, pydantic) is translated into :mod:`centrasync.errors` before it can escape.
 Typed endpoint methods live in :mod:`centrasync.centra.client`.
 
-Retries are not decided here: :class:`~centrasync.http.ResilientTransport` repeats a
+Retries are decided by :class:`~centrasync.http.ResilientTransport`: it repeats a
 request after 429 always, after 5xx or a dropped connection only when the request is
 marked idempotent. Captures, completions, new returns and delivery acceptances are marked
 non-idempotent, so an ambiguous failure surfaces as an error for the flow to resolve by
-reading state back, instead of risking a second capture or a second return.
+reading state back, instead of risking a second capture or a second return. Only a GET
+answered 200 with a body that does not parse is sent again from here, under the same
+policy: the transport cannot tell such a body from a good one.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from centrasync.errors import (
     ServerError,
     redact,
 )
-from centrasync.http import IDEMPOTENT, PRIORITY, Priority, parse_retry_after
+from centrasync.http import IDEMPOTENT, PRIORITY, Priority, ResilientTransport, parse_retry_after
 
 from .loose import ZONE_CONTEXT_KEY
 
@@ -141,9 +143,10 @@ def validate_record(model: type[M], data: Any, *, zone: ZoneInfo, record: str, e
 class OrderApiRequestor:
     """Sends one call through an injected ``httpx.AsyncClient`` and checks the envelope."""
 
-    def __init__(self, http: httpx.AsyncClient, secret: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, secret: str, transport: ResilientTransport) -> None:
         self._http = http
         self._secret = secret
+        self._transport = transport
 
     def __repr__(self) -> str:
         return f"OrderApiRequestor(base_url={str(self._http.base_url)!r})"
@@ -158,7 +161,11 @@ class OrderApiRequestor:
         idempotent: bool,
         priority: Priority,
     ) -> dict[str, Any]:
-        """One round trip; returns the ``status: "ok"`` object or raises a typed error."""
+        """One round trip; returns the ``status: "ok"`` object or raises a typed error.
+
+        A GET whose answer is not the documented JSON (cut short, a gateway's page) is
+        read again, within the transport's retry policy: a read changes nothing.
+        """
         endpoint = f"{method} /{path}"
         request = self._http.build_request(
             method,
@@ -167,12 +174,19 @@ class OrderApiRequestor:
             json=body,
             extensions={IDEMPOTENT: idempotent, PRIORITY: priority},
         )
-        try:
-            response = await self._http.send(request)
-        except httpx.HTTPError as exc:
-            raise NetworkError(
-                f"no complete answer: {redact(str(exc), self._secret) or type(exc).__name__}",
-                system=SYSTEM,
-                endpoint=endpoint,
-            ) from exc
-        return check_envelope(endpoint, response, secret=self._secret)
+        reads = 0
+        while True:
+            reads += 1
+            try:
+                response = await self._http.send(request)
+            except httpx.HTTPError as exc:
+                raise NetworkError(
+                    f"no complete answer: {redact(str(exc), self._secret) or type(exc).__name__}",
+                    system=SYSTEM,
+                    endpoint=endpoint,
+                ) from exc
+            try:
+                return check_envelope(endpoint, response, secret=self._secret)
+            except MalformedResponseError:
+                if method != "GET" or not await self._transport.wait_to_reread(reads):
+                    raise

@@ -41,6 +41,7 @@ SIGNATURE_HEADER = "X-Centra-Signature"
 SignatureProblem = Literal["missing", "malformed", "stale", "mismatch"]
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_ORDER_NUMBER = re.compile(r"[0-9]+")
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -144,6 +145,8 @@ def _decode_payload(raw_body: bytes) -> Any:
         raise _bad_payload("body must contain exactly one 'payload' field")
     try:
         return json.loads(values[0])
+    except RecursionError:
+        raise _bad_payload("'payload' is nested too deeply") from None
     except ValueError:
         raise _bad_payload("'payload' is not JSON") from None
 
@@ -230,11 +233,16 @@ def encode_event(event: WebhookEvent) -> bytes:
 
 
 def decode_event(body: bytes) -> WebhookEvent:
-    """Read back what :func:`encode_event` wrote; a damaged row is a :class:`DataError`."""
+    """Read back what :func:`encode_event` wrote; a damaged row is a :class:`DataError`.
+
+    An order event whose id is no order number (Centra's are whole numbers) can never be
+    acted on: it is a :class:`RecordValidationError` naming the field, so it is parked at
+    once instead of being tried again.
+    """
     try:
         document = json.loads(body)
         when = document["date"]
-        return WebhookEvent(
+        event = WebhookEvent(
             type=str(document["type"]),
             action=str(document["action"]),
             id=str(document["id"]),
@@ -243,3 +251,12 @@ def decode_event(body: bytes) -> WebhookEvent:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise _bad_payload(f"inbox row is not an encoded event ({exc})") from None
+    if event.type == "order" and not _ORDER_NUMBER.fullmatch(event.id):
+        raise RecordValidationError(
+            f"an order number is a whole number, got {event.id[:40]!r}",
+            record=f"{event.type} webhook event",
+            field="id",
+            system="centra",
+            endpoint="webhook",
+        )
+    return event

@@ -101,6 +101,19 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             self.stats.retries += 1
             await self._sleep(delay)
 
+    async def wait_to_reread(self, attempt: int) -> bool:
+        """Back off before a safe read is sent again because its answer was unusable.
+
+        For the client that found a 200 body cut short or not the JSON it expected: only it
+        can tell, and reading again is harmless. ``attempt`` counts the reads made so far;
+        False, without waiting, once the policy's attempts are spent.
+        """
+        if attempt >= self.policy.max_attempts:
+            return False
+        self.stats.retries += 1
+        await self._sleep(self.policy.backoff(attempt, self._jitter()))
+        return True
+
     def _decide(self, outcome: Outcome, attempt: int, idempotent: bool) -> float | None:
         return self.policy.decide(
             outcome, attempt, idempotent=idempotent, now=self._now(), jitter=self._jitter()

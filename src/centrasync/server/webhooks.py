@@ -14,12 +14,14 @@ one by one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from centrasync.centra.webhooks import (
     SIGNATURE_HEADER,
@@ -108,16 +110,22 @@ class WebhookReceiver:
     ) -> None:
         self._stores = {store.name: store for store in settings.stores}
         self._limit = settings.engine.max_webhook_body
+        self._body_timeout = settings.engine.webhook_body_timeout
         self._state = state
         self._metrics = metrics
         self._clock = clock
 
-    def _reject(self, store: str, status: int, reason: str, message: str) -> Response:
-        """Count and log the refusal; an unauthenticated caller learns only the reason code."""
+    def _reject(
+        self, store: str, status: int, reason: str, message: str, *, unread: bool = False
+    ) -> Response:
+        """Count and log the refusal in one line; an unauthenticated caller learns only the
+        reason code. With the body ``unread`` the connection is closed after the answer, so
+        the rest of the body is never waited for."""
         self._metrics.rejected.labels(store=store, reason=reason).inc()
         _log.warning("webhook rejected", store=store, reason=reason, detail=message)
         answer = message if status != 401 else f"webhook not accepted: {reason}"
-        return JSONResponse({"error": answer}, status_code=status)
+        headers = {"Connection": "close"} if unread else None
+        return JSONResponse({"error": answer}, status_code=status, headers=headers)
 
     async def handle(self, request: Request, store: str) -> Response:
         config = self._stores.get(store)
@@ -127,10 +135,19 @@ class WebhookReceiver:
             return JSONResponse({"error": f"no store named {store!r}"}, status_code=404)
         self._metrics.received.labels(store=store).inc()
         try:
-            raw = await read_capped(request, self._limit)
+            # A body that trickles in would hold the connection for as long as its sender
+            # likes; so would a crowd of them.
+            async with asyncio.timeout(self._body_timeout):
+                raw = await read_capped(request, self._limit)
             signed_at = self._verify(config, raw, request.headers.get(SIGNATURE_HEADER))
         except BodyTooLarge as exc:
-            return self._reject(store, 413, "too_large", str(exc))
+            return self._reject(store, 413, "too_large", str(exc), unread=True)
+        except TimeoutError:
+            message = f"the body took longer than {self._body_timeout:g} s to arrive"
+            return self._reject(store, 408, "slow_body", message, unread=True)
+        except ClientDisconnect:
+            # Nobody is left to answer; one line, not a traceback per caller.
+            return self._reject(store, 400, "disconnected", "the caller left before its body")
         except _Unverified as exc:
             return self._reject(store, 401, exc.reason, str(exc))
         try:

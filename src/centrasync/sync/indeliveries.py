@@ -49,7 +49,7 @@ from centrasync.store.base import (
     Step,
 )
 from centrasync.wms.base import Warehouse
-from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder
+from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder, Unreadable
 
 from .mapping import article_number
 from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
@@ -297,7 +297,10 @@ class InDeliveriesFlow:
         """
         unsettled: set[str] = set()
         moved = 0
-        for received in await self.wms.list_received_unreported():
+        listing = await self.wms.list_received_unreported()
+        for unreadable in listing.rejected:
+            await self._park_unreadable(unreadable, unsettled)
+        for received in listing:
             ref = self.ref(received.in_order_number)
             step = partial(self._report, ref, received, unsettled)
             if await self.policy.run(ref, step) is Outcome.MOVED:
@@ -414,6 +417,25 @@ class InDeliveriesFlow:
                 return planned
             intent = planned
         return await self._accept(ref, received, intent, unsettled)
+
+    async def _park_unreadable(self, unreadable: Unreadable, unsettled: set[str]) -> None:
+        """An in-order of ours the WMS cannot show readably: parked with it as sent.
+
+        An acceptance of it still in doubt keeps its supplier order's open deliveries
+        from being sent, as :meth:`_report` does for a readable one.
+        """
+        if unreadable.number is None:
+            return
+        ref = self.ref(unreadable.number)
+        record = await self.state.get_record(ref)
+        if record is None or await self.state.get_effect(_in_order_key(ref)) is None:
+            return
+        pending = (await self._follow_chain(ref)).pending
+        if pending is not None:
+            unsettled.add(_text(pending.intent, "order"))
+        if record.state not in PARKED_STATES:
+            verdict = Park(InDeliveryState.INVALID, str(unreadable.error), unreadable.document)
+            await self.policy.park(ref, verdict)
 
     async def _follow_chain(self, ref: RecordRef) -> _Chain:
         current: str | None = ref.key

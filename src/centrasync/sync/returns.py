@@ -50,7 +50,7 @@ from centrasync.store.base import (
     StateStore,
 )
 from centrasync.wms.base import Warehouse
-from centrasync.wms.models import ReturnedOrder
+from centrasync.wms.models import ReturnedOrder, Unreadable
 
 from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
 from .ports import FlowEvents, NullEvents
@@ -216,7 +216,10 @@ class ReturnsFlow:
     async def run(self) -> int:
         """Report every WMS return Centra has not heard of; returns how many orders moved."""
         moved = 0
-        for order in await self.wms.list_returns_unreported():
+        listing = await self.wms.list_returns_unreported()
+        for unreadable in listing.rejected:
+            await self._park_unreadable(unreadable)
+        for order in listing:
             shipment = await self._our_shipment(order.order_number)
             if shipment is None:
                 continue
@@ -231,6 +234,19 @@ class ReturnsFlow:
         goods owner, and a return belongs to the store whose Centra has the shipment."""
         owner = RecordRef(self.store_name, RecordKind.SHIPMENT, shipment)
         return await self.state.get_record(owner)
+
+    async def _park_unreadable(self, unreadable: Unreadable) -> None:
+        """A returned WMS order that cannot be read, if ours: parked with the order as sent."""
+        if unreadable.number is None:
+            return
+        shipment = await self._our_shipment(unreadable.number)
+        if shipment is None:
+            return
+        ref = self.ref(unreadable.number)
+        record = await self.state.get_record(ref)
+        if record is None or record.state not in PARKED_STATES:
+            verdict = Park(ReturnState.INVALID, str(unreadable.error), unreadable.document)
+            await self.policy.park(ref, verdict)
 
     async def _report(
         self, ref: RecordRef, order: ReturnedOrder, centra_order: str | None

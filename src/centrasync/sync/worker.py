@@ -21,7 +21,7 @@ import structlog
 
 from centrasync.centra.webhooks import decode_event
 from centrasync.config import FlowSchedule
-from centrasync.errors import CentrasyncError, LeaseLostError, RetryLaterError, redact
+from centrasync.errors import CentrasyncError, DataError, LeaseLostError, RetryLaterError, redact
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
 from .lanes import for_each
@@ -364,16 +364,19 @@ class StoreWorker:
 
     async def _inbox_failure(self, item: InboxItem, exc: CentrasyncError) -> None:
         message = redact(str(exc))
-        if item.attempts >= self.flows.max_attempts:
+        # Bad data stays bad: trying again cannot help, so it is parked at once.
+        bad = isinstance(exc, DataError)
+        if bad or item.attempts >= self.flows.max_attempts:
             ref = RecordRef(self.store, RecordKind.ORDER, f"webhook-{item.id}")
+            why = "cannot be acted on" if bad else f"kept failing after {item.attempts} attempts"
             await self.state.upsert_record(ref, initial_state="parked")
             await self.state.park(
                 ref,
-                f"webhook event kept failing after {item.attempts} attempts: {message}",
+                f"webhook event {why}: {message}",
                 {"inbox_id": item.id, "body": item.body.decode("utf-8", "replace")},
             )
             await self.state.mark_inbox_processed(item.id)
-            self.flows.events.parked(self.store, "webhooks", "failed")
+            self.flows.events.parked(self.store, "webhooks", "invalid" if bad else "failed")
             return
         await self.state.mark_inbox_failed(item.id, message)
         self.flows.events.failed(self.store, "webhooks")

@@ -9,6 +9,7 @@ from .models import (
     CancelOutcome,
     InOrder,
     InOrderLine,
+    Listing,
     OrderRef,
     OutboundOrder,
     OutboundOrderLine,
@@ -21,6 +22,7 @@ from .models import (
     ShippedLine,
     ShippedOrder,
     StockLevel,
+    Unreadable,
     UpsertResult,
 )
 
@@ -30,6 +32,7 @@ __all__ = [
     "CancelOutcome",
     "InOrder",
     "InOrderLine",
+    "Listing",
     "OrderRef",
     "OutboundOrder",
     "OutboundOrderLine",
@@ -42,6 +45,7 @@ __all__ = [
     "ShippedLine",
     "ShippedOrder",
     "StockLevel",
+    "Unreadable",
     "UpsertResult",
     "Warehouse",
 ]

@@ -8,7 +8,10 @@ line. Passing the exact value (rather than "set reported to picked") means a pic
 happened in between stays visible as a new delta instead of being swallowed.
 
 Paging is the connector's business: every ``list_*``/``read_*`` returns everything, and
-``iter_stock`` and ``iter_shipped_unreported`` yield the same reads page by page.
+``iter_stock`` and ``iter_shipped_unreported`` yield the same reads page by page. The
+``*_unreported`` reads return a :class:`~.models.Listing`: a document the connector cannot
+read is listed apart, named with its field, and the others are read, so a flow parks that
+one record and carries on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .models import (
     Article,
     CancelOutcome,
     InOrder,
+    Listing,
     OrderRef,
     OutboundOrder,
     ReceivedInOrder,
@@ -54,14 +58,14 @@ class Warehouse(Protocol):
         """Cancel unless picking started; an already cancelled order counts as CANCELLED."""
         ...
 
-    async def list_shipped_unreported(self) -> list[ShippedOrder]:
+    async def list_shipped_unreported(self) -> Listing[ShippedOrder]:
         """Orders picked from with a line whose picked quantity is ahead of the reported one.
 
         Orders picked but not yet shipped come with ``shipped`` False and no parcels.
         """
         ...
 
-    def iter_shipped_unreported(self) -> AsyncGenerator[list[ShippedOrder]]:
+    def iter_shipped_unreported(self) -> AsyncGenerator[Listing[ShippedOrder]]:
         """The orders :meth:`list_shipped_unreported` returns, one page at a time.
 
         So confirmation can start on the first orders while the WMS pages out the rest.
@@ -78,7 +82,7 @@ class Warehouse(Protocol):
         """Create or replace the announced delivery with this number."""
         ...
 
-    async def list_received_unreported(self) -> list[ReceivedInOrder]:
+    async def list_received_unreported(self) -> Listing[ReceivedInOrder]:
         """In-orders with a line whose received quantity is ahead of the reported one."""
         ...
 
@@ -88,7 +92,7 @@ class Warehouse(Protocol):
         """Record, per ``line_key``, the cumulative received quantity Centra now knows."""
         ...
 
-    async def list_returns_unreported(self) -> list[ReturnedOrder]:
+    async def list_returns_unreported(self) -> Listing[ReturnedOrder]:
         """Orders with a line whose returned quantity is ahead of the reported one."""
         ...
 

@@ -9,11 +9,12 @@ because the same SKU may sit on two lines of one order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from centrasync.errors import RecordValidationError
@@ -24,6 +25,7 @@ __all__ = [
     "CancelOutcome",
     "InOrder",
     "InOrderLine",
+    "Listing",
     "OrderRef",
     "OutboundOrder",
     "OutboundOrderLine",
@@ -36,11 +38,13 @@ __all__ = [
     "ShippedLine",
     "ShippedOrder",
     "StockLevel",
+    "Unreadable",
     "UpsertResult",
     "is_http_url",
 ]
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 
 
 def _require_text(value: str, record: str, field_name: str) -> None:
@@ -400,3 +404,35 @@ class StockLevel:
     to_receive: Decimal = ZERO
     picked_not_collected: Decimal | None = None
     external: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A document the warehouse listed that could not be read; the rest of the read was.
+
+    ``number`` is our number for it (order or in-order number) where that much could be
+    read, so a flow can park the record it belongs to; ``error`` names the document and
+    the field; ``document`` is what the warehouse sent, for the person who fixes it.
+    """
+
+    number: str | None
+    error: RecordValidationError
+    document: Any
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The documents of one read, plus the ones that could not be read.
+
+    One odd document must not hide the others (a bad order would otherwise stop every
+    confirmation), so reads return what was read and the rest as :class:`Unreadable`.
+    """
+
+    items: tuple[T, ...] = ()
+    rejected: tuple[Unreadable, ...] = ()
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

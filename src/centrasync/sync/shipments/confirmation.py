@@ -23,7 +23,7 @@ from centrasync.centra.results import SerialNumber
 from centrasync.config import CapturePolicy
 from centrasync.errors import GiveUpError
 from centrasync.store.base import EffectStatus, Json, LedgerRecord, RecordRef
-from centrasync.wms.models import ShippedOrder
+from centrasync.wms.models import ShippedOrder, Unreadable
 
 from ..lanes import for_each
 from ..policy import Outcome, Park, Verdict
@@ -55,9 +55,24 @@ class Confirmation:
         pages = self.ctx.wms.iter_shipped_unreported()
         async with aclosing(pages):
             async for page in pages:
+                for unreadable in page.rejected:
+                    await self._park_unreadable(unreadable)
                 for order in page:
                     if order.shipped:
                         yield order
+
+    async def _park_unreadable(self, unreadable: Unreadable) -> None:
+        """A WMS order that cannot be read: its shipment, if one of ours waiting for
+        confirmation, is parked with the order as the WMS sent it."""
+        if unreadable.number is None:
+            return
+        ref = self.ctx.ref(unreadable.number)
+        async with self.ctx.lock(ref):
+            record = await self.ctx.state.get_record(ref)
+            if record is None or record.state not in CONFIRMABLE:
+                return
+            verdict = Park(ShipmentState.INVALID, str(unreadable.error), unreadable.document)
+            await self.ctx.policy(CONFIRMATION).park(ref, verdict)
 
     async def _confirm_one(self, shipped: ShippedOrder) -> bool:
         ref = self.ctx.ref(shipped.order_number)

@@ -12,6 +12,7 @@ import json
 import weakref
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -25,15 +26,17 @@ from centrasync.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RecordValidationError,
     RemoteRefusedError,
     ServerError,
     redact,
 )
-from centrasync.http import IDEMPOTENT, parse_retry_after
+from centrasync.http import IDEMPOTENT, ResilientTransport, parse_retry_after
+from centrasync.wms.models import Listing, Unreadable
 
 from .lane import WriteLane
 
-__all__ = ["SYSTEM", "OngoingApi", "QueryParams", "joined", "write_lane"]
+__all__ = ["SYSTEM", "Identity", "OngoingApi", "QueryParams", "joined", "listed", "write_lane"]
 
 SYSTEM = "ongoing"
 M = TypeVar("M", bound=BaseModel)
@@ -98,13 +101,65 @@ def raise_for_status(response: httpx.Response, endpoint: str, secrets: Sequence[
     )
 
 
-async def joined(pages: AsyncGenerator[list[R]]) -> list[R]:
+async def joined(pages: AsyncGenerator[list[R]] | AsyncGenerator[Listing[R]]) -> list[R]:
     """Every item of every page, in one list; the pages are closed even on a failure."""
     items: list[R] = []
     async with aclosing(pages):
         async for page in pages:
             items.extend(page)
     return items
+
+
+async def listed(pages: AsyncGenerator[Listing[R]]) -> Listing[R]:
+    """Every page's documents and unreadable ones, in one listing."""
+    items: list[R] = []
+    rejected: list[Unreadable] = []
+    async with aclosing(pages):
+        async for page in pages:
+            items.extend(page.items)
+            rejected.extend(page.rejected)
+    return Listing(tuple(items), tuple(rejected))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where a listed document keeps its id (the paging cursor) and our number for it.
+
+    Read from the raw JSON, so a document that fails validation can still be named, and
+    paged past, while the others of its page are read.
+    """
+
+    kind: str
+    id_path: tuple[str, ...]
+    number_path: tuple[str, ...]
+
+    def of(self, row: Any) -> tuple[int | None, str | None]:
+        ident, number = _dig(row, self.id_path), _dig(row, self.number_path)
+        if isinstance(ident, str) and ident.strip().isdigit():
+            ident = int(ident)
+        return (
+            ident if isinstance(ident, int) and not isinstance(ident, bool) else None,
+            str(number) if isinstance(number, str | int) and str(number).strip() else None,
+        )
+
+    def name(self, ident: int | None, number: str | None, index: int) -> str:
+        if number is not None:
+            return f"{self.kind} {number!r}"
+        return f"{self.kind} id {ident}" if ident is not None else f"{self.kind} #{index}"
+
+
+def _dig(row: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(row, dict):
+            return None
+        row = row.get(key)
+    return row
+
+
+def _field(exc: ValidationError) -> tuple[str, str]:
+    """The first problem's field (vendor names, dotted) and message."""
+    first = exc.errors()[0]
+    return ".".join(str(part) for part in first["loc"]) or "body", first["msg"]
 
 
 class OngoingApi:
@@ -115,11 +170,13 @@ class OngoingApi:
         client: httpx.AsyncClient,
         goods_owner_id: int,
         *,
+        transport: ResilientTransport,
         lane: Callable[[], WriteLane],
         page_size: int,
         secrets: Sequence[str] = (),
     ) -> None:
         self._client = client
+        self._transport = transport
         self._secrets = tuple(secrets)
         self.goods_owner_id = goods_owner_id
         self._lane = lane
@@ -172,19 +229,32 @@ class OngoingApi:
         try:
             return adapter.validate_python(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
+            where, message = _field(exc)
             raise MalformedResponseError(
-                f"unexpected JSON at {where}: {first['msg']} ({exc.error_count()} problem(s))",
+                f"unexpected JSON at {where}: {message} ({exc.error_count()} problem(s))",
                 system=SYSTEM,
                 endpoint=endpoint,
             ) from exc
 
-    async def get(self, path: str, model: type[M], params: QueryParams = ()) -> M:
-        response = await self._send("GET", path, params=params)
+    async def _read(self, path: str, params: QueryParams, parse: Callable[[Any, str], R]) -> R:
+        """GET and ``parse`` the JSON; an answer that is not the documented JSON (cut short,
+        a gateway's page) is read again within the retry policy, since a read changes nothing.
+        """
         endpoint = f"GET {path}"
-        result: M = self._validate(
-            TypeAdapter(model), self._json(response, endpoint, self._secrets), endpoint
+        reads = 0
+        while True:
+            reads += 1
+            response = await self._send("GET", path, params=params)
+            try:
+                return parse(self._json(response, endpoint, self._secrets), endpoint)
+            except MalformedResponseError:
+                if not await self._transport.wait_to_reread(reads):
+                    raise
+
+    async def get(self, path: str, model: type[M], params: QueryParams = ()) -> M:
+        adapter = TypeAdapter(model)
+        result: M = await self._read(
+            path, params, lambda data, endpoint: self._validate(adapter, data, endpoint)
         )
         return result
 
@@ -219,29 +289,52 @@ class OngoingApi:
         cursor_param: str,
         size_param: str,
         params: QueryParams = (),
-    ) -> AsyncGenerator[list[M]]:
+        identity: Identity | None = None,
+    ) -> AsyncGenerator[Listing[M]]:
         """Every row, page by page: ``cursor_param`` = highest id seen + 1, until a page is empty.
 
         Yielded as they come, so a caller reading a whole catalogue can keep what it needs
         of each page instead of every parsed row. A row already yielded is not yielded
         again. A cursor that does not move forward means the server ignored it (the
         ``page`` / ``pageSize`` trap of reference §2); looping would never end, so it raises.
+        Without ``identity`` a row that fails validation fails the page; with it, the row
+        is rejected by name and field and the others are read.
         """
         endpoint = f"GET {path}"
         adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+
+        def parse(data: Any, endpoint: str) -> tuple[list[M], list[tuple[int | None, Unreadable]]]:
+            if identity is None or not isinstance(data, list):
+                return self._validate(adapter, data, endpoint), []
+            try:
+                return adapter.validate_python(data), []
+            except ValidationError:
+                return self._sorted_out(model, data, identity, endpoint)
+
         seen: set[int] = set()
+
+        def first_sight(ident: int) -> bool:
+            if ident in seen:
+                return False
+            seen.add(ident)
+            return True
+
         cursor: int | None = None
         while True:
             page_params = [*params, (size_param, self.page_size)]
             if cursor is not None:
                 page_params.append((cursor_param, cursor))
-            response = await self._send("GET", path, params=page_params)
-            page: list[M] = self._validate(
-                adapter, self._json(response, endpoint, self._secrets), endpoint
-            )
-            if not page:
-                return
-            ids = [row_id(row) for row in page]
+            page, bad = await self._read(path, page_params, parse)
+            good_ids = [row_id(row) for row in page]
+            ids = good_ids + [i for i, _ in bad if i is not None]
+            if not ids:
+                if not bad:
+                    return
+                raise MalformedResponseError(
+                    f"no row of the page has a readable id to page on: {bad[0][1].error}",
+                    system=SYSTEM,
+                    endpoint=endpoint,
+                )
             next_cursor = max(ids) + 1
             if cursor is not None and next_cursor <= cursor:
                 raise MalformedResponseError(
@@ -250,14 +343,34 @@ class OngoingApi:
                     system=SYSTEM,
                     endpoint=endpoint,
                 )
-            fresh = []
-            for row, ident in zip(page, ids, strict=True):
-                if ident not in seen:
-                    seen.add(ident)
-                    fresh.append(row)
-            if fresh:
-                yield fresh
+            fresh = [row for row, i in zip(page, good_ids, strict=True) if first_sight(i)]
+            rejected = [u for i, u in bad if i is None or first_sight(i)]
+            if fresh or rejected:
+                yield Listing(tuple(fresh), tuple(rejected))
             cursor = next_cursor
+
+    @staticmethod
+    def _sorted_out(
+        model: type[M], rows: list[Any], identity: Identity, endpoint: str
+    ) -> tuple[list[M], list[tuple[int | None, Unreadable]]]:
+        """The rows that validate, and the others, each named with its first bad field."""
+        good: list[M] = []
+        bad: list[tuple[int | None, Unreadable]] = []
+        for index, row in enumerate(rows):
+            try:
+                good.append(model.model_validate(row))
+            except ValidationError as exc:
+                ident, number = identity.of(row)
+                field, message = _field(exc)
+                error = RecordValidationError(
+                    message,
+                    record=identity.name(ident, number, index),
+                    field=field,
+                    system=SYSTEM,
+                    endpoint=endpoint,
+                )
+                bad.append((ident, Unreadable(number, error, row)))
+        return good, bad
 
     async def _write(self, method: str, path: str, body: BaseModel | None) -> httpx.Response:
         payload = (

@@ -30,6 +30,7 @@ from centrasync.wms.models import (
     Article,
     CancelOutcome,
     InOrder,
+    Listing,
     OrderRef,
     OutboundOrder,
     ReceivedInOrder,
@@ -41,7 +42,7 @@ from centrasync.wms.models import (
 )
 
 from . import mapping
-from .api import OngoingApi, QueryParams, joined, write_lane
+from .api import Identity, OngoingApi, QueryParams, joined, listed, write_lane
 from .mapping import OngoingStatusCodes
 from .models import (
     GetArticleModel,
@@ -64,6 +65,12 @@ __all__ = ["OngoingWarehouse"]
 _STOCK_DELTA_WINDOW = timedelta(hours=23, minutes=50)
 # Article numbers per stock read, to keep the query string well under common URL limits [I].
 _SKUS_PER_READ = 50
+_ORDER = Identity("order", ("orderInfo", "orderId"), ("orderInfo", "orderNumber"))
+_PURCHASE_ORDER = Identity(
+    "purchase order",
+    ("purchaseOrderInfo", "purchaseOrderId"),
+    ("purchaseOrderInfo", "purchaseOrderNumber"),
+)
 
 
 class _AnyRows(RootModel[list[dict[str, Any]]]):
@@ -155,19 +162,20 @@ class OngoingWarehouse(AsyncClosing):
         self.goods_owner_id = goods_owner_id
         self.statuses = statuses or OngoingStatusCodes()
         self._clock = clock
-        resilient = ResilientTransport(
+        self.transport = ResilientTransport(
             transport or WireTransport(), policy=retry or RetryPolicy(), sleep=sleep
         )
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=httpx.BasicAuth(user, password),
-            transport=resilient,
+            transport=self.transport,
             timeout=timeout,
             headers={"Accept": "application/json"},
         )
         self._api = OngoingApi(
             self._client,
             goods_owner_id,
+            transport=self.transport,
             lane=lambda: write_lane(self.base_url, goods_owner_id),
             page_size=page_size,
             secrets=(password,),
@@ -339,10 +347,7 @@ class OngoingWarehouse(AsyncClosing):
         order = await self._order_by_number(order_number)
         return None if order is None else OrderRef(order_number, str(order.order_info.order_id))
 
-    async def _orders(self, params: QueryParams) -> list[GetOrderModel]:
-        return await joined(self._order_pages(params))
-
-    def _order_pages(self, params: QueryParams) -> AsyncGenerator[list[GetOrderModel]]:
+    def _order_pages(self, params: QueryParams) -> AsyncGenerator[Listing[GetOrderModel]]:
         return self._api.pages(
             "orders",
             GetOrderModel,
@@ -350,10 +355,16 @@ class OngoingWarehouse(AsyncClosing):
             cursor_param="orderIdFrom",
             size_param="maxOrdersToGet",
             params=params,
+            identity=_ORDER,
         )
 
     async def _order_by_number(self, order_number: str) -> GetOrderModel | None:
-        rows = await self._orders([("orderNumber", order_number)])
+        """The order with this number; one Ongoing lists but that cannot be read raises
+        its :class:`RecordValidationError`, naming the field, for the flow to park."""
+        rows = await listed(self._order_pages([("orderNumber", order_number)]))
+        for unreadable in rows.rejected:
+            if unreadable.number == order_number:
+                raise unreadable.error
         matches = [row for row in rows if row.order_info.order_number == order_number]
         return matches[0] if matches else None
 
@@ -389,10 +400,10 @@ class OngoingWarehouse(AsyncClosing):
             return CancelOutcome.TOO_LATE
         return None
 
-    async def list_shipped_unreported(self) -> list[ShippedOrder]:
-        return await joined(self.iter_shipped_unreported())
+    async def list_shipped_unreported(self) -> Listing[ShippedOrder]:
+        return await listed(self.iter_shipped_unreported())
 
-    async def iter_shipped_unreported(self) -> AsyncGenerator[list[ShippedOrder]]:
+    async def iter_shipped_unreported(self) -> AsyncGenerator[Listing[ShippedOrder]]:
         pages = self._order_pages([("onlyOrdersWithOrderLinesToReport", True)])
         async with aclosing(pages):
             async for rows in pages:
@@ -403,7 +414,7 @@ class OngoingWarehouse(AsyncClosing):
                     order = mapping.shipped_order(row, self.statuses)
                     if any(line.unreported > 0 for line in order.lines):
                         page.append(order)
-                yield page
+                yield Listing(tuple(page), rows.rejected)
 
     async def mark_lines_reported(
         self, order: ShippedOrder, reported: Mapping[str, Decimal]
@@ -417,10 +428,11 @@ class OngoingWarehouse(AsyncClosing):
             lambda value: ReportedNumberOfItems(reported_number_of_items=value),
         )
 
-    async def list_returns_unreported(self) -> list[ReturnedOrder]:
-        rows = await self._orders([("onlyOrdersWithOrderLinesToReportReturned", True)])
+    async def list_returns_unreported(self) -> Listing[ReturnedOrder]:
+        rows = await listed(self._order_pages([("onlyOrdersWithOrderLinesToReportReturned", True)]))
         orders = [mapping.returned_order(row) for row in rows]
-        return [o for o in orders if any(line.unreported > 0 for line in o.lines)]
+        unreported = (o for o in orders if any(line.unreported > 0 for line in o.lines))
+        return Listing(tuple(unreported), rows.rejected)
 
     async def mark_returns_reported(
         self, order: ReturnedOrder, reported: Mapping[str, Decimal]
@@ -441,17 +453,21 @@ class OngoingWarehouse(AsyncClosing):
         answer = await self._api.put("purchaseOrders", body, PostPurchaseOrderResponse)
         return OrderRef(in_order.in_order_number, str(answer.purchase_order_id))
 
-    async def list_received_unreported(self) -> list[ReceivedInOrder]:
-        rows = await self._api.get_all(
-            "purchaseOrders",
-            GetPurchaseOrderModel,
-            row_id=lambda row: row.purchase_order_info.purchase_order_id,
-            cursor_param="purchaseOrderIdFrom",
-            size_param="maxPurchaseOrdersToGet",
-            params=[("onlyPurchaseOrdersWithOrderLinesToReport", True)],
+    async def list_received_unreported(self) -> Listing[ReceivedInOrder]:
+        rows = await listed(
+            self._api.pages(
+                "purchaseOrders",
+                GetPurchaseOrderModel,
+                row_id=lambda row: row.purchase_order_info.purchase_order_id,
+                cursor_param="purchaseOrderIdFrom",
+                size_param="maxPurchaseOrdersToGet",
+                params=[("onlyPurchaseOrdersWithOrderLinesToReport", True)],
+                identity=_PURCHASE_ORDER,
+            )
         )
         in_orders = [mapping.received_in_order(row) for row in rows]
-        return [o for o in in_orders if any(line.unreported > 0 for line in o.lines)]
+        unreported = (o for o in in_orders if any(line.unreported > 0 for line in o.lines))
+        return Listing(tuple(unreported), rows.rejected)
 
     async def mark_receipts_reported(
         self, in_order: ReceivedInOrder, reported: Mapping[str, Decimal]
