@@ -12,6 +12,7 @@ from centrasync.http import (
     RateBudget,
     ResilientTransport,
     RetryPolicy,
+    guarding_sends,
 )
 
 
@@ -121,3 +122,29 @@ async def test_429_pauses_the_shared_budget() -> None:
     assert transport.stats.rate_limited == 1
     assert sleeps == [0.3]
     assert waited > 0.2
+
+
+class Refused(Exception):
+    """What the send check of a caller that lost its lease raises."""
+
+
+async def test_a_send_check_is_asked_before_every_attempt() -> None:
+    """A caller whose check starts refusing during a backoff sends nothing more."""
+    server = FlakyServer([(503, {})])
+    allowed = [True]
+
+    def check() -> None:
+        if not allowed[0]:
+            raise Refused("lease lost")
+
+    async def sleep(seconds: float) -> None:
+        allowed[0] = False  # the lease lapses while the retry waits
+
+    transport = ResilientTransport(
+        httpx.MockTransport(server), policy=RetryPolicy(max_attempts=3), sleep=sleep
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        with guarding_sends(check), pytest.raises(Refused):
+            await client.get("/shipments")
+        assert server.seen == ["GET"], "the retry was never sent"
+        assert (await client.get("/shipments")).status_code == 200, "outside the guard: sent"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from centrasync.http import guarding_sends
 from centrasync.wms.ongoing.lane import URGENT_RUN, WriteLane
 
 
@@ -222,3 +223,38 @@ async def test_a_process_ending_exception_reaches_its_caller_and_nothing_more_is
         await queued
     assert sent == ["fatal"]
     assert not lane.busy
+
+
+class LeaseLost(Exception):
+    pass
+
+
+async def test_a_queued_write_whose_caller_may_no_longer_send_is_not_sent() -> None:
+    """The check is the caller's, asked as the write's turn comes, not as it was queued."""
+    lane = WriteLane()
+    sent: list[str] = []
+    release = asyncio.Event()
+    lost = [False]
+
+    def stale_check() -> None:
+        if lost[0]:
+            raise LeaseLost("the lease ran out while the write waited")
+
+    async def send(name: str) -> str:
+        sent.append(name)
+        return name
+
+    blocker = asyncio.create_task(lane.run(release.wait))
+    await asyncio.sleep(0)
+    with guarding_sends(stale_check):
+        stale = asyncio.create_task(lane.run(lambda: send("stale")))
+    fresh = asyncio.create_task(lane.run(lambda: send("fresh")))
+    await asyncio.sleep(0)
+    lost[0] = True  # paused past its lease while queued
+    release.set()
+
+    with pytest.raises(LeaseLost):
+        await stale
+    assert await fresh == "fresh"
+    await blocker
+    assert sent == ["fresh"]
