@@ -227,6 +227,12 @@ class EngineSettings(_Strict):
     concurrency: int = Field(
         8, ge=1, le=64, description="shipments and webhook events each store works on at once"
     )
+    lease_ttl: float = Field(
+        15.0,
+        ge=1.0,
+        description="seconds a worker's lease on a store's loop lasts unless renewed; another "
+        "process takes the work over this long after a worker stops",
+    )
 
 
 class Settings(_Strict):

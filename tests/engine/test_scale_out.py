@@ -86,9 +86,16 @@ _FINAL = {ShipmentState.COMPLETED, ShipmentState.CAPTURE_DECLINED}
 class ScaleOut:
     """The emulators, one web and three worker processes, and the database they share."""
 
-    def __init__(self, procs: Processes, tmp: Path, database_url: str) -> None:
+    def __init__(
+        self,
+        procs: Processes,
+        tmp: Path,
+        database_url: str,
+        engine: dict[str, Any] | None = None,
+    ) -> None:
         self.procs = procs
         self.database_url = database_url
+        self.engine_options = engine or {}
         self.centra_url = f"http://127.0.0.1:{free_port()}"
         self.wms_urls = {s.name: f"http://127.0.0.1:{free_port()}" for s in STORES}
         self.web_port = free_port()
@@ -105,7 +112,7 @@ class ScaleOut:
             centra_host=self.centra_url,
             wms_hosts=self.wms_urls,
             schedule=SCHEDULE,
-            engine={"listen_port": self.web_port},
+            engine={"listen_port": self.web_port, **self.engine_options},
         )
         self.config.write_text(settings_toml(document))
         serve = ("serve", "--config", str(self.config))
@@ -153,6 +160,15 @@ class ScaleOut:
             "SELECT count(*), count(processed_at) FROM inbox WHERE store = %s", SE.name
         )
         return int(received), int(handled)
+
+    def pending_wms_orders(self, store: StoreSetup) -> int:
+        """WMS orders whose effect was begun and not yet confirmed: queued or in flight."""
+        ((pending,),) = self._query(
+            "SELECT count(*) FROM effects WHERE store = %s AND status = 'pending' "
+            "AND key LIKE 'wms-order/%%'",
+            store.name,
+        )
+        return int(pending)
 
     def _query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url.replace("+psycopg", "")) as conn:

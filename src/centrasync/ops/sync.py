@@ -37,7 +37,6 @@ from centrasync.sync.articles import ARTICLES, ArticlePass, ArticlesFlow
 from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
 from centrasync.sync.leases import LeaseHold, while_holding
 from centrasync.sync.returns import RETURNS, ReturnsFlow
-from centrasync.sync.share import LEASE_TTL
 from centrasync.sync.shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 from centrasync.sync.stock import STOCK, StockFlow, StockReport
 from centrasync.sync.tally import Tally
@@ -234,7 +233,7 @@ async def run_pass(
                 lease_name(store.name, _ENGINE_LOOPS[flow]),
                 owner,
                 fenced_pass,
-                ttl=LEASE_TTL,
+                ttl=timedelta(seconds=settings.engine.lease_ttl),
             )
     finally:
         await state.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -97,7 +97,8 @@ class Engine(AsyncClosing):
         self.centra: dict[str, OrderApiClient] = {}
         self.wms: dict[str, OngoingWarehouse] = {}
         self.workers: list[StoreWorker] = []
-        self.share = FairShare(state, owner)
+        ttl = timedelta(seconds=settings.engine.lease_ttl)
+        self.share = FairShare(state, owner, ttl=ttl)
         budgets: dict[str, RateBudget] = {}
         for store in settings.stores:
             centra, wms = store_clients(
@@ -142,7 +143,15 @@ class Engine(AsyncClosing):
                 ScheduledFlow(STOCK_FULL, schedule.stock_full, stock.run_full_pass, loop=STOCK),
             )
             self.workers.append(
-                StoreWorker(flows, schedule, owner, tick=tick, more_flows=more, share=self.share)
+                StoreWorker(
+                    flows,
+                    schedule,
+                    owner,
+                    tick=tick,
+                    lease_ttl=ttl,
+                    more_flows=more,
+                    share=self.share,
+                )
             )
 
     def rate_limited(self, store: str) -> int:
