@@ -18,8 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from centrasync.store.base import StateStore
-from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
+from centrasync.emulators.ongoing.model import OrderStatus
+from centrasync.store.base import EffectStatus, RecordKind, RecordRef, StateStore
+from centrasync.sync.shipments import (
+    CAPTURE_DECLINED_REASON,
+    ShipmentEffect,
+    ShipmentState,
+    effect_key,
+)
 
 from .helpers import SE, add_shipments, orderable_eans
 from .shop import ProcessKilled, Shop, open_shop
@@ -119,3 +125,23 @@ async def test_an_effect_in_doubt_outlives_any_number_of_restarts(tmp_path: Path
         assert await shop.ledger(SE) == {shipment: ShipmentState.COMPLETED}
         assert [order.number for order in shop.wms_orders(SE)] == [shipment]
         assert await shop.state.list_dead(SE.name) == []
+
+
+async def test_a_shipment_cancelled_while_its_wms_order_was_in_doubt_leaves_nothing_pending(
+    tmp_path: Path,
+) -> None:
+    async with open_shop(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}") as shop:
+        shipment = await only_one_waiting_shipment(shop)
+        shop.tripwire.arm("PUT", f"/{SE.warehouse}/api/v1/orders")
+        with suppress(ProcessKilled):
+            await shop.run_pass()
+        await shop.cancel_in_centra(shipment)
+        await shop.run_pass()
+
+        assert await shop.ledger(SE) == {shipment: ShipmentState.CANCELLED}
+        ref = RecordRef(SE.name, RecordKind.SHIPMENT, shipment)
+        order = await shop.state.get_effect(effect_key(ShipmentEffect.WMS_ORDER, ref))
+        cancel = await shop.state.get_effect(effect_key(ShipmentEffect.CANCEL, ref))
+        assert order is not None and order.status is EffectStatus.ABANDONED
+        assert cancel is not None and cancel.status is EffectStatus.SUCCEEDED
+        assert shop.wms_order(SE, shipment).status == OrderStatus.CANCELLED

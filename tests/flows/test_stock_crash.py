@@ -52,6 +52,13 @@ async def test_a_pass_killed_at_the_second_batch_then_rerun_writes_each_sku_once
         assert {sku: world.physical(sku) for sku in targets} == targets
         assert rerun.written == (4 if moment == "kill_before" else 2)
         assert await written_states(world) == Counter({StockState.WRITTEN: 6})
+        # The cut-off batch: sent again under its key, or settled from what Centra shows
+        # and then left behind by the clean pass, never left looking as if on its way.
+        second = dict(sorted(targets.items())[2:4])
+        cut_off = await world.state.get_effect(f"stock/se/first/{batch_digest(second)}")
+        assert cut_off is not None
+        expected = EffectStatus.SUCCEEDED if moment == "kill_before" else EffectStatus.ABANDONED
+        assert cut_off.status is expected
 
 
 async def test_a_batch_sent_again_after_a_kill_reuses_its_effect(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from centrasync.errors import LeaseLostError, RecordValidationError
 from centrasync.store import (
+    Abandon,
     BeginOutcome,
     EffectStatus,
     Fence,
@@ -334,6 +335,29 @@ async def test_only_attempts_known_to_have_failed_count(store: StateStore) -> No
     await store.begin_effect("wms-order:1042-1", SHIPMENT, {"lines": 2})
     failed = await store.fail_effect("wms-order:1042-1", "HTTP 400")
     assert (failed.status, failed.attempts) == (EffectStatus.FAILED, 2)
+
+
+async def test_a_finished_record_leaves_no_effect_pending(store: StateStore) -> None:
+    await store.upsert_record(SHIPMENT)
+    await store.begin_effect("wms-order/1042-1", SHIPMENT, {"lines": 2})
+    await store.begin_effect("cancel/1042-1", SHIPMENT, None)
+    await store.complete_effect(
+        "cancel/1042-1",
+        {"wms": "cancelled"},
+        moves=[Step(SHIPMENT, "cancelled"), Abandon(SHIPMENT, "cancelled meanwhile")],
+    )
+    order = await store.get_effect("wms-order/1042-1")
+    assert order is not None
+    assert (order.status, order.error) == (EffectStatus.ABANDONED, "cancelled meanwhile")
+    again = await store.begin_effect("wms-order/1042-1", SHIPMENT, {"lines": 2})
+    assert again.outcome is BeginOutcome.IN_DOUBT, "it may have applied: look first"
+
+    batch = RecordRef("se", RecordKind.STOCK, "stock-batch/ab")
+    await store.begin_effect("stock/se/gen-1/ab", batch, None)
+    await store.begin_effect("stock/se/gen-2/cd", batch, None)
+    assert await store.abandon_effects("se", RecordKind.STOCK, "stock/se/gen-1/", "old") == 1
+    kept = await store.get_effect("stock/se/gen-2/cd")
+    assert kept is not None and kept.status is EffectStatus.PENDING
 
 
 async def test_completed_effect_is_never_begun_again(store: StateStore) -> None:

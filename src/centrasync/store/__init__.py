@@ -7,6 +7,7 @@ PostgreSQL, migrated to the newest schema.
 from __future__ import annotations
 
 from centrasync.store.base import (
+    Abandon,
     BeginOutcome,
     Cursor,
     DeadLetter,
@@ -32,6 +33,7 @@ from centrasync.store.base import (
 from centrasync.store.sql import SqlStateStore, open_store
 
 __all__ = [
+    "Abandon",
     "BeginOutcome",
     "Cursor",
     "DeadLetter",

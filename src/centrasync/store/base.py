@@ -24,6 +24,7 @@ from typing import Protocol, TypeAlias
 from centrasync.errors import RecordValidationError
 
 __all__ = [
+    "Abandon",
     "BeginOutcome",
     "Cursor",
     "DeadLetter",
@@ -69,6 +70,10 @@ class EffectStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    ABANDONED = "abandoned"
+    """Never confirmed, and no longer wanted: its record finished another way (a shipment
+    cancelled while its WMS order was in doubt) or a later pass superseded it. Begun again,
+    it is in doubt, as it may have applied."""
 
 
 class BeginOutcome(StrEnum):
@@ -175,7 +180,19 @@ class Step:
     only_from: frozenset[str] | None = None
 
 
-Move: TypeAlias = NewRecord | Step
+@dataclass(frozen=True, slots=True)
+class Abandon:
+    """Settle every pending effect of ``ref`` as abandoned, noting ``reason``.
+
+    Rides along with the step that finishes a record, so no effect of a finished record is
+    left looking as if it were still on its way.
+    """
+
+    ref: RecordRef
+    reason: str
+
+
+Move: TypeAlias = NewRecord | Step | Abandon
 """A ledger change that can ride along with an effect's intent or outcome."""
 
 
@@ -356,10 +373,11 @@ class StateStore(Protocol):
         """:meth:`upsert_record` for each of ``records``, in order, in one transaction."""
         ...
 
-    async def transition_records(self, steps: Sequence[Step]) -> list[LedgerRecord]:
+    async def transition_records(self, steps: Sequence[Step | Abandon]) -> list[LedgerRecord]:
         """:meth:`transition` for each of ``steps``, in order, in one transaction.
 
-        All or nothing: a step naming an unknown record refuses the whole batch.
+        All or nothing: a step naming an unknown record refuses the whole batch. An
+        :class:`Abandon` among them settles its record's pending effects.
         """
         ...
 
@@ -437,6 +455,13 @@ class StateStore(Protocol):
         ...
 
     async def get_effect(self, key: str) -> Effect | None: ...
+
+    async def abandon_effects(
+        self, store: str, kind: RecordKind, key_prefix: str, reason: str
+    ) -> int:
+        """Settle the pending effects of ``store`` and ``kind`` whose key starts with
+        ``key_prefix`` as abandoned (see :class:`EffectStatus`); how many."""
+        ...
 
     async def get_cursor(self, store: str, flow: str) -> Cursor | None: ...
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from centrasync.errors import RecordValidationError
 from centrasync.store.base import (
+    Abandon,
     BeginOutcome,
     Effect,
     EffectBegin,
@@ -29,6 +30,7 @@ from centrasync.store.base import (
 from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, dumped, in_chunks, scrub
 
 __all__ = [
+    "abandon_effects",
     "apply_moves",
     "begin_effect",
     "complete_effect",
@@ -227,10 +229,20 @@ def note(tx: Tx, ref: RecordRef, note: str, error: str | None) -> bool:
 
 
 def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
-    """Upsert or transition each record in order; the records as they end up."""
+    """Upsert or transition each record in order; the records as they end up.
+
+    An :class:`Abandon` settles the record's pending effects and adds no record.
+    """
     done: list[LedgerRecord] = []
     for move in moves:
-        if isinstance(move, NewRecord):
+        if isinstance(move, Abandon):
+            _abandon(
+                tx,
+                "store = :store AND kind = :kind AND record_key = :record_key",
+                {"store": move.ref.store, "kind": move.ref.kind.value, "record_key": move.ref.key},
+                move.reason,
+            )
+        elif isinstance(move, NewRecord):
             done.append(
                 upsert_record(
                     tx,
@@ -414,6 +426,12 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
     status = EffectStatus(row[5])
     if status is EffectStatus.SUCCEEDED:
         return EffectBegin(BeginOutcome.SUCCEEDED, _to_effect(tx, row))
+    if status is EffectStatus.ABANDONED:
+        # Never confirmed: it may have applied, so it is in doubt again.
+        revived = _update_effect(
+            tx, row[0], "status = :status, completed_at = NULL", {"status": "pending"}
+        )
+        return EffectBegin(BeginOutcome.IN_DOUBT, revived)
     if status is EffectStatus.FAILED:
         retried = _update_effect(
             tx,
@@ -463,6 +481,34 @@ def note_effect_error(tx: Tx, key: str, error: str) -> Effect:
         return _to_effect(tx, row)
     return _update_effect(
         tx, row[0], "error = :error, attempts = attempts + 1", {"error": clean(error)}
+    )
+
+
+def abandon_effects(tx: Tx, store: str, kind: RecordKind, key_prefix: str, reason: str) -> int:
+    return _abandon(
+        tx,
+        "store = :store AND kind = :kind AND substr(key, 1, :prefix_length) = :key_prefix",
+        {
+            "store": store,
+            "kind": kind.value,
+            "key_prefix": key_prefix,
+            "prefix_length": len(key_prefix),
+        },
+        reason,
+    )
+
+
+def _abandon(tx: Tx, which: str, params: dict[str, Any], reason: str) -> int:
+    return tx.run(
+        "UPDATE effects SET status = :abandoned, error = :reason, completed_at = :now, "
+        f"updated_at = :now WHERE status = :pending AND {which}",
+        {
+            **params,
+            "abandoned": EffectStatus.ABANDONED.value,
+            "pending": EffectStatus.PENDING.value,
+            "reason": clean(reason),
+            "now": tx.now,
+        },
     )
 
 

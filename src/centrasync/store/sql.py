@@ -26,6 +26,7 @@ from centrasync.errors import LeaseLostError
 from centrasync.store import coordination, ledger, migrate
 from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
+    Abandon,
     Cursor,
     DeadLetter,
     Effect,
@@ -239,7 +240,7 @@ class SqlStateStore:
         step = Step(ref, to_state, note=note, request=request, response=response, error=error)
         return await self._call(partial(ledger.transition, step=step))
 
-    async def transition_records(self, steps: Sequence[Step]) -> list[LedgerRecord]:
+    async def transition_records(self, steps: Sequence[Step | Abandon]) -> list[LedgerRecord]:
         return await self._call(partial(ledger.apply_moves, moves=steps)) if steps else []
 
     async def get_record(self, ref: RecordRef) -> LedgerRecord | None:
@@ -330,6 +331,15 @@ class SqlStateStore:
 
     async def note_effect_error(self, key: str, error: str) -> Effect:
         return await self._call(partial(ledger.note_effect_error, key=key, error=error))
+
+    async def abandon_effects(
+        self, store: str, kind: RecordKind, key_prefix: str, reason: str
+    ) -> int:
+        return await self._call(
+            partial(
+                ledger.abandon_effects, store=store, kind=kind, key_prefix=key_prefix, reason=reason
+            )
+        )
 
     async def get_effect(self, key: str) -> Effect | None:
         return await self._call(partial(ledger.get_effect, key=key), write=False)

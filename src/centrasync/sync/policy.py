@@ -25,7 +25,7 @@ from typing import TypeAlias
 import structlog
 
 from centrasync.errors import DataError, GiveUpError, LeaseLostError, RetryLaterError, redact
-from centrasync.store.base import Json, Move, NewRecord, RecordRef, StateStore, Step
+from centrasync.store.base import Abandon, Json, Move, NewRecord, RecordRef, StateStore, Step
 
 from .effects import EffectGaveUp, apply_once
 from .ports import FlowEvents
@@ -134,9 +134,29 @@ class RecordPolicy:
         only_from = None if self.ladder is None else self.ladder.only_from(to)
         return Step(ref, to, note, request, response, error, only_from)
 
-    async def move(self, ref: RecordRef, to: str, *, note: str, response: Json = None) -> None:
-        """Move one record on, guarded by the ladder."""
-        await self.state.transition_records([self.step(ref, to, note=note, response=response)])
+    async def move(
+        self,
+        ref: RecordRef,
+        to: str,
+        *,
+        note: str,
+        response: Json = None,
+        finished: bool = False,
+    ) -> None:
+        """Move one record on, guarded by the ladder.
+
+        ``finished``: the record is done; any effect of it still pending is settled as
+        abandoned in the same transaction (see ``EffectStatus.ABANDONED``).
+        """
+        step = self.step(ref, to, note=note, response=response)
+        await self.state.transition_records(
+            [step, *self.finishing(ref, to)] if finished else [step]
+        )
+
+    @staticmethod
+    def finishing(ref: RecordRef, to: str) -> list[Abandon]:
+        """The move that settles a finishing record's pending effects."""
+        return [Abandon(ref, f"the record was {to} meanwhile")]
 
     async def run(
         self,

@@ -301,6 +301,7 @@ class StockFlow:
         await self.state.advance_cursor(self.store_name, flow, started)
         if full:
             await self.state.advance_cursor(self.store_name, STOCK, started)
+        await self._abandon_generation(generation)
         report = StockReport(
             mode,
             seen=seen,
@@ -646,6 +647,18 @@ class StockFlow:
     async def _keys_in(self, states: Set[str]) -> set[str]:
         found = records_in(self.state, self.store_name, RecordKind.STOCK, states)
         return {record.ref.key async for record in found}
+
+    async def _abandon_generation(self, generation: str) -> None:
+        """A clean pass ends its generation: a batch of it still pending was cut off and
+        its SKUs were settled from what the other side shows (or sent again in another
+        batch), so nothing will ever confirm it."""
+        for prefix, _ in (_TO_CENTRA, _TO_WMS):
+            await self.state.abandon_effects(
+                self.store_name,
+                RecordKind.STOCK,
+                f"{prefix}/{self.store_name}/{generation}/",
+                "superseded: a later pass settled its SKUs",
+            )
 
     async def _park(self, sku: str, to: str, reason: str, payload: Json) -> None:
         await self.policy.park(self.ref(sku), Park(to, reason, payload))

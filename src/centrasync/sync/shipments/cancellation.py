@@ -92,7 +92,10 @@ class Cancellation:
         policy = ctx.policy(CANCELLATION)
         if await ctx.state.get_effect(effect_key(ShipmentEffect.WMS_ORDER, ref)) is None:
             await policy.move(
-                ref, ShipmentState.CANCELLED, note="cancelled in Centra before reaching the WMS"
+                ref,
+                ShipmentState.CANCELLED,
+                note="cancelled in Centra before reaching the WMS",
+                finished=True,
             )
             ctx.events.processed(ctx.store_name, CANCELLATION)
             return Outcome.MOVED
@@ -105,7 +108,7 @@ class Cancellation:
                 ref,
                 {"cancel": ref.key},
                 partial(self._cancel_in_wms, ref.key),
-                after=lambda _: [cancelled],
+                after=lambda _: [cancelled, *policy.finishing(ref, ShipmentState.CANCELLED)],
             )
         except _TooLate:
             return Park(

@@ -148,7 +148,8 @@ class Confirmation:
             after=lambda outcome: [
                 policy.step(
                     ref, ShipmentState.COMPLETED, note=note, request=request, response=outcome
-                )
+                ),
+                *policy.finishing(ref, ShipmentState.COMPLETED),
             ],
         )
         if isinstance(completed, Park):
