@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, settings
 
 from centrasync.store.base import Json, RecordRef, StateStore
 
+# pytester runs a test session inside a test: how the suite's own harness fails a test.
+pytest_plugins = ["pytester"]
+
 # These machines are shared and noisy: a slow draw says nothing about our code, so the
 # timing health check and per-example deadlines are off for every property test.
 settings.register_profile("centrasync", deadline=None, suppress_health_check=[HealthCheck.too_slow])

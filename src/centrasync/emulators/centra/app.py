@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from centrasync.emulators.faults import FaultMiddleware, FaultPlan, faults_router
+from centrasync.emulators.routing import resolve_routes
 from centrasync.errors import NotFoundError, RecordValidationError
 
 from .api_common import install_handlers
@@ -113,4 +114,5 @@ class CentraEmulator:
         api.include_router(catalogue_router(self.world))
         api.include_router(control_router(self))
         api.include_router(faults_router(self.plan))
+        resolve_routes(api)
         return api

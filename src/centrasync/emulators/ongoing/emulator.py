@@ -24,6 +24,7 @@ from centrasync.emulators.ongoing.api import rest_router
 from centrasync.emulators.ongoing.control import control_router
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings, OngoingState
 from centrasync.emulators.ongoing.model import OngoingApiError
+from centrasync.emulators.routing import resolve_routes
 
 __all__ = ["OngoingEmulator"]
 
@@ -74,6 +75,7 @@ class OngoingEmulator:
         )
         api.include_router(control_router(self.state, self._auto_operator_changed))
         api.include_router(faults_router(self.plan))
+        resolve_routes(api)
         self.api = api
         self.app = FaultMiddleware(api, self.plan)
 
