@@ -41,6 +41,9 @@ __all__ = [
     "advance_cursor",
     "check_fence",
     "claim_inbox",
+    "dead_letters_of",
+    "dead_records",
+    "find_lease",
     "get_cursor",
     "inbox_backlog",
     "list_dead",
@@ -51,6 +54,7 @@ __all__ = [
     "release_lease",
     "renew_lease",
     "resolve_dead",
+    "store_names",
 ]
 
 _CURSORS = Columns.of(schema.cursors)
@@ -284,6 +288,32 @@ def list_dead(tx: Tx, store: str, *, include_resolved: bool, limit: int) -> list
     return [_to_dead_letter(tx, row) for row in rows]
 
 
+def dead_letters_of(tx: Tx, record: RecordRef, *, include_resolved: bool) -> list[DeadLetter]:
+    unresolved = "" if include_resolved else " AND resolved_at IS NULL"
+    rows = tx.rows(
+        f"{_DEAD.select} WHERE store = :store AND kind = :kind AND record_key = :record_key"
+        f"{unresolved} ORDER BY parked_at DESC, id DESC",
+        {"store": record.store, "kind": record.kind.value, "record_key": record.key},
+    )
+    return [_to_dead_letter(tx, row) for row in rows]
+
+
+def dead_records(tx: Tx, store: str) -> list[RecordRef]:
+    rows = tx.rows(
+        "SELECT kind, record_key FROM dead_letters WHERE store = :store AND resolved_at IS NULL "
+        "GROUP BY kind, record_key ORDER BY max(parked_at) DESC, max(id) DESC",
+        {"store": store},
+    )
+    return [RecordRef(store, RecordKind(row[0]), row[1]) for row in rows]
+
+
+def store_names(tx: Tx) -> list[str]:
+    rows = tx.rows(
+        "SELECT store FROM ledger_records UNION SELECT store FROM dead_letters ORDER BY store", {}
+    )
+    return [row[0] for row in rows]
+
+
 def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
     """``False`` when the entry does not exist or was already resolved."""
     changed = tx.run(
@@ -383,6 +413,11 @@ def list_leases(tx: Tx) -> list[Lease]:
         {"now": tx.lease_now()},
     )
     return [_to_lease(tx, row) for row in rows]
+
+
+def find_lease(tx: Tx, name: str) -> Lease | None:
+    row = tx.one_or_none(f"{_LEASES.select} WHERE name = :name", {"name": name})
+    return None if row is None else _to_lease(tx, row)
 
 
 def check_fence(tx: Tx, fence: Fence) -> None:

@@ -133,7 +133,7 @@ class SqlStateStore:
 
     @property
     def engine(self) -> AsyncEngine:
-        """The engine underneath, for migrations and read-only diagnostics."""
+        """The engine underneath, which migrates the database."""
         return self._shared.engine
 
     def __repr__(self) -> str:
@@ -445,3 +445,22 @@ class SqlStateStore:
 
     async def list_leases(self) -> list[Lease]:
         return await self._call(coordination.list_leases, write=False)
+
+    # -- diagnostics ----------------------------------------------------------------------
+
+    async def store_names(self) -> list[str]:
+        return await self._call(coordination.store_names, write=False)
+
+    async def find_lease(self, name: str) -> Lease | None:
+        return await self._call(partial(coordination.find_lease, name=name), write=False)
+
+    async def dead_letters_of(
+        self, record: RecordRef, *, include_resolved: bool = False
+    ) -> list[DeadLetter]:
+        return await self._call(
+            partial(coordination.dead_letters_of, record=record, include_resolved=include_resolved),
+            write=False,
+        )
+
+    async def dead_records(self, store: str) -> list[RecordRef]:
+        return await self._call(partial(coordination.dead_records, store=store), write=False)
