@@ -279,6 +279,9 @@ async def test_scan_pages_through_the_records_in_some_states_and_counts_all(
         "completed": 1,
         "parked": 1,
     }
+    counted = await store.count_records("se", RecordKind.SHIPMENT, states={"sent", "gone"})
+    assert counted == {"sent": 3}
+    assert await store.count_records("se", RecordKind.SHIPMENT, states=()) == {}
 
 
 async def test_a_step_outside_only_from_is_left_out(store: StateStore) -> None:

@@ -403,12 +403,18 @@ class LedgerStore(Protocol):
 
         For a flow that must see every record in some states however many there are:
         page with the last key of each answer. Filtered by the database on its
-        (store, kind, state) index, never in Python.
+        (store, kind, state, key) index, never in Python.
         """
         ...
 
-    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
-        """How many records of ``kind`` are in each state (states with none left out)."""
+    async def count_records(
+        self, store: str, kind: RecordKind, *, states: Collection[str] | None = None
+    ) -> dict[str, int]:
+        """How many records of ``kind`` are in each state (states with none left out).
+
+        ``states``: count only those, on the (store, kind, state, key) index, so the count
+        costs what the records counted do, not what the whole ledger does.
+        """
         ...
 
     async def history(self, ref: RecordRef) -> list[Transition]: ...

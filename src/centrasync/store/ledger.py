@@ -343,6 +343,13 @@ def list_records(
     return [_to_record(tx, row) for row in rows]
 
 
+def _in_states(states: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """`` AND state IN (…)`` and its parameters; ``states`` must not be empty."""
+    names = [f"s{index}" for index in range(len(states))]
+    placeholders = ", ".join(f":{name}" for name in names)
+    return f" AND state IN ({placeholders})", dict(zip(names, states, strict=True))
+
+
 def scan_records(
     tx: Tx,
     store: str,
@@ -355,33 +362,33 @@ def scan_records(
     """Key order, so the last key of a page is where the next one starts."""
     if not states:
         return []
-    names = [f"s{index}" for index in range(len(states))]
-    params: dict[str, Any] = {
-        "store": store,
-        "kind": kind.value,
-        "limit": limit,
-        **dict(zip(names, states, strict=True)),
-    }
-    more = ""
+    more, in_params = _in_states(states)
+    params: dict[str, Any] = {**in_params, "store": store, "kind": kind.value, "limit": limit}
+    key = tx.unindexed("key")
     if after_key is not None:
-        more += " AND key > :after_key"
+        more += f" AND {key} > :after_key"
         params["after_key"] = after_key
     if key_prefix is not None:
         more += f" AND {_PREFIXED}"
         params |= {"key_prefix": key_prefix, "prefix_length": len(key_prefix)}
     rows = tx.rows(
-        f"{_RECORDS.select} WHERE store = :store AND kind = :kind "
-        f"AND state IN ({', '.join(f':{n}' for n in names)}){more} ORDER BY key LIMIT :limit",
+        f"{_RECORDS.select} WHERE store = :store AND kind = :kind{more} "
+        f"ORDER BY {key} LIMIT :limit",
         params,
     )
     return [_to_record(tx, row) for row in rows]
 
 
-def count_records(tx: Tx, store: str, kind: RecordKind) -> dict[str, int]:
+def count_records(
+    tx: Tx, store: str, kind: RecordKind, states: Sequence[str] | None
+) -> dict[str, int]:
+    if states is not None and not states:
+        return {}
+    more, params = ("", {}) if states is None else _in_states(states)
     rows = tx.rows(
-        "SELECT state, count(*) FROM ledger_records WHERE store = :store AND kind = :kind "
-        "GROUP BY state",
-        {"store": store, "kind": kind.value},
+        "SELECT state, count(*) FROM ledger_records WHERE store = :store AND kind = :kind"
+        f"{more} GROUP BY state",
+        {**params, "store": store, "kind": kind.value},
     )
     return {str(row[0]): int(row[1]) for row in rows}
 

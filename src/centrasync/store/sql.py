@@ -296,8 +296,13 @@ class SqlStateStore:
             write=False,
         )
 
-    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
-        return await self._call(partial(ledger.count_records, store=store, kind=kind), write=False)
+    async def count_records(
+        self, store: str, kind: RecordKind, *, states: Collection[str] | None = None
+    ) -> dict[str, int]:
+        wanted = None if states is None else sorted(states)
+        return await self._call(
+            partial(ledger.count_records, store=store, kind=kind, states=wanted), write=False
+        )
 
     async def history(self, ref: RecordRef) -> list[Transition]:
         return await self._call(partial(ledger.history, ref=ref), write=False)

@@ -167,6 +167,16 @@ class Tx(ABC):
     def for_update_skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
 
+    def unindexed(self, column: str) -> str:
+        """``column`` in a form SQLite will neither search nor order through an index on it.
+
+        SQLite plans without knowing how rows spread over states: asked for a few states in
+        key order, it walks the (store, kind, key) index through the whole ledger to save a
+        sort, however few rows are in those states. A unary plus keeps it on the (store,
+        kind, state, key) index. PostgreSQL weighs both by its statistics and needs no hint.
+        """
+        return column if self.postgres else f"+{column}"
+
     @property
     def for_share(self) -> str:
         """Keep others from changing the selected rows until commit (SQLite: see above)."""
