@@ -377,10 +377,8 @@ def records_list(
         ) from None
 
     async def work(state_store: StateStore) -> list[LedgerRecord]:
-        from centrasync.ops import stores_in
-
         found: list[LedgerRecord] = []
-        for name in [store] if store else await stores_in(state_store):
+        for name in [store] if store else await state_store.store_names():
             found.extend(
                 await state_store.list_records(name, kind=wanted, state=state, limit=limit)
             )
@@ -422,11 +420,11 @@ def dead(
     database: str | None = _DATABASE_OPTION,
 ) -> None:
     """List dead letters: records the engine gave up on until a person looks."""
-    from centrasync.ops import list_dead_letters, print_dead_letters, stores_in
+    from centrasync.ops import list_dead_letters, print_dead_letters
     from centrasync.store import DeadLetter
 
     async def work(state_store: StateStore) -> list[DeadLetter]:
-        stores = [store] if store else await stores_in(state_store)
+        stores = [store] if store else await state_store.store_names()
         return await list_dead_letters(state_store, stores, include_resolved=all_, limit=limit)
 
     print_dead_letters(Console(), _with_store(config, database, work))
@@ -450,7 +448,7 @@ def retry(
     With --dead, exits 1 if any dead-lettered record could not be retried (it is listed).
     """
     from centrasync.errors import CentrasyncError
-    from centrasync.ops import RetryDone, Skipped, parse_ref, retry_dead, retry_record, stores_in
+    from centrasync.ops import RetryDone, Skipped, parse_ref, retry_dead, retry_record
 
     if (ref is None) == (not dead_letters):
         raise typer.BadParameter("give either a record (store/kind/key) or --dead")
@@ -478,7 +476,7 @@ def retry(
         return
 
     async def every(state_store: StateStore) -> tuple[list[RetryDone], list[Skipped]]:
-        stores = [store] if store else await stores_in(state_store)
+        stores = [store] if store else await state_store.store_names()
         return await retry_dead(state_store, stores)
 
     done, skipped = _with_store(config, database, every)

@@ -279,6 +279,9 @@ async def test_scan_pages_through_the_records_in_some_states_and_counts_all(
         "completed": 1,
         "parked": 1,
     }
+    counted = await store.count_records("se", RecordKind.SHIPMENT, states={"sent", "gone"})
+    assert counted == {"sent": 3}
+    assert await store.count_records("se", RecordKind.SHIPMENT, states=()) == {}
 
 
 async def test_a_step_outside_only_from_is_left_out(store: StateStore) -> None:
@@ -542,7 +545,45 @@ async def test_parking_lists_refreshes_and_resolves(store: StateStore, clock: Fa
     assert reparked.id != first.id
 
 
+async def test_dead_letters_are_found_per_record_and_per_store(
+    store: StateStore, clock: FakeClock
+) -> None:
+    first = await store.park(SHIPMENT, "bad zip")
+    await store.resolve_dead(first.id)
+    clock.advance(timedelta(minutes=1))
+    second = await store.park(SHIPMENT, "bad zip again")
+    clock.advance(timedelta(minutes=1))
+    await store.park(OTHER, "no lines")
+    await store.park(RecordRef("us", RecordKind.SHIPMENT, "1042-1"), "elsewhere")
+
+    assert [d.id for d in await store.dead_letters_of(SHIPMENT)] == [second.id]
+    every = await store.dead_letters_of(SHIPMENT, include_resolved=True)
+    assert [d.id for d in every] == [second.id, first.id]
+    assert await store.dead_records("se") == [OTHER, SHIPMENT], "most recently parked first"
+    assert await store.dead_records("dk") == []
+
+
+async def test_store_names_come_from_the_ledger_and_the_dead_letters(store: StateStore) -> None:
+    assert await store.store_names() == []
+    await store.upsert_record(RecordRef("us", RecordKind.SHIPMENT, "1-1"))
+    await store.upsert_record(RecordRef("se", RecordKind.SHIPMENT, "1-1"))
+    await store.upsert_record(RecordRef("se", RecordKind.ARTICLE, "SKU-1"))
+    await store.park(RecordRef("dk", RecordKind.RETURN, "R-1"), "parked before any record")
+
+    assert await store.store_names() == ["dk", "se", "us"]
+
+
 # -- leases -----------------------------------------------------------------------------
+
+
+async def test_find_lease_names_the_holder_even_once_expired(
+    store: StateStore, clock: FakeClock
+) -> None:
+    assert await store.find_lease("worker/se") is None
+    taken = await store.acquire_lease("worker/se", "w1", timedelta(seconds=10))
+    clock.advance(timedelta(seconds=11))
+
+    assert await store.find_lease("worker/se") == taken
 
 
 async def test_lease_contention_and_takeover_after_expiry(

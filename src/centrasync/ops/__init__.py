@@ -18,7 +18,6 @@ from .records import (
     retry_dead,
     retry_record,
     store_url,
-    stores_in,
     view_record,
 )
 from .render import print_checks, print_dead_letters, print_record, print_records
@@ -41,7 +40,6 @@ __all__ = [
     "retry_record",
     "run_checks",
     "store_url",
-    "stores_in",
     "validate_store_rules",
     "view_record",
 ]

@@ -10,11 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-
-from alembic.script import ScriptDirectory
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 
 from centrasync.centra import OrderApiClient
 from centrasync.config import Settings, StoreSettings
@@ -27,8 +22,7 @@ from centrasync.errors import (
 )
 from centrasync.http import RetryPolicy
 from centrasync.store import migrate
-from centrasync.store.engine import create_store_engine, is_sqlite_memory
-from centrasync.store.sqlcore import translated
+from centrasync.store.engine import locate
 from centrasync.sync import validate_field_mapping, validate_shipment_filters
 from centrasync.wms.ongoing import OngoingWarehouse
 
@@ -83,39 +77,26 @@ async def run_checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[C
 async def check_state_store(url: str) -> CheckResult:
     system = "state store"
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, f"not a database URL: {redact(url)}")
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
-        path = Path(parsed.database or "")
-        if not path.exists():
-            return CheckResult(
-                ENGINE_ROW, system, Outcome.OK, f"{path} does not exist yet; serve creates it"
-            )
-    try:
-        engine = create_store_engine(url)
+        where = locate(url)
     except ConfigError as exc:
         return CheckResult(ENGINE_ROW, system, Outcome.FAIL, exc.message)
+    if where.missing_file is not None:
+        detail = f"{where.missing_file} does not exist yet; serve creates it"
+        return CheckResult(ENGINE_ROW, system, Outcome.OK, detail)
     try:
-        async with translated():
-            revision = await migrate.current_revision(engine)
+        schema = await migrate.schema_revision(url)
+    except ConfigError as exc:
+        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, exc.message)
     except CentrasyncError as exc:
-        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, redact(str(exc), parsed.password))
-    finally:
-        await engine.dispose()
-    head = migrate.head_revision()
-    known = {
-        script.revision
-        for script in ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()
-    }
+        return CheckResult(ENGINE_ROW, system, Outcome.FAIL, redact(str(exc), where.password))
+    shown, revision, head = where.shown, schema.current, schema.head
     if revision == head:
         return CheckResult(ENGINE_ROW, system, Outcome.OK, f"{shown}: schema up to date")
     if revision is None:
         return CheckResult(
             ENGINE_ROW, system, Outcome.OK, f"{shown}: empty; serve creates the schema"
         )
-    if revision not in known:
+    if not schema.known:
         return CheckResult(
             ENGINE_ROW,
             system,

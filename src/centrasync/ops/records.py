@@ -15,24 +15,20 @@ from pathlib import Path
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import make_url, select
-from sqlalchemy.exc import ArgumentError
 
 from centrasync.config import EngineSettings
-from centrasync.errors import ConfigError, RecordValidationError, redact
+from centrasync.errors import ConfigError, RecordValidationError
 from centrasync.store import (
     DeadLetter,
+    DeadLetterStore,
     LedgerRecord,
     RecordKind,
     RecordRef,
-    SqlStateStore,
     StateStore,
     Transition,
     open_store,
 )
-from centrasync.store.engine import is_sqlite_memory
-from centrasync.store.schema import dead_letters, ledger_records
-from centrasync.store.sqlcore import translated
+from centrasync.store.engine import locate
 from centrasync.sync.shipments import ShipmentState
 
 __all__ = [
@@ -46,7 +42,6 @@ __all__ = [
     "retry_dead",
     "retry_record",
     "store_url",
-    "stores_in",
     "view_record",
 ]
 
@@ -56,7 +51,6 @@ _log = structlog.get_logger(__name__)
 # moving any other kind there would resolve its dead letter and then do nothing.
 REDRIVEN_KINDS = frozenset({RecordKind.SHIPMENT, RecordKind.ARTICLE, RecordKind.STOCK})
 _FINISHED = frozenset({ShipmentState.COMPLETED, ShipmentState.CANCELLED})
-_ALL = 100_000
 RETRY_NOTE = "retry requested"
 
 
@@ -112,29 +106,10 @@ async def open_existing_store(url: str) -> StateStore:
     Reading an empty, just-created database would only say "no records" about a path
     that is most likely mistyped.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from None
-    if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
-        path = Path(parsed.database or "")
-        if not path.exists():
-            raise ConfigError(f"no state store at {path} (serve or demo creates it)")
+    missing = locate(url).missing_file
+    if missing is not None:
+        raise ConfigError(f"no state store at {missing} (serve or demo creates it)")
     return await open_store(url)
-
-
-async def stores_in(state: StateStore) -> list[str]:
-    """Names of the stores with ledger records or dead letters, sorted.
-
-    The store protocol lists per store, and with ``--database`` there is no
-    configuration to name them; this is a read-only diagnostic on the SQL store's engine.
-    """
-    if not isinstance(state, SqlStateStore):
-        raise TypeError(f"cannot list the stores of {state!r}")
-    query = select(ledger_records.c.store).union(select(dead_letters.c.store))
-    async with translated(), state.engine.connect() as conn:
-        names = (await conn.execute(query)).scalars().all()
-    return sorted(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +119,17 @@ class RecordView:
     dead_letters: list[DeadLetter]
 
 
-async def _open_dead_letters(state: StateStore, ref: RecordRef) -> list[DeadLetter]:
-    entries = await state.list_dead(ref.store, limit=_ALL)
-    return [entry for entry in entries if entry.record == ref]
-
-
 async def view_record(state: StateStore, ref: RecordRef) -> RecordView:
     record = await state.get_record(ref)
     if record is None:
         raise RecordValidationError(
             "no such record in the state store", record=str(ref), field="key"
         )
-    return RecordView(record, await state.history(ref), await _open_dead_letters(state, ref))
+    return RecordView(record, await state.history(ref), await state.dead_letters_of(ref))
 
 
 async def list_dead_letters(
-    state: StateStore, stores: Sequence[str], *, include_resolved: bool, limit: int
+    state: DeadLetterStore, stores: Sequence[str], *, include_resolved: bool, limit: int
 ) -> list[DeadLetter]:
     """Every store's dead letters, newest first; ``limit`` applies per store."""
     entries: list[DeadLetter] = []
@@ -200,7 +170,7 @@ async def retry_record(state: StateStore, ref: RecordRef) -> RetryDone:
         )
     already = record.state == ShipmentState.RETRY
     async with state.transaction() as tx:
-        entries = await _open_dead_letters(tx, ref)
+        entries = await tx.dead_letters_of(ref)
         for entry in entries:
             await tx.resolve_dead(entry.id)
         if not already:
@@ -223,8 +193,7 @@ async def retry_dead(
     done: list[RetryDone] = []
     skipped: list[Skipped] = []
     for store in stores:
-        refs = dict.fromkeys(entry.record for entry in await state.list_dead(store, limit=_ALL))
-        for ref in refs:
+        for ref in await state.dead_records(store):
             try:
                 done.append(await retry_record(state, ref))
             except RecordValidationError as exc:

@@ -16,23 +16,20 @@ import socket
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from centrasync.centra import OrderApiClient
 from centrasync.config import Settings, StoreSettings
 from centrasync.errors import ConfigError, RetryLaterError
 from centrasync.http import RateBudget
 from centrasync.server.runtime import Connections, store_clients
-from centrasync.store import SqlStateStore, StateStore, open_store
-from centrasync.store.schema import leases
-from centrasync.store.sqlcore import translated
+from centrasync.store import StateStore, StoreDiagnostics, open_store
 from centrasync.sync.articles import ARTICLES, ArticlePass, ArticlesFlow
 from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
 from centrasync.sync.leases import LeaseHold, while_holding
@@ -51,7 +48,6 @@ __all__ = [
     "StoreBusyError",
     "SyncFlow",
     "holding_lease",
-    "lease_holder",
     "manual_owner",
     "pass_display",
     "print_pass",
@@ -122,20 +118,6 @@ def manual_owner() -> str:
 # -- the lease ----------------------------------------------------------------------------
 
 
-async def lease_holder(state: StateStore, name: str) -> tuple[str, datetime] | None:
-    """Who holds lease ``name`` and until when, if anybody.
-
-    The store protocol only takes and gives back leases; naming the holder is a read-only
-    diagnostic on the SQL store's engine, as ``stores_in`` is.
-    """
-    if not isinstance(state, SqlStateStore):
-        return None
-    query = select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)
-    async with translated(), state.engine.connect() as conn:
-        row = (await conn.execute(query)).one_or_none()
-    return None if row is None else (row.owner, row.expires_at)
-
-
 async def holding_lease(
     state: StateStore,
     name: str,
@@ -170,12 +152,12 @@ async def holding_lease(
         await state.release_lease(name, owner, token=taken.token)
 
 
-async def _busy(state: StateStore, name: str) -> StoreBusyError:
-    holder = await lease_holder(state, name)
+async def _busy(state: StoreDiagnostics, name: str) -> StoreBusyError:
+    holder = await state.find_lease(name)
     who = (
         "another process"
         if holder is None
-        else f"{holder[0]!r} until {holder[1]:%Y-%m-%d %H:%M:%S} UTC"
+        else f"{holder.owner!r} until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC"
     )
     return StoreBusyError(
         f"lease {name} is held by {who}: a running 'centrasync serve' runs this flow itself; "

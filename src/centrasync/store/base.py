@@ -27,22 +27,29 @@ __all__ = [
     "Abandon",
     "BeginOutcome",
     "Cursor",
+    "CursorStore",
     "DeadLetter",
+    "DeadLetterStore",
     "Effect",
     "EffectBegin",
     "EffectStatus",
+    "EffectStore",
     "Fence",
     "FenceHolder",
     "InboxItem",
+    "InboxStore",
     "Json",
     "Lease",
+    "LeaseStore",
     "LedgerRecord",
+    "LedgerStore",
     "Move",
     "NewRecord",
     "RecordKind",
     "RecordRef",
     "StateStore",
     "Step",
+    "StoreDiagnostics",
     "Transition",
     "dedup_key",
     "records_in",
@@ -77,7 +84,7 @@ class EffectStatus(StrEnum):
 
 
 class BeginOutcome(StrEnum):
-    """What :meth:`StateStore.begin_effect` found, i.e. what the caller must do next."""
+    """What :meth:`EffectStore.begin_effect` found, i.e. what the caller must do next."""
 
     NEW = "new"
     """First time this key is seen: the intent is recorded, make the call."""
@@ -153,7 +160,7 @@ class LedgerRecord:
 
 @dataclass(frozen=True, slots=True)
 class NewRecord:
-    """The arguments of :meth:`StateStore.upsert_record` as a value, for a batch of them."""
+    """The arguments of :meth:`LedgerStore.upsert_record` as a value, for a batch of them."""
 
     ref: RecordRef
     centra_id: str | None = None
@@ -164,7 +171,7 @@ class NewRecord:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """The arguments of :meth:`StateStore.transition` as a value, for a batch of them.
+    """The arguments of :meth:`LedgerStore.transition` as a value, for a batch of them.
 
     ``only_from``: the states the record may move from; in any other the step is left out
     (no change, no history), which is how a flow keeps a record from moving backwards: a
@@ -228,7 +235,7 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class EffectBegin:
-    """The answer of :meth:`StateStore.begin_effect`: what was found, and the effect now."""
+    """The answer of :meth:`EffectStore.begin_effect`: what was found, and the effect now."""
 
     outcome: BeginOutcome
     effect: Effect
@@ -315,21 +322,8 @@ class FenceHolder(Protocol):
         ...
 
 
-class StateStore(Protocol):
-    """Durable state of the engine; one implementation per backend family.
-
-    Every method is atomic on its own. To make several changes atomic together (a cursor
-    advance with the ledger transition of the page it covers) use :meth:`transaction` and
-    call the methods of the store it yields; the outer store must not be used inside.
-    """
-
-    def transaction(self) -> AbstractAsyncContextManager[StateStore]:
-        """Run the calls made on the yielded store in one transaction (nested calls join)."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections; the data stays."""
-        ...
+class LedgerStore(Protocol):
+    """The per-record ledger: each record's state, its history and its latest payloads."""
 
     async def upsert_record(
         self,
@@ -409,12 +403,18 @@ class StateStore(Protocol):
 
         For a flow that must see every record in some states however many there are:
         page with the last key of each answer. Filtered by the database on its
-        (store, kind, state) index, never in Python.
+        (store, kind, state, key) index, never in Python.
         """
         ...
 
-    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
-        """How many records of ``kind`` are in each state (states with none left out)."""
+    async def count_records(
+        self, store: str, kind: RecordKind, *, states: Collection[str] | None = None
+    ) -> dict[str, int]:
+        """How many records of ``kind`` are in each state (states with none left out).
+
+        ``states``: count only those, on the (store, kind, state, key) index, so the count
+        costs what the records counted do, not what the whole ledger does.
+        """
         ...
 
     async def history(self, ref: RecordRef) -> list[Transition]: ...
@@ -423,6 +423,10 @@ class StateStore(Protocol):
         """Add ``note`` (and ``error`` as the last error) to the record's history, leaving
         its state; ``False`` when there is no such record."""
         ...
+
+
+class EffectStore(Protocol):
+    """Side effects keyed for exactly-once application (see the module docstring)."""
 
     async def begin_effect(
         self, key: str, record: RecordRef, intent: Json, *, moves: Sequence[Move] = ()
@@ -463,6 +467,10 @@ class StateStore(Protocol):
         ``key_prefix`` as abandoned (see :class:`EffectStatus`); how many."""
         ...
 
+
+class CursorStore(Protocol):
+    """Incremental positions, one per store and flow."""
+
     async def get_cursor(self, store: str, flow: str) -> Cursor | None: ...
 
     async def advance_cursor(
@@ -470,6 +478,10 @@ class StateStore(Protocol):
     ) -> Cursor:
         """Move the cursor forward to ``value``; an older value leaves it unchanged."""
         ...
+
+
+class InboxStore(Protocol):
+    """Received webhook events, persisted before they are acknowledged."""
 
     async def add_to_inbox(
         self, store: str, dedup_key: str, body: bytes, *, received_at: datetime | None = None
@@ -491,6 +503,10 @@ class StateStore(Protocol):
 
     async def inbox_backlog(self, store: str) -> int: ...
 
+
+class DeadLetterStore(Protocol):
+    """Records the engine gave up on until a person looks."""
+
     async def park(
         self, record: RecordRef, reason: str, payload: Json = None, *, moves: Sequence[Move] = ()
     ) -> DeadLetter:
@@ -508,15 +524,9 @@ class StateStore(Protocol):
 
     async def resolve_dead(self, dead_letter_id: int) -> bool: ...
 
-    def fenced(self, holder: FenceHolder) -> StateStore:
-        """A view of this store whose every write carries ``holder``'s current fence.
 
-        Each write checks the fence in its own transaction and is refused with
-        :class:`LeaseLostError` (after telling the holder) once the lease has a newer
-        holder, so a process that stalled past its lease cannot change anything another
-        process has taken over. Reads are not fenced.
-        """
-        ...
+class LeaseStore(Protocol):
+    """Leases that keep one process at a time on a flow, with fencing tokens."""
 
     async def acquire_lease(
         self, name: str, owner: str, ttl: timedelta, *, token: int | None = None
@@ -544,8 +554,72 @@ class StateStore(Protocol):
         ...
 
 
+class StoreDiagnostics(Protocol):
+    """Read-only questions an operator's commands ask; no flow needs them.
+
+    Each is answered by the database (filtered, grouped, ordered there), so none reads
+    more rows than it returns.
+    """
+
+    async def store_names(self) -> list[str]:
+        """Names of the stores with ledger records or dead letters, sorted."""
+        ...
+
+    async def find_lease(self, name: str) -> Lease | None:
+        """Lease ``name`` as it stands, expired or not: who holds it, until when."""
+        ...
+
+    async def dead_letters_of(
+        self, record: RecordRef, *, include_resolved: bool = False
+    ) -> list[DeadLetter]:
+        """The record's dead letters, newest first."""
+        ...
+
+    async def dead_records(self, store: str) -> list[RecordRef]:
+        """The records of ``store`` with an open dead letter, most recently parked first."""
+        ...
+
+
+class StateStore(
+    LedgerStore,
+    EffectStore,
+    CursorStore,
+    InboxStore,
+    DeadLetterStore,
+    LeaseStore,
+    StoreDiagnostics,
+    Protocol,
+):
+    """Durable state of the engine; one implementation per backend family.
+
+    The concerns are protocols of their own, so code that needs one (the webhook receiver
+    only the inbox) says so. Every method is atomic on its own. To make several changes
+    atomic together (a cursor advance with the ledger transition of the page it covers)
+    use :meth:`transaction` and call the methods of the store it yields; the outer store
+    must not be used inside.
+    """
+
+    def transaction(self) -> AbstractAsyncContextManager[StateStore]:
+        """Run the calls made on the yielded store in one transaction (nested calls join)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the data stays."""
+        ...
+
+    def fenced(self, holder: FenceHolder) -> StateStore:
+        """A view of this store whose every write carries ``holder``'s current fence.
+
+        Each write checks the fence in its own transaction and is refused with
+        :class:`LeaseLostError` (after telling the holder) once the lease has a newer
+        holder, so a process that stalled past its lease cannot change anything another
+        process has taken over. Reads are not fenced.
+        """
+        ...
+
+
 async def records_in(
-    state: StateStore,
+    state: LedgerStore,
     store: str,
     kind: RecordKind,
     states: Collection[str],

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from centrasync.errors import LeaseLostError, RecordValidationError
+from centrasync.store import schema
 from centrasync.store.base import (
     Cursor,
     DeadLetter,
@@ -23,7 +24,16 @@ from centrasync.store.base import (
     RecordRef,
     require_utc,
 )
-from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, dumped, in_chunks, scrub
+from centrasync.store.sqlcore import (
+    Columns,
+    Tx,
+    check_ref,
+    check_text,
+    clean,
+    dumped,
+    in_chunks,
+    scrub,
+)
 
 __all__ = [
     "acquire_lease",
@@ -31,6 +41,9 @@ __all__ = [
     "advance_cursor",
     "check_fence",
     "claim_inbox",
+    "dead_letters_of",
+    "dead_records",
+    "find_lease",
     "get_cursor",
     "inbox_backlog",
     "list_dead",
@@ -41,45 +54,56 @@ __all__ = [
     "release_lease",
     "renew_lease",
     "resolve_dead",
+    "store_names",
 ]
 
-_CURSOR = "store, flow, value, boundary_ids, updated_at"
-_INBOX = "id, store, dedup_key, body, received_at, processed_at, attempts, error"
-_DEAD = "id, store, kind, record_key, reason, payload, parked_at, resolved_at"
+_CURSORS = Columns.of(schema.cursors)
+_INBOX = Columns.of(schema.inbox)
+_DEAD = Columns.of(schema.dead_letters)
+_LEASES = Columns.of(schema.leases)
+_NEW_CURSOR = _CURSORS.insert("store", "flow", "value", "boundary_ids", "updated_at")
+_NEW_EVENT = _INBOX.insert("store", "dedup_key", "body", "received_at", "attempts")
+_NEW_DEAD = _DEAD.insert("store", "kind", "record_key", "reason", "payload", "parked_at")
+_NEW_LEASE = _LEASES.insert("name", "owner", "expires_at", "token")
+# Free text, unbounded in the schema; bounded here so one runaway message stays readable.
+_REASON_LENGTH = 10_000
 
 
-def _to_cursor(tx: Tx, row: Sequence[Any]) -> Cursor:
-    ids = tx.loaded(row[3])
+def _to_cursor(tx: Tx, values: Sequence[Any]) -> Cursor:
+    row = _CURSORS.row(values)
+    ids = tx.loaded(row["boundary_ids"])
     return Cursor(
-        store=row[0],
-        flow=row[1],
-        value=tx.time(row[2]),
+        store=row["store"],
+        flow=row["flow"],
+        value=tx.time(row["value"]),
         boundary_ids=frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset(),
-        updated_at=tx.time(row[4]),
+        updated_at=tx.time(row["updated_at"]),
     )
 
 
-def _to_inbox_item(tx: Tx, row: Sequence[Any]) -> InboxItem:
+def _to_inbox_item(tx: Tx, values: Sequence[Any]) -> InboxItem:
+    row = _INBOX.row(values)
     return InboxItem(
-        id=row[0],
-        store=row[1],
-        dedup_key=row[2],
-        body=bytes(row[3]),
-        received_at=tx.time(row[4]),
-        processed_at=tx.maybe_time(row[5]),
-        attempts=row[6],
-        error=row[7],
+        id=row["id"],
+        store=row["store"],
+        dedup_key=row["dedup_key"],
+        body=bytes(row["body"]),
+        received_at=tx.time(row["received_at"]),
+        processed_at=tx.maybe_time(row["processed_at"]),
+        attempts=row["attempts"],
+        error=row["error"],
     )
 
 
-def _to_dead_letter(tx: Tx, row: Sequence[Any]) -> DeadLetter:
+def _to_dead_letter(tx: Tx, values: Sequence[Any]) -> DeadLetter:
+    row = _DEAD.row(values)
     return DeadLetter(
-        id=row[0],
-        record=RecordRef(row[1], RecordKind(row[2]), row[3]),
-        reason=row[4],
-        payload=tx.loaded(row[5]),
-        parked_at=tx.time(row[6]),
-        resolved_at=tx.maybe_time(row[7]),
+        id=row["id"],
+        record=RecordRef(row["store"], RecordKind(row["kind"]), row["record_key"]),
+        reason=row["reason"],
+        payload=tx.loaded(row["payload"]),
+        parked_at=tx.time(row["parked_at"]),
+        resolved_at=tx.maybe_time(row["resolved_at"]),
     )
 
 
@@ -88,7 +112,7 @@ def _to_dead_letter(tx: Tx, row: Sequence[Any]) -> DeadLetter:
 
 def get_cursor(tx: Tx, store: str, flow: str) -> Cursor | None:
     row = tx.one_or_none(
-        f"SELECT {_CURSOR} FROM cursors WHERE store = :store AND flow = :flow",
+        f"{_CURSORS.select} WHERE store = :store AND flow = :flow",
         {"store": store, "flow": flow},
     )
     return None if row is None else _to_cursor(tx, row)
@@ -104,21 +128,25 @@ def advance_cursor(
     an overlap window legitimately reports older positions.
     """
     name = f"cursor {store}:{flow}"
-    check_text(store, limit=64, record=name, field="store")
-    check_text(flow, limit=64, record=name, field="flow")
+    check_text(store, limit=_CURSORS.length("store"), record=name, field="store")
+    check_text(flow, limit=_CURSORS.length("flow"), record=name, field="flow")
     value = require_utc(value, record=name, field="value")
     ids = {str(i) for i in boundary_ids}
     this = {"store": store, "flow": flow, "now": tx.now}
     created = tx.one_or_none(
-        "INSERT INTO cursors (store, flow, value, boundary_ids, updated_at) "
-        "VALUES (:store, :flow, :value, :ids, :now) "
-        f"ON CONFLICT (store, flow) DO NOTHING RETURNING {_CURSOR}",
-        {**this, "value": value, "ids": json.dumps(sorted(ids))},
+        f"{_NEW_CURSOR} ON CONFLICT (store, flow) DO NOTHING RETURNING {_CURSORS.listed}",
+        {
+            "store": store,
+            "flow": flow,
+            "value": value,
+            "boundary_ids": json.dumps(sorted(ids)),
+            "updated_at": tx.now,
+        },
     )
     if created is not None:
         return _to_cursor(tx, created)
     row = tx.rows(
-        f"SELECT {_CURSOR} FROM cursors WHERE store = :store AND flow = :flow{tx.for_update}",
+        f"{_CURSORS.select} WHERE store = :store AND flow = :flow{tx.for_update}",
         this,
     )[0]
     stored = _to_cursor(tx, row)
@@ -132,7 +160,7 @@ def advance_cursor(
         return stored
     row = tx.rows(
         f"UPDATE cursors SET {assignments}, updated_at = :now "
-        f"WHERE store = :store AND flow = :flow RETURNING {_CURSOR}",
+        f"WHERE store = :store AND flow = :flow RETURNING {_CURSORS.listed}",
         {**this, **changes},
     )[0]
     return _to_cursor(tx, row)
@@ -145,18 +173,16 @@ def add_to_inbox(
     tx: Tx, store: str, dedup_key: str, body: bytes, received_at: datetime | None
 ) -> bool:
     name = f"inbox {store}:{dedup_key}"
-    check_text(store, limit=64, record=name, field="store")
-    check_text(dedup_key, limit=128, record=name, field="dedup_key")
+    check_text(store, limit=_INBOX.length("store"), record=name, field="store")
+    check_text(dedup_key, limit=_INBOX.length("dedup_key"), record=name, field="dedup_key")
     at = (
         tx.now
         if received_at is None
         else require_utc(received_at, record=name, field="received_at")
     )
     added = tx.one_or_none(
-        "INSERT INTO inbox (store, dedup_key, body, received_at, attempts) "
-        "VALUES (:store, :dedup_key, :body, :at, 0) "
-        "ON CONFLICT (store, dedup_key) DO NOTHING RETURNING id",
-        {"store": store, "dedup_key": dedup_key, "body": body, "at": at},
+        f"{_NEW_EVENT} ON CONFLICT (store, dedup_key) DO NOTHING RETURNING id",
+        {"store": store, "dedup_key": dedup_key, "body": body, "received_at": at, "attempts": 0},
     )
     return added is not None
 
@@ -180,7 +206,7 @@ def claim_inbox(tx: Tx, store: str, limit: int, claim_for: timedelta) -> list[In
     for placeholders, params in in_chunks(ids, "i"):
         rows = tx.rows(
             "UPDATE inbox SET claimed_until = :until, attempts = attempts + 1 "
-            f"WHERE id IN ({placeholders}) RETURNING {_INBOX}",
+            f"WHERE id IN ({placeholders}) RETURNING {_INBOX.listed}",
             {**params, "until": tx.now + claim_for},
         )
         claimed += (_to_inbox_item(tx, row) for row in rows)
@@ -226,14 +252,14 @@ def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLetter:
     free of repeats when the same record fails on every run.
     """
     check_ref(record)
-    check_text(reason, limit=10_000, record=str(record), field="reason")
+    check_text(reason, limit=_REASON_LENGTH, record=str(record), field="reason")
     values = {
         "store": record.store,
         "kind": record.kind.value,
         "record_key": record.key,
         "reason": clean(reason),
         "payload": dumped(scrub(payload)),
-        "now": tx.now,
+        "parked_at": tx.now,
     }
     entry = tx.one_or_none(
         "SELECT id FROM dead_letters WHERE store = :store AND kind = :kind "
@@ -242,15 +268,11 @@ def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLetter:
         values,
     )
     if entry is None:
-        row = tx.rows(
-            "INSERT INTO dead_letters (store, kind, record_key, reason, payload, parked_at) "
-            f"VALUES (:store, :kind, :record_key, :reason, :payload, :now) RETURNING {_DEAD}",
-            values,
-        )[0]
+        row = tx.rows(f"{_NEW_DEAD} RETURNING {_DEAD.listed}", values)[0]
     else:
         row = tx.rows(
-            "UPDATE dead_letters SET reason = :reason, payload = :payload, parked_at = :now "
-            f"WHERE id = :id RETURNING {_DEAD}",
+            "UPDATE dead_letters SET reason = :reason, payload = :payload, "
+            f"parked_at = :parked_at WHERE id = :id RETURNING {_DEAD.listed}",
             {**values, "id": entry[0]},
         )[0]
     return _to_dead_letter(tx, row)
@@ -259,11 +281,37 @@ def park(tx: Tx, record: RecordRef, reason: str, payload: Json) -> DeadLetter:
 def list_dead(tx: Tx, store: str, *, include_resolved: bool, limit: int) -> list[DeadLetter]:
     unresolved = "" if include_resolved else " AND resolved_at IS NULL"
     rows = tx.rows(
-        f"SELECT {_DEAD} FROM dead_letters WHERE store = :store{unresolved} "
+        f"{_DEAD.select} WHERE store = :store{unresolved} "
         "ORDER BY parked_at DESC, id DESC LIMIT :limit",
         {"store": store, "limit": limit},
     )
     return [_to_dead_letter(tx, row) for row in rows]
+
+
+def dead_letters_of(tx: Tx, record: RecordRef, *, include_resolved: bool) -> list[DeadLetter]:
+    unresolved = "" if include_resolved else " AND resolved_at IS NULL"
+    rows = tx.rows(
+        f"{_DEAD.select} WHERE store = :store AND kind = :kind AND record_key = :record_key"
+        f"{unresolved} ORDER BY parked_at DESC, id DESC",
+        {"store": record.store, "kind": record.kind.value, "record_key": record.key},
+    )
+    return [_to_dead_letter(tx, row) for row in rows]
+
+
+def dead_records(tx: Tx, store: str) -> list[RecordRef]:
+    rows = tx.rows(
+        "SELECT kind, record_key FROM dead_letters WHERE store = :store AND resolved_at IS NULL "
+        "GROUP BY kind, record_key ORDER BY max(parked_at) DESC, max(id) DESC",
+        {"store": store},
+    )
+    return [RecordRef(store, RecordKind(row[0]), row[1]) for row in rows]
+
+
+def store_names(tx: Tx) -> list[str]:
+    rows = tx.rows(
+        "SELECT store FROM ledger_records UNION SELECT store FROM dead_letters ORDER BY store", {}
+    )
+    return [row[0] for row in rows]
 
 
 def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
@@ -277,17 +325,21 @@ def resolve_dead(tx: Tx, dead_letter_id: int) -> bool:
 
 # -- leases ---------------------------------------------------------------------------
 
-_LEASE = "name, owner, expires_at, token"
 
-
-def _to_lease(tx: Tx, row: Sequence[Any]) -> Lease:
-    return Lease(name=row[0], owner=row[1], expires_at=tx.time(row[2]), token=int(row[3]))
+def _to_lease(tx: Tx, values: Sequence[Any]) -> Lease:
+    row = _LEASES.row(values)
+    return Lease(
+        name=row["name"],
+        owner=row["owner"],
+        expires_at=tx.time(row["expires_at"]),
+        token=int(row["token"]),
+    )
 
 
 def _checked(name: str, owner: str, ttl: timedelta) -> None:
     record = f"lease {name}"
-    check_text(name, limit=128, record=record, field="name")
-    check_text(owner, limit=128, record=record, field="owner")
+    check_text(name, limit=_LEASES.length("name"), record=record, field="name")
+    check_text(owner, limit=_LEASES.length("owner"), record=record, field="owner")
     if ttl <= timedelta(0):
         raise RecordValidationError(f"must be positive, got {ttl}", record=record, field="ttl")
 
@@ -308,10 +360,8 @@ def acquire_lease(
     now = tx.lease_now()
     values: dict[str, Any] = {"name": name, "owner": owner, "expires_at": now + ttl}
     created = tx.one_or_none(
-        "INSERT INTO leases (name, owner, expires_at, token) "
-        "VALUES (:name, :owner, :expires_at, 1) "
-        f"ON CONFLICT (name) DO NOTHING RETURNING {_LEASE}",
-        values,
+        f"{_NEW_LEASE} ON CONFLICT (name) DO NOTHING RETURNING {_LEASES.listed}",
+        {**values, "token": 1},
     )
     if created is not None:
         return _to_lease(tx, created)
@@ -325,7 +375,7 @@ def acquire_lease(
     kept = row[0] == owner and token is not None and int(row[2]) == token
     updated = tx.rows(
         "UPDATE leases SET owner = :owner, expires_at = :expires_at, token = :token "
-        f"WHERE name = :name RETURNING {_LEASE}",
+        f"WHERE name = :name RETURNING {_LEASES.listed}",
         {**values, "token": int(row[2]) if kept else int(row[2]) + 1},
     )
     return _to_lease(tx, updated[0])
@@ -359,10 +409,15 @@ def release_lease(tx: Tx, name: str, owner: str, token: int | None = None) -> bo
 
 def list_leases(tx: Tx) -> list[Lease]:
     rows = tx.rows(
-        f"SELECT {_LEASE} FROM leases WHERE expires_at > :now ORDER BY name",
+        f"{_LEASES.select} WHERE expires_at > :now ORDER BY name",
         {"now": tx.lease_now()},
     )
     return [_to_lease(tx, row) for row in rows]
+
+
+def find_lease(tx: Tx, name: str) -> Lease | None:
+    row = tx.one_or_none(f"{_LEASES.select} WHERE name = :name", {"name": name})
+    return None if row is None else _to_lease(tx, row)
 
 
 def check_fence(tx: Tx, fence: Fence) -> None:

@@ -1,8 +1,7 @@
 """Build the async SQLAlchemy engine for a store URL, tuned per backend.
 
-The engine migrates the database and serves read-only diagnostics; on SQLite the store's
-own calls go through a :mod:`sqlite3` connection of their own (``backends.py``), set up
-the same way.
+The engine migrates the database; on SQLite the store's own calls go through a
+:mod:`sqlite3` connection of their own (``backends.py``), set up the same way.
 
 SQLite is the embedded default, so it gets the settings a durable single-file store
 needs: write-ahead logging (readers never block the writer), a busy timeout instead of
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,8 +30,10 @@ from centrasync.errors import ConfigError, redact
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "SqliteFile",
+    "StoreLocation",
     "create_store_engine",
     "is_sqlite_memory",
+    "locate",
     "sqlite_file",
 ]
 
@@ -50,8 +52,8 @@ class SqliteFile:
 
     An in-memory URL becomes a private database of SQLite's ``memdb`` VFS: unlike
     ``:memory:`` it can be opened by several connections (the store's own and the
-    engine's, which migrates it and serves diagnostics), and unlike a shared cache they
-    lock it as they would a file.
+    engine's, which migrates it), and unlike a shared cache they lock it as they would a
+    file.
     """
 
     target: str
@@ -78,6 +80,30 @@ def sqlite_file(url: str) -> SqliteFile | None:
         options = {k: v for k, v in parsed.query.items() if k != "uri"}
         return SqliteFile(f"{database}?{urlencode(options, doseq=True)}", True, False, engine)
     return SqliteFile(database, False, False, engine)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLocation:
+    """Where a database URL points, worked out without connecting.
+
+    ``missing_file``: the SQLite file the URL names when there is none, which opening the
+    store would create; an operator's read-only command reports it instead.
+    """
+
+    shown: str
+    """The URL with its password masked."""
+    password: str | None
+    missing_file: Path | None
+
+
+def locate(url: str) -> StoreLocation:
+    """Read ``url``; a :class:`ConfigError` naming it when it is no database URL."""
+    parsed = _parse(url)
+    missing: Path | None = None
+    if parsed.get_backend_name() == "sqlite" and not is_sqlite_memory(parsed):
+        path = Path(parsed.database or "")
+        missing = None if path.exists() else path
+    return StoreLocation(parsed.render_as_string(hide_password=True), parsed.password, missing)
 
 
 def _parse(url: str) -> URL:

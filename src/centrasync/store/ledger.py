@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from centrasync.errors import RecordValidationError
+from centrasync.store import schema
 from centrasync.store.base import (
     Abandon,
     BeginOutcome,
@@ -27,7 +28,17 @@ from centrasync.store.base import (
     Step,
     Transition,
 )
-from centrasync.store.sqlcore import Tx, check_ref, check_text, clean, dumped, in_chunks, scrub
+from centrasync.store.sqlcore import (
+    LEDGER_RECORDS,
+    Columns,
+    Tx,
+    check_ref,
+    check_text,
+    clean,
+    dumped,
+    in_chunks,
+    scrub,
+)
 
 __all__ = [
     "abandon_effects",
@@ -48,47 +59,69 @@ __all__ = [
     "upsert_record",
 ]
 
-_RECORD = (
-    "id, store, kind, key, centra_id, wms_id, state, last_request, last_response, "
-    "last_error, attempts, created_at, updated_at, centra_order"
+_RECORDS = LEDGER_RECORDS
+_TRANSITIONS = Columns.of(schema.ledger_transitions)
+_EFFECTS = Columns.of(schema.effects)
+_NEW_RECORD = _RECORDS.insert(
+    "store",
+    "kind",
+    "key",
+    "centra_id",
+    "wms_id",
+    "centra_order",
+    "state",
+    "attempts",
+    "created_at",
+    "updated_at",
 )
-_EFFECT = (
-    "id, key, store, kind, record_key, status, intent, outcome, error, attempts, "
-    "created_at, updated_at, completed_at"
+_ADD_STEP = _TRANSITIONS.insert("record_id", "from_state", "to_state", "at", "note")
+_NEW_EFFECT = _EFFECTS.insert(
+    "key",
+    "store",
+    "kind",
+    "record_key",
+    "status",
+    "intent",
+    "attempts",
+    "created_at",
+    "updated_at",
 )
+_STATE_LENGTH = _RECORDS.length("state")
 _THIS_RECORD = "store = :store AND kind = :kind AND key = :key"
 # substr, not LIKE: exact and case-sensitive on both databases, no escaping.
 _PREFIXED = "substr(key, 1, :prefix_length) = :key_prefix"
 
 
-def _to_record(tx: Tx, row: Sequence[Any]) -> LedgerRecord:
+def _to_record(tx: Tx, values: Sequence[Any]) -> LedgerRecord:
+    row = _RECORDS.row(values)
     return LedgerRecord(
-        ref=RecordRef(row[1], RecordKind(row[2]), row[3]),
-        state=row[6],
-        centra_id=row[4],
-        wms_id=row[5],
-        centra_order=row[13],
-        last_request=tx.loaded(row[7]),
-        last_response=tx.loaded(row[8]),
-        last_error=row[9],
-        attempts=row[10],
-        created_at=tx.time(row[11]),
-        updated_at=tx.time(row[12]),
+        ref=RecordRef(row["store"], RecordKind(row["kind"]), row["key"]),
+        state=row["state"],
+        centra_id=row["centra_id"],
+        wms_id=row["wms_id"],
+        centra_order=row["centra_order"],
+        last_request=tx.loaded(row["last_request"]),
+        last_response=tx.loaded(row["last_response"]),
+        last_error=row["last_error"],
+        attempts=row["attempts"],
+        created_at=tx.time(row["created_at"]),
+        updated_at=tx.time(row["updated_at"]),
     )
 
 
-def _to_effect(tx: Tx, row: Sequence[Any]) -> Effect:
+def _to_effect(tx: Tx, values: Sequence[Any]) -> Effect:
+    row = _EFFECTS.row(values)
     return Effect(
-        key=row[1],
-        record=RecordRef(row[2], RecordKind(row[3]), row[4]),
-        status=EffectStatus(row[5]),
-        intent=tx.loaded(row[6]),
-        outcome=tx.loaded(row[7]),
-        error=row[8],
-        attempts=row[9],
-        created_at=tx.time(row[10]),
-        updated_at=tx.time(row[11]),
-        completed_at=tx.maybe_time(row[12]),
+        key=row["key"],
+        record=RecordRef(row["store"], RecordKind(row["kind"]), row["record_key"]),
+        status=EffectStatus(row["status"]),
+        intent=tx.loaded(row["intent"]),
+        outcome=tx.loaded(row["outcome"]),
+        error=row["error"],
+        attempts=row["attempts"],
+        created_at=tx.time(row["created_at"]),
+        updated_at=tx.time(row["updated_at"]),
+        completed_at=tx.maybe_time(row["completed_at"]),
     )
 
 
@@ -114,37 +147,32 @@ def upsert_record(
     through :func:`transition`, so the history stays complete.
     """
     check_ref(ref)
-    check_text(initial_state, limit=64, record=str(ref), field="initial_state")
+    check_text(initial_state, limit=_STATE_LENGTH, record=str(ref), field="initial_state")
     values = {
         **_ref_params(ref),
         "centra_id": centra_id,
         "wms_id": wms_id,
         "centra_order": centra_order,
         "state": initial_state,
-        "now": tx.now,
+        "attempts": 0,
+        "created_at": tx.now,
+        "updated_at": tx.now,
     }
     created = tx.one_or_none(
-        "INSERT INTO ledger_records (store, kind, key, centra_id, wms_id, centra_order, state, "
-        "attempts, created_at, updated_at) VALUES (:store, :kind, :key, :centra_id, :wms_id, "
-        ":centra_order, :state, 0, :now, :now) "
-        f"ON CONFLICT (store, kind, key) DO NOTHING RETURNING {_RECORD}",
+        f"{_NEW_RECORD} ON CONFLICT (store, kind, key) DO NOTHING RETURNING {_RECORDS.listed}",
         values,
     )
     if created is not None:
-        tx.run(
-            "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
-            "VALUES (:id, NULL, :state, :now, 'created')",
-            {"id": created[0], "state": initial_state, "now": tx.now},
-        )
+        _add_step(tx, _RECORDS.row(created)["id"], None, initial_state, "created")
         return _to_record(tx, created)
     if centra_id is None and wms_id is None and centra_order is None:
-        found = tx.one_or_none(f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}", values)
+        found = tx.one_or_none(f"{_RECORDS.select} WHERE {_THIS_RECORD}", values)
     else:
         found = tx.one_or_none(
             "UPDATE ledger_records SET centra_id = COALESCE(:centra_id, centra_id), "
             "wms_id = COALESCE(:wms_id, wms_id), "
-            "centra_order = COALESCE(:centra_order, centra_order), updated_at = :now "
-            f"WHERE {_THIS_RECORD} RETURNING {_RECORD}",
+            "centra_order = COALESCE(:centra_order, centra_order), updated_at = :updated_at "
+            f"WHERE {_THIS_RECORD} RETURNING {_RECORDS.listed}",
             values,
         )
     if found is None:  # only if the row vanished between the two statements
@@ -164,18 +192,19 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
     """
     ref = step.ref
     check_ref(ref)
-    check_text(step.to_state, limit=64, record=str(ref), field="to_state")
+    check_text(step.to_state, limit=_STATE_LENGTH, record=str(ref), field="to_state")
     current = tx.one_or_none(
-        f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
+        f"SELECT id, state FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
         _ref_params(ref),
     )
     if current is None:
         raise RecordValidationError(
             "no such record; call upsert_record first", record=str(ref), field="key"
         )
-    record_id, from_state = current[0], current[6]
+    record_id, from_state = current
     if step.only_from is not None and from_state not in step.only_from:
-        return _to_record(tx, current)
+        unchanged = tx.rows(f"{_RECORDS.select} WHERE id = :id", {"id": record_id})[0]
+        return _to_record(tx, unchanged)
     assignments = ["state = :state", "last_error = :error", "updated_at = :now"]
     values: dict[str, Any] = {
         "id": record_id,
@@ -190,20 +219,11 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
         assignments.append("last_response = :response")
         values["response"] = dumped(scrub(step.response))
     row = tx.rows(
-        f"UPDATE ledger_records SET {', '.join(assignments)} WHERE id = :id RETURNING {_RECORD}",
+        f"UPDATE ledger_records SET {', '.join(assignments)} WHERE id = :id "
+        f"RETURNING {_RECORDS.listed}",
         values,
     )[0]
-    tx.run(
-        "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
-        "VALUES (:id, :from_state, :to_state, :now, :note)",
-        {
-            "id": record_id,
-            "from_state": from_state,
-            "to_state": step.to_state,
-            "now": tx.now,
-            "note": clean(step.note),
-        },
-    )
+    _add_step(tx, record_id, from_state, step.to_state, clean(step.note))
     return _to_record(tx, row)
 
 
@@ -220,12 +240,23 @@ def note(tx: Tx, ref: RecordRef, note: str, error: str | None) -> bool:
         "UPDATE ledger_records SET last_error = :error, updated_at = :now WHERE id = :id",
         {"id": current[0], "error": clean(error), "now": tx.now},
     )
-    tx.run(
-        "INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
-        "VALUES (:id, :state, :state, :now, :note)",
-        {"id": current[0], "state": current[1], "now": tx.now, "note": clean(note)},
-    )
+    _add_step(tx, current[0], current[1], current[1], clean(note))
     return True
+
+
+def _add_step(
+    tx: Tx, record_id: int, from_state: str | None, to_state: str, note: str | None
+) -> None:
+    tx.run(
+        _ADD_STEP,
+        {
+            "record_id": record_id,
+            "from_state": from_state,
+            "to_state": to_state,
+            "at": tx.now,
+            "note": note,
+        },
+    )
 
 
 def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
@@ -259,9 +290,7 @@ def apply_moves(tx: Tx, moves: Iterable[Move]) -> list[LedgerRecord]:
 
 
 def get_record(tx: Tx, ref: RecordRef) -> LedgerRecord | None:
-    row = tx.one_or_none(
-        f"SELECT {_RECORD} FROM ledger_records WHERE {_THIS_RECORD}", _ref_params(ref)
-    )
+    row = tx.one_or_none(f"{_RECORDS.select} WHERE {_THIS_RECORD}", _ref_params(ref))
     return None if row is None else _to_record(tx, row)
 
 
@@ -274,7 +303,7 @@ def get_records(tx: Tx, refs: Iterable[RecordRef]) -> dict[RecordRef, LedgerReco
     for (store, kind), wanted in keys.items():
         for placeholders, params in in_chunks(wanted, "k"):
             rows = tx.rows(
-                f"SELECT {_RECORD} FROM ledger_records "
+                f"{_RECORDS.select} "
                 f"WHERE store = :store AND kind = :kind AND key IN ({placeholders})",
                 {"store": store, "kind": kind.value, **params},
             )
@@ -307,11 +336,18 @@ def list_records(
         conditions.append("state = :state")
         params["state"] = state
     rows = tx.rows(
-        f"SELECT {_RECORD} FROM ledger_records WHERE {' AND '.join(conditions)} "
+        f"{_RECORDS.select} WHERE {' AND '.join(conditions)} "
         "ORDER BY updated_at DESC, id DESC LIMIT :limit",
         params,
     )
     return [_to_record(tx, row) for row in rows]
+
+
+def _in_states(states: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """`` AND state IN (…)`` and its parameters; ``states`` must not be empty."""
+    names = [f"s{index}" for index in range(len(states))]
+    placeholders = ", ".join(f":{name}" for name in names)
+    return f" AND state IN ({placeholders})", dict(zip(names, states, strict=True))
 
 
 def scan_records(
@@ -326,33 +362,33 @@ def scan_records(
     """Key order, so the last key of a page is where the next one starts."""
     if not states:
         return []
-    names = [f"s{index}" for index in range(len(states))]
-    params: dict[str, Any] = {
-        "store": store,
-        "kind": kind.value,
-        "limit": limit,
-        **dict(zip(names, states, strict=True)),
-    }
-    more = ""
+    more, in_params = _in_states(states)
+    params: dict[str, Any] = {**in_params, "store": store, "kind": kind.value, "limit": limit}
+    key = tx.unindexed("key")
     if after_key is not None:
-        more += " AND key > :after_key"
+        more += f" AND {key} > :after_key"
         params["after_key"] = after_key
     if key_prefix is not None:
         more += f" AND {_PREFIXED}"
         params |= {"key_prefix": key_prefix, "prefix_length": len(key_prefix)}
     rows = tx.rows(
-        f"SELECT {_RECORD} FROM ledger_records WHERE store = :store AND kind = :kind "
-        f"AND state IN ({', '.join(f':{n}' for n in names)}){more} ORDER BY key LIMIT :limit",
+        f"{_RECORDS.select} WHERE store = :store AND kind = :kind{more} "
+        f"ORDER BY {key} LIMIT :limit",
         params,
     )
     return [_to_record(tx, row) for row in rows]
 
 
-def count_records(tx: Tx, store: str, kind: RecordKind) -> dict[str, int]:
+def count_records(
+    tx: Tx, store: str, kind: RecordKind, states: Sequence[str] | None
+) -> dict[str, int]:
+    if states is not None and not states:
+        return {}
+    more, params = ("", {}) if states is None else _in_states(states)
     rows = tx.rows(
-        "SELECT state, count(*) FROM ledger_records WHERE store = :store AND kind = :kind "
-        "GROUP BY state",
-        {"store": store, "kind": kind.value},
+        "SELECT state, count(*) FROM ledger_records WHERE store = :store AND kind = :kind"
+        f"{more} GROUP BY state",
+        {**params, "store": store, "kind": kind.value},
     )
     return {str(row[0]): int(row[1]) for row in rows}
 
@@ -370,21 +406,20 @@ def history(tx: Tx, ref: RecordRef) -> list[Transition]:
 # -- effects ------------------------------------------------------------------------------
 
 
-def _locked_effect(tx: Tx, key: str) -> Sequence[Any]:
-    row = tx.one_or_none(
-        f"SELECT {_EFFECT} FROM effects WHERE key = :key{tx.for_update}", {"key": key}
-    )
+def _locked_effect(tx: Tx, key: str) -> Effect:
+    row = tx.one_or_none(f"{_EFFECTS.select} WHERE key = :key{tx.for_update}", {"key": key})
     if row is None:
         raise RecordValidationError(
             "no such effect; call begin_effect first", record=f"effect {key}", field="key"
         )
-    return row
+    return _to_effect(tx, row)
 
 
-def _update_effect(tx: Tx, effect_id: int, assignments: str, values: dict[str, Any]) -> Effect:
+def _update_effect(tx: Tx, key: str, assignments: str, values: dict[str, Any]) -> Effect:
     row = tx.rows(
-        f"UPDATE effects SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_EFFECT}",
-        {**values, "id": effect_id, "now": tx.now},
+        f"UPDATE effects SET {assignments}, updated_at = :now WHERE key = :key "
+        f"RETURNING {_EFFECTS.listed}",
+        {**values, "key": key, "now": tx.now},
     )[0]
     return _to_effect(tx, row)
 
@@ -399,12 +434,10 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
     failed does (:func:`fail_effect`, :func:`note_effect_error`), so restarts of a process
     that died mid-call never add up to giving up on a call that may well have landed.
     """
-    check_text(key, limit=255, record=f"effect {key}", field="key")
+    check_text(key, limit=_EFFECTS.length("key"), record=f"effect {key}", field="key")
     check_ref(record)
     created = tx.one_or_none(
-        "INSERT INTO effects (key, store, kind, record_key, status, intent, attempts, "
-        "created_at, updated_at) VALUES (:key, :store, :kind, :record_key, :status, :intent, "
-        f"0, :now, :now) ON CONFLICT (key) DO NOTHING RETURNING {_EFFECT}",
+        f"{_NEW_EFFECT} ON CONFLICT (key) DO NOTHING RETURNING {_EFFECTS.listed}",
         {
             "key": key,
             "store": record.store,
@@ -412,45 +445,50 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
             "record_key": record.key,
             "status": EffectStatus.PENDING.value,
             "intent": dumped(scrub(intent)),
-            "now": tx.now,
+            "attempts": 0,
+            "created_at": tx.now,
+            "updated_at": tx.now,
         },
     )
     if created is not None:
         return EffectBegin(BeginOutcome.NEW, _to_effect(tx, created))
-    row = _locked_effect(tx, key)
-    owner = RecordRef(row[2], RecordKind(row[3]), row[4])
-    if owner != record:
+    found = _locked_effect(tx, key)
+    if found.record != record:
         raise RecordValidationError(
-            f"key already belongs to {owner}, not {record}", record=f"effect {key}", field="key"
+            f"key already belongs to {found.record}, not {record}",
+            record=f"effect {key}",
+            field="key",
         )
-    status = EffectStatus(row[5])
-    if status is EffectStatus.SUCCEEDED:
-        return EffectBegin(BeginOutcome.SUCCEEDED, _to_effect(tx, row))
-    if status is EffectStatus.ABANDONED:
+    if found.status is EffectStatus.SUCCEEDED:
+        return EffectBegin(BeginOutcome.SUCCEEDED, found)
+    if found.status is EffectStatus.ABANDONED:
         # Never confirmed: it may have applied, so it is in doubt again.
         revived = _update_effect(
-            tx, row[0], "status = :status, completed_at = NULL", {"status": "pending"}
+            tx,
+            key,
+            "status = :status, completed_at = NULL",
+            {"status": EffectStatus.PENDING.value},
         )
         return EffectBegin(BeginOutcome.IN_DOUBT, revived)
-    if status is EffectStatus.FAILED:
+    if found.status is EffectStatus.FAILED:
         retried = _update_effect(
             tx,
-            row[0],
+            key,
             "status = :status, intent = :intent, completed_at = NULL",
             {"status": EffectStatus.PENDING.value, "intent": dumped(scrub(intent))},
         )
         return EffectBegin(BeginOutcome.RETRY, retried)
-    return EffectBegin(BeginOutcome.IN_DOUBT, _to_effect(tx, row))
+    return EffectBegin(BeginOutcome.IN_DOUBT, found)
 
 
 def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
     """Confirm the effect; a second confirmation keeps the first outcome."""
-    row = _locked_effect(tx, key)
-    if row[5] == EffectStatus.SUCCEEDED.value:
-        return _to_effect(tx, row)
+    found = _locked_effect(tx, key)
+    if found.status is EffectStatus.SUCCEEDED:
+        return found
     return _update_effect(
         tx,
-        row[0],
+        key,
         "status = :status, outcome = :outcome, error = NULL, completed_at = :now",
         {"status": EffectStatus.SUCCEEDED.value, "outcome": dumped(scrub(outcome))},
     )
@@ -462,13 +500,13 @@ def fail_effect(tx: Tx, key: str, error: str, counted: bool) -> Effect:
     A confirmed effect stays confirmed: a refusal after another holder applied it (the
     remote side refusing a repeat) says nothing against what was applied.
     """
-    row = _locked_effect(tx, key)
-    if row[5] == EffectStatus.SUCCEEDED.value:
-        return _to_effect(tx, row)
+    found = _locked_effect(tx, key)
+    if found.status is EffectStatus.SUCCEEDED:
+        return found
     count = ", attempts = attempts + 1" if counted else ""
     return _update_effect(
         tx,
-        row[0],
+        key,
         f"status = :status, error = :error, completed_at = :now{count}",
         {"status": EffectStatus.FAILED.value, "error": clean(error)},
     )
@@ -476,11 +514,11 @@ def fail_effect(tx: Tx, key: str, error: str, counted: bool) -> Effect:
 
 def note_effect_error(tx: Tx, key: str, error: str) -> Effect:
     """A retryable error ended an attempt: still in doubt, one more attempt counted."""
-    row = _locked_effect(tx, key)
-    if row[5] != EffectStatus.PENDING.value:
-        return _to_effect(tx, row)
+    found = _locked_effect(tx, key)
+    if found.status is not EffectStatus.PENDING:
+        return found
     return _update_effect(
-        tx, row[0], "error = :error, attempts = attempts + 1", {"error": clean(error)}
+        tx, key, "error = :error, attempts = attempts + 1", {"error": clean(error)}
     )
 
 
@@ -513,5 +551,5 @@ def _abandon(tx: Tx, which: str, params: dict[str, Any], reason: str) -> int:
 
 
 def get_effect(tx: Tx, key: str) -> Effect | None:
-    row = tx.one_or_none(f"SELECT {_EFFECT} FROM effects WHERE key = :key", {"key": key})
+    row = tx.one_or_none(f"{_EFFECTS.select} WHERE key = :key", {"key": key})
     return None if row is None else _to_effect(tx, row)

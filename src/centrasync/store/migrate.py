@@ -6,6 +6,7 @@ migration scripts ship inside the package, so ``open_store`` works from a wheel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +16,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "upgrade"]
+from centrasync.store.engine import create_store_engine
+from centrasync.store.sqlcore import translated
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SchemaRevision",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "schema_revision",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -43,6 +55,32 @@ async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, ``None`` for an empty one."""
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRevision:
+    """Where a database's schema stands against the migrations this code ships.
+
+    ``known``: ``current`` is one of them (an empty database's ``None`` counts); a
+    database migrated by a newer version is not.
+    """
+
+    current: str | None
+    head: str
+    known: bool
+
+
+async def schema_revision(url: str) -> SchemaRevision:
+    """Read the schema revision of the database at ``url``, changing nothing."""
+    engine = create_store_engine(url)
+    try:
+        async with translated():
+            current = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = current is None or any(s.revision == current for s in scripts.walk_revisions())
+    return SchemaRevision(current, head_revision(), known)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

@@ -102,7 +102,7 @@ ledger_records = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("centra_order", String(255)),
     UniqueConstraint("store", "kind", "key"),
-    Index(None, "store", "kind", "state"),
+    Index(None, "store", "kind", "state", "key"),
 )
 
 ledger_transitions = Table(

@@ -133,7 +133,7 @@ class SqlStateStore:
 
     @property
     def engine(self) -> AsyncEngine:
-        """The engine underneath, for migrations and read-only diagnostics."""
+        """The engine underneath, which migrates the database."""
         return self._shared.engine
 
     def __repr__(self) -> str:
@@ -296,8 +296,13 @@ class SqlStateStore:
             write=False,
         )
 
-    async def count_records(self, store: str, kind: RecordKind) -> dict[str, int]:
-        return await self._call(partial(ledger.count_records, store=store, kind=kind), write=False)
+    async def count_records(
+        self, store: str, kind: RecordKind, *, states: Collection[str] | None = None
+    ) -> dict[str, int]:
+        wanted = None if states is None else sorted(states)
+        return await self._call(
+            partial(ledger.count_records, store=store, kind=kind, states=wanted), write=False
+        )
 
     async def history(self, ref: RecordRef) -> list[Transition]:
         return await self._call(partial(ledger.history, ref=ref), write=False)
@@ -445,3 +450,22 @@ class SqlStateStore:
 
     async def list_leases(self) -> list[Lease]:
         return await self._call(coordination.list_leases, write=False)
+
+    # -- diagnostics ----------------------------------------------------------------------
+
+    async def store_names(self) -> list[str]:
+        return await self._call(coordination.store_names, write=False)
+
+    async def find_lease(self, name: str) -> Lease | None:
+        return await self._call(partial(coordination.find_lease, name=name), write=False)
+
+    async def dead_letters_of(
+        self, record: RecordRef, *, include_resolved: bool = False
+    ) -> list[DeadLetter]:
+        return await self._call(
+            partial(coordination.dead_letters_of, record=record, include_resolved=include_resolved),
+            write=False,
+        )
+
+    async def dead_records(self, store: str) -> list[RecordRef]:
+        return await self._call(partial(coordination.dead_records, store=store), write=False)

@@ -5,8 +5,10 @@ compiled and processed every statement again on each call, which cost about ten 
 SQLite itself needs (a profile of one ledger write: ~80 µs of Core per statement against
 ~6 µs in SQLite). :class:`Tx` keeps the few backend differences (parameter style, how
 timestamps and JSON travel, row locks) in one place, so statement code reads the same for
-SQLite and PostgreSQL. The helpers below keep secrets and third-party exceptions out of
-what the store hands back.
+SQLite and PostgreSQL. :class:`Columns` takes column names and lengths from the tables of
+``schema.py``, which the migrations are tested against, once at import: the statement text
+cannot drift from the schema, and no statement is compiled per call. The helpers below keep
+secrets and third-party exceptions out of what the store hands back.
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String, Table
 from sqlalchemy import exc as sa_exc
 
 from centrasync.errors import CentrasyncError, RecordValidationError, RetryLaterError, redact
+from centrasync.store import schema
 from centrasync.store.base import Json, RecordKind, RecordRef
 
 __all__ = [
+    "Columns",
     "PostgresTx",
     "SqliteTx",
     "Tx",
@@ -54,6 +59,57 @@ _TRANSIENT = (
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 # SQLite's default limit on bound variables is 32,766; staying far below leaves room.
 _CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """One table of ``schema.py`` as statement text, read off the table once at import."""
+
+    table: str
+    names: tuple[str, ...]
+    listed: str
+    """Every column, in the order :meth:`row` reads them: for ``SELECT`` and ``RETURNING``."""
+    select: str
+    """``SELECT`` :attr:`listed` ``FROM`` the table."""
+    lengths: Mapping[str, int]
+
+    @classmethod
+    def of(cls, table: Table) -> Columns:
+        names = tuple(column.name for column in table.columns)
+        lengths = {
+            column.name: column.type.length
+            for column in table.columns
+            if isinstance(column.type, String) and column.type.length is not None
+        }
+        listed = ", ".join(names)
+        return cls(table.name, names, listed, f"SELECT {listed} FROM {table.name}", lengths)
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        """A row selected or returned as :attr:`listed`, by column name."""
+        return dict(zip(self.names, values, strict=True))
+
+    def insert(self, *names: str) -> str:
+        """``INSERT INTO <table> (<names>) VALUES (:<names>)``: parameters named as columns."""
+        self._known(names)
+        return (
+            f"INSERT INTO {self.table} ({', '.join(names)}) "
+            f"VALUES ({', '.join(f':{name}' for name in names)})"
+        )
+
+    def length(self, name: str) -> int:
+        """The most characters column ``name`` holds."""
+        self._known((name,))
+        if name not in self.lengths:
+            raise ValueError(f"column {self.table}.{name} has no length")
+        return self.lengths[name]
+
+    def _known(self, names: Sequence[str]) -> None:
+        unknown = [name for name in names if name not in self.names]
+        if unknown:
+            raise ValueError(f"table {self.table} has no column {', '.join(unknown)}")
+
+
+LEDGER_RECORDS = Columns.of(schema.ledger_records)
 
 
 class Tx(ABC):
@@ -110,6 +166,16 @@ class Tx(ABC):
     @property
     def for_update_skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
+    def unindexed(self, column: str) -> str:
+        """``column`` in a form SQLite will neither search nor order through an index on it.
+
+        SQLite plans without knowing how rows spread over states: asked for a few states in
+        key order, it walks the (store, kind, key) index through the whole ledger to save a
+        sort, however few rows are in those states. A unary plus keeps it on the (store,
+        kind, state, key) index. PostgreSQL weighs both by its statistics and needs no hint.
+        """
+        return column if self.postgres else f"+{column}"
 
     @property
     def for_share(self) -> str:
@@ -269,6 +335,6 @@ def check_text(value: str, *, limit: int, record: str, field: str) -> str:
 def check_ref(ref: RecordRef) -> RecordRef:
     if not isinstance(ref.kind, RecordKind):
         raise RecordValidationError(f"unknown kind {ref.kind!r}", record=str(ref), field="kind")
-    check_text(ref.store, limit=64, record=str(ref), field="store")
-    check_text(ref.key, limit=255, record=str(ref), field="key")
+    check_text(ref.store, limit=LEDGER_RECORDS.length("store"), record=str(ref), field="store")
+    check_text(ref.key, limit=LEDGER_RECORDS.length("key"), record=str(ref), field="key")
     return ref

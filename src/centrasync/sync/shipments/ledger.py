@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from centrasync.store.base import RecordKind, RecordRef, StateStore
+from centrasync.store.base import LedgerStore, RecordKind, RecordRef
 
 from ..policy import Ladder, ParkedStates
 
@@ -120,9 +120,9 @@ def order_of_shipment_number(shipment: str) -> str:
     return shipment.rsplit("-", 1)[0]
 
 
-async def flow_backlog(state: StateStore, store: str) -> dict[str, int]:
-    """Shipments waiting per flow, counted by the database."""
-    counts = await state.count_records(store, RecordKind.SHIPMENT)
+async def flow_backlog(state: LedgerStore, store: str) -> dict[str, int]:
+    """Shipments waiting per flow, counted by the database in the waiting states alone."""
+    counts = await state.count_records(store, RecordKind.SHIPMENT, states=TAKEABLE | CONFIRMABLE)
     return {
         OUTBOUND: sum(counts.get(state, 0) for state in TAKEABLE),
         CONFIRMATION: sum(counts.get(state, 0) for state in CONFIRMABLE - TAKEABLE),
