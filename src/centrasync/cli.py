@@ -204,7 +204,9 @@ def serve(
 
     async def run() -> None:
         # The store's connections belong to the loop that serves requests, so all share one.
-        state = await open_store(engine_settings.database_url)
+        state = await open_store(
+            engine_settings.database_url, pool_size=engine_settings.database_pool
+        )
         app_ = create_app(settings, state)
         engine = Engine(
             settings,

@@ -216,6 +216,13 @@ class EngineSettings(_Strict):
     """Process-wide settings."""
 
     database_url: str = "sqlite+aiosqlite:///centrasync.sqlite"
+    database_pool: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections a process keeps open (as many again at a peak); "
+        "size the server's max_connections for every process",
+    )
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8080, gt=0, lt=65536)
     max_webhook_body: int = Field(1_048_576, gt=0)

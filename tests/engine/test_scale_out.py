@@ -112,7 +112,8 @@ class ScaleOut:
             centra_host=self.centra_url,
             wms_hosts=self.wms_urls,
             schedule=SCHEDULE,
-            engine={"listen_port": self.web_port, **self.engine_options},
+            # Four processes on one server: at most 4 x 16 connections of its 100.
+            engine={"listen_port": self.web_port, "database_pool": 8, **self.engine_options},
         )
         self.config.write_text(settings_toml(document))
         serve = ("serve", "--config", str(self.config))

@@ -199,7 +199,7 @@ async def run_pass(
             "so a stock pass has nothing to do"
         )
     limit = settings.engine.max_attempts
-    state = await open_store(settings.engine.database_url)
+    state = await open_store(settings.engine.database_url, pool_size=settings.engine.database_pool)
     try:
         centra, wms = store_clients(
             store, RateBudget(settings.engine.centra_rate), connections=connections

@@ -96,6 +96,10 @@ class StoreLocation:
     missing_file: Path | None
 
 
+DEFAULT_POOL = 20
+"""PostgreSQL connections a process keeps open by default (``[engine] database_pool``)."""
+
+
 def locate(url: str) -> StoreLocation:
     """Read ``url``; a :class:`ConfigError` naming it when it is no database URL."""
     parsed = _parse(url)
@@ -113,10 +117,11 @@ def _parse(url: str) -> URL:
         raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from exc
 
 
-def create_store_engine(url: str) -> AsyncEngine:
+def create_store_engine(url: str, *, pool_size: int = DEFAULT_POOL) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite://…`` or ``postgresql+psycopg://…``.
 
-    Anything else is a configuration error naming the (password-masked) URL.
+    Anything else is a configuration error naming the (password-masked) URL. ``pool_size``:
+    PostgreSQL connections kept open; as many again are opened at a peak and closed after.
     """
     parsed = _parse(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -132,12 +137,11 @@ def create_store_engine(url: str) -> AsyncEngine:
         _configure_sqlite(engine, wal=not memory)
         return engine
     if backend == "postgresql" and driver == "psycopg":
-        # A store's passes make up to ``[engine] concurrency`` (8) store calls at once, two
-        # stores and the webhook app more: behind the default pool of five, every call
-        # beyond it opened and closed a connection of its own (a fifth of the outbound
-        # throughput at 10,000 shipments). Idle connections above 20 are closed again. No
-        # ping on checkout: see backends.py for how a dropped connection is handled.
-        return create_async_engine(parsed, pool_size=20, max_overflow=20)
+        # A store's passes make up to ``[engine] concurrency`` store calls at once, more
+        # stores and the webhook app more: behind SQLAlchemy's default pool of five, every
+        # call beyond it opened and closed a connection of its own. No ping on checkout:
+        # see backends.py for how a dropped connection is handled.
+        return create_async_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
     raise ConfigError(
         f"database_url: unsupported database {shown!r}; use sqlite+aiosqlite:///path.sqlite "
         "or postgresql+psycopg://host:5432/db"

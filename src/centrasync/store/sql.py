@@ -45,7 +45,7 @@ from centrasync.store.base import (
     Transition,
     require_utc,
 )
-from centrasync.store.engine import create_store_engine, sqlite_file
+from centrasync.store.engine import DEFAULT_POOL, create_store_engine, sqlite_file
 from centrasync.store.sqlcore import Tx, translated
 
 __all__ = ["Clock", "SqlStateStore", "open_store", "utc_now"]
@@ -64,16 +64,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def open_store(url: str, *, clock: Clock | None = None) -> StateStore:
+async def open_store(
+    url: str, *, clock: Clock | None = None, pool_size: int = DEFAULT_POOL
+) -> StateStore:
     """Open the store at ``url``, migrating the database to the newest schema first.
 
     ``sqlite+aiosqlite:///state.sqlite`` (the embedded default),
     ``sqlite+aiosqlite:///:memory:`` (tests) or ``postgresql+psycopg://host:5432/db``.
     ``clock`` replaces the host's clock (tests move time with it); given one, PostgreSQL
-    judges leases by it too instead of by the server's clock.
+    judges leases by it too instead of by the server's clock. ``pool_size``: PostgreSQL
+    connections kept open (as many again at a peak).
     """
     sqlite = sqlite_file(url)
-    engine = create_store_engine(url) if sqlite is None else sqlite.engine
+    engine = create_store_engine(url, pool_size=pool_size) if sqlite is None else sqlite.engine
     backend: Backend = (
         PostgresBackend(engine, database_clock=clock is None)
         if sqlite is None
