@@ -205,7 +205,9 @@ def serve(
     async def run() -> None:
         # The store's connections belong to the loop that serves requests, so all share one.
         state = await open_store(
-            engine_settings.database_url, pool_size=engine_settings.database_pool
+            engine_settings.database_url,
+            pool_size=engine_settings.database_pool,
+            stall_timeout=engine_settings.lease_ttl,
         )
         app_ = create_app(settings, state)
         engine = Engine(

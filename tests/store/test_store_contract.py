@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from centrasync.errors import LeaseLostError, RecordValidationError
+from centrasync.errors import LeaseLostError, RecordValidationError, RetryLaterError
 from centrasync.store import (
     Abandon,
     BeginOutcome,
@@ -820,3 +820,27 @@ async def test_effect_begun_by_a_killed_process_is_in_doubt(durable_url: str) ->
         assert resumed.effect.intent == {"orderNumber": "1042-1"}
     finally:
         await store.close()
+
+
+async def test_postgres_ends_a_transaction_its_process_left_idle(
+    pg_schema_url: Callable[[], str],
+) -> None:
+    """A process stopped inside a transaction cannot hold its lease's row lock for good."""
+    url = pg_schema_url()
+    stalled = await open_store(url, stall_timeout=0.5)
+    other = await open_store(url)
+    ttl = timedelta(seconds=0.3)
+    try:
+        lease = await stalled.acquire_lease("worker/se", "w1", ttl)
+        assert lease is not None
+        fenced = stalled.fenced(Holder(lease.fence))
+        with pytest.raises(RetryLaterError):
+            async with fenced.transaction() as tx:
+                await tx.upsert_record(SHIPMENT)  # the share lock on the lease row is held
+                await asyncio.sleep(1.0)  # the process stalls here
+                await tx.transition(SHIPMENT, "sent")
+        assert await other.acquire_lease("worker/se", "w2", ttl), "the lease was taken over"
+        assert await other.get_record(SHIPMENT) is None
+    finally:
+        await stalled.close()
+        await other.close()

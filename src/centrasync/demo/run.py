@@ -237,7 +237,9 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
         _print_start(console, plan, _url(centra_sock), _url(wms_sock), _url(engine_sock))
         await story.stock_the_shelves()
         state = await open_store(
-            settings.engine.database_url, pool_size=settings.engine.database_pool
+            settings.engine.database_url,
+            pool_size=settings.engine.database_pool,
+            stall_timeout=settings.engine.lease_ttl,
         )
         stack.push_async_callback(state.close)
         app = create_app(settings, state)

@@ -199,7 +199,11 @@ async def run_pass(
             "so a stock pass has nothing to do"
         )
     limit = settings.engine.max_attempts
-    state = await open_store(settings.engine.database_url, pool_size=settings.engine.database_pool)
+    state = await open_store(
+        settings.engine.database_url,
+        pool_size=settings.engine.database_pool,
+        stall_timeout=settings.engine.lease_ttl,
+    )
     try:
         centra, wms = store_clients(
             store, RateBudget(settings.engine.centra_rate), connections=connections

@@ -98,6 +98,8 @@ class StoreLocation:
 
 DEFAULT_POOL = 20
 """PostgreSQL connections a process keeps open by default (``[engine] database_pool``)."""
+DEFAULT_STALL_TIMEOUT = 15.0
+"""Seconds a PostgreSQL transaction may sit idle by default: the default lease time."""
 
 
 def locate(url: str) -> StoreLocation:
@@ -117,11 +119,15 @@ def _parse(url: str) -> URL:
         raise ConfigError(f"database_url: not a database URL: {redact(url)!r}") from exc
 
 
-def create_store_engine(url: str, *, pool_size: int = DEFAULT_POOL) -> AsyncEngine:
+def create_store_engine(
+    url: str, *, pool_size: int = DEFAULT_POOL, stall_timeout: float = DEFAULT_STALL_TIMEOUT
+) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite://…`` or ``postgresql+psycopg://…``.
 
     Anything else is a configuration error naming the (password-masked) URL. ``pool_size``:
     PostgreSQL connections kept open; as many again are opened at a peak and closed after.
+    ``stall_timeout``: seconds a PostgreSQL transaction may sit idle before the server ends
+    it (see :func:`_configure_postgres`).
     """
     parsed = _parse(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -141,11 +147,31 @@ def create_store_engine(url: str, *, pool_size: int = DEFAULT_POOL) -> AsyncEngi
         # stores and the webhook app more: behind SQLAlchemy's default pool of five, every
         # call beyond it opened and closed a connection of its own. No ping on checkout:
         # see backends.py for how a dropped connection is handled.
-        return create_async_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
+        _configure_postgres(engine, stall_timeout=stall_timeout)
+        return engine
     raise ConfigError(
         f"database_url: unsupported database {shown!r}; use sqlite+aiosqlite:///path.sqlite "
         "or postgresql+psycopg://host:5432/db"
     )
+
+
+def _configure_postgres(engine: AsyncEngine, *, stall_timeout: float) -> None:
+    """End a transaction left idle by a process that stalled inside it.
+
+    The store's transactions hold no remote call and last milliseconds. A process stopped
+    in the middle of one (paused, frozen) would keep its row locks for as long as it stays
+    stopped, the share lock on its lease row among them, so nobody could take its work
+    over. The server ends such a transaction after ``stall_timeout``; the stalled process
+    finds its connection gone when it resumes, and its lease taken.
+    """
+    timeout_ms = max(1, round(stall_timeout * 1000))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:

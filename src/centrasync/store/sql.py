@@ -45,7 +45,12 @@ from centrasync.store.base import (
     Transition,
     require_utc,
 )
-from centrasync.store.engine import DEFAULT_POOL, create_store_engine, sqlite_file
+from centrasync.store.engine import (
+    DEFAULT_POOL,
+    DEFAULT_STALL_TIMEOUT,
+    create_store_engine,
+    sqlite_file,
+)
 from centrasync.store.sqlcore import Tx, translated
 
 __all__ = ["Clock", "SqlStateStore", "open_store", "utc_now"]
@@ -65,7 +70,11 @@ def utc_now() -> datetime:
 
 
 async def open_store(
-    url: str, *, clock: Clock | None = None, pool_size: int = DEFAULT_POOL
+    url: str,
+    *,
+    clock: Clock | None = None,
+    pool_size: int = DEFAULT_POOL,
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT,
 ) -> StateStore:
     """Open the store at ``url``, migrating the database to the newest schema first.
 
@@ -73,10 +82,16 @@ async def open_store(
     ``sqlite+aiosqlite:///:memory:`` (tests) or ``postgresql+psycopg://host:5432/db``.
     ``clock`` replaces the host's clock (tests move time with it); given one, PostgreSQL
     judges leases by it too instead of by the server's clock. ``pool_size``: PostgreSQL
-    connections kept open (as many again at a peak).
+    connections kept open (as many again at a peak); ``stall_timeout``: seconds a
+    PostgreSQL transaction may sit idle before the server ends it (set it to the lease
+    time, so a process stalled inside a transaction cannot hold a lease's row lock longer).
     """
     sqlite = sqlite_file(url)
-    engine = create_store_engine(url, pool_size=pool_size) if sqlite is None else sqlite.engine
+    engine = (
+        create_store_engine(url, pool_size=pool_size, stall_timeout=stall_timeout)
+        if sqlite is None
+        else sqlite.engine
+    )
     backend: Backend = (
         PostgresBackend(engine, database_clock=clock is None)
         if sqlite is None

@@ -290,6 +290,16 @@ def translating() -> Iterator[None]:
         raise RetryLaterError(
             f"state store unavailable: {_describe(exc)}", system="state store"
         ) from exc
+    except sa_exc.DBAPIError as exc:
+        # The server ended the connection (a transaction left idle past the stall timeout,
+        # an administrator): nothing of the transaction committed; the next call reconnects.
+        if exc.connection_invalidated:
+            raise RetryLaterError(
+                f"state store connection lost: {_describe(exc)}", system="state store"
+            ) from exc
+        raise CentrasyncError(
+            f"state store failed: {_describe(exc)}", system="state store"
+        ) from exc
     except (sa_exc.SQLAlchemyError, sqlite3.Error) as exc:
         raise CentrasyncError(
             f"state store failed: {_describe(exc)}", system="state store"
