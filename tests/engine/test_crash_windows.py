@@ -25,6 +25,8 @@ from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
 from .helpers import SE, add_shipments, orderable_eans
 from .shop import ProcessKilled, Shop, open_shop
 
+pytestmark = pytest.mark.slow
+
 WINDOWS = {
     # The WMS order was created; by the restart the warehouse has started on it, so a
     # blind re-send would be refused.

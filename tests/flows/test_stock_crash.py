@@ -15,6 +15,8 @@ from centrasync.sync.tally import Tally
 
 from .stock_harness import Killed, StockWorld, stock_world
 
+pytestmark = pytest.mark.slow
+
 
 def prepare(world: StockWorld, count: int) -> dict[str, int]:
     """``count`` SKUs whose WMS figure is three above Centra's; returns the targets."""

@@ -20,6 +20,8 @@ from centrasync.wms.ongoing.client import OngoingWarehouse
 
 from .stock_harness import ONGOING_URL, StockWorld, stock_world
 
+pytestmark = pytest.mark.slow
+
 
 def free_sizes(world: StockWorld, count: int) -> list[SizeRef]:
     """Sizes no demo order has allocated, so Centra never raises a write to its allocation."""

@@ -48,6 +48,8 @@ from centrasync.store.base import RecordKind
 
 from .rig import SHIPMENT_FLOWS, STEPS_PER_PASS, URI, Rig, open_rig, settle
 
+pytestmark = pytest.mark.slow
+
 # Seed 125 found the cancellation a gateway page answered (the test just below the stories).
 SEEDS = (11, 47, 125)
 # Passes a faulty run may take, and the passes after convergence that must change nothing.

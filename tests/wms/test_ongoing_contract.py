@@ -7,6 +7,8 @@ import sys
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import pytest
+
 from centrasync.testing import WarehouseContract, WarehouseHarness, ongoing_harness
 
 
@@ -25,6 +27,7 @@ class TestBoundInAnotherProject(WarehouseContract):
 """
 
 
+@pytest.mark.slow
 def test_the_contract_runs_in_a_project_in_strict_asyncio_mode(tmp_path: Path) -> None:
     """pytest-asyncio's default is strict mode: a connector's own project may not set auto."""
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
