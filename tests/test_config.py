@@ -59,7 +59,7 @@ def test_loads_several_stores_with_secrets_from_env(tmp_path: Path) -> None:
     assert se.capture_policy is CapturePolicy.ON_COMPLETE
     assert se.article_number is ArticleNumberStrategy.EAN
     assert se.wms.api_url == "https://api.ongoingsystems.se/acme/api/v1/"
-    assert se.centra_secret.reveal() == "se-secret"
+    assert se.centra_secret.get_secret_value() == "se-secret"
     assert se.webhook_secret is not None
     assert us.webhook_secret is None
     assert us.centra.base_url == "http://127.0.0.1:7801/api/wms-us/"
@@ -71,6 +71,16 @@ def test_secrets_never_show_in_repr(tmp_path: Path) -> None:
     text = repr(load_settings(write(tmp_path, GOOD), ENV))
     for secret in ENV.values():
         assert secret not in text
+
+
+def test_secrets_never_show_in_str_or_dumps(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD), ENV)
+    store = settings.store("se")
+    shown = [str(settings), str(store.centra_secret), settings.model_dump_json()]
+    shown.append(str(settings.model_dump()))
+    for text in shown:
+        for secret in ENV.values():
+            assert secret not in text
 
 
 @pytest.mark.parametrize(

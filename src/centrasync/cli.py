@@ -106,7 +106,7 @@ async def _find_shipment(store: StoreSettings, number: str) -> Shipment:
 
     order = number.split("-", 1)[0] if "-" in number else None
     async with OrderApiClient(
-        store.centra.base_url, store.centra_secret.reveal(), store.centra.timezone
+        store.centra.base_url, store.centra_secret.get_secret_value(), store.centra.timezone
     ) as client:
         for status in ("goodtogo", "inprogress", "completed"):
             page = await client.list_shipments(status, order=order)
@@ -300,7 +300,7 @@ def _load_checked_settings(config: Path) -> Settings:
     for store in settings.stores:
         for secret in (store.centra_secret, store.webhook_secret, store.wms_password):
             if secret is not None:
-                register_secret(secret.reveal())
+                register_secret(secret.get_secret_value())
     validate_store_rules(settings)
     return settings
 

@@ -3,7 +3,8 @@
 Built once at the edge (the CLI or the server), validated before any work starts, and
 passed down as frozen values; nothing else reads ``os.environ``. Secrets are never written
 in the TOML file: each one names the environment variable that holds it (with a default
-name derived from the store), and lives in a :class:`Secret` whose ``repr`` is masked.
+name derived from the store), and lives in a :class:`pydantic.SecretStr`, masked in
+``repr``, ``str`` and dumps.
 
 An error names the key and the store, e.g. ``stores.se.centra.timezone: unknown time zone
 'Europe/Stokholm'``, because the person fixing it is looking at the file.
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -31,7 +32,6 @@ __all__ = [
     "EngineSettings",
     "FlowSchedule",
     "OngoingSettings",
-    "Secret",
     "Settings",
     "StoreSettings",
     "load_settings",
@@ -39,29 +39,6 @@ __all__ = [
 ]
 
 _STORE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class Secret:
-    """A secret value whose ``repr``/``str`` never shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
 
 
 class CapturePolicy(StrEnum):
@@ -194,11 +171,9 @@ class StoreSettings(_Strict):
     picked_not_collected_as_in_stock: bool = False
     stock_quiet_window: float = Field(120.0, ge=0)
     warehouse_map: Mapping[str, str] = Field(default_factory=dict)
-    centra_secret: Secret
-    webhook_secret: Secret | None = None
-    wms_password: Secret
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    centra_secret: SecretStr
+    webhook_secret: SecretStr | None = None
+    wms_password: SecretStr
 
     @field_validator("article_filters")
     @classmethod
@@ -257,11 +232,11 @@ def _env_name(store: str, suffix: str) -> str:
     return f"CENTRASYNC_{re.sub(r'[^A-Z0-9]', '_', store.upper())}_{suffix}"
 
 
-def _secret(env: Mapping[str, str], name: str, key: str) -> Secret:
+def _secret(env: Mapping[str, str], name: str, key: str) -> SecretStr:
     value = env.get(name)
     if not value:
         raise ConfigError(f"{key}: environment variable {name} is not set")
-    return Secret(value)
+    return SecretStr(value)
 
 
 def _describe(exc: ValidationError, prefix: str) -> str:
@@ -299,7 +274,7 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         values = dict(raw)
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
-        values["webhook_secret"] = Secret(env[hook_env]) if env.get(hook_env) else None
+        values["webhook_secret"] = SecretStr(env[hook_env]) if env.get(hook_env) else None
         values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
         try:
             store = StoreSettings.model_validate(values)

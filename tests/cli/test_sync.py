@@ -25,6 +25,8 @@ from centrasync.sync.stock import StockDrift, StockReport
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD, serving
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 
 TEE_S, TEE_M, CAP = "7350000000017", "7350000000024", "7350000000031"

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from centrasync.cli import app
@@ -69,6 +70,7 @@ def table_rows(stdout: str, title: str, width: int) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_demo_brings_every_shipment_and_flow_to_its_intended_end_state(tmp_path: Path) -> None:
     assert {PLAN.store_of[n] for n in (DECLINED, CANCELLED, SHORT)} == {"wms"} == {PLAN.main}, (
         "the expected tables below assume the special cases and the flows' main store are wms"
@@ -149,6 +151,7 @@ def test_demo_brings_every_shipment_and_flow_to_its_intended_end_state(tmp_path:
         assert stock[change.sku].last_request == {"physical": change.figure, "warehouse": None}
 
 
+@pytest.mark.slow
 def test_demo_that_runs_out_of_time_exits_1_and_lists_what_is_missing(tmp_path: Path) -> None:
     database = tmp_path / "state.sqlite"
 

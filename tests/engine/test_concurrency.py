@@ -29,6 +29,8 @@ from centrasync.sync.tally import Tally
 from .helpers import STORES, secrets_env, settings_document
 from .shop import POLLING
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Held(httpx.AsyncBaseTransport):

@@ -213,6 +213,7 @@ async def ledger(state: StateStore) -> dict[str, str]:
 
 
 # Twenty restarts take most of the suite's default limit.
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_engine_survives_sigkill_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(SEED)

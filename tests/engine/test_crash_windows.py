@@ -30,6 +30,8 @@ from centrasync.sync.shipments import (
 from .helpers import SE, add_shipments, orderable_eans
 from .shop import ProcessKilled, Shop, open_shop
 
+pytestmark = pytest.mark.slow
+
 WINDOWS = {
     # The WMS order was created; by the restart the warehouse has started on it, so a
     # blind re-send would be refused.

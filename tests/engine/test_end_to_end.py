@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
@@ -28,6 +29,8 @@ from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
 
 from .helpers import SE, STORES, US, add_shipments, orderable_eans
 from .shop import Shop, open_shop
+
+pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)

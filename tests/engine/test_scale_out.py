@@ -201,6 +201,7 @@ async def ledger(state: StateStore) -> dict[str, str]:
 
 
 # Four processes and a kill take most of the suite's default limit on a busy machine.
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_three_workers_share_the_work_and_survive_a_kill(
     tmp_path: Path, pg_schema_url: Callable[[], str]

@@ -277,6 +277,7 @@ async def test_events_about_one_order_in_a_batch_are_acted_on_once(rig: Rig) -> 
     assert await rig.state.inbox_backlog("se") == 0
 
 
+@pytest.mark.slow
 async def test_webhooks_are_handled_while_a_long_pass_runs(rig: Rig) -> None:
     """A pass taking seconds must not hold the inbox back."""
     slow = FaultRule(kind="latency", method="GET", path="/api/wms/shipments", latency=5.0, times=1)

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +30,11 @@ from centrasync.store import open_store
 from centrasync.store.base import StateStore
 from centrasync.sync.articles import ArticlesFlow
 from centrasync.wms.ongoing.client import OngoingWarehouse
+from fake_clock import FakeClock
 
 CENTRA_URL = "http://centra.test/api/wms/"
 ONGOING_URL = "http://ongoing.test/demo/api/v1/"
 START = datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """One hand-moved clock for the Centra emulator and the flow, so deltas need no waiting."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Killed(BaseException):
@@ -180,7 +168,7 @@ class Rig:
 
 @asynccontextmanager
 async def rig(tmp_path: Path, products: Sequence[ProductSpec] | None = None) -> AsyncIterator[Rig]:
-    clock = FakeClock()
+    clock = FakeClock(START)
     centra = CentraEmulator(clock=clock)
     centra.load_catalogue(
         CatalogueSpec(

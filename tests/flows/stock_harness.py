@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +23,11 @@ from centrasync.store import open_store
 from centrasync.store.base import StateStore
 from centrasync.sync.stock import StockFlow
 from centrasync.wms.ongoing.client import OngoingWarehouse
+from fake_clock import FakeClock
 
 CENTRA_URL = "http://centra.test/api/wms/"
 ONGOING_URL = "http://ongoing.test/demo/api/v1/"
 START = datetime(2025, 3, 3, 8, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """One clock for both emulators and the flow, so deltas and waits need no real time."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(seconds)
 
 
 async def no_wait(seconds: float) -> None:
@@ -160,7 +143,7 @@ class StockWorld:
 
 @asynccontextmanager
 async def stock_world(tmp_path: Path) -> AsyncIterator[StockWorld]:
-    clock = FakeClock()
+    clock = FakeClock(START)
     centra = CentraEmulator(seed="demo", clock=clock)
     ongoing = OngoingEmulator(clock=clock)
     tap = CentraTap(EmulatorTransport(centra.app))

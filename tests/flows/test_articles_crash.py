@@ -12,6 +12,8 @@ from centrasync.store.base import RecordKind, StateStore
 
 from .articles_helpers import Killed, catalogue, product, rig, size
 
+pytestmark = pytest.mark.slow
+
 # Thirteen articles: the three of the standard catalogue and ten tee sizes.
 CATALOGUE = [
     *catalogue(),

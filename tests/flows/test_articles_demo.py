@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from centrasync.centra.client import OrderApiClient
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
@@ -17,6 +19,7 @@ from centrasync.wms.ongoing.client import OngoingWarehouse
 from .articles_helpers import CENTRA_URL, ONGOING_URL, RecordingTransport, store_settings
 
 
+@pytest.mark.slow
 async def test_demo_catalogue_imports_once_and_a_second_pass_writes_nothing(
     tmp_path: Path,
 ) -> None:

@@ -14,6 +14,8 @@ from centrasync.sync.indeliveries import InDeliveriesFlow, InDeliveryState
 from .indeliveries_helpers import acceptances, receive, run, seed_delivery
 from .report_world import Killed, KillSwitch, World, clients, open_world, store_settings
 
+pytestmark = pytest.mark.slow
+
 
 def is_acceptance(request: httpx.Request) -> bool:
     return request.method == "POST" and "/supplier-deliveries/" in request.url.path

@@ -124,6 +124,7 @@ async def test_partial_receipts_accumulate_and_follow_the_additional_delivery(
         assert len(world.ongoing.state.purchase_orders) == 1
 
 
+@pytest.mark.slow
 async def test_a_kill_at_any_request_reports_nothing_twice(tmp_path: Path) -> None:
     """Kill each pass after its n-th request, for every n a pass makes; restart; check.
 

@@ -152,6 +152,7 @@ async def test_a_return_in_doubt_is_looked_up_not_made_again(tmp_path: Path) -> 
         assert reported_returned(world, number)[first] == 2.0
 
 
+@pytest.mark.slow
 async def test_a_kill_at_any_request_returns_nothing_twice(tmp_path: Path) -> None:
     """Kill the pass after its n-th request, for every n it makes; restart; check.
 

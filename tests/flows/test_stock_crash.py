@@ -15,6 +15,8 @@ from centrasync.sync.tally import Tally
 
 from .stock_harness import Killed, StockWorld, stock_world
 
+pytestmark = pytest.mark.slow
+
 
 def prepare(world: StockWorld, count: int) -> dict[str, int]:
     """``count`` SKUs whose WMS figure is three above Centra's; returns the targets."""
@@ -43,7 +45,7 @@ async def test_a_pass_killed_at_the_second_batch_then_rerun_writes_each_sku_once
             await world.flow(batch_size=2).run()
 
         setattr(world.tap, moment, None)
-        world.clock.advance(30)
+        world.clock.advance(seconds=30)
         rerun = await world.flow(batch_size=2).run_incremental()
 
         writes = world.stock_writes()
@@ -92,7 +94,7 @@ async def test_a_centra_outage_leaves_the_skus_for_the_next_pass(tmp_path: Path)
         assert await written_states(world) == Counter({StockState.SENDING: 3})
 
         world.centra.plan.remove(outage.id)
-        world.clock.advance(300)
+        world.clock.advance(seconds=300)
         await world.flow().run()
 
         assert dict(world.stock_writes()) == targets
@@ -129,7 +131,7 @@ async def test_a_batch_failing_past_the_attempt_limit_is_parked(tmp_path: Path) 
         for entry in dead:
             await world.state.resolve_dead(entry.id)
             await world.state.transition(entry.record, StockState.RETRY, note="retry requested")
-        world.clock.advance(300)
+        world.clock.advance(seconds=300)
         await flow.run()
 
         assert dict(world.stock_writes()) == targets, "re-read although the WMS did not move"

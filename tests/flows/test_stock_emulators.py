@@ -46,9 +46,9 @@ async def test_ongoing_counts_goods_bound_to_orders_as_locked(tmp_path: Path) ->
 async def test_centra_moves_a_rows_stock_time_when_an_order_allocates(tmp_path: Path) -> None:
     async with stock_world(tmp_path) as world:
         ref = world.sizes(1)[0]
-        world.clock.advance(3600)
+        world.clock.advance(seconds=3600)
         since = world.clock()
-        world.clock.advance(60)
+        world.clock.advance(seconds=60)
         world.centra.world.place_order(
             OrderSpec(store="wms", lines=[OrderLineSpec(ean=ref.size.ean, qty=1)])
         )

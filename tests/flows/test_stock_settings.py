@@ -20,6 +20,8 @@ from centrasync.wms.ongoing.client import OngoingWarehouse
 
 from .stock_harness import ONGOING_URL, StockWorld, stock_world
 
+pytestmark = pytest.mark.slow
+
 
 def free_sizes(world: StockWorld, count: int) -> list[SizeRef]:
     """Sizes no demo order has allocated, so Centra never raises a write to its allocation."""
@@ -122,11 +124,11 @@ async def test_import_is_incremental_and_only_where_the_figure_differs(tmp_path:
             world.in_wms(ref.physical_sku, 5)
         flow = world.flow(sync_stock=False, import_available_stock=True)
         assert (await flow.run_incremental()).imported == 3
-        world.clock.advance(3600)
+        world.clock.advance(seconds=3600)
         assert (await flow.run_incremental()).imported == 0, "nothing moved in Centra"
 
         world.set_physical(refs[1].physical_sku, world.physical(refs[1].physical_sku) + 7)
-        world.clock.advance(600)
+        world.clock.advance(seconds=600)
         report = await flow.run_incremental()
 
         assert report.imported == 1
@@ -139,9 +141,9 @@ async def test_full_sync_waits_for_the_quiet_window(tmp_path: Path) -> None:
     async with stock_world(tmp_path) as world:
         sku = free_sizes(world, 1)[0].physical_sku
         world.in_wms(sku, 3)
-        world.clock.advance(100)
+        world.clock.advance(seconds=100)
         world.in_wms(sku, 4)
-        world.clock.advance(30)
+        world.clock.advance(seconds=30)
 
         report = await world.flow(stock_quiet_window=120).run_full()
 
@@ -169,7 +171,7 @@ async def test_full_sync_is_postponed_while_stock_keeps_moving(tmp_path: Path) -
         count = iter(range(5, 1000))
 
         async def busy_sleep(seconds: float) -> None:
-            world.clock.advance(seconds)
+            world.clock.advance(seconds=seconds)
             world.in_wms(sku, next(count))
 
         flow = world.flow(stock_quiet_window=120)
@@ -211,7 +213,7 @@ async def test_a_value_centra_clamps_is_not_sent_again(tmp_path: Path) -> None:
         flow = world.flow(stock_quiet_window=0)
 
         await flow.run_full()
-        world.clock.advance(3600)
+        world.clock.advance(seconds=3600)
         await flow.run_full()
 
         assert world.stock_writes() == [(ref.physical_sku, 0)], "written once, clamped once"
@@ -258,7 +260,7 @@ async def test_unknown_skus_and_bundles_are_parked_and_the_rest_written(tmp_path
             "BND2001": StockState.BUNDLE,
         }
 
-        world.clock.advance(600)
+        world.clock.advance(seconds=600)
         for sku in (good, "GHOST123", "BND2001"):
             world.in_wms(sku, 4)
         await flow.run_incremental()

@@ -28,6 +28,8 @@ from centrasync.store.base import RecordKind
 from .rig import STEPS_PER_PASS, STORE, URI, WEBHOOK_SECRET, RewriteTransport, Rig, open_rig
 from .test_faults import Articles, InDeliveries, Returns
 
+pytestmark = pytest.mark.slow
+
 HUGE = "Å" * 100_000
 UNUSUAL = "مرحبا بالعالم 👩‍👩‍👧 e\u0301 ‮reversed‬ a\u0000b"
 LONE_SURROGATE = "Anna \ud800 Berg"

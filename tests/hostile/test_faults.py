@@ -50,6 +50,8 @@ from centrasync.sync.worker import SHIPMENTS
 
 from .rig import SHIPMENT_FLOWS, STEPS_PER_PASS, STORE, URI, Rig, open_rig, settle
 
+pytestmark = pytest.mark.slow
+
 # Seed 125 found the cancellation a gateway page answered (the test just below the stories).
 SEEDS = (11, 47, 125)
 # Passes a faulty run may take, and the passes after convergence that must change nothing.

@@ -39,6 +39,8 @@ from .rig import (
     settle,
 )
 
+pytestmark = pytest.mark.slow
+
 REVOKED = "revoked-credential-xyz"
 # More failed passes than the engine's max_attempts (8): long enough that a record would
 # have been parked as "failed" if an auth error counted against it.

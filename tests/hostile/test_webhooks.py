@@ -23,12 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.store.base import RecordKind, RecordRef
 
 from .rig import STORE, URI, Rig, open_rig
+
+pytestmark = pytest.mark.slow
 
 ROUNDS = 4
 ORDERS_PER_ROUND = 6

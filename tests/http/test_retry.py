@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from centrasync.http import Outcome, RetryPolicy, parse_retry_after
+from centrasync.http.retry import RETRYABLE_STATUSES
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=8.0, max_retry_after=60.0)
@@ -66,11 +67,34 @@ def test_backoff_grows_then_caps() -> None:
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
+def _ceiling(attempt: int) -> float:
+    return min(POLICY.max_delay, POLICY.base_delay * 2.0 ** (attempt - 1))
+
+
 @given(attempt=st.integers(min_value=1, max_value=60), jitter=st.floats(min_value=0, max_value=1))
-def test_backoff_bounded_by_cap_and_half_ceiling(attempt: int, jitter: float) -> None:
+def test_backoff_is_full_jitter_under_the_ceiling(attempt: int, jitter: float) -> None:
     delay = POLICY.backoff(attempt, jitter)
-    ceiling = min(POLICY.max_delay, POLICY.base_delay * 2.0 ** (attempt - 1))
-    assert ceiling / 2 <= delay <= ceiling
+    assert 0.0 <= delay <= _ceiling(attempt) <= POLICY.max_delay
+    assert delay == pytest.approx(_ceiling(attempt) * jitter)
+
+
+@given(attempt=st.integers(min_value=1, max_value=60))
+def test_backoff_spans_the_whole_window(attempt: int) -> None:
+    """Full jitter: the wait can be anything from zero to the ceiling, not just its top half."""
+    assert POLICY.backoff(attempt, 0.0) == 0.0
+    assert POLICY.backoff(attempt, 0.25) == pytest.approx(_ceiling(attempt) / 4)
+    assert POLICY.backoff(attempt, 1.0) == _ceiling(attempt)
+
+
+@given(
+    status=st.sampled_from([*sorted(RETRYABLE_STATUSES), None]),
+    attempt=st.integers(min_value=1, max_value=POLICY.max_attempts - 1),
+    jitter=st.floats(min_value=0, max_value=1),
+)
+def test_decided_backoff_stays_in_bounds(status: int | None, attempt: int, jitter: float) -> None:
+    delay = POLICY.decide(Outcome(status=status), attempt, idempotent=True, now=NOW, jitter=jitter)
+    assert delay is not None
+    assert 0.0 <= delay <= _ceiling(attempt)
 
 
 @given(seconds=st.integers(min_value=0, max_value=10**6))

@@ -14,6 +14,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
 
 HOOK_SECRET = "hook-secret-1"
 

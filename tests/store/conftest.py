@@ -8,30 +8,18 @@ server fails the test with the command that starts it; it is never skipped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from centrasync.store import StateStore, open_store
-
-
-class FakeClock:
-    """A settable "now" so lease expiry and claims are tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+from fake_clock import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

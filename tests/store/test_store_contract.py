@@ -6,7 +6,6 @@ import asyncio
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,9 +27,7 @@ from centrasync.store import (
 )
 from centrasync.store.backends import PostgresBackend
 from centrasync.store.engine import create_store_engine
-
-if TYPE_CHECKING:
-    from tests.store.conftest import FakeClock
+from fake_clock import FakeClock
 
 SHIPMENT = RecordRef("se", RecordKind.SHIPMENT, "1042-1")
 OTHER = RecordRef("se", RecordKind.RETURN, "R-7")
@@ -53,7 +50,7 @@ async def test_transition_records_history_payloads_and_errors(
     store: StateStore, clock: FakeClock
 ) -> None:
     await store.upsert_record(SHIPMENT)
-    clock.advance(timedelta(seconds=1))
+    clock.advance(seconds=1)
     failed = await store.transition(
         SHIPMENT,
         "wms_failed",
@@ -61,7 +58,7 @@ async def test_transition_records_history_payloads_and_errors(
         request={"orderNumber": "1042-1", "password": "hunter2"},
         error="HTTP 503",
     )
-    clock.advance(timedelta(seconds=1))
+    clock.advance(seconds=1)
     sent = await store.transition(
         SHIPMENT, "sent_to_wms", request={"orderNumber": "1042-1"}, response={"orderId": 55}
     )
@@ -139,7 +136,7 @@ async def test_batches_upsert_and_transition_in_order(store: StateStore, clock: 
     created = await store.upsert_records(
         [NewRecord(first, centra_id="1"), NewRecord(second, initial_state="sending")]
     )
-    clock.advance(timedelta(seconds=1))
+    clock.advance(seconds=1)
     moved = await store.transition_records(
         [
             Step(first, "sending", request={"physical": 3, "token": "t0ps3cret"}),
@@ -489,7 +486,7 @@ async def test_inbox_claims_hide_items_until_processed_or_lapsed(
         ("event-1", 2, "Centra said no")
     ]
 
-    clock.advance(timedelta(minutes=2))
+    clock.advance(minutes=2)
     lapsed = await store.claim_inbox("se", 10)
     assert [i.dedup_key for i in lapsed] == ["event-2"]
     assert await store.inbox_backlog("se") == 2
@@ -525,7 +522,7 @@ async def test_parking_moves_the_record_with_its_dead_letter(store: StateStore) 
 
 async def test_parking_lists_refreshes_and_resolves(store: StateStore, clock: FakeClock) -> None:
     first = await store.park(SHIPMENT, "se/shipment/1042-1: field 'country': unknown", {"c": "XX"})
-    clock.advance(timedelta(minutes=1))
+    clock.advance(minutes=1)
     again = await store.park(SHIPMENT, "se/shipment/1042-1: field 'country': still unknown")
     await store.park(OTHER, "se/return/R-7: field 'lineId': missing password=s3cret")
 
@@ -595,12 +592,12 @@ async def test_lease_contention_and_takeover_after_expiry(
     assert await store.acquire_lease("se:shipments", "worker-a", ttl), "re-acquiring extends"
     assert not await store.renew_lease("se:shipments", "worker-b", ttl)
 
-    clock.advance(timedelta(seconds=20))
+    clock.advance(seconds=20)
     assert await store.renew_lease("se:shipments", "worker-a", ttl)
-    clock.advance(timedelta(seconds=29))
+    clock.advance(seconds=29)
     assert not await store.acquire_lease("se:shipments", "worker-b", ttl)
 
-    clock.advance(timedelta(seconds=2))
+    clock.advance(seconds=2)
     assert await store.acquire_lease("se:shipments", "worker-b", ttl)
     assert not await store.renew_lease("se:shipments", "worker-a", ttl)
     assert not await store.release_lease("se:shipments", "worker-a")
@@ -641,7 +638,7 @@ async def test_concurrent_takeovers_of_an_expired_lease_never_both_win(
         for round_ in range(10):
             name = f"se:expired-{round_}"
             assert await stores[0].acquire_lease(name, "dead-worker", ttl)
-            clock.advance(ttl + timedelta(seconds=1))
+            clock.advance(seconds=ttl.total_seconds() + 1)
             results = await asyncio.gather(
                 *(stores[n % 2].acquire_lease(name, f"worker-{n}", ttl) for n in range(6))
             )
@@ -667,7 +664,7 @@ async def test_list_leases_names_the_holders_of_unexpired_leases(
     ]
     assert leases[0].expires_at == clock.now + timedelta(seconds=10)
 
-    clock.advance(timedelta(seconds=11))
+    clock.advance(seconds=11)
     assert [lease.name for lease in await store.list_leases()] == ["worker/us"]
     assert await store.release_lease("worker/us", "w2")
     assert await store.list_leases() == []

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
+
 from centrasync.centra.models import Shipment
-from centrasync.config import Secret, StoreSettings
+from centrasync.config import StoreSettings
 
 STOCKHOLM = {"zone": ZoneInfo("Europe/Stockholm")}
 
@@ -74,8 +76,8 @@ def make_store(**changes: Any) -> StoreSettings:
         "name": "se",
         "centra": {"host": "http://127.0.0.1:1", "uri": "wms", "timezone": "Europe/Stockholm"},
         "wms": {"base_url": "http://127.0.0.1:2/demo/api/v1", "user": "api", "goods_owner_id": 1},
-        "centra_secret": Secret("centra-secret"),
-        "wms_password": Secret("wms-password"),
+        "centra_secret": SecretStr("centra-secret"),
+        "wms_password": SecretStr("wms-password"),
     }
     values.update(changes)
     return StoreSettings.model_validate(values)

@@ -67,6 +67,11 @@ class Outcome:
 class RetryPolicy:
     """Exponential backoff with full jitter, an attempt cap and a cap on any single wait.
 
+    Full jitter (a wait drawn uniformly from zero to the exponential ceiling) rather than
+    equal jitter: the engine's processes and lanes share one Centra and one warehouse, and
+    when a 5xx or a dropped connection hits them together, spreading their retries over the
+    whole window parts them most, at the price of some immediate retries.
+
     ``decide`` returns the number of seconds to wait before the next attempt, or None to
     stop. Non-idempotent requests are retried only when the server cannot have acted on
     them: a connect failure, or a 429 (the server refused before doing anything).
@@ -80,7 +85,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, jitter: float) -> float:
         """Delay after failed attempt number ``attempt`` (1-based); ``jitter`` is in [0, 1]."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return ceiling * (0.5 + 0.5 * jitter)
+        return ceiling * jitter
 
     def decide(
         self,

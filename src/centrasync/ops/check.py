@@ -118,7 +118,7 @@ def _refusal(store: StoreSettings, exc: CentrasyncError) -> str:
 
 async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
     """One Good-to-Go shipment read: proves the URL, the plugin URI and the secret."""
-    secret = store.centra_secret.reveal()
+    secret = store.centra_secret.get_secret_value()
     try:
         async with OrderApiClient(
             store.centra.base_url, secret, store.centra.timezone, retry=_ONE_TRY, timeout=timeout
@@ -131,7 +131,7 @@ async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> Ch
 
 
 async def check_wms(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
-    password = store.wms_password.reveal()
+    password = store.wms_password.get_secret_value()
     try:
         async with OngoingWarehouse(
             store.wms.api_url,

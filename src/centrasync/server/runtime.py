@@ -55,7 +55,7 @@ def store_clients(
     wired = connections or Connections()
     centra = OrderApiClient(
         store.centra.base_url,
-        store.centra_secret.reveal(),
+        store.centra_secret.get_secret_value(),
         store.centra.timezone,
         transport=wired.centra,
         budget=budget,
@@ -64,7 +64,7 @@ def store_clients(
     wms = OngoingWarehouse(
         store.wms.api_url,
         store.wms.user,
-        store.wms_password.reveal(),
+        store.wms_password.get_secret_value(),
         store.wms.goods_owner_id,
         transport=wired.wms,
         retry=retry,

@@ -166,7 +166,9 @@ class WebhookReceiver:
                 "are never accepted (set centra.webhook_secret_env)",
             )
         try:
-            verify_signature(raw, header, config.webhook_secret.reveal(), now=self._clock())
+            verify_signature(
+                raw, header, config.webhook_secret.get_secret_value(), now=self._clock()
+            )
         except WebhookSignatureError as exc:
             raise _Unverified(exc.reason, f"bad {SIGNATURE_HEADER}: {exc.reason}") from None
         except ConfigError:

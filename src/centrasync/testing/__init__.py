@@ -1,7 +1,8 @@
 """Conformance suites for connectors, shipped in the package like the emulators.
 
 ``WarehouseContract`` is the suite every WMS connector passes; ``OngoingOperator`` and
-``ongoing_harness`` bind it to the Ongoing emulator. Importing this package needs pytest.
+``ongoing_harness`` bind it to the Ongoing emulator. It needs pytest and pytest-asyncio,
+which the ``testing`` extra installs: ``pip install centrasync[testing]``.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 import pytest
+import pytest_asyncio
 
 from centrasync.errors import RecordValidationError
 from centrasync.wms.base import Warehouse
@@ -100,13 +101,19 @@ def _stock(levels: Sequence[StockLevel], sku: str) -> StockLevel:
 
 
 class WarehouseContract(abc.ABC):
-    """Subclass as ``Test…`` and implement :meth:`open_harness`; every test gets a new one."""
+    """Subclass as ``Test…`` and implement :meth:`open_harness`; every test gets a new one.
+
+    The tests and the fixture are marked for pytest-asyncio themselves, so they run in a
+    project in its default strict mode as well as in auto mode.
+    """
+
+    pytestmark = pytest.mark.asyncio
 
     @abc.abstractmethod
     def open_harness(self) -> AbstractAsyncContextManager[WarehouseHarness]:
         """A fresh, empty warehouse with a connector and an operator bound to it."""
 
-    @pytest.fixture
+    @pytest_asyncio.fixture
     async def harness(self) -> AsyncIterator[WarehouseHarness]:
         async with self.open_harness() as harness:
             yield harness

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,19 +9,6 @@ import httpx
 from centrasync.emulators.centra import CentraEmulator
 
 AUTH = {"API-Authorization": "s3cret"}
-
-
-class FakeClock:
-    """A clock the test moves by hand, so ordering by time needs no real waiting."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def free_eans(emu: CentraEmulator, count: int, offset: int = 0) -> list[str]:

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from centra_helpers import FakeClock
 
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
+from fake_clock import FakeClock
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -15,6 +16,7 @@ def free_port() -> int:
         return port
 
 
+@pytest.mark.slow
 def test_emulate_centra_serves_the_order_api() -> None:
     port = free_port()
     command = [sys.executable, "-m", "centrasync", "emulate", "centra", "--port", str(port)]

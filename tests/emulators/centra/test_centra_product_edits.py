@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from centra_helpers import AUTH, FakeClock
+from centra_helpers import AUTH
 
 from centrasync.emulators.centra import CentraEmulator
+from fake_clock import FakeClock
 
 
 async def test_edit_changes_rows_and_enters_the_modified_delta(

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from centra_helpers import AUTH, FakeClock, control_shipment, free_eans, place_order
+from centra_helpers import AUTH, control_shipment, free_eans, place_order
 
 from centrasync.emulators.centra import CentraEmulator
+from fake_clock import FakeClock
 
 
 async def shipped_order(

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import httpx
-from centra_helpers import AUTH, FakeClock, control_shipment, free_eans, place_order
+from centra_helpers import AUTH, control_shipment, free_eans, place_order
 
 from centrasync.emulators.centra import CentraEmulator
+from fake_clock import FakeClock
 
 COMPLETE = {"carrier": "PostNord", "service": "MyPack", "packages": 2, "tracking": "TR1"}
 

@@ -4,9 +4,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
-from centra_helpers import AUTH, FakeClock, control_shipment, free_eans, place_order
+from centra_helpers import AUTH, control_shipment, free_eans, place_order
 
 from centrasync.emulators.centra import CentraEmulator
+from fake_clock import FakeClock
 
 
 async def test_same_instant_is_naive_local_in_each_store(

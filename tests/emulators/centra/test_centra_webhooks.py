@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, unquote
 from zoneinfo import ZoneInfo
 
 import httpx
-from centra_helpers import FakeClock, free_eans
+from centra_helpers import free_eans
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +20,7 @@ from centrasync.emulators.centra.model import Event
 from centrasync.emulators.centra.specs import OrderLineSpec, OrderSpec
 from centrasync.emulators.centra.webhooks import WebhookSender, encode_body
 from centrasync.emulators.faults import EmulatorTransport
+from fake_clock import FakeClock
 
 SECRET = "whsec-test"
 URL = "https://receiver.example.com/centra"

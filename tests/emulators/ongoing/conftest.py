@@ -4,15 +4,16 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from ongoing_helpers import FakeClock
+from ongoing_helpers import START
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
+from fake_clock import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 API = "/demo/api/v1"
 OWNER: dict[str, str | int] = {"goodsOwnerId": 1}
-
-
-class FakeClock:
-    """A settable UTC clock, so time rules are tested without waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def order_body(number: str, lines: list[tuple[str, float]], **extra: Any) -> dict[str, Any]:

@@ -78,6 +78,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_cli_starts_a_real_emulator() -> None:
     port = _free_port()
     command = [sys.executable, "-m", "centrasync", "emulate", "ongoing", "--port", str(port)]

@@ -8,7 +8,6 @@ import httpx
 from ongoing_helpers import (
     API,
     OWNER,
-    FakeClock,
     inventory,
     order_body,
     purchase_order_body,
@@ -18,6 +17,7 @@ from ongoing_helpers import (
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
+from fake_clock import FakeClock
 
 
 async def test_inventory_moves_through_allocate_pick_and_ship(client: httpx.AsyncClient) -> None:

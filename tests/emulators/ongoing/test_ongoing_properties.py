@@ -7,7 +7,7 @@ from datetime import date
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ongoing_helpers import FakeClock
+from ongoing_helpers import START
 
 from centrasync.emulators.ongoing import OngoingApiError, OngoingState
 from centrasync.emulators.ongoing.floor import LineQuantity, PickRequest, ReturnRequest
@@ -19,6 +19,7 @@ from centrasync.emulators.ongoing.payloads import (
     PurchaseOrderIn,
     PurchaseOrderLineIn,
 )
+from fake_clock import FakeClock
 
 ARTICLES = ("A", "B")
 DOCS = st.integers(0, 3)
@@ -120,7 +121,7 @@ def _check_invariants(state: OngoingState) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ACTIONS, max_size=30))
 def test_stock_books_stay_consistent(actions: list[tuple[object, ...]]) -> None:
-    state = OngoingState(1, clock=FakeClock())
+    state = OngoingState(1, clock=FakeClock(START))
     for sku in ARTICLES:
         state.upsert_article(ArticleIn(goods_owner_id=1, article_number=sku))
         state.adjust_stock(sku, 20)

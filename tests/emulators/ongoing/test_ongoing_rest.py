@@ -10,7 +10,6 @@ import pytest
 from ongoing_helpers import (
     API,
     OWNER,
-    FakeClock,
     order_body,
     purchase_order_body,
     put_article,
@@ -19,6 +18,7 @@ from ongoing_helpers import (
 
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
+from fake_clock import FakeClock
 
 
 async def test_bad_or_missing_credentials_get_401_with_basic_challenge(

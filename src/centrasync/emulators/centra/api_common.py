@@ -20,8 +20,10 @@ __all__ = [
     "StoreGuard",
     "as_bool",
     "as_int",
+    "in_window",
     "install_handlers",
     "json_body",
+    "line_quantities",
     "ok",
     "query_int",
     "query_time",
@@ -127,6 +129,18 @@ def query_time(request: Request, name: str, store: Store) -> datetime | None:
     except ValueError:
         # [I] Malformed dates are not documented; the expected formats are.
         raise Refusal(f"{name} must be YYYY-mm-dd or YYYY-mm-dd HH:MM:SS") from None
+
+
+def in_window(moment: datetime, newer: datetime | None, older: datetime | None) -> bool:
+    # [I] As documented for returns: newer_than inclusive, older_than exclusive.
+    return (newer is None or moment >= newer) and (older is None or moment < older)
+
+
+def line_quantities(raw: Any, name: str = "products") -> dict[int, int]:
+    """A ``{lineId: quantity}`` object, as shipments and returns take their lines."""
+    if not isinstance(raw, dict) or not raw:
+        raise Refusal(f"{name} must be an object of lineId: quantity")  # [I]
+    return {as_int(k, "lineId"): as_int(v, "quantity") for k, v in raw.items()}
 
 
 def ok(**fields: Any) -> dict[str, Any]:

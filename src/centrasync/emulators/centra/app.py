@@ -19,7 +19,9 @@ from .api_common import install_handlers
 from .catalogue_api import catalogue_router
 from .control import control_router
 from .order_api import order_router
+from .return_api import return_router
 from .seed import seed_catalogue, seed_default, seed_demo
+from .shipment_api import shipment_router
 from .specs import CatalogueSpec
 from .webhooks import WebhookSender, WebhookSettings
 from .world import World
@@ -110,7 +112,9 @@ class CentraEmulator:
 
         api.add_exception_handler(NotFoundError, not_found)
         api.add_exception_handler(RecordValidationError, invalid)
+        api.include_router(shipment_router(self.world))
         api.include_router(order_router(self.world))
+        api.include_router(return_router(self.world))
         api.include_router(catalogue_router(self.world))
         api.include_router(control_router(self))
         api.include_router(faults_router(self.plan))

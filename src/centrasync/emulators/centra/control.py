@@ -25,24 +25,31 @@ from .specs import (
 )
 from .state import Refusal
 from .views import delivery_view, order_view, shipment_view, store_view, write_view
-from .webhooks import WebhookSettings
+from .webhooks import WebhookSender, WebhookSettings
+from .world import World
 
 if TYPE_CHECKING:
     from .app import CentraEmulator
 
 __all__ = ["control_router"]
 
-WRITE_KINDS = (
-    "captures",
-    "completions",
-    "shipment_creations",
-    "shipment_updates",
-    "shipment_deletions",
-    "returns",
-    "return_updates",
-    "stock_writes",
-    "supplier_acceptances",
-)
+
+def control_router(emulator: CentraEmulator) -> APIRouter:
+    """The control routes, one group per resource."""
+    world = emulator.world
+    router = APIRouter(prefix="/_emulator", tags=["control"])
+    _data_set_routes(router, emulator)
+    _store_routes(router, world)
+    _catalogue_routes(router, world)
+    _order_routes(router, world)
+    _shipment_routes(router, world)
+    _webhook_routes(router, emulator.webhooks)
+    _supplier_routes(router, world)
+    _write_routes(router, world)
+    return router
+
+
+# -- data set -------------------------------------------------------------------------------
 
 
 class SeedRequest(BaseModel):
@@ -50,50 +57,7 @@ class SeedRequest(BaseModel):
     catalogue: CatalogueSpec | None = Field(None, description="or: a posted catalogue")
 
 
-class ProductsRequest(BaseModel):
-    products: list[ProductSpec] = Field(min_length=1)
-
-
-class StockRequest(BaseModel):
-    ean: str
-    warehouse_id: int
-    physical: int = Field(ge=0)
-
-
-class AllowListRequest(BaseModel):
-    endpoints: list[str] | None = Field(
-        description="first path segments after /api/<uri>/, e.g. ['shipments', 'capture']; "
-        "null allows every endpoint"
-    )
-
-
-class ShipmentRequest(BaseModel):
-    lines: dict[int, int] | None = Field(
-        None, description="lineId -> qty; default: everything not yet on a shipment"
-    )
-    gtg: bool = True
-    capture: bool = Field(False, description="capture now (as if paid at creation)")
-
-
-class OrderUpdateRequest(BaseModel):
-    delivery: AddressSpec | None = None
-    other_comment: str | None = None
-    internal_comment: str | None = None
-    hold: bool | None = None
-
-
-class DeclineRequest(BaseModel):
-    declines: bool = Field(True, description="the fake PSP declines every capture attempt")
-
-
-def _conflict(refusal: Refusal) -> HTTPException:
-    return HTTPException(status_code=409, detail=refusal.msg)
-
-
-def control_router(emulator: CentraEmulator) -> APIRouter:
-    world = emulator.world
-    router = APIRouter(prefix="/_emulator", tags=["control"])
-
+def _data_set_routes(router: APIRouter, emulator: CentraEmulator) -> None:
     @router.post("/reset")
     async def reset() -> dict[str, Any]:
         """Back to the start-up data set; webhook settings, deliveries and faults cleared."""
@@ -109,6 +73,18 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
     async def seed_summary() -> dict[str, Any]:
         return emulator.seed_summary
 
+
+# -- stores and warehouses ------------------------------------------------------------------
+
+
+class AllowListRequest(BaseModel):
+    endpoints: list[str] | None = Field(
+        description="first path segments after /api/<uri>/, e.g. ['shipments', 'capture']; "
+        "null allows every endpoint"
+    )
+
+
+def _store_routes(router: APIRouter, world: World) -> None:
     @router.get("/stores")
     async def stores() -> list[dict[str, Any]]:
         return [store_view(s) for s in world.stores.values()]
@@ -130,6 +106,21 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
         warehouse = world.add_warehouse(body)
         return {"id": warehouse.id, "name": warehouse.name}
 
+
+# -- catalogue and stock --------------------------------------------------------------------
+
+
+class ProductsRequest(BaseModel):
+    products: list[ProductSpec] = Field(min_length=1)
+
+
+class StockRequest(BaseModel):
+    ean: str
+    warehouse_id: int
+    physical: int = Field(ge=0)
+
+
+def _catalogue_routes(router: APIRouter, world: World) -> None:
     @router.post("/products")
     async def add_products(body: ProductsRequest) -> list[dict[str, Any]]:
         added = [world.add_product(spec) for spec in body.products]
@@ -171,6 +162,34 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
         value = world.set_physical(body.warehouse_id, ref.size.id, body.physical)
         return {"ean": body.ean, "warehouse_id": body.warehouse_id, "physical": value}
 
+
+# -- orders ---------------------------------------------------------------------------------
+
+
+class OrderUpdateRequest(BaseModel):
+    delivery: AddressSpec | None = None
+    other_comment: str | None = None
+    internal_comment: str | None = None
+    hold: bool | None = None
+
+
+class DeclineRequest(BaseModel):
+    declines: bool = Field(True, description="the fake PSP declines every capture attempt")
+
+
+class ShipmentRequest(BaseModel):
+    lines: dict[int, int] | None = Field(
+        None, description="lineId -> qty; default: everything not yet on a shipment"
+    )
+    gtg: bool = True
+    capture: bool = Field(False, description="capture now (as if paid at creation)")
+
+
+def _conflict(refusal: Refusal) -> HTTPException:
+    return HTTPException(status_code=409, detail=refusal.msg)
+
+
+def _order_routes(router: APIRouter, world: World) -> None:
     @router.post("/orders")
     async def place_order(body: OrderSpec) -> dict[str, Any]:
         return order_view(world, world.place_order(body))
@@ -218,6 +237,11 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
             raise _conflict(refusal) from None
         return shipment_view(world, shipment)
 
+
+# -- shipments ------------------------------------------------------------------------------
+
+
+def _shipment_routes(router: APIRouter, world: World) -> None:
     @router.get("/shipments")
     async def shipments() -> list[dict[str, Any]]:
         """Every shipment with its internal id (webhook ``id``) and number (``"N-k"``)."""
@@ -242,32 +266,46 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
     async def shipment_capture(ref: str, body: DeclineRequest) -> dict[str, Any]:
         return shipment_view(world, world.set_shipment_capture_declines(ref, body.declines))
 
+
+def _by_id(shipment: Shipment) -> int:
+    return shipment.id
+
+
+# -- webhooks -------------------------------------------------------------------------------
+
+
+def _webhook_routes(router: APIRouter, webhooks: WebhookSender) -> None:
     @router.get("/webhook")
     async def webhook() -> dict[str, Any]:
-        settings = emulator.webhooks.settings.model_dump()
+        settings = webhooks.settings.model_dump()
         settings["secret"] = "***" if settings["secret"] else None
         return settings
 
     @router.put("/webhook")
     async def configure_webhook(body: WebhookSettings) -> dict[str, Any]:
-        emulator.webhooks.configure(body)
+        webhooks.configure(body)
         return await webhook()
 
     @router.get("/webhook/deliveries")
     async def deliveries() -> list[dict[str, Any]]:
-        return [d.as_dict() for d in emulator.webhooks.deliveries]
+        return [d.as_dict() for d in webhooks.deliveries]
 
     @router.delete("/webhook/deliveries")
     async def forget_deliveries() -> dict[str, Any]:
-        emulator.webhooks.deliveries.clear()
+        webhooks.deliveries.clear()
         return {"deliveries": []}
 
     @router.post("/webhook/drain")
     async def drain() -> dict[str, Any]:
         """Wait until every queued webhook call is delivered, retried out or dropped."""
-        await emulator.webhooks.drain()
-        return {"deliveries": len(emulator.webhooks.deliveries)}
+        await webhooks.drain()
+        return {"deliveries": len(webhooks.deliveries)}
 
+
+# -- supplier orders and deliveries ---------------------------------------------------------
+
+
+def _supplier_routes(router: APIRouter, world: World) -> None:
     @router.post("/supplier-orders")
     async def supplier_order(body: SupplierOrderSpec) -> dict[str, Any]:
         order = world.add_supplier_order(body)
@@ -281,6 +319,24 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
     async def supplier_deliveries() -> list[dict[str, Any]]:
         return [delivery_view(world, d) for d in world.supplier_deliveries.values()]
 
+
+# -- what integrations wrote ----------------------------------------------------------------
+
+
+WRITE_KINDS = (
+    "captures",
+    "completions",
+    "shipment_creations",
+    "shipment_updates",
+    "shipment_deletions",
+    "returns",
+    "return_updates",
+    "stock_writes",
+    "supplier_acceptances",
+)
+
+
+def _write_routes(router: APIRouter, world: World) -> None:
     @router.get("/writes")
     async def writes() -> dict[str, list[dict[str, Any]]]:
         """Everything integrations wrote, grouped by kind."""
@@ -291,9 +347,3 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
         if kind not in WRITE_KINDS:
             raise HTTPException(status_code=404, detail=f"kinds: {', '.join(WRITE_KINDS)}")
         return [write_view(w) for w in world.written(kind)]
-
-    return router
-
-
-def _by_id(shipment: Shipment) -> int:
-    return shipment.id

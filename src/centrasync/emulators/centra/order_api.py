@@ -1,182 +1,22 @@
-"""Order API routes for shipments, capture, completion, orders and returns.
-
-Handlers are thin: parse Centra's loose input, call the world, shape the documented JSON.
-"""
+"""Order API routes for orders: the listing of a store's orders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from .api_common import StoreGuard, as_bool, as_int, json_body, ok, query_int, query_time
-from .model import Shipment, Store
-from .state import Refusal
-from .wire import order_node, parse_local, return_node, shipment_node
-from .world import Completion, LineChange, World
+from .api_common import StoreGuard, in_window, ok, query_int, query_time
+from .model import Store
+from .wire import order_node
+from .world import World
 
 __all__ = ["order_router"]
-
-_LIST_CAP = 100
-
-_SELECTORS: dict[str, Callable[[Shipment], bool]] = {
-    "goodtogo": lambda s: s.gtg and not s.shipped,
-    # [I] Undocumented: created but not yet good to go, and not shipped.
-    "inprogress": lambda s: not s.gtg and not s.shipped,
-    "completed": lambda s: s.shipped,
-}
-
-
-def _base(request: Request, store: Store) -> str:
-    return f"{str(request.base_url).rstrip('/')}/api/{store.uri}"
-
-
-def _in_window(moment: datetime, newer: datetime | None, older: datetime | None) -> bool:
-    # [I] As documented for returns: newer_than inclusive, older_than exclusive.
-    return (newer is None or moment >= newer) and (older is None or moment < older)
-
-
-def _line_quantities(raw: Any, name: str = "products") -> dict[int, int]:
-    if not isinstance(raw, dict) or not raw:
-        raise Refusal(f"{name} must be an object of lineId: quantity")  # [I]
-    return {as_int(k, "lineId"): as_int(v, "quantity") for k, v in raw.items()}
-
-
-def _completion(body: dict[str, Any]) -> Completion:
-    return Completion(
-        carrier=str(body.get("carrier") or ""),
-        service=str(body.get("service") or ""),
-        packages=as_int(body.get("packages") or 0, "packages"),
-        tracking=str(body.get("tracking") or ""),
-        return_slip_tracking=str(body.get("returnSlipTracking") or ""),
-        send_email=None if body.get("sendEmail") is None else as_bool(body["sendEmail"], False),
-        internal_comment=str(body.get("internalComment") or ""),
-    )
 
 
 def order_router(world: World) -> APIRouter:
     router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
     guard = Depends(StoreGuard(world))
-
-    @router.get("/shipments")
-    async def get_shipments(request: Request, store: Store = guard) -> dict[str, Any]:
-        """GTG and unsent by default, oldest first, on every call until completed."""
-        status = request.query_params.get("status", "goodtogo")
-        select = _SELECTORS.get(status)
-        if select is None:
-            raise Refusal("status must be goodtogo, inprogress or completed")  # [I]
-        # [I] No bound is documented for goodtogo, so all are returned unless limited.
-        default_limit = None if status == "goodtogo" else _LIST_CAP
-        limit = query_int(request, "limit", default_limit)
-        if limit is not None and status != "goodtogo" and not 1 <= limit <= _LIST_CAP:
-            raise Refusal("limit must be between 1 and 100")  # [I]
-        offset = query_int(request, "offset", 0) or 0
-        order_filter = query_int(request, "order", None)
-        customer = query_int(request, "customer_id", None)
-        newer = query_time(request, "newer_than", store)
-        older = query_time(request, "older_than", store)
-        found: list[Shipment] = []
-        candidates = (
-            world.shipments.values()
-            if order_filter is None
-            else world.order_shipments(order_filter)
-        )
-        for shipment in candidates:
-            order = world.orders[shipment.order_number]
-            if (
-                order.store_uri == store.uri
-                and not shipment.cancelled
-                and select(shipment)
-                and order_filter in (None, order.number)
-                and customer in (None, order.customer_id)
-                and _in_window(shipment.created_at, newer, older)
-            ):
-                found.append(shipment)
-        found.sort(key=lambda s: (s.created_at, s.id))
-        page = found[offset:] if limit is None else found[offset : offset + limit]
-        base = _base(request, store)
-        return ok(shipments=[shipment_node(world, store, s, base) for s in page])
-
-    @router.post("/shipments")
-    async def create_shipment(request: Request, store: Store = guard) -> dict[str, Any]:
-        body = await json_body(request)
-        if body.get("order") in (None, ""):
-            raise Refusal("order is required")  # [I]
-        number = as_int(body["order"], "order")
-        shipped = as_bool(body.get("shipped"), False)
-        shipment = world.create_shipment(
-            store,
-            number,
-            _line_quantities(body.get("products")),
-            gtg=as_bool(body.get("gtg"), False),
-            capture=as_bool(body.get("capture"), True),
-            completion=_completion(body) if shipped else None,
-        )
-        base = _base(request, store)
-        return ok(
-            order=number,
-            shipment=shipment.number,
-            deliveryNote=f"{base}/delnote?shipment={shipment.number}",
-            proforma=f"{base}/proforma?shipment={shipment.number}",
-            invoice=f"{base}/invoice?shipment={shipment.number}" if shipment.captured else "",
-        )
-
-    @router.put("/shipments/{shipment_id}")
-    async def update_shipment(
-        request: Request, shipment_id: str, store: Store = guard
-    ) -> dict[str, Any]:
-        body = await json_body(request)
-        changes: dict[int, LineChange] = {}
-        raw = body.get("products") or {}
-        if not isinstance(raw, dict):
-            raise Refusal("products must be an object keyed by lineId")  # [I]
-        for key, value in raw.items():
-            line_id = as_int(key, "lineId")
-            if isinstance(value, dict):
-                qty = value.get("qty")
-                changes[line_id] = LineChange(
-                    qty=None if qty is None else as_int(qty, "qty"),
-                    serial_number=(
-                        None if value.get("serialNumber") is None else str(value["serialNumber"])
-                    ),
-                )
-            else:
-                changes[line_id] = LineChange(qty=as_int(value, "quantity"))
-        # [I] Absent gtg leaves the flag alone rather than clearing it.
-        gtg = None if body.get("gtg") is None else as_bool(body["gtg"], False)
-        shipment = world.update_shipment(store, shipment_id, gtg=gtg, products=changes)
-        return ok(shipment=shipment_node(world, store, shipment, _base(request, store)))
-
-    @router.put("/shipment")
-    async def complete_shipment(request: Request, store: Store = guard) -> dict[str, Any]:
-        body = await json_body(request)
-        if body.get("order") in (None, "") or body.get("shipment") in (None, ""):
-            raise Refusal("order and shipment are required")  # [I]
-        number = as_int(body["order"], "order")
-        shipment = world.complete(
-            store,
-            number,
-            str(body["shipment"]),
-            _completion(body),
-            capture=as_bool(body.get("capture"), True),
-            gtg=None if body.get("gtg") is None else as_bool(body["gtg"], False),
-        )
-        return ok(order=number, shipment=shipment.number)
-
-    @router.put("/capture")
-    async def capture(request: Request, store: Store = guard) -> dict[str, Any]:
-        body = await json_body(request)
-        if body.get("shipment") in (None, ""):
-            raise Refusal("shipment is required")  # [I]
-        shipment = world.capture(store, str(body["shipment"]))
-        return ok(order=shipment.order_number, shipment=shipment.number)
-
-    @router.delete("/shipments/{shipment_id}")
-    async def delete_shipment(shipment_id: str, store: Store = guard) -> dict[str, Any]:
-        number, shipment = world.delete_shipment(store, shipment_id)
-        return ok(msg="shipment removed", order=number, shipment=shipment)
 
     @router.get("/orders")
     async def get_orders(request: Request, store: Store = guard) -> dict[str, Any]:
@@ -193,88 +33,11 @@ def order_router(world: World) -> APIRouter:
             and o.status in store.order_statuses
             and order_filter in (None, o.number)
             and customer in (None, o.customer_id)
-            and _in_window(o.created_at, newer, older)
+            and in_window(o.created_at, newer, older)
         ]
         # [I] The order of GET /orders is undocumented: ascending order number.
         found.sort(key=lambda o: o.number)
         page = found[offset : offset + limit]
         return ok(orders=[order_node(world, store, o) for o in page])
-
-    @router.post("/return")
-    async def create_return(request: Request, store: Store = guard) -> dict[str, Any]:
-        body = await json_body(request)
-        if body.get("shipment") in (None, ""):
-            raise Refusal("return could not be created.")
-        created = None
-        if body.get("createdAt"):
-            try:
-                created = parse_local(str(body["createdAt"]), store.zone)
-            except ValueError:
-                raise Refusal("createdAt must be YYYY-MM-DD or YYYY-MM-DD HH:MM:SS") from None
-        refund = body.get("refund") if isinstance(body.get("refund"), dict) else {}
-        assert isinstance(refund, dict)
-        record, returned = world.create_return(
-            store,
-            str(body["shipment"]),
-            _line_quantities(body.get("products")),
-            return_stock=(
-                None if body.get("returnStock") is None else as_bool(body["returnStock"], False)
-            ),
-            comment=None if body.get("comment") is None else str(body["comment"]),
-            created_at=created,
-            refund=as_bool(refund.get("refundPayment"), False),
-        )
-        extra: dict[str, Any] = {"refund": {"status": "ok"}} if record.refunded else {}
-        return ok(
-            **{"return": record.id},
-            returnCompleted=record.completed,
-            returnedItems=[str(i) for i in returned],
-            **extra,
-        )
-
-    @router.get("/returns")
-    async def get_returns(request: Request, store: Store = guard) -> dict[str, Any]:
-        """Newest first, page-based (unlike orders and shipments)."""
-        limit = query_int(request, "limit", 20) or 20  # [I] default undocumented
-        page = max(1, query_int(request, "page", 1) or 1)
-        wanted_id = query_int(request, "return", None)
-        wanted_order = query_int(request, "order", None)
-        customer = query_int(request, "customer_id", None)
-        wanted_shipment = request.query_params.get("shipment")
-        selection = request.query_params.get("selection")
-        newer = query_time(request, "newer_than", store)
-        older = query_time(request, "older_than", store)
-        found = []
-        for record in world.returns.values():
-            shipment = world.shipments.get(record.shipment_id)
-            if shipment is None:
-                continue
-            order = world.orders[shipment.order_number]
-            if (
-                order.store_uri == store.uri
-                and wanted_id in (None, record.id)
-                and wanted_order in (None, order.number)
-                and customer in (None, order.customer_id)
-                and wanted_shipment in (None, shipment.number)
-                and selection in (None, order.selection_id)
-                and _in_window(record.created_at, newer, older)
-            ):
-                found.append(record)
-        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-        chunk = found[(page - 1) * limit : page * limit]
-        return ok(returns=[return_node(world, store, r) for r in chunk])
-
-    @router.put("/returns/{return_id}")
-    async def update_return(
-        request: Request, return_id: str, store: Store = guard
-    ) -> dict[str, Any]:
-        body = await json_body(request)
-        record = world.update_return(
-            store,
-            as_int(return_id, "returnId"),
-            completed=None if body.get("completed") is None else as_bool(body["completed"], False),
-            refund=as_bool(body.get("refundPayment"), False),
-        )
-        return ok(**{"return": return_node(world, store, record)})
 
     return router

@@ -29,75 +29,18 @@ from centrasync.emulators.ongoing.render import (
 __all__ = ["control_router", "snapshot"]
 
 
-class PickLine(BaseModel):
-    article_number: str
-    quantity: float = Field(ge=0)
-    serial_numbers: list[str] = Field(default_factory=list)
+def control_router(state: OngoingState, on_auto_operator_change: Callable[[], None]) -> APIRouter:
+    """Build the control routes; ``on_auto_operator_change`` wakes the background operator."""
+    router = APIRouter(prefix="/_emulator", tags=["warehouse operator"])
+    _state_routes(router, state)
+    _order_routes(router, state)
+    _purchase_order_routes(router, state)
+    _stock_routes(router, state)
+    _auto_operator_routes(router, state, on_auto_operator_change)
+    return router
 
 
-class PickBody(BaseModel):
-    lines: list[PickLine] | None = Field(None, description="null = pick every line in full")
-
-
-class ParcelBody(BaseModel):
-    tracking_number: str
-    tracking_url: str | None = None
-    parcel_number: str | None = None
-    weight: float | None = None
-
-
-class ShipBody(BaseModel):
-    parcels: list[ParcelBody] | None = Field(
-        None, description="omitted = one invented parcel with tracking number and URL"
-    )
-    transporter_code: str | None = None
-    service_code: str | None = None
-
-
-class ReceiveLine(BaseModel):
-    article_number: str
-    quantity: float = Field(gt=0)
-
-
-class ReceiveBody(BaseModel):
-    lines: list[ReceiveLine] | None = Field(None, description="null = everything outstanding")
-
-
-class ReturnLine(BaseModel):
-    article_number: str
-    quantity: float = Field(gt=0)
-    cause: str | None = None
-
-
-class ReturnBody(BaseModel):
-    lines: list[ReturnLine]
-
-
-class StockAdjustBody(BaseModel):
-    article_number: str
-    number_of_items: float = Field(ge=0, description="the counted physical stock")
-    locked_number_of_items: float | None = Field(None, ge=0)
-
-
-class OpeningStockBody(BaseModel):
-    articles: dict[str, float] = Field(
-        description="article number: physical count, applied when the article is created"
-    )
-
-
-class AutoOperatorBody(BaseModel):
-    interval: float | None = Field(None, gt=0, description="seconds between steps; null = off")
-    short_pick_order_numbers: list[str] = Field(default_factory=list)
-    held_order_numbers: list[str] = Field(
-        default_factory=list, description="orders the operator leaves alone"
-    )
-    held_purchase_order_numbers: list[str] = Field(
-        default_factory=list, description="in-orders the operator does not receive"
-    )
-
-
-class StatusBody(BaseModel):
-    status: int
+# -- the whole state ------------------------------------------------------------------------
 
 
 def snapshot(state: OngoingState) -> dict[str, Any]:
@@ -127,15 +70,7 @@ def snapshot(state: OngoingState) -> dict[str, Any]:
     }
 
 
-def control_router(state: OngoingState, on_auto_operator_change: Callable[[], None]) -> APIRouter:
-    """Build the control routes; ``on_auto_operator_change`` wakes the background operator."""
-    router = APIRouter(prefix="/_emulator", tags=["warehouse operator"])
-
-    def order_view(order_number: str) -> dict[str, Any]:
-        return render_order(
-            state.order_by_number(order_number), state.statuses, state.goods_owner_name
-        )
-
+def _state_routes(router: APIRouter, state: OngoingState) -> None:
     @router.post("/reset")
     async def reset() -> dict[str, Any]:
         state.reset()
@@ -144,6 +79,55 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
     @router.get("/state")
     async def read_state() -> dict[str, Any]:
         return snapshot(state)
+
+
+# -- orders: allocate, pick, ship, return ---------------------------------------------------
+
+
+class PickLine(BaseModel):
+    article_number: str
+    quantity: float = Field(ge=0)
+    serial_numbers: list[str] = Field(default_factory=list)
+
+
+class PickBody(BaseModel):
+    lines: list[PickLine] | None = Field(None, description="null = pick every line in full")
+
+
+class ParcelBody(BaseModel):
+    tracking_number: str
+    tracking_url: str | None = None
+    parcel_number: str | None = None
+    weight: float | None = None
+
+
+class ShipBody(BaseModel):
+    parcels: list[ParcelBody] | None = Field(
+        None, description="omitted = one invented parcel with tracking number and URL"
+    )
+    transporter_code: str | None = None
+    service_code: str | None = None
+
+
+class ReturnLine(BaseModel):
+    article_number: str
+    quantity: float = Field(gt=0)
+    cause: str | None = None
+
+
+class ReturnBody(BaseModel):
+    lines: list[ReturnLine]
+
+
+class StatusBody(BaseModel):
+    status: int
+
+
+def _order_routes(router: APIRouter, state: OngoingState) -> None:
+    def order_view(order_number: str) -> dict[str, Any]:
+        return render_order(
+            state.order_by_number(order_number), state.statuses, state.goods_owner_name
+        )
 
     @router.post("/orders/ship-open")
     async def ship_open() -> dict[str, Any]:
@@ -191,6 +175,20 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
         state.set_order_status(order_number, body.status)
         return order_view(order_number)
 
+
+# -- purchase orders: receive ---------------------------------------------------------------
+
+
+class ReceiveLine(BaseModel):
+    article_number: str
+    quantity: float = Field(gt=0)
+
+
+class ReceiveBody(BaseModel):
+    lines: list[ReceiveLine] | None = Field(None, description="null = everything outstanding")
+
+
+def _purchase_order_routes(router: APIRouter, state: OngoingState) -> None:
     @router.post("/purchase-orders/{purchase_order_number}/receive")
     async def receive(
         purchase_order_number: str, body: ReceiveBody | None = None
@@ -204,6 +202,23 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
         purchase_order = state.receive(purchase_order_number, receipts)
         return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
 
+
+# -- stock counts ---------------------------------------------------------------------------
+
+
+class StockAdjustBody(BaseModel):
+    article_number: str
+    number_of_items: float = Field(ge=0, description="the counted physical stock")
+    locked_number_of_items: float | None = Field(None, ge=0)
+
+
+class OpeningStockBody(BaseModel):
+    articles: dict[str, float] = Field(
+        description="article number: physical count, applied when the article is created"
+    )
+
+
+def _stock_routes(router: APIRouter, state: OngoingState) -> None:
     @router.post("/stock/adjust")
     async def adjust_stock(body: StockAdjustBody) -> dict[str, Any]:
         state.adjust_stock(body.article_number, body.number_of_items, body.locked_number_of_items)
@@ -217,6 +232,24 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
         counted, waiting = state.set_opening_stock(body.articles)
         return {"counted": counted, "waiting": waiting}
 
+
+# -- the auto-operator ----------------------------------------------------------------------
+
+
+class AutoOperatorBody(BaseModel):
+    interval: float | None = Field(None, gt=0, description="seconds between steps; null = off")
+    short_pick_order_numbers: list[str] = Field(default_factory=list)
+    held_order_numbers: list[str] = Field(
+        default_factory=list, description="orders the operator leaves alone"
+    )
+    held_purchase_order_numbers: list[str] = Field(
+        default_factory=list, description="in-orders the operator does not receive"
+    )
+
+
+def _auto_operator_routes(
+    router: APIRouter, state: OngoingState, on_change: Callable[[], None]
+) -> None:
     @router.put("/auto-operator")
     async def auto_operator(body: AutoOperatorBody) -> dict[str, Any]:
         state.auto_operator = AutoOperatorSettings(
@@ -225,7 +258,7 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
             frozenset(body.held_order_numbers),
             frozenset(body.held_purchase_order_numbers),
         )
-        on_auto_operator_change()
+        on_change()
         return {
             "interval": body.interval,
             "shortPickOrderNumbers": sorted(body.short_pick_order_numbers),
@@ -236,5 +269,3 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
     @router.post("/auto-operator/step")
     async def auto_operator_step() -> dict[str, Any]:
         return {"did": await state.operator_step()}
-
-    return router
