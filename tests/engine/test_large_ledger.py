@@ -27,6 +27,8 @@ from centrasync.sync.worker import SHIPMENTS
 from .helpers import SE
 from .shop import Shop, open_shop
 
+pytestmark = pytest.mark.slow
+
 NEWER_ROWS = 200_000
 
 

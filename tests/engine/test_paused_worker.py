@@ -40,6 +40,7 @@ PAUSE = 4 * LEASE_TTL
 NEW_SHIPMENTS = 20
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "write_latency",

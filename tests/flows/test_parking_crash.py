@@ -12,6 +12,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
+
 from centrasync.store.base import RecordKind, RecordRef, StateStore
 from centrasync.sync.articles import ArticleState
 from centrasync.sync.indeliveries import InDeliveriesFlow, InDeliveryState
@@ -25,6 +27,8 @@ from .returns_helpers import give_back, line_ids, ship
 from .stock_harness import stock_world
 from .test_indeliveries_parking import add_gift_card_delivery
 from .test_returns_parking import two_plain_shipments
+
+pytestmark = pytest.mark.slow
 
 Wrap = Callable[[StateStore, type[BaseException]], StateStore]
 
