@@ -547,9 +547,9 @@ async def test_dead_letters_are_found_per_record_and_per_store(
 ) -> None:
     first = await store.park(SHIPMENT, "bad zip")
     await store.resolve_dead(first.id)
-    clock.advance(timedelta(minutes=1))
+    clock.advance(minutes=1)
     second = await store.park(SHIPMENT, "bad zip again")
-    clock.advance(timedelta(minutes=1))
+    clock.advance(minutes=1)
     await store.park(OTHER, "no lines")
     await store.park(RecordRef("us", RecordKind.SHIPMENT, "1042-1"), "elsewhere")
 
@@ -578,7 +578,7 @@ async def test_find_lease_names_the_holder_even_once_expired(
 ) -> None:
     assert await store.find_lease("worker/se") is None
     taken = await store.acquire_lease("worker/se", "w1", timedelta(seconds=10))
-    clock.advance(timedelta(seconds=11))
+    clock.advance(seconds=11)
 
     assert await store.find_lease("worker/se") == taken
 
@@ -684,7 +684,7 @@ async def test_the_token_grows_whenever_the_lease_changes_hands(
     assert not await store.renew_lease("worker/se", "w1", ttl, token=first.token)
     assert not await store.release_lease("worker/se", "w1", token=first.token)
 
-    clock.advance(ttl + timedelta(seconds=1))
+    clock.advance(seconds=ttl.total_seconds() + 1)
     taken = await store.acquire_lease("worker/se", "w2", ttl, token=again.token)
     assert taken is not None and taken.token == 3, "another owner never keeps a token"
     assert await store.renew_lease("worker/se", "w2", ttl, token=3)
@@ -720,7 +720,7 @@ async def test_a_fenced_view_writes_until_a_newer_holder_exists(
     await fenced.upsert_record(SHIPMENT)
     async with fenced.transaction() as tx:
         await tx.transition(SHIPMENT, "sent")
-    clock.advance(ttl * 2)
+    clock.advance(seconds=ttl.total_seconds() * 2)
     await fenced.transition(SHIPMENT, "sent", note="expired, but nobody took it over")
 
     assert await store.acquire_lease("worker/se", "w2", ttl)
