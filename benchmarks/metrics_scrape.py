@@ -38,12 +38,13 @@ from sqlalchemy import insert, text
 
 from centrasync.config import parse_settings
 from centrasync.logs import configure_logging
+from centrasync.runtime import Engine
 from centrasync.server import create_app
-from centrasync.server.runtime import Engine
-from centrasync.store import RecordKind, StateStore, open_store
+from centrasync.store import RecordKind, StateStore
 from centrasync.store.base import records_in
 from centrasync.store.engine import create_store_engine
 from centrasync.store.schema import ledger_records
+from centrasync.store.sql import open_store
 from centrasync.sync.shipments import ShipmentState, flow_backlog
 from centrasync.sync.shipments.ledger import CONFIRMABLE, OPEN, TAKEABLE
 from centrasync.sync.tally import Tally

@@ -60,11 +60,11 @@ from centrasync.emulators.centra.specs import (
 )
 from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.http import WireTransport
+from centrasync.http.wire import WireTransport
 from centrasync.logs import configure_logging
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
+from centrasync.runtime import Connections, Engine
 from centrasync.store.base import RecordKind
+from centrasync.store.sql import open_store
 from centrasync.sync.shipments import ShipmentState
 from centrasync.sync.tally import Tally
 

@@ -38,8 +38,9 @@ from served import Served, served
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.config import parse_settings
-from centrasync.http import RateBudget, WireTransport
-from centrasync.store import open_store
+from centrasync.http import RateBudget
+from centrasync.http.wire import WireTransport
+from centrasync.store.sql import open_store
 from centrasync.sync.stock import StockFlow, StockReport
 from centrasync.wms.ongoing.client import OngoingWarehouse
 

@@ -39,9 +39,9 @@ from outbound import (
 
 from centrasync.config import parse_settings
 from centrasync.logs import configure_logging
+from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
+from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 
 WEBHOOK_SECRET = "whsec-bench"

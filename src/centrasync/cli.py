@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from centrasync.centra import Shipment
     from centrasync.config import Settings, StoreSettings
     from centrasync.errors import CentrasyncError
-    from centrasync.server.runtime import Engine
+    from centrasync.runtime import Engine
     from centrasync.store import StateStore
 
 
@@ -101,13 +101,11 @@ def emulate_ongoing(
 
 async def _find_shipment(store: StoreSettings, number: str) -> Shipment:
     """Look for the shipment in every state, Good-to-Go first, as the pick flow would."""
-    from centrasync.centra import OrderApiClient
     from centrasync.errors import NotFoundError
+    from centrasync.runtime import centra_client
 
     order = number.split("-", 1)[0] if "-" in number else None
-    async with OrderApiClient(
-        store.centra.base_url, store.centra_secret.get_secret_value(), store.centra.timezone
-    ) as client:
+    async with centra_client(store) as client:
         for status in ("goodtogo", "inprogress", "completed"):
             page = await client.list_shipments(status, order=order)
             for shipment in page:
@@ -190,9 +188,8 @@ def serve(
     import uvicorn
 
     from centrasync.errors import CentrasyncError
+    from centrasync.runtime import Engine, open_state
     from centrasync.server import create_app
-    from centrasync.server.runtime import Engine
-    from centrasync.store import open_store
 
     try:
         settings = _load_checked_settings(config)
@@ -204,20 +201,8 @@ def serve(
 
     async def run() -> None:
         # The store's connections belong to the loop that serves requests, so all share one.
-        state = await open_store(
-            engine_settings.database_url,
-            pool_size=engine_settings.database_pool,
-            stall_timeout=engine_settings.lease_ttl,
-        )
+        state = await open_state(engine_settings.database_url, engine_settings)
         app_ = create_app(settings, state)
-        engine = Engine(
-            settings,
-            state,
-            events=app_.state.metrics.flows,
-            owner=owner,
-            webhooks_since=datetime.now(UTC),
-        )
-        app_.state.metrics.engine = engine
         server = uvicorn.Server(
             uvicorn.Config(
                 app_,
@@ -226,19 +211,30 @@ def serve(
                 log_level="warning",
             )
         )
-        stop = asyncio.Event()
         try:
+            if role is Role.WEB:
+                # Receivers, health and metrics only: no clients, flows or leases.
+                await server.serve()
+                return
+            engine = Engine(
+                settings,
+                state,
+                events=app_.state.metrics.flows,
+                owner=owner,
+                webhooks_since=datetime.now(UTC),
+            )
+            app_.state.metrics.engine = engine
+            stop = asyncio.Event()
             async with engine:
                 if role is Role.WORKER:
                     await _work_until_signalled(engine, stop)
                     return
-                workers = asyncio.create_task(engine.run(stop)) if role is Role.ALL else None
+                workers = asyncio.create_task(engine.run(stop))
                 try:
                     await server.serve()
                 finally:
                     stop.set()
-                    if workers is not None:
-                        await workers
+                    await workers
         finally:
             await state.close()
 

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from centrasync.centra import OrderApiClient, SerialNumber, StockUpdate
+from centrasync.centra import SerialNumber, StockUpdate
+from centrasync.centra.client import OrderApiClient
 from centrasync.errors import MalformedResponseError, NotFoundError, RemoteRefusedError
-from centrasync.http import IDEMPOTENT, PRIORITY, Priority, RateBudget
+from centrasync.http import Priority, RateBudget
+from centrasync.http.transports import IDEMPOTENT, PRIORITY
 
 
 class Recorder:

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from centrasync.centra import OrderApiClient, check_envelope
+from centrasync.centra.client import OrderApiClient
+from centrasync.centra.requestor import check_envelope
 from centrasync.errors import (
     AuthenticationError,
     CaptureDeclinedError,

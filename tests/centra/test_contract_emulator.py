@@ -14,12 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from centrasync.centra import (
-    OrderApiClient,
-    StockUpdate,
-    parse_webhook,
-    verify_signature,
-)
+from centrasync.centra import StockUpdate, parse_webhook, verify_signature
+from centrasync.centra.client import OrderApiClient
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.errors import (

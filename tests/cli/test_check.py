@@ -13,7 +13,7 @@ import structlog
 from typer.testing import CliRunner, Result
 
 from centrasync.cli import app
-from centrasync.store import open_store
+from centrasync.store.sql import open_store
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD
 

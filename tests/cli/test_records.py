@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from centrasync.cli import app
-from centrasync.store import DeadLetter, RecordKind, RecordRef, StateStore, open_store
+from centrasync.store import DeadLetter, RecordKind, RecordRef, StateStore
 from centrasync.store.base import LedgerRecord, Transition
+from centrasync.store.sql import open_store
 
 T = TypeVar("T")
 runner = CliRunner()

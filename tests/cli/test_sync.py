@@ -20,7 +20,8 @@ from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.errors import CentrasyncError, LeaseLostError
 from centrasync.ops.sync import StoreBusyError, holding_lease, print_pass
-from centrasync.store import RecordKind, RecordRef, StateStore, open_store
+from centrasync.store import RecordKind, RecordRef, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.stock import StockDrift, StockReport
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD, serving

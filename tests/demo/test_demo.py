@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from centrasync.cli import app
 from centrasync.demo.plan import Plan
 from centrasync.emulators.centra import CentraEmulator
-from centrasync.store import LedgerRecord, RecordKind, RecordRef, open_store
+from centrasync.store import LedgerRecord, RecordKind, RecordRef
+from centrasync.store.sql import open_store
 from centrasync.sync.articles import ArticleState
 from centrasync.sync.indeliveries import InDeliveryState
 from centrasync.sync.returns import ReturnState

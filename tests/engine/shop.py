@@ -22,10 +22,10 @@ from centrasync.config import parse_settings
 from centrasync.emulators.centra import CentraEmulator, WebhookSettings
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
+from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 
 from .helpers import SE, STORES, WEBHOOK_SECRET, StoreSetup, secrets_env, settings_document

@@ -20,9 +20,9 @@ from centrasync.config import parse_settings
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
+from centrasync.runtime import Connections, Engine
 from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.shipments import ShipmentState, outbound
 from centrasync.sync.tally import Tally
 

@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
 
 from .helpers import (

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from centrasync.store import open_store
+from centrasync.store.sql import open_store
 
 from .helpers import SE, add_shipments, orderable_eans
 from .test_crash import client, get_json, processes

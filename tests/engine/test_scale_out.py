@@ -29,8 +29,8 @@ import httpx
 import psycopg
 import pytest
 
-from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.articles import ARTICLES
 from centrasync.sync.indeliveries import IN_DELIVERIES
 from centrasync.sync.returns import RETURNS

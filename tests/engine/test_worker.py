@@ -16,10 +16,10 @@ from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RetryPolicy
+from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
 from centrasync.store.base import RecordKind, RecordRef, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.shipments import ShipmentState
 from centrasync.sync.tally import Tally
 from centrasync.sync.worker import ScheduledFlow, StoreWorker

@@ -26,8 +26,8 @@ from centrasync.emulators.centra.specs import (
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RateBudget
-from centrasync.store import open_store
 from centrasync.store.base import StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.articles import ArticlesFlow
 from centrasync.wms.ongoing.client import OngoingWarehouse
 from fake_clock import FakeClock

@@ -21,8 +21,8 @@ from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RateBudget, RetryPolicy
-from centrasync.store import open_store
 from centrasync.store.base import StateStore
+from centrasync.store.sql import open_store
 from centrasync.wms.ongoing.client import OngoingWarehouse
 
 CENTRA_URL = "http://centra.test/api/wms/"

@@ -19,8 +19,8 @@ from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.payloads import ArticleIn
 from centrasync.http import RateBudget
-from centrasync.store import open_store
 from centrasync.store.base import StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.stock import StockFlow
 from centrasync.wms.ongoing.client import OngoingWarehouse
 from fake_clock import FakeClock

@@ -11,7 +11,7 @@ from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RateBudget
-from centrasync.store import open_store
+from centrasync.store.sql import open_store
 from centrasync.sync.articles import ArticlesFlow
 from centrasync.sync.tally import Tally
 from centrasync.wms.ongoing.client import OngoingWarehouse

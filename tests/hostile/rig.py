@@ -1,7 +1,7 @@
 """The hostile rig: both emulators and the real engine on one event loop, faults on tap.
 
 One store, ``se`` (the Centra emulator's ``wms`` plugin, Europe/Stockholm), feeds one
-Ongoing warehouse. The engine is :class:`~centrasync.server.runtime.Engine`, built from
+Ongoing warehouse. The engine is :class:`~centrasync.runtime.Engine`, built from
 settings as ``serve`` builds it, with in-process transports and its webhook app; a test
 drives it one pass at a time and plays the warehouse floor itself, so a run takes the same
 path every time and nothing waits on a clock.
@@ -36,10 +36,10 @@ from centrasync.emulators.centra.specs import CatalogueSpec
 from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultPlan, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RetryPolicy
+from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
-from centrasync.server.runtime import Connections, Engine
-from centrasync.store import open_store
 from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.ports import FlowEvents
 from centrasync.sync.tally import Tally
 from centrasync.sync.worker import StoreWorker

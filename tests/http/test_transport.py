@@ -5,15 +5,8 @@ import asyncio
 import httpx
 import pytest
 
-from centrasync.http import (
-    IDEMPOTENT,
-    PRIORITY,
-    Priority,
-    RateBudget,
-    ResilientTransport,
-    RetryPolicy,
-    guarding_sends,
-)
+from centrasync.http import Priority, RateBudget, RetryPolicy, guarding_sends
+from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
 
 class FlakyServer:

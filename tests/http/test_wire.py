@@ -21,8 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from centrasync.http import WireTransport
-from centrasync.http.wire import AsyncioBackend
+from centrasync.http.wire import AsyncioBackend, WireTransport
 
 Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from centrasync.server import create_app
-from centrasync.store import open_store
 from centrasync.store.base import StateStore
+from centrasync.store.sql import open_store
 
 from .helpers import NOW, make_settings
 

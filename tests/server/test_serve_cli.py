@@ -90,6 +90,10 @@ goods_owner_id = 1
         assert httpx.post(hook, content=body).status_code == 401
         metrics = httpx.get(f"{url}/metrics").text
         assert 'centrasync_inbox_backlog{store="se"} 1.0' in metrics
+        # The shared store's backlog shows in a web process too; it has no engine, so no
+        # clients whose 429s it could count.
+        assert 'centrasync_flow_backlog{flow="outbound",store="se"} 0.0' in metrics
+        assert 'centrasync_centra_rate_limited{store="se"}' not in metrics
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from centrasync.server import create_app
-from centrasync.store import open_store
+from centrasync.store.sql import open_store
 
 from .helpers import NOW, encode, make_settings, signed
 

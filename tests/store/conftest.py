@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from centrasync.store import StateStore, open_store
+from centrasync.store import StateStore
+from centrasync.store.sql import open_store
 from fake_clock import FakeClock
 
 

@@ -19,14 +19,13 @@ from centrasync.store import (
     NewRecord,
     RecordKind,
     RecordRef,
-    SqlStateStore,
     StateStore,
     Step,
     dedup_key,
-    open_store,
 )
 from centrasync.store.backends import PostgresBackend
 from centrasync.store.engine import create_store_engine
+from centrasync.store.sql import SqlStateStore, open_store
 from fake_clock import FakeClock
 
 SHIPMENT = RecordRef("se", RecordKind.SHIPMENT, "1042-1")
@@ -794,7 +793,8 @@ async def test_effect_begun_before_a_crash_is_in_doubt_after_restart(durable_url
 
 _KILLED_RUN = """
 import asyncio, os, sys
-from centrasync.store import RecordKind, RecordRef, open_store
+from centrasync.store import RecordKind, RecordRef
+from centrasync.store.sql import open_store
 
 async def main(url):
     store = await open_store(url)

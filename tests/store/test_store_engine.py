@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from centrasync.errors import ConfigError, RetryLaterError
-from centrasync.store import RecordKind, RecordRef, SqlStateStore, open_store
+from centrasync.store import RecordKind, RecordRef
 from centrasync.store.backends import PostgresBackend
 from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_store_engine
+from centrasync.store.sql import SqlStateStore, open_store
 from centrasync.store.sqlcore import Tx
 
 

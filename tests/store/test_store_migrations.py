@@ -10,9 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from centrasync.store import migrate, open_store
+from centrasync.store import migrate
 from centrasync.store.engine import create_store_engine
 from centrasync.store.schema import metadata
+from centrasync.store.sql import open_store
 
 
 def _snapshot(conn: Connection) -> dict[str, Any]:

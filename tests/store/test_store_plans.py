@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from centrasync.store import RecordKind, open_store
+from centrasync.store import RecordKind
 from centrasync.store.ledger import count_records, scan_records
+from centrasync.store.sql import open_store
 from centrasync.store.sqlcore import SqliteTx
 
 STATE_INDEX = "ix_ledger_records_store_kind_state_key"

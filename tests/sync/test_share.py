@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from centrasync.store import StateStore, open_store
+from centrasync.store import StateStore
+from centrasync.store.sql import open_store
 from centrasync.sync.share import LEASE_TTL, FairShare
 
 STORES = ("se", "us")

@@ -1,11 +1,11 @@
-"""Centra on the client side: the Order API client, its models, time zones and webhooks.
+"""Centra on the client side: the Order API's models, time zones and webhooks.
 
-Everything a flow needs is importable from here; submodules are implementation detail.
+Everything a flow needs is importable from here without loading the HTTP stack; the client
+itself is :class:`centrasync.centra.client.OrderApiClient`, built by the composition root.
 """
 
 from __future__ import annotations
 
-from .client import OrderApiClient, ShipmentStatus
 from .models import (
     Address,
     LineWarehouse,
@@ -26,7 +26,6 @@ from .models import (
     TaxLine,
     Terms,
 )
-from .requestor import check_envelope
 from .results import (
     DeliveryAccepted,
     Page,
@@ -38,6 +37,7 @@ from .results import (
     StockUpdateResult,
 )
 from .timezones import MerchantZone, format_centra_datetime, parse_centra_datetime
+from .types import Moment, ShipmentStatus
 from .webhooks import (
     SIGNATURE_HEADER,
     WebhookEvent,
@@ -53,8 +53,8 @@ __all__ = [
     "DeliveryAccepted",
     "LineWarehouse",
     "MerchantZone",
+    "Moment",
     "Order",
-    "OrderApiClient",
     "OrderLine",
     "OrderShipment",
     "Page",
@@ -80,7 +80,6 @@ __all__ = [
     "Terms",
     "WebhookEvent",
     "WebhookSignatureError",
-    "check_envelope",
     "format_centra_datetime",
     "parse_centra_datetime",
     "parse_webhook",

@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from centrasync.errors import MalformedResponseError, RecordValidationError
-from centrasync.http import (
-    AsyncClosing,
-    Priority,
-    RateBudget,
-    ResilientTransport,
-    RetryPolicy,
-    WireTransport,
-)
+from centrasync.http import AsyncClosing, Priority, RateBudget, RetryPolicy
+from centrasync.http.transports import ResilientTransport
+from centrasync.http.wire import WireTransport
 
 from .requestor import SYSTEM, OrderApiRequestor, validate_record
 from .results import Page
 from .timezones import MerchantZone
+from .types import Moment
 
-__all__ = ["Moment", "OrderApiBase"]
+__all__ = ["OrderApiBase"]
 
 M = TypeVar("M", bound=BaseModel)
-Moment = datetime | date
 
 
 class OrderApiBase(AsyncClosing):

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from centrasync.errors import MalformedResponseError, NotFoundError, RemoteRefusedError
 from centrasync.http import Priority
 
-from .base import Moment, OrderApiBase
+from .base import OrderApiBase
 from .models import Order, ProductRow, Return, Shipment, StockRow, SupplierDelivery, SupplierOrder
 from .requestor import SYSTEM
 from .results import (
@@ -36,10 +36,10 @@ from .results import (
     StockUpdate,
     StockUpdateResult,
 )
+from .types import Moment, ShipmentStatus
 
-__all__ = ["OrderApiClient", "ShipmentStatus"]
+__all__ = ["OrderApiClient"]
 
-ShipmentStatus = Literal["goodtogo", "inprogress", "completed"]
 
 _FLOW = Priority.ORDER_FLOW
 _CATALOGUE = Priority.CATALOGUE

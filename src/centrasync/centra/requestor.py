@@ -39,7 +39,8 @@ from centrasync.errors import (
     ServerError,
     redact,
 )
-from centrasync.http import IDEMPOTENT, PRIORITY, Priority, ResilientTransport, parse_retry_after
+from centrasync.http import Priority, parse_retry_after
+from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
 from .loose import ZONE_CONTEXT_KEY
 

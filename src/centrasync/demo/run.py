@@ -29,9 +29,9 @@ from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
 from centrasync.errors import ConfigError
 from centrasync.logs import register_secret
+from centrasync.runtime import Engine, open_state
 from centrasync.server import create_app
-from centrasync.server.runtime import Engine
-from centrasync.store import StateStore, open_store
+from centrasync.store import StateStore
 
 from .judge import FlowSummary, Judge, Snapshot, StoreSummary
 from .plan import Plan
@@ -236,11 +236,7 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
         story = Story(plan, centra, ongoing, control, console)
         _print_start(console, plan, _url(centra_sock), _url(wms_sock), _url(engine_sock))
         await story.stock_the_shelves()
-        state = await open_store(
-            settings.engine.database_url,
-            pool_size=settings.engine.database_pool,
-            stall_timeout=settings.engine.lease_ttl,
-        )
+        state = await open_state(settings.engine.database_url, settings.engine)
         stack.push_async_callback(state.close)
         app = create_app(settings, state)
         engine = Engine(

@@ -1,27 +1,22 @@
 """HTTP plumbing shared by every client: retry policy, rate budget, transport wrapper.
 
-Knows HTTP and nothing about Centra or any WMS; imports nothing else of centrasync.
+Knows HTTP and nothing about Centra or any WMS; imports nothing else of centrasync. What is
+exported here loads no HTTP library (the flows ask the send check, see :mod:`.guard`); the
+transport wrapper is :mod:`centrasync.http.transports`.
 """
 
 from .budget import Priority, RateBudget
 from .closing import AsyncClosing
 from .guard import SendCheck, check_before_sending, current_send_check, guarding_sends
 from .retry import Outcome, RetryPolicy, parse_retry_after
-from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
-from .wire import WireTransport
 
 __all__ = [
-    "IDEMPOTENT",
-    "PRIORITY",
     "AsyncClosing",
     "Outcome",
     "Priority",
     "RateBudget",
-    "ResilientTransport",
     "RetryPolicy",
     "SendCheck",
-    "TransportStats",
-    "WireTransport",
     "check_before_sending",
     "current_send_check",
     "guarding_sends",

@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 
-from centrasync.centra import OrderApiClient
 from centrasync.config import Settings, StoreSettings
 from centrasync.errors import (
     AuthenticationError,
@@ -21,10 +20,10 @@ from centrasync.errors import (
     redact,
 )
 from centrasync.http import RetryPolicy
+from centrasync.runtime import centra_client, wms_client
 from centrasync.store import migrate
 from centrasync.store.engine import locate
 from centrasync.sync import validate_field_mapping, validate_shipment_filters
-from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = ["CheckResult", "Outcome", "run_checks", "validate_store_rules"]
 
@@ -120,9 +119,7 @@ async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> Ch
     """One Good-to-Go shipment read: proves the URL, the plugin URI and the secret."""
     secret = store.centra_secret.get_secret_value()
     try:
-        async with OrderApiClient(
-            store.centra.base_url, secret, store.centra.timezone, retry=_ONE_TRY, timeout=timeout
-        ) as client:
+        async with centra_client(store, retry=_ONE_TRY, timeout=timeout) as client:
             await client.list_shipments("goodtogo", limit=1)
     except CentrasyncError as exc:
         detail = redact(_refusal(store, exc), secret)
@@ -133,14 +130,7 @@ async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> Ch
 async def check_wms(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
     password = store.wms_password.get_secret_value()
     try:
-        async with OngoingWarehouse(
-            store.wms.api_url,
-            store.wms.user,
-            password,
-            store.wms.goods_owner_id,
-            retry=_ONE_TRY,
-            timeout=timeout,
-        ) as wms:
+        async with wms_client(store, retry=_ONE_TRY, timeout=timeout) as wms:
             await wms.ping()
     except CentrasyncError as exc:
         return CheckResult(store.name, "wms", Outcome.FAIL, redact(_refusal(store, exc), password))

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from centrasync.config import EngineSettings
 from centrasync.errors import ConfigError, RecordValidationError
+from centrasync.runtime import open_state
 from centrasync.store import (
     DeadLetter,
     DeadLetterStore,
@@ -26,7 +27,6 @@ from centrasync.store import (
     RecordRef,
     StateStore,
     Transition,
-    open_store,
 )
 from centrasync.store.engine import locate
 from centrasync.sync.shipments import ShipmentState
@@ -109,7 +109,7 @@ async def open_existing_store(url: str) -> StateStore:
     missing = locate(url).missing_file
     if missing is not None:
         raise ConfigError(f"no state store at {missing} (serve or demo creates it)")
-    return await open_store(url)
+    return await open_state(url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,21 +24,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from centrasync.centra import OrderApiClient
-from centrasync.config import Settings, StoreSettings
+from centrasync.config import Settings
 from centrasync.errors import ConfigError, RetryLaterError
 from centrasync.http import RateBudget
-from centrasync.server.runtime import Connections, store_clients
-from centrasync.store import StateStore, StoreDiagnostics, open_store
-from centrasync.sync.articles import ARTICLES, ArticlePass, ArticlesFlow
-from centrasync.sync.indeliveries import IN_DELIVERIES, InDeliveriesFlow
+from centrasync.runtime import Connections, StoreFlows, build_flows, open_state, store_clients
+from centrasync.store import StateStore, StoreDiagnostics
+from centrasync.sync.articles import ARTICLES, ArticlePass
+from centrasync.sync.indeliveries import IN_DELIVERIES
 from centrasync.sync.leases import LeaseHold, while_holding
-from centrasync.sync.returns import RETURNS, ReturnsFlow
-from centrasync.sync.shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
-from centrasync.sync.stock import STOCK, StockFlow, StockReport
+from centrasync.sync.returns import RETURNS
+from centrasync.sync.shipments import CANCELLATION, CONFIRMATION, OUTBOUND
+from centrasync.sync.stock import STOCK, StockReport
 from centrasync.sync.tally import Tally
 from centrasync.sync.worker import SHIPMENTS, StoreWorker, lease_name
-from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = [
     "FULL_FLOWS",
@@ -198,12 +196,7 @@ async def run_pass(
             f"stores.{store.name}: sync_stock and import_available_stock are both off, "
             "so a stock pass has nothing to do"
         )
-    limit = settings.engine.max_attempts
-    state = await open_store(
-        settings.engine.database_url,
-        pool_size=settings.engine.database_pool,
-        stall_timeout=settings.engine.lease_ttl,
-    )
+    state = await open_state(settings.engine.database_url, settings.engine)
     try:
         centra, wms = store_clients(
             store, RateBudget(settings.engine.centra_rate), connections=connections
@@ -211,8 +204,9 @@ async def run_pass(
         async with centra, wms:
 
             async def fenced_pass(fenced: StateStore) -> PassResult:
-                one = _Pass(store, fenced, centra, wms, limit, Tally(), owner)
-                return await one.run(flow, full=full, progress=progress)
+                tally = Tally()
+                flows = build_flows(store, settings.engine, lambda _: fenced, centra, wms, tally)
+                return await _Pass(flows, tally, owner).run(flow, full=full, progress=progress)
 
             return await holding_lease(
                 state,
@@ -227,54 +221,40 @@ async def run_pass(
 
 @dataclass(frozen=True)
 class _Pass:
-    store: StoreSettings
-    state: StateStore
-    centra: OrderApiClient
-    wms: OngoingWarehouse
-    max_attempts: int
+    flows: StoreFlows
     tally: Tally
     owner: str
 
     async def run(
         self, flow: SyncFlow, *, full: bool, progress: Callable[[int, int | None], None] | None
     ) -> PassResult:
-        store, state, tally, limit = self.store, self.state, self.tally, self.max_attempts
+        flows, tally = self.flows, self.tally
+        store = flows.shipments.store_name
         if flow is SyncFlow.ARTICLES:
-            articles = ArticlesFlow(
-                store, state, self.centra, self.wms, tally, max_attempts=limit, progress=progress
-            )
-            return await articles.sync(full=full)
+            flows.articles.progress = progress
+            return await flows.articles.sync(full=full)
         if flow is SyncFlow.STOCK:
-            stock = StockFlow(store, state, self.centra, self.wms, tally, max_attempts=limit)
+            stock = flows.stock
             return await (stock.run_full() if full else stock.run_incremental())
         if flow is SyncFlow.IN_DELIVERIES:
-            deliveries = InDeliveriesFlow(
-                store, state, self.centra, self.wms, tally, max_attempts=limit
-            )
-            moved = await deliveries.run()
-            return RecordsPass(flow, store.name, moved, _steps(tally, store.name, [IN_DELIVERIES]))
+            moved = await flows.in_deliveries.run()
+            return RecordsPass(flow, store, moved, _steps(tally, store, [IN_DELIVERIES]))
         if flow is SyncFlow.RETURNS:
-            returns = ReturnsFlow(store, state, self.centra, self.wms, tally, max_attempts=limit)
-            moved = await returns.run()
-            return RecordsPass(flow, store.name, moved, _steps(tally, store.name, [RETURNS]))
+            moved = await flows.returns.run()
+            return RecordsPass(flow, store, moved, _steps(tally, store, [RETURNS]))
         return await self._shipments()
 
     async def _shipments(self) -> RecordsPass:
         """The inbox, re-driven retries, poll, cancellations, confirmations and sweep once."""
-        shipments = ShipmentFlows(
-            settings=self.store,
-            state=self.state,
-            centra=self.centra,
-            wms=self.wms,
-            events=self.tally,
-            max_attempts=self.max_attempts,
-        )
-        before = await self.state.inbox_backlog(self.store.name)
-        await StoreWorker(shipments, self.store.schedule, self.owner).run_held_once()
-        after = await self.state.inbox_backlog(self.store.name)
-        steps = _steps(self.tally, self.store.name, [OUTBOUND, CONFIRMATION, CANCELLATION])
+        shipments = self.flows.shipments
+        store = shipments.store_name
+        before = await shipments.state.inbox_backlog(store)
+        schedule = shipments.settings.schedule
+        await StoreWorker(shipments, schedule, self.owner).run_held_once()
+        after = await shipments.state.inbox_backlog(store)
+        steps = _steps(self.tally, store, [OUTBOUND, CONFIRMATION, CANCELLATION])
         moved = sum(step.moved for step in steps)
-        return RecordsPass(SyncFlow.SHIPMENTS, self.store.name, moved, steps, (before, after))
+        return RecordsPass(SyncFlow.SHIPMENTS, store, moved, steps, (before, after))
 
 
 def _steps(tally: Tally, store: str, always: Sequence[str]) -> tuple[StepCounts, ...]:

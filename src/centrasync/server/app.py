@@ -15,8 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from centrasync.config import Settings
 from centrasync.store.base import StateStore
 
-from .metrics import CONTENT_TYPE, ReceiverMetrics
-from .runtime import Engine
+from .metrics import CONTENT_TYPE, RateLimitCounts, ReceiverMetrics
 from .webhooks import WebhookReceiver
 
 __all__ = ["create_app"]
@@ -27,11 +26,11 @@ def create_app(
     store: StateStore,
     *,
     clock: Callable[[], float] = time.time,
-    engine: Engine | None = None,
+    engine: RateLimitCounts | None = None,
 ) -> FastAPI:
     """The app; ``clock`` (unix seconds) judges signature freshness and is injectable.
 
-    With ``engine`` the scrape also shows its flow backlogs and Centra 429 counts; the
+    With ``engine`` the scrape also shows its Centra 429 counts; the
     flow counters live in ``app.state.metrics.flows`` for the engine to report into.
     """
     metrics = ReceiverMetrics(s.name for s in settings.stores)

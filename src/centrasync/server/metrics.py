@@ -8,6 +8,7 @@ errors and without one app's counts leaking into another's scrape.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import generate_latest
@@ -15,11 +16,17 @@ from prometheus_client.exposition import generate_latest
 from centrasync.store.base import StateStore
 from centrasync.sync.shipments import flow_backlog
 
-from .runtime import Engine
-
-__all__ = ["CONTENT_TYPE", "ReceiverMetrics"]
+__all__ = ["CONTENT_TYPE", "RateLimitCounts", "ReceiverMetrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class RateLimitCounts(Protocol):
+    """What a scrape asks of the engine (in a process that runs one)."""
+
+    def rate_limited(self, store: str) -> int:
+        """429 answers Centra gave this store's client so far."""
+        ...
 
 
 class ReceiverMetrics:
@@ -59,7 +66,7 @@ class ReceiverMetrics:
             registry=self.registry,
         )
         self.flows = FlowMetrics(self.registry)
-        self.engine: Engine | None = None
+        self.engine: RateLimitCounts | None = None
         # Touch every per-store child so a scrape shows zeros instead of missing series.
         for name in self._stores:
             self.received.labels(store=name)
@@ -70,10 +77,12 @@ class ReceiverMetrics:
         """Refresh the backlog gauge from ``state`` and return the text exposition."""
         for name in self._stores:
             self.backlog.labels(store=name).set(await state.inbox_backlog(name))
+            # The backlog is the shared store's, so any process (a web one too) shows it;
+            # 429 counts are this process's own clients'.
+            for flow, waiting in (await flow_backlog(state, name)).items():
+                self.flows.backlog.labels(store=name, flow=flow).set(waiting)
             if self.engine is not None:
                 self.flows.rate_limited.labels(store=name).set(self.engine.rate_limited(name))
-                for flow, waiting in (await flow_backlog(state, name)).items():
-                    self.flows.backlog.labels(store=name, flow=flow).set(waiting)
         return generate_latest(self.registry)
 
 

@@ -1,7 +1,8 @@
 """Durable state of the engine: ledger, effects, cursors, inbox, dead letters, leases.
 
-``open_store(url)`` returns a :class:`StateStore` on SQLite (embedded default) or
-PostgreSQL, migrated to the newest schema.
+The protocols and value objects; the SQL store itself is in :mod:`centrasync.store.sql`
+(``open_store(url)`` returns a :class:`StateStore` on SQLite, the embedded default, or
+PostgreSQL, migrated to the newest schema), so importing these does not load SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from centrasync.store.base import (
     dedup_key,
     require_utc,
 )
-from centrasync.store.sql import SqlStateStore, open_store
 
 __all__ = [
     "Abandon",
@@ -63,12 +63,10 @@ __all__ = [
     "NewRecord",
     "RecordKind",
     "RecordRef",
-    "SqlStateStore",
     "StateStore",
     "Step",
     "StoreDiagnostics",
     "Transition",
     "dedup_key",
-    "open_store",
     "require_utc",
 ]

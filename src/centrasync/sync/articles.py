@@ -39,9 +39,9 @@ from typing import Protocol
 
 import structlog
 
-from centrasync.centra.base import Moment
 from centrasync.centra.models import ProductRow
 from centrasync.centra.results import Page
+from centrasync.centra.types import Moment
 from centrasync.config import StoreSettings
 from centrasync.errors import (
     RecordValidationError,

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from centrasync.centra.base import Moment
-from centrasync.centra.client import ShipmentStatus
 from centrasync.centra.models import Order, Shipment
 from centrasync.centra.results import Page, SerialNumber, ShipmentRef
+from centrasync.centra.types import Moment, ShipmentStatus
 
 __all__ = ["CentraShipments", "FlowEvents", "NullEvents"]
 

@@ -35,9 +35,9 @@ from typing import Protocol
 
 import structlog
 
-from centrasync.centra.base import Moment
 from centrasync.centra.models import Return
 from centrasync.centra.results import Page, ReturnCreated
+from centrasync.centra.types import Moment
 from centrasync.config import StoreSettings
 from centrasync.errors import DataError, RecordValidationError
 from centrasync.store.base import (

@@ -17,9 +17,9 @@ from typing import Protocol
 
 import structlog
 
-from centrasync.centra.base import Moment
 from centrasync.centra.models import StockRow
 from centrasync.centra.results import Page, StockUpdate, StockUpdateResult
+from centrasync.centra.types import Moment
 from centrasync.config import StoreSettings
 from centrasync.errors import DataError, redact
 

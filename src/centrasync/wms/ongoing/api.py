@@ -31,7 +31,8 @@ from centrasync.errors import (
     ServerError,
     redact,
 )
-from centrasync.http import IDEMPOTENT, ResilientTransport, parse_retry_after
+from centrasync.http import parse_retry_after
+from centrasync.http.transports import IDEMPOTENT, ResilientTransport
 from centrasync.wms.models import Listing, Unreadable
 
 from .lane import WriteLane

@@ -25,7 +25,9 @@ from centrasync.errors import (
     RecordValidationError,
     RemoteRefusedError,
 )
-from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy, WireTransport
+from centrasync.http import AsyncClosing, RetryPolicy
+from centrasync.http.transports import ResilientTransport
+from centrasync.http.wire import WireTransport
 from centrasync.wms.models import (
     Article,
     CancelOutcome,
