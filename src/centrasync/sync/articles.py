@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import Protocol
@@ -42,7 +42,6 @@ import structlog
 from centrasync.centra.models import ProductRow
 from centrasync.centra.results import Page
 from centrasync.centra.types import Moment
-from centrasync.config import StoreSettings
 from centrasync.errors import (
     RecordValidationError,
     RemoteRefusedError,
@@ -55,11 +54,9 @@ from centrasync.store.base import (
     NewRecord,
     RecordKind,
     RecordRef,
-    StateStore,
     Step,
     records_in,
 )
-from centrasync.wms.base import Warehouse
 from centrasync.wms.models import Article
 
 from .article_mapping import (
@@ -70,9 +67,9 @@ from .article_mapping import (
     filter_reason,
     product_to_article,
 )
+from .flow import RecordFlow
 from .mapping import article_number
-from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
-from .ports import FlowEvents, NullEvents
+from .policy import Outcome, Park, ParkedStates, Verdict
 
 __all__ = ["ARTICLES", "ArticlePass", "ArticleState", "ArticlesFlow", "CentraProducts"]
 
@@ -183,43 +180,22 @@ class _Candidate:
 
 
 @dataclass
-class ArticlesFlow:
+class ArticlesFlow(RecordFlow[CentraProducts]):
     """The article registry of one store: incremental passes and a full re-sync.
 
     ``progress(done, total)`` is told how far a pass is, for a progress bar: ``total`` is
     None while rows are still being read, then the number of rows to handle.
     """
 
-    settings: StoreSettings
-    state: StateStore
-    centra: CentraProducts
-    wms: Warehouse
-    events: FlowEvents = field(default_factory=NullEvents)
-    max_attempts: int = 8
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     progress: Callable[[int, int | None], None] | None = None
     overlap: timedelta = timedelta(minutes=5)
     page_size: int = 100
 
-    @property
-    def store_name(self) -> str:
-        return self.settings.name
-
-    def ref(self, key: str) -> RecordRef:
-        return RecordRef(self.store_name, RecordKind.ARTICLE, key)
-
-    @property
-    def policy(self) -> RecordPolicy:
-        """A retryable error stops the pass: the cursor must stay behind the article."""
-        return RecordPolicy(
-            self.state,
-            self.events,
-            self.store_name,
-            ARTICLES,
-            _PARKED,
-            self.max_attempts,
-            stop_on_retry=True,
-        )
+    FLOW = ARTICLES
+    KIND = RecordKind.ARTICLE
+    PARKED = _PARKED
+    # A retryable error stops the pass: the cursor must stay behind the article.
+    STOP_ON_RETRY = True
 
     async def run(self) -> int:
         """One scheduled pass over products changed since the last good one; returns writes."""

@@ -22,9 +22,8 @@ targets, never by accepting again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
@@ -45,15 +44,13 @@ from centrasync.store.base import (
     NewRecord,
     RecordKind,
     RecordRef,
-    StateStore,
     Step,
 )
-from centrasync.wms.base import Warehouse
 from centrasync.wms.models import InOrder, InOrderLine, ReceivedInOrder, Unreadable
 
+from .flow import RecordFlow
 from .mapping import article_number
-from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
-from .ports import FlowEvents, NullEvents
+from .policy import Outcome, Park, ParkedStates, Verdict
 
 __all__ = [
     "IN_DELIVERIES",
@@ -259,34 +256,12 @@ class _Chain:
 
 
 @dataclass
-class InDeliveriesFlow:
+class InDeliveriesFlow(RecordFlow[CentraSupplierDeliveries]):
     """Supplier deliveries to in-orders, and receipts back to Centra, for one store."""
 
-    settings: StoreSettings
-    state: StateStore
-    centra: CentraSupplierDeliveries
-    wms: Warehouse
-    events: FlowEvents = field(default_factory=NullEvents)
-    max_attempts: int = 8
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-    @property
-    def store_name(self) -> str:
-        return self.settings.name
-
-    def ref(self, delivery_id: str) -> RecordRef:
-        return RecordRef(self.store_name, RecordKind.IN_DELIVERY, delivery_id)
-
-    @property
-    def policy(self) -> RecordPolicy:
-        return RecordPolicy(
-            self.state,
-            self.events,
-            self.store_name,
-            IN_DELIVERIES,
-            _PARKED,
-            max_attempts=self.max_attempts,
-        )
+    FLOW = IN_DELIVERIES
+    KIND = RecordKind.IN_DELIVERY
+    PARKED = _PARKED
 
     async def run(self) -> int:
         """Report receipts, then send new deliveries; returns how many records moved on.

@@ -25,9 +25,9 @@ pass from the plan in the ledger, never by creating another return.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
@@ -38,7 +38,6 @@ import structlog
 from centrasync.centra.models import Return
 from centrasync.centra.results import Page, ReturnCreated
 from centrasync.centra.types import Moment
-from centrasync.config import StoreSettings
 from centrasync.errors import DataError, RecordValidationError
 from centrasync.store.base import (
     Effect,
@@ -47,13 +46,11 @@ from centrasync.store.base import (
     LedgerRecord,
     RecordKind,
     RecordRef,
-    StateStore,
 )
-from centrasync.wms.base import Warehouse
 from centrasync.wms.models import ReturnedOrder, Unreadable
 
-from .policy import Outcome, Park, ParkedStates, RecordPolicy, Verdict
-from .ports import FlowEvents, NullEvents
+from .flow import RecordFlow
+from .policy import Outcome, Park, ParkedStates, Verdict
 
 __all__ = [
     "PARKED_STATES",
@@ -189,29 +186,12 @@ def _return_key(ref: RecordRef, planned: PlannedReturn, targets: Mapping[str, De
 
 
 @dataclass
-class ReturnsFlow:
+class ReturnsFlow(RecordFlow[CentraReturns]):
     """WMS returns to Centra returns for one store."""
 
-    settings: StoreSettings
-    state: StateStore
-    centra: CentraReturns
-    wms: Warehouse
-    events: FlowEvents = field(default_factory=NullEvents)
-    max_attempts: int = 8
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-    @property
-    def policy(self) -> RecordPolicy:
-        return RecordPolicy(
-            self.state, self.events, self.store_name, RETURNS, _PARKED, self.max_attempts
-        )
-
-    @property
-    def store_name(self) -> str:
-        return self.settings.name
-
-    def ref(self, shipment: str) -> RecordRef:
-        return RecordRef(self.store_name, RecordKind.RETURN, shipment)
+    FLOW = RETURNS
+    KIND = RecordKind.RETURN
+    PARKED = _PARKED
 
     async def run(self) -> int:
         """Report every WMS return Centra has not heard of; returns how many orders moved."""

@@ -43,7 +43,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence, Set
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Literal
@@ -51,7 +51,7 @@ from typing import Literal
 import structlog
 
 from centrasync.centra.results import StockUpdate
-from centrasync.config import ArticleNumberStrategy, StoreSettings
+from centrasync.config import ArticleNumberStrategy
 from centrasync.errors import (
     ConfigError,
     DataError,
@@ -66,15 +66,13 @@ from centrasync.store.base import (
     NewRecord,
     RecordKind,
     RecordRef,
-    StateStore,
     Step,
     records_in,
 )
-from centrasync.wms.base import Warehouse
 from centrasync.wms.models import StockLevel
 
-from .policy import Park, ParkedStates, RecordPolicy
-from .ports import FlowEvents, NullEvents
+from .flow import RecordFlow
+from .policy import Park, ParkedStates
 from .stock_figures import (
     PARKED_STOCK_STATES,
     StockDrift,
@@ -149,20 +147,13 @@ class _Change:
 
 
 @dataclass
-class StockFlow:
+class StockFlow(RecordFlow[CentraStock]):
     """Physical stock to Centra and, optionally, Centra's available stock to the WMS.
 
     ``now`` and ``sleep`` are injectable for the quiet-window wait; ``batch_size`` rows
     go in one ``POST /stock`` and ``page_size`` rows come per ``GET /stock`` page.
     """
 
-    settings: StoreSettings
-    state: StateStore
-    centra: CentraStock
-    wms: Warehouse
-    events: FlowEvents = field(default_factory=NullEvents)
-    max_attempts: int = 8
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     batch_size: int = 100
     page_size: int = 100
@@ -182,23 +173,14 @@ class StockFlow:
             raise ConfigError("stock flow: batch_size and page_size must be at least 1")
         self.mirror = CentraStockMirror(self.centra, self.settings, self.page_size, self.overlap)
 
-    @property
-    def store_name(self) -> str:
-        return self.settings.name
-
-    @property
-    def policy(self) -> RecordPolicy:
-        return RecordPolicy(
-            self.state, self.events, self.store_name, STOCK, _PARKED, self.max_attempts
-        )
+    FLOW = STOCK
+    KIND = RecordKind.STOCK
+    PARKED = _PARKED
 
     @property
     def centra_warehouse(self) -> str | None:
         """The Centra warehouse the map names; None means the plugin's primary, unnamed."""
         return next(iter(self.settings.warehouse_map.values()), None)
-
-    def ref(self, sku: str) -> RecordRef:
-        return RecordRef(self.store_name, RecordKind.STOCK, sku)
 
     # -- the two passes ------------------------------------------------------------------
 
