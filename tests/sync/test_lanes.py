@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from centrasync.sync.lanes import for_each
+from centrasync.sync.lanes import KeyedLocks, for_each
 
 
 class Gauge:
@@ -141,3 +141,20 @@ async def test_a_failed_page_read_stops_the_lanes_and_an_early_stop_closes_the_r
     with pytest.raises(ValueError, match="item 5"):
         await for_each(endless(), refuse_five, limit=2)
     assert closed == ["closed"]
+
+
+async def test_keyed_locks_serialise_one_key_and_forget_it_when_nobody_waits() -> None:
+    locks = KeyedLocks()
+    inside: list[str] = []
+    most = {"a": 0}
+
+    async def work(key: str) -> None:
+        async with locks.hold(key):
+            inside.append(key)
+            most[key] = max(most.get(key, 0), inside.count(key))
+            await asyncio.sleep(0)
+            inside.remove(key)
+
+    await asyncio.gather(*(work(key) for key in ["a", "b", "a", "c", "a"] * 20))
+    assert most["a"] == 1, "one holder of a key at a time"
+    assert len(locks) == 0, "no lock is kept once nobody holds or waits for it"
