@@ -200,6 +200,9 @@ class Order:
     voucher_value: float = 0.0
     payment_plugin: str = "adyen_drop_in"
     payment_type: str = "cc"
+    # The PSP's reference and provider name ("klarna" for klarna_checkout_v1).
+    payment_reference: str = ""
+    payment_method: str = ""
     other_comment: str = ""
     internal_comment: str = ""
     po_number: str = ""

@@ -81,6 +81,7 @@ class OrderOps(WorldState):
             line.id = self.new_id("line")
             self._allocate(line.warehouse_id, line.size_id, line.qty)
         billing = _address(spec.billing)
+        plugin = spec.payment_plugin if spec.account_id == 0 else "invoice"
         order = Order(
             number=number,
             store_uri=store.uri,
@@ -96,8 +97,10 @@ class OrderOps(WorldState):
             lines=lines,
             shipping_list=spec.shipping_list,
             shipping_value=spec.shipping_value,
-            payment_plugin=spec.payment_plugin if spec.account_id == 0 else "invoice",
+            payment_plugin=plugin,
             payment_type="cc" if spec.account_id == 0 else "inv",
+            payment_reference=self.payment_reference(number),
+            payment_method=plugin.split("_", 1)[0],
             other_comment=spec.other_comment,
             po_number=spec.po_number,
             shipwallet={f"shipwallet_{k}": v for k, v in spec.shipwallet.items()},

@@ -8,6 +8,7 @@ webhook sender and the log of everything an integration wrote.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +114,11 @@ class WorldState:
     def selection_id(number: int) -> str:
         """The 32-hex order hash; derived from the number so it is stable across runs."""
         return hashlib.md5(f"centra-emulator-order-{number}".encode()).hexdigest()
+
+    @staticmethod
+    def payment_reference(number: int) -> str:
+        """A PSP transaction reference (a UUID, as Klarna's in the docs), stable per order."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"centra-emulator-payment-{number}"))
 
     def emit(self, type_: str, action: str, object_id: int, store_uri: str) -> None:
         event = Event(type=type_, action=action, id=object_id, at=self.now(), store_uri=store_uri)

@@ -222,8 +222,8 @@ def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
             "warehouses": [
                 {"name": world.warehouses[line.warehouse_id].name, "itemQty": row["qty"]}
             ],
-            "productId": str(ref.product.id),
-            "stockItemId": str(ref.size.id),
+            "productId": ref.product.id,
+            "stockItemId": ref.size.id,
         }
         products.append(row)
     items = sum(float(p["totalPrice"]) for p in products)
@@ -232,18 +232,21 @@ def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
         "orderStatus": str(int(order.status)),  # [I] format undocumented: the status number
         "internalOrder": 0,
         "waitingForPayment": 0,
-        "marketId": str(store.market_id),
-        "pricelistId": str(store.pricelist_id),
+        "marketId": store.market_id,
+        "pricelistId": store.pricelist_id,
         "ipAddress": "127.0.0.1",
         "paymentPlugin": order.payment_plugin,
         "paymentType": order.payment_type,
         "paymentDescription": order.payment_plugin,
-        "paymentReference": None,
-        "paymentMethod": None,
+        "paymentReference": order.payment_reference,
+        "paymentMethod": order.payment_method,
         "shippingValue": num(order.shipping_value),
         "voucherValue": num(order.voucher_value),
         "grandTotalValue": num(items + order.shipping_value),
         "grandTotalTaxValue": num(_tax(items + order.shipping_value)),
+        # Prices include VAT, so nothing is added or deducted (as in the docs' example).
+        "taxAdded": 0,
+        "taxDeducted": 0,
         "totalItemsPriceTax": num(tax),
         "totalItemsPrice": num(items),
         "totalItemsWithoutTax": num(items - tax),
@@ -279,18 +282,18 @@ def product_row(world: World, store: Store, ref: SizeRef) -> dict[str, Any]:
     product = ref.product
     return {
         "sku": product.sku,
-        "productId": str(product.id),
+        "productId": product.id,
         "variantSku": ref.variant.sku,
-        "variantId": str(ref.variant.id),
+        "variantId": ref.variant.id,
         "sizeSku": ref.size.sku,
         "brand": product.brand,
         "collection": product.collection,
         "product": product.name,
         "variant": ref.variant.name,
         "size": ref.size.name,
-        "stockItemId": str(ref.size.id),
+        "stockItemId": ref.size.id,
         "ean": ref.size.ean,
-        "upc": ref.size.upc or None,
+        "upc": ref.size.upc,
         "weight": num(product.weight),
         "weightUnit": product.weight_unit,
         "countryOfOrigin": product.country_of_origin,
