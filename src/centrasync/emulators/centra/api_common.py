@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from .world import World
 __all__ = [
     "ApiRejection",
     "StoreGuard",
+    "as_amount",
     "as_bool",
     "as_int",
     "in_window",
@@ -113,6 +115,19 @@ def as_int(value: Any, name: str) -> int:
         return int(str(value).strip())
     except ValueError:
         raise Refusal(f"{name} must be a number") from None  # [I]
+
+
+def as_amount(value: Any, name: str) -> float:
+    """A money value: a JSON number or a numeric string, finite and not negative."""
+    if isinstance(value, bool):
+        raise Refusal(f"{name} must be a number")  # [I]
+    try:
+        amount = float(str(value).strip())
+    except ValueError:
+        raise Refusal(f"{name} must be a number") from None  # [I]
+    if not math.isfinite(amount) or amount < 0:
+        raise Refusal(f"{name} must be a positive number")  # [I]
+    return amount
 
 
 def query_int(request: Request, name: str, default: int | None) -> int | None:

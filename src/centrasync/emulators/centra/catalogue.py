@@ -12,7 +12,17 @@ from .model import Product, Size, SizeRef, Store, Variant, Warehouse
 from .specs import ProductChange, ProductSpec, StoreSpec, WarehouseSpec
 from .state import WorldState
 
-__all__ = ["CatalogueOps", "StockWriteResult"]
+__all__ = ["CatalogueOps", "StockWrite", "StockWriteResult"]
+
+
+@dataclass(frozen=True)
+class StockWrite:
+    """One row of ``POST /stock``: the product key, absolute physical quantity, unit cost."""
+
+    product: str
+    quantity: int
+    cost_price: float | None = None
+    cost_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,34 +176,49 @@ class CatalogueOps(WorldState):
         level = self.stock.get((store.primary_warehouse_id, size_id))
         return (level.physical, level.allocated) if level else (0, 0)
 
+    def stock_cost(self, store: Store, size_id: int) -> tuple[float, str] | None:
+        """The unit cost last written for the size in the plugin's warehouse, if any."""
+        level = self.stock.get((store.primary_warehouse_id, size_id))
+        if level is None or level.cost_price is None or level.cost_currency is None:
+            return None
+        return level.cost_price, level.cost_currency
+
     def stock_modified(self, store: Store, size_id: int) -> datetime | None:
         level = self.stock.get((store.primary_warehouse_id, size_id))
         return level.modified_at if level else None
 
-    def write_stock(self, store: Store, rows: list[tuple[str, int]]) -> StockWriteResult:
+    def write_stock(self, store: Store, rows: list[StockWrite]) -> StockWriteResult:
         """``POST /stock``: absolute physical stock in the primary warehouse.
 
         A value below the allocated quantity is raised to it without an error, as Centra
-        does (it may email an admin; the emulator records ``clamped_to`` instead).
+        does (it may email an admin; the emulator records ``clamped`` instead). A cost
+        price without a currency is in the store's currency [I].
         """
         result = StockWriteResult()
-        for key, qty in rows:
-            ref = self.find_size(key)
+        for row in rows:
+            ref = self.find_size(row.product)
             if ref is None:
-                result.not_found.append(key)
+                result.not_found.append(row.product)
                 continue
             if ref.product.is_bundle:
-                result.bundles.append(key)
+                result.bundles.append(row.product)
                 continue
-            value = self.set_physical(store.primary_warehouse_id, ref.size.id, qty)
+            value = self.set_physical(store.primary_warehouse_id, ref.size.id, row.quantity)
+            currency = row.cost_currency
+            if row.cost_price is not None:
+                level = self.stock_level(store.primary_warehouse_id, ref.size.id)
+                currency = currency or store.currency
+                level.cost_price, level.cost_currency = row.cost_price, currency
             self.record(
                 "stock_writes",
                 store.uri,
-                product=key,
+                product=row.product,
                 size_id=ref.size.id,
                 warehouse_id=store.primary_warehouse_id,
-                requested=qty,
+                requested=row.quantity,
                 physical=value,
-                clamped=value != qty,
+                clamped=value != row.quantity,
+                costPrice=row.cost_price,
+                costPriceCurrency=currency,
             )
         return result

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .model import (
+    Charges,
     Order,
     OrderStatus,
     ReturnLine,
@@ -20,7 +21,7 @@ from .model import (
 )
 from .state import Refusal, WorldState
 
-__all__ = ["Completion", "FulfilmentOps", "LineChange"]
+__all__ = ["Completion", "FulfilmentOps", "LineChange", "ReturnCosts"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,19 @@ class LineChange:
 
     qty: int | None = None
     serial_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnCosts:
+    """The money fields of ``POST /return``: each a value, or taken from the shipment."""
+
+    return_cost: float = 0.0
+    shipping: float = 0.0
+    shipping_from_shipment: bool = False
+    handling: float = 0.0
+    handling_from_shipment: bool = False
+    voucher: float = 0.0
+    voucher_from_shipment: bool = False
 
 
 @dataclass(frozen=True)
@@ -366,6 +380,8 @@ class FulfilmentOps(WorldState):
         comment: str | None,
         created_at: datetime | None,
         refund: bool,
+        costs: ReturnCosts = ReturnCosts(),
+        send_email: bool | None = None,
     ) -> tuple[ReturnRecord, list[int]]:
         """Return what can be returned; Centra creates the return even if some lines fail."""
         shipment = self.store_shipment(store, ref)
@@ -397,6 +413,7 @@ class FulfilmentOps(WorldState):
                 level.modified_at = self.now()
         if not lines:
             raise Refusal("return could not be created.")
+        left = self._charges_left(shipment)
         record = ReturnRecord(
             id=self.new_id("return"),
             shipment_id=shipment.id,
@@ -406,6 +423,10 @@ class FulfilmentOps(WorldState):
             comment=comment,
             completed=refund,
             refunded=refund,
+            return_cost=costs.return_cost,
+            shipping_cost=left.shipping if costs.shipping_from_shipment else costs.shipping,
+            handling_cost=left.handling if costs.handling_from_shipment else costs.handling,
+            voucher_value=left.voucher if costs.voucher_from_shipment else costs.voucher,
         )
         self.returns[record.id] = record
         returned = [ln.order_line_id for ln in lines]
@@ -418,8 +439,26 @@ class FulfilmentOps(WorldState):
             returnStock=restock,
             comment=comment,
             refund=refund,
+            sendEmail=send_email,
+            returnCost=record.return_cost,
+            shippingCost=record.shipping_cost,
+            shippingCostFromShipment=costs.shipping_from_shipment,
+            handlingCost=record.handling_cost,
+            handlingCostFromShipment=costs.handling_from_shipment,
+            voucherValue=record.voucher_value,
+            voucherValueFromShipment=costs.voucher_from_shipment,
         )
         return record, returned
+
+    def _charges_left(self, shipment: Shipment) -> Charges:
+        """The shipment's charges less what earlier returns of it already took back [I]."""
+        charged = self.charges(shipment)
+        earlier = [r for r in self.returns.values() if r.shipment_id == shipment.id]
+        return Charges(
+            shipping=max(0.0, charged.shipping - sum(r.shipping_cost for r in earlier)),
+            handling=max(0.0, charged.handling - sum(r.handling_cost for r in earlier)),
+            voucher=max(0.0, charged.voucher - sum(r.voucher_value for r in earlier)),
+        )
 
     def _returned(self, shipment_line_id: int) -> int:
         return sum(

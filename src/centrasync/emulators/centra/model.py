@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "Address",
+    "Charges",
     "Event",
     "Order",
     "OrderLine",
@@ -150,6 +151,9 @@ class StockLevel:
     physical: int = 0
     allocated: int = 0
     modified_at: datetime | None = None
+    # The unit cost the last stock write gave (``POST /stock`` costPrice), if any.
+    cost_price: float | None = None
+    cost_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,7 @@ class Order:
     status: OrderStatus = OrderStatus.CONFIRMED
     shipping_list: str = "standard"
     shipping_value: float = 0.0
+    handling_value: float = 0.0
     voucher_value: float = 0.0
     payment_plugin: str = "adyen_drop_in"
     payment_type: str = "cc"
@@ -249,6 +254,15 @@ class Shipment:
         return not self.paid
 
 
+@dataclass(frozen=True)
+class Charges:
+    """What a shipment carries besides its lines: shipping, handling and a voucher."""
+
+    shipping: float = 0.0
+    handling: float = 0.0
+    voucher: float = 0.0
+
+
 @dataclass
 class ReturnLine:
     id: int
@@ -269,6 +283,9 @@ class ReturnRecord:
     completed: bool = False
     refunded: bool = False
     return_cost: float = 0.0
+    shipping_cost: float = 0.0
+    handling_cost: float = 0.0
+    voucher_value: float = 0.0
 
 
 @dataclass

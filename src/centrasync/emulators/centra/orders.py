@@ -97,6 +97,8 @@ class OrderOps(WorldState):
             lines=lines,
             shipping_list=spec.shipping_list,
             shipping_value=spec.shipping_value,
+            handling_value=spec.handling_value,
+            voucher_value=spec.voucher_value,
             payment_plugin=plugin,
             payment_type="cc" if spec.account_id == 0 else "inv",
             payment_reference=self.payment_reference(number),

@@ -141,6 +141,8 @@ class OrderSpec(_Spec):
     delivery: AddressSpec | None = Field(None, description="default: the billing address")
     shipping_list: str = "standard"
     shipping_value: float = Field(0.0, ge=0)
+    handling_value: float = Field(0.0, ge=0)
+    voucher_value: float = Field(0.0, ge=0, description="a voucher's value, positive")
     other_comment: str = ""
     po_number: str = ""
     payment_plugin: str = "adyen_drop_in"

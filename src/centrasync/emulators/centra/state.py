@@ -16,6 +16,7 @@ from typing import Any
 from centrasync.errors import NotFoundError, RecordValidationError
 
 from .model import (
+    Charges,
     Event,
     Order,
     OrderLine,
@@ -221,6 +222,13 @@ class WorldState:
     def unshipped(self, order: Order, line: OrderLine, *, exclude: int | None = None) -> int:
         """Units of a line not cancelled and not on any live shipment: room for a new one."""
         return line.qty - line.cancelled_qty - self.in_shipments(order, line.id, exclude=exclude)
+
+    def charges(self, shipment: Shipment) -> Charges:
+        """The order's shipping, handling and voucher ride on its first shipment [I]."""
+        if not shipment.number.endswith("-1"):
+            return Charges()
+        order = self.orders[shipment.order_number]
+        return Charges(order.shipping_value, order.handling_value, order.voucher_value)
 
     def refresh_status(self, order: Order) -> None:
         """Derive Processing / Completed from the order's shipments, as Centra does."""

@@ -161,9 +161,8 @@ def shipment_node(world: World, store: Store, shipment: Shipment, base: str) -> 
         if sl.serial_numbers:
             product["serialNumbers"] = list(sl.serial_numbers)  # [I] field name undocumented
     items = sum(lines[sl.order_line_id].price * sl.qty for sl in shipment.lines)
-    first = shipment.number.endswith("-1")
-    shipping = order.shipping_value if first else 0.0
-    total = items + shipping
+    charges = world.charges(shipment)
+    total = items + charges.shipping + charges.handling - charges.voucher
     tax = _tax(total)
     node |= {
         "shipmentId": shipment.number,
@@ -176,8 +175,8 @@ def shipment_node(world: World, store: Store, shipment: Shipment, base: str) -> 
         "paid": flag(shipment.paid),
         "shouldCapture": flag(shipment.should_capture),
         "gtg": flag(shipment.gtg),
-        "shippingValue": num(shipping),
-        "voucherValue": 0,
+        "shippingValue": num(charges.shipping),
+        "voucherValue": num(charges.voucher),
         "grandTotalValue": num(total),
         "grandTotalTaxValue": num(tax),
         "taxAdded": 0,
@@ -228,6 +227,7 @@ def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
         products.append(row)
     items = sum(float(p["totalPrice"]) for p in products)
     tax = _tax(items)
+    grand_total = items + order.shipping_value + order.handling_value - order.voucher_value
     node |= {
         "orderStatus": str(int(order.status)),  # [I] format undocumented: the status number
         "internalOrder": 0,
@@ -242,8 +242,8 @@ def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
         "paymentMethod": order.payment_method,
         "shippingValue": num(order.shipping_value),
         "voucherValue": num(order.voucher_value),
-        "grandTotalValue": num(items + order.shipping_value),
-        "grandTotalTaxValue": num(_tax(items + order.shipping_value)),
+        "grandTotalValue": num(grand_total),
+        "grandTotalTaxValue": num(_tax(grand_total)),
         # Prices include VAT, so nothing is added or deducted (as in the docs' example).
         "taxAdded": 0,
         "taxDeducted": 0,
@@ -330,6 +330,10 @@ def stock_row(world: World, store: Store, ref: SizeRef, *, physical: bool = True
         row["physicalStock"] = on_hand
     row["allocatedStock"] = allocated
     row["availableStock"] = on_hand - allocated
+    cost = world.stock_cost(store, ref.size.id)
+    if cost is not None:
+        # [RW] CentraSharp's stock row; shown once POST /stock has recorded a cost.
+        row["costPrice"], row["costPriceCurrency"] = num(cost[0]), cost[1]
     return row
 
 
@@ -372,9 +376,9 @@ def return_node(world: World, store: Store, record: ReturnRecord) -> dict[str, A
         "marketId": store.market_id,
         "pricelistId": store.pricelist_id,
         "returnCost": num(record.return_cost),
-        "shippingCost": 0,
-        "handlingCost": 0,
-        "voucherValue": 0,
+        "shippingCost": num(record.shipping_cost),
+        "handlingCost": num(record.handling_cost),
+        "voucherValue": num(record.voucher_value),
         "taxValue": num(_tax(value)),
         "taxDeduction": 0,
         "currency": order.currency,
