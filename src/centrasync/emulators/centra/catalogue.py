@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centrasync.errors import NotFoundError, RecordValidationError
 
-from .model import Product, Size, SizeRef, Store, Variant, Warehouse
+from .model import BundleMode, Product, Size, SizeRef, Store, Variant, Warehouse
 from .specs import ProductChange, ProductSpec, StoreSpec, WarehouseSpec
 from .state import WorldState
 
@@ -67,6 +67,8 @@ class CatalogueOps(WorldState):
             primary_warehouse_id=spec.primary_warehouse_id,
             supplier_delivery_warehouse_id=spec.supplier_delivery_warehouse_id,
             currency=spec.currency,
+            bundles_in_shipments=spec.bundles_in_shipments,
+            bundles_in_orders=spec.bundles_in_orders,
             pricelist_id=len(self.stores) + 1,
             market_id=len(self.stores) + 1,
             allowed_endpoints=(
@@ -84,6 +86,7 @@ class CatalogueOps(WorldState):
     def add_product(self, spec: ProductSpec) -> Product:
         record = f"product {spec.sku}"
         self._check_unique(spec, record)
+        items = self._bundle_items(spec, record)
         now = self.now()
         product = Product(
             id=self.new_id("product"),
@@ -104,6 +107,7 @@ class CatalogueOps(WorldState):
             active=spec.active,
             is_bundle=spec.is_bundle,
             description=spec.description,
+            bundle_items=items,
         )
         for variant_spec in spec.variants:
             variant = Variant(
@@ -142,6 +146,33 @@ class CatalogueOps(WorldState):
             setattr(product, name, dict(value) if name == "prices" else value)
         product.modified_at = self.now()
         return product
+
+    def _bundle_items(self, spec: ProductSpec, record: str) -> list[tuple[int, int]]:
+        """A bundle's items, by size id: existing sizes of products that are no bundles."""
+        if spec.bundle and not spec.is_bundle:
+            raise RecordValidationError(
+                "only a bundle (is_bundle) has items", record=record, field="bundle"
+            )
+        items: list[tuple[int, int]] = []
+        for item in spec.bundle:
+            ref = self.size_by_ean(item.ean, record=record)
+            if ref.product.is_bundle:
+                raise RecordValidationError(
+                    f"{item.ean} is a bundle itself", record=record, field="bundle"
+                )
+            items.append((ref.size.id, item.qty))
+        return items
+
+    def set_bundle_modes(
+        self, uri: str, *, shipments: BundleMode | None, orders: BundleMode | None
+    ) -> Store:
+        """The plugin's "Bundles in shipments" and "Bundles in orders" settings."""
+        store = self.store(uri)
+        if shipments is not None:
+            store.bundles_in_shipments = shipments
+        if orders is not None:
+            store.bundles_in_orders = orders
+        return store
 
     def _check_unique(self, spec: ProductSpec, record: str) -> None:
         seen: set[str] = set()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from .model import Shipment
+from .model import BundleMode, Shipment
 from .specs import (
     AddressSpec,
     CatalogueSpec,
@@ -84,6 +84,13 @@ class AllowListRequest(BaseModel):
     )
 
 
+class StoreChange(BaseModel):
+    bundles_in_shipments: BundleMode | None = Field(
+        None, description="only_items, items_in_bundles, only_bundles or bundles_and_items"
+    )
+    bundles_in_orders: BundleMode | None = None
+
+
 def _store_routes(router: APIRouter, world: World) -> None:
     @router.get("/stores")
     async def stores() -> list[dict[str, Any]]:
@@ -92,6 +99,14 @@ def _store_routes(router: APIRouter, world: World) -> None:
     @router.post("/stores")
     async def create_store(body: StoreSpec) -> dict[str, Any]:
         return store_view(world.add_store(body))
+
+    @router.patch("/stores/{uri}")
+    async def change_store(uri: str, body: StoreChange) -> dict[str, Any]:
+        """The plugin's "Bundles in shipments" / "Bundles in orders" settings."""
+        store = world.set_bundle_modes(
+            uri, shipments=body.bundles_in_shipments, orders=body.bundles_in_orders
+        )
+        return store_view(store)
 
     @router.put("/stores/{uri}/allowed-endpoints")
     async def allow_list(uri: str, body: AllowListRequest) -> dict[str, Any]:
@@ -223,7 +238,7 @@ def _order_routes(router: APIRouter, world: World) -> None:
         order = world.order(number)
         lines = body.lines
         if lines is None:
-            lines = {ln.id: world.unshipped(order, ln) for ln in order.lines}
+            lines = {ln.id: world.unshipped(order, ln) for ln in world.physical_lines(order)}
         try:
             shipment = world.create_shipment(
                 world.stores[order.store_uri],

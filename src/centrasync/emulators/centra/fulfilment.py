@@ -96,6 +96,7 @@ class FulfilmentOps(WorldState):
             raise Refusal("order does not exist", order=str(number))
         if order.status is OrderStatus.CANCELLED:
             raise Refusal("order is cancelled", order=str(number))  # [I] msg undocumented
+        products = self.expand_bundles(order, products)
         wanted = {line_id: qty for line_id, qty in products.items() if qty > 0}
         if not wanted:
             raise Refusal("no products to ship", order=str(number))  # [I]
@@ -389,6 +390,7 @@ class FulfilmentOps(WorldState):
         if shipment is None or not shipment.shipped:
             raise Refusal("return could not be created.")
         order = self.orders[shipment.order_number]
+        products = self.expand_bundles(order, products)
         by_order_line = {sl.order_line_id: sl for sl in shipment.lines}
         restock = store.return_stock_default if return_stock is None else return_stock
         lines: list[ReturnLine] = []

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "Address",
+    "BundleMode",
     "Charges",
     "Event",
     "Order",
@@ -33,10 +34,16 @@ __all__ = [
     "SupplierDelivery",
     "SupplierOrder",
     "SupplierOrderLine",
+    "Terms",
     "Variant",
     "Warehouse",
     "WriteRecord",
 ]
+
+
+BundleMode = Literal["only_items", "items_in_bundles", "only_bundles", "bundles_and_items"]
+"""The plugin's four bundle settings: "Only containing items", "Containing items in bundles",
+"Only bundles" and "Bundles and containing items"."""
 
 
 class OrderStatus(IntEnum):
@@ -77,6 +84,9 @@ class Store:
         }
     )
     return_stock_default: bool = False
+    # "Bundles in shipments" / "Bundles in orders": how products[] shows bundles.
+    bundles_in_shipments: BundleMode = "only_items"
+    bundles_in_orders: BundleMode = "only_items"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -129,6 +139,8 @@ class Product:
     is_bundle: bool = False
     description: str = ""
     variants: list[Variant] = field(default_factory=list)
+    # A bundle's items: (size id, units per bundle). The bundle itself holds no stock.
+    bundle_items: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,15 @@ class Address:
     cell: str = ""
 
 
+@dataclass(frozen=True)
+class Terms:
+    """Wholesale shipping or payment terms, as ``shippingTerms`` / ``paymentTerms`` show them."""
+
+    id: int
+    name: str
+    description: str = ""
+
+
 @dataclass
 class OrderLine:
     id: int
@@ -182,6 +203,10 @@ class OrderLine:
     tax_percent: float = 25.0
     comment: str = ""
     cancelled_qty: int = 0
+    # A bundle's line stands for its items, which are lines of their own pointing back at
+    # it; only those are allocated, shipped and returned.
+    is_bundle: bool = False
+    bundle_line_id: int | None = None
 
 
 @dataclass
@@ -211,6 +236,8 @@ class Order:
     other_comment: str = ""
     internal_comment: str = ""
     po_number: str = ""
+    shipping_terms: Terms | None = None
+    payment_terms: Terms | None = None
     shipwallet: dict[str, str] = field(default_factory=dict)
     capture_declines: bool = False
     hold: bool = False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from centrasync.errors import RecordValidationError
 
-from .model import Address, Order, OrderLine, OrderStatus
-from .specs import AddressSpec, OrderSpec
+from .model import Address, Order, OrderLine, OrderStatus, SizeRef, Store, Terms
+from .specs import AddressSpec, OrderLineSpec, OrderSpec, TermsSpec
 from .state import WorldState
 
 __all__ = ["OrderOps"]
@@ -17,6 +17,10 @@ def _address(spec: AddressSpec) -> Address:
     return Address(**spec.model_dump())
 
 
+def _terms(spec: TermsSpec | None) -> Terms | None:
+    return None if spec is None else Terms(**spec.model_dump())
+
+
 class OrderOps(WorldState):
     """Order lifecycle outside the Order API."""
 
@@ -24,7 +28,8 @@ class OrderOps(WorldState):
         """Create a confirmed order and allocate its lines in the store's primary warehouse.
 
         Refuses (naming the line and field) when a size is unknown or its free-to-allocate
-        stock is short, so a test never builds an order Centra could not have accepted.
+        stock is short, so a test never builds an order Centra could not have accepted. A
+        bundle becomes its own line plus one line per item, which alone are allocated.
         """
         store = self.store(spec.store)
         number = self._next["order"]
@@ -38,47 +43,25 @@ class OrderOps(WorldState):
         wanted: dict[int, int] = {}
         for index, line_spec in enumerate(spec.lines):
             line_record = f"{record} line {index + 1}"
-            if line_spec.size_id is not None:
-                ref = self.sizes.get(line_spec.size_id)
-                if ref is None:
-                    raise RecordValidationError(
-                        f"no size has id {line_spec.size_id}", record=line_record, field="size_id"
-                    )
-            elif line_spec.ean is not None:
-                ref = self.size_by_ean(line_spec.ean, record=line_record)
-            else:
-                raise RecordValidationError("give ean or size_id", record=line_record, field="ean")
-            if ref.product.is_bundle:
-                raise RecordValidationError(
-                    "bundles cannot be ordered in the emulator", record=line_record, field="ean"
-                )
-            wanted[ref.size.id] = wanted.get(ref.size.id, 0) + line_spec.qty
-            level = self.stock_level(store.primary_warehouse_id, ref.size.id)
-            if level.physical - level.allocated < wanted[ref.size.id]:
-                raise RecordValidationError(
-                    f"only {level.physical - level.allocated} free to allocate of "
-                    f"{ref.physical_sku} in warehouse {store.primary_warehouse_id}",
-                    record=line_record,
-                    field="qty",
-                )
-            list_price = ref.product.prices.get(store.currency, 0.0)
-            lines.append(
-                OrderLine(
-                    id=0,
-                    size_id=ref.size.id,
-                    qty=line_spec.qty,
-                    price=list_price if line_spec.price is None else line_spec.price,
-                    original_price=list_price,
-                    warehouse_id=store.primary_warehouse_id,
-                    comment=line_spec.comment,
-                )
-            )
+            drafted = self._draft_lines(store, line_spec, line_record)
+            for line in drafted:
+                if line.is_bundle:
+                    continue
+                wanted[line.size_id] = wanted.get(line.size_id, 0) + line.qty
+                self._check_free(store.primary_warehouse_id, line.size_id, wanted, line_record)
+            lines.extend(drafted)
         created = spec.created_at or self.now()
         if created.tzinfo is None:
             raise RecordValidationError("must be timezone-aware", record=record, field="created_at")
         self.new_id("order")
+        bundle_line_id = 0
         for line in lines:
             line.id = self.new_id("line")
+            if line.is_bundle:
+                bundle_line_id = line.id
+                continue
+            if line.bundle_line_id is not None:
+                line.bundle_line_id = bundle_line_id
             self._allocate(line.warehouse_id, line.size_id, line.qty)
         billing = _address(spec.billing)
         plugin = spec.payment_plugin if spec.account_id == 0 else "invoice"
@@ -105,11 +88,78 @@ class OrderOps(WorldState):
             payment_method=plugin.split("_", 1)[0],
             other_comment=spec.other_comment,
             po_number=spec.po_number,
+            shipping_terms=_terms(spec.shipping_terms),
+            payment_terms=_terms(spec.payment_terms),
             shipwallet={f"shipwallet_{k}": v for k, v in spec.shipwallet.items()},
         )
         self.orders[number] = order
         self.emit("order", "create", number, store.uri)
         return order
+
+    def _size_of(self, line: OrderLineSpec, record: str) -> SizeRef:
+        if line.size_id is not None:
+            ref = self.sizes.get(line.size_id)
+            if ref is None:
+                raise RecordValidationError(
+                    f"no size has id {line.size_id}", record=record, field="size_id"
+                )
+            return ref
+        if line.ean is not None:
+            return self.size_by_ean(line.ean, record=record)
+        raise RecordValidationError("give ean or size_id", record=record, field="ean")
+
+    def _draft_lines(self, store: Store, spec: OrderLineSpec, record: str) -> list[OrderLine]:
+        """The order line(s) one ordered row becomes, ids still unset.
+
+        A bundle is its line followed by its items' lines (``bundle_line_id`` marks them);
+        the bundle's price is split over the items in proportion to their list prices, as
+        Centra's bundle modes document it.
+        """
+        ref = self._size_of(spec, record)
+        list_price = ref.product.prices.get(store.currency, 0.0)
+        price = list_price if spec.price is None else spec.price
+        head = OrderLine(
+            id=0,
+            size_id=ref.size.id,
+            qty=spec.qty,
+            price=price,
+            original_price=list_price if spec.original_price is None else spec.original_price,
+            warehouse_id=store.primary_warehouse_id,
+            comment=spec.comment,
+            is_bundle=ref.product.is_bundle,
+        )
+        if not ref.product.is_bundle:
+            return [head]
+        items = [(self.sizes[size_id], per) for size_id, per in ref.product.bundle_items]
+        if not items:
+            raise RecordValidationError("the bundle has no items", record=record, field="ean")
+        weights = [item.product.prices.get(store.currency, 0.0) * per for item, per in items]
+        total = sum(weights)
+        shares = [w / total for w in weights] if total else [1 / len(items)] * len(items)
+        return [head] + [
+            OrderLine(
+                id=0,
+                size_id=item.size.id,
+                qty=spec.qty * per,
+                price=round(price * share / per, 2),
+                original_price=item.product.prices.get(store.currency, 0.0),
+                warehouse_id=store.primary_warehouse_id,
+                bundle_line_id=0,
+            )
+            for (item, per), share in zip(items, shares, strict=True)
+        ]
+
+    def _check_free(
+        self, warehouse_id: int, size_id: int, wanted: dict[int, int], record: str
+    ) -> None:
+        level = self.stock_level(warehouse_id, size_id)
+        if level.physical - level.allocated < wanted[size_id]:
+            raise RecordValidationError(
+                f"only {level.physical - level.allocated} free to allocate of "
+                f"{self.sizes[size_id].physical_sku} in warehouse {warehouse_id}",
+                record=record,
+                field="qty",
+            )
 
     def _allocate(self, warehouse_id: int, size_id: int, qty: int) -> None:
         """Move allocated stock; the row's available figure changes, so its stock time does.
@@ -130,11 +180,19 @@ class OrderOps(WorldState):
             if not shipment.shipped:
                 shipment.cancelled = True
                 self.emit("shipment", "update", shipment.id, order.store_uri)
-        for line in order.lines:
+        for line in self.physical_lines(order):
             remaining = self.unshipped(order, line)
             if remaining > 0:
                 line.cancelled_qty += remaining
                 self._allocate(line.warehouse_id, line.size_id, -remaining)
+        for bundle in order.lines:
+            if bundle.is_bundle:
+                # [I] A bundle stays ordered as far as its items all still are.
+                kept = min(
+                    (item.qty - item.cancelled_qty) // per
+                    for item, per in self.bundle_items(order, bundle)
+                )
+                bundle.cancelled_qty = bundle.qty - kept
         if any(s.shipped for s in self.live_shipments(order)):
             self.refresh_status(order)
         else:

@@ -10,8 +10,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .model import BundleMode
+
 __all__ = [
     "AddressSpec",
+    "BundleItemSpec",
     "CatalogueSpec",
     "OrderLineSpec",
     "OrderSpec",
@@ -22,6 +25,7 @@ __all__ = [
     "SupplierDeliverySpec",
     "SupplierOrderLineSpec",
     "SupplierOrderSpec",
+    "TermsSpec",
     "VariantSpec",
     "WarehouseSpec",
 ]
@@ -43,6 +47,12 @@ class StoreSpec(_Spec):
         None, description="supplier deliveries are listed only for this warehouse"
     )
     currency: str = "SEK"
+    bundles_in_shipments: BundleMode = Field(
+        "only_items", description="how GET /shipments shows bundles (plugin setting)"
+    )
+    bundles_in_orders: BundleMode = Field(
+        "only_items", description="how GET /orders shows bundles (plugin setting)"
+    )
     allowed_endpoints: list[str] | None = Field(
         None, description="first path segments allowed, e.g. ['shipments', 'stock']; None = all"
     )
@@ -68,6 +78,11 @@ class VariantSpec(_Spec):
     sizes: list[SizeSpec] = Field(min_length=1)
 
 
+class BundleItemSpec(_Spec):
+    ean: str = Field(description="an item of the bundle, by the EAN of its size")
+    qty: int = Field(1, ge=1, description="units of it in one bundle")
+
+
 class ProductSpec(_Spec):
     sku: str = Field(min_length=1)
     name: str
@@ -83,6 +98,9 @@ class ProductSpec(_Spec):
     prices: dict[str, float] = Field(default_factory=lambda: {"SEK": 499.0})
     active: bool = True
     is_bundle: bool = False
+    bundle: list[BundleItemSpec] = Field(
+        default_factory=list, description="a bundle's items (needs is_bundle)"
+    )
     description: str = ""
     variants: list[VariantSpec] = Field(min_length=1)
 
@@ -107,6 +125,12 @@ class CatalogueSpec(_Spec):
     products: list[ProductSpec] = Field(default_factory=list)
 
 
+class TermsSpec(_Spec):
+    id: int = Field(ge=1)
+    name: str
+    description: str = ""
+
+
 class AddressSpec(_Spec):
     name: str = ""
     company: str = ""
@@ -126,6 +150,7 @@ class OrderLineSpec(_Spec):
     size_id: int | None = Field(None, description="... or by stockItemId")
     qty: int = Field(1, ge=1)
     price: float | None = Field(None, ge=0, description="unit price; default the list price")
+    original_price: float | None = Field(None, ge=0, description="default the list price")
     comment: str = ""
 
 
@@ -145,6 +170,8 @@ class OrderSpec(_Spec):
     voucher_value: float = Field(0.0, ge=0, description="a voucher's value, positive")
     other_comment: str = ""
     po_number: str = ""
+    shipping_terms: TermsSpec | None = Field(None, description="wholesale shipping terms")
+    payment_terms: TermsSpec | None = Field(None, description="wholesale payment terms")
     payment_plugin: str = "adyen_drop_in"
     shipwallet: dict[str, str] = Field(
         default_factory=dict,

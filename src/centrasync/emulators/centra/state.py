@@ -209,6 +209,33 @@ class WorldState:
     def line(self, order: Order, line_id: int) -> OrderLine | None:
         return next((ln for ln in order.lines if ln.id == line_id), None)
 
+    @staticmethod
+    def physical_lines(order: Order) -> list[OrderLine]:
+        """The lines that are goods: every line but a bundle's own (its items are lines)."""
+        return [ln for ln in order.lines if not ln.is_bundle]
+
+    @staticmethod
+    def bundle_items(order: Order, bundle: OrderLine) -> list[tuple[OrderLine, int]]:
+        """A bundle line's item lines, each with its units per bundle."""
+        return [(ln, ln.qty // bundle.qty) for ln in order.lines if ln.bundle_line_id == bundle.id]
+
+    def expand_bundles(self, order: Order, products: dict[int, int]) -> dict[int, int]:
+        """``{lineId: qty}`` with a bundle's line id replaced by its items' lines [I].
+
+        A client that only sees bundle lines ("Only bundles") can still ship and return.
+        """
+        expanded: dict[int, int] = {}
+        for line_id, qty in products.items():
+            line = self.line(order, line_id)
+            parts = (
+                [(line_id, 1)]
+                if line is None or not line.is_bundle
+                else [(item.id, per) for item, per in self.bundle_items(order, line)]
+            )
+            for part, per in parts:
+                expanded[part] = expanded.get(part, 0) + qty * per
+        return expanded
+
     def in_shipments(self, order: Order, line_id: int, *, exclude: int | None = None) -> int:
         """Units of an order line already placed on live shipments."""
         return sum(
@@ -235,7 +262,7 @@ class WorldState:
         if order.status in (OrderStatus.CANCELLED, OrderStatus.ARCHIVED):
             return
         shipments = self.live_shipments(order)
-        all_covered = all(self.unshipped(order, ln) == 0 for ln in order.lines)
+        all_covered = all(self.unshipped(order, ln) == 0 for ln in self.physical_lines(order))
         if shipments and all_covered and all(s.shipped for s in shipments):
             order.status = OrderStatus.COMPLETED
         elif any(not s.shipped for s in shipments):

@@ -26,6 +26,8 @@ def store_view(store: Store) -> dict[str, Any]:
         "name": store.name,
         "timezone": store.timezone,
         "currency": store.currency,
+        "bundles_in_shipments": store.bundles_in_shipments,
+        "bundles_in_orders": store.bundles_in_orders,
         "primary_warehouse_id": store.primary_warehouse_id,
         "supplier_delivery_warehouse_id": store.supplier_delivery_warehouse_id,
         "allowed_endpoints": (
@@ -87,7 +89,10 @@ def order_view(world: World, order: Order) -> dict[str, Any]:
                 "ean": ref.size.ean,
                 "qty": line.qty,
                 "cancelled_qty": line.cancelled_qty,
-                "unshipped_qty": world.unshipped(order, line),
+                # A bundle's own line is never shipped: its items are.
+                "unshipped_qty": None if line.is_bundle else world.unshipped(order, line),
+                "is_bundle": line.is_bundle,
+                "bundle_line_id": line.bundle_line_id,
                 "price": line.price,
                 "warehouse_id": line.warehouse_id,
             }
