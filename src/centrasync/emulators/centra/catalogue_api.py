@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from .api_common import (
     StoreGuard,
+    api_router,
     as_amount,
     as_bool,
     as_int,
@@ -92,7 +93,7 @@ def _keyed(world: World, raw: Any, *, by_sku: bool) -> dict[int, int]:
 
 
 def catalogue_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.get("/products")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from .api_common import StoreGuard, in_window, ok, query_int, query_time
+from .api_common import StoreGuard, api_router, in_window, ok, query_int, query_time
 from .model import Store
 from .wire import order_node
 from .world import World
@@ -15,7 +15,7 @@ __all__ = ["order_router"]
 
 
 def order_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.get("/orders")

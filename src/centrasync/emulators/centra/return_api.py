@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from .api_common import (
     StoreGuard,
+    api_router,
     as_amount,
     as_bool,
     as_int,
@@ -83,7 +84,7 @@ def select_returns(world: World, request: Request, store: Store) -> list[ReturnR
 
 
 def return_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.post("/return")
