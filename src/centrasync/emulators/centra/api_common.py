@@ -133,6 +133,7 @@ class StoreGuard:
         self.world = world
 
     async def __call__(self, request: Request, uri: str) -> Store:
+        self.world.expire_due()
         store = self.world.stores.get(uri)
         if store is None:
             # [I] An unknown plugin URI is not documented; it behaves like a missing page.

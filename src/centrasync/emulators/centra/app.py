@@ -15,6 +15,7 @@ from centrasync.emulators.faults import FaultMiddleware, FaultPlan, faults_route
 from centrasync.emulators.routing import resolve_routes
 from centrasync.errors import NotFoundError, RecordValidationError
 
+from .allocation_api import allocation_router
 from .api_common import install_handlers
 from .catalogue_api import catalogue_router
 from .control import control_router
@@ -114,6 +115,7 @@ class CentraEmulator:
         api.add_exception_handler(RecordValidationError, invalid)
         api.include_router(shipment_router(self.world))
         api.include_router(order_router(self.world))
+        api.include_router(allocation_router(self.world))
         api.include_router(return_router(self.world))
         api.include_router(catalogue_router(self.world))
         api.include_router(control_router(self))

@@ -37,7 +37,9 @@ class CatalogueOps(WorldState):
     """Catalogue and stock operations."""
 
     def add_warehouse(self, spec: WarehouseSpec) -> Warehouse:
-        warehouse = Warehouse(id=self.new_id("warehouse"), name=spec.name)
+        warehouse = Warehouse(
+            id=self.new_id("warehouse"), name=spec.name, allocation_policy=spec.allocation_policy
+        )
         self.warehouses[warehouse.id] = warehouse
         return warehouse
 

@@ -24,7 +24,14 @@ from .specs import (
     WarehouseSpec,
 )
 from .state import Refusal
-from .views import delivery_view, order_view, shipment_view, store_view, write_view
+from .views import (
+    delivery_view,
+    order_view,
+    shipment_view,
+    store_view,
+    warehouse_view,
+    write_view,
+)
 from .webhooks import WebhookSender, WebhookSettings
 from .world import World
 
@@ -114,12 +121,12 @@ def _store_routes(router: APIRouter, world: World) -> None:
 
     @router.get("/warehouses")
     async def warehouses() -> list[dict[str, Any]]:
-        return [{"id": w.id, "name": w.name} for w in world.warehouses.values()]
+        return [warehouse_view(w) for w in world.warehouses.values()]
 
     @router.post("/warehouses")
     async def create_warehouse(body: WarehouseSpec) -> dict[str, Any]:
         warehouse = world.add_warehouse(body)
-        return {"id": warehouse.id, "name": warehouse.name}
+        return warehouse_view(warehouse)
 
 
 # -- catalogue and stock --------------------------------------------------------------------
@@ -211,6 +218,7 @@ def _order_routes(router: APIRouter, world: World) -> None:
 
     @router.get("/orders/{number}")
     async def get_order(number: int) -> dict[str, Any]:
+        world.expire_due()
         return order_view(world, world.order(number))
 
     @router.patch("/orders/{number}")
@@ -348,6 +356,11 @@ WRITE_KINDS = (
     "return_updates",
     "stock_writes",
     "supplier_acceptances",
+    "order_creations",
+    "order_completions",
+    "order_updates",
+    "check_first",
+    "allocation_requests",
 )
 
 

@@ -96,6 +96,9 @@ class FulfilmentOps(WorldState):
             raise Refusal("order does not exist", order=str(number))
         if order.status is OrderStatus.CANCELLED:
             raise Refusal("order is cancelled", order=str(number))  # [I] msg undocumented
+        if not order.allocated:
+            # [I] No warehouse holds the goods yet (createOnly, or waiting for check-first).
+            raise Refusal("order is not allocated", order=str(number))
         products = self.expand_bundles(order, products)
         wanted = {line_id: qty for line_id, qty in products.items() if qty > 0}
         if not wanted:
@@ -119,7 +122,7 @@ class FulfilmentOps(WorldState):
                 for line_id, qty in wanted.items()
             ],
             gtg=gtg or completion is not None,
-            paid=capture,
+            paid=capture or order.paid_elsewhere,
             captured=capture,
         )
         self.add_shipment(shipment)

@@ -16,8 +16,12 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "Address",
+    "AllocationPolicy",
+    "AllocationRequest",
+    "AllocationRequestStatus",
     "BundleMode",
     "Charges",
+    "CheckFirstOffer",
     "Event",
     "Order",
     "OrderLine",
@@ -93,10 +97,17 @@ class Store:
         return ZoneInfo(self.timezone)
 
 
+AllocationPolicy = Literal["direct", "check_first", "direct_then_confirm"]
+"""A warehouse's allocation policy: allocate at once; "Check first, then allocate" (the
+store must accept an order before stock is allocated); "Direct, then confirm" (allocated at
+once, the store must confirm the allocation request)."""
+
+
 @dataclass
 class Warehouse:
     id: int
     name: str
+    allocation_policy: AllocationPolicy = "direct"
 
 
 @dataclass
@@ -243,6 +254,16 @@ class Order:
     hold: bool = False
     # Shipment numbers count every shipment ever made, so a deleted "N-1" is never reused.
     shipments_created: int = 0
+    # False while no warehouse holds the goods: a createOnly order not yet completed, or
+    # one waiting for a check-first warehouse to accept it.
+    allocated: bool = True
+    internal: bool = False
+    # Paid and captured outside Centra (POST /order with a successful capture): its
+    # shipments are paid when created.
+    paid_elsewhere: bool = False
+    delivery_date: datetime | None = None
+    cancel_date: datetime | None = None
+    extra_attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -351,15 +372,50 @@ class SupplierDelivery:
     accepted: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass
+class CheckFirstOffer:
+    """An order offered to a check-first warehouse, which accepts or rejects it in time."""
+
+    order_number: int
+    warehouse_id: int
+    expires_at: datetime
+    status: Literal["pending", "accepted", "rejected", "timeout"] = "pending"
+
+
+AllocationRequestStatus = Literal[
+    "allocated", "sent", "failed", "confirmed", "rejected", "timed-out", "outdated"
+]
+
+
+@dataclass
+class AllocationRequest:
+    """A "Direct, then confirm" warehouse's request to confirm (or reject) an order.
+
+    ``lines`` is a snapshot taken when the request was made: (lineId, quantity, stockItemId).
+    """
+
+    id: int
+    order_number: int
+    warehouse_id: int
+    created_at: datetime
+    expires_at: datetime
+    lines: list[tuple[int, int, int]]
+    status: AllocationRequestStatus
+
+
 @dataclass(frozen=True)
 class Event:
-    """A change an Integration-API webhook reports: object type, action and id."""
+    """A change an Integration-API webhook reports: object type, action, id and data.
+
+    ``data`` is what check-first and allocation-request events carry beside the id.
+    """
 
     type: str
     action: str
     id: int
     at: datetime
     store_uri: str
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .model import BundleMode
+from .model import AllocationPolicy, BundleMode
 
 __all__ = [
     "AddressSpec",
@@ -60,6 +60,9 @@ class StoreSpec(_Spec):
 
 class WarehouseSpec(_Spec):
     name: str = Field(min_length=1)
+    allocation_policy: AllocationPolicy = Field(
+        "direct", description="direct, check_first or direct_then_confirm"
+    )
 
 
 class SizeSpec(_Spec):
@@ -179,6 +182,22 @@ class OrderSpec(_Spec):
         "courier_instructions, id",
     )
     created_at: datetime | None = Field(None, description="aware; default now")
+    delivery_date: datetime | None = Field(None, description="aware; preferred delivery")
+    cancel_date: datetime | None = Field(None, description="aware; cancel if not confirmed by")
+    number: int | None = Field(None, ge=1, description="explicit order number; default the next")
+    internal_comment: str = ""
+    internal_order: bool = False
+    payment_reference: str | None = Field(None, description="default: a UUID per order")
+    payment_method: str | None = Field(None, description="default: from payment_plugin")
+    paid_elsewhere: bool = Field(False, description="captured outside Centra: shipments are paid")
+    create_only: bool = Field(
+        False, description="prepared only (Incomplete), allocated when completed"
+    )
+    ship_from: list[int] = Field(
+        default_factory=list,
+        description="ship-from-store warehouses the order is offered to, all with the policy "
+        "check_first (each must accept) or direct_then_confirm (allocation requests)",
+    )
 
 
 class SupplierOrderLineSpec(_Spec):

@@ -192,12 +192,15 @@ class WebhookSender:
     def _event_json(self, event: Event) -> dict[str, Any]:
         # [I] "date" is merchant-local without offset: the event's store zone.
         local = event.at.astimezone(self._zone_of(event.store_uri))
-        return {
+        body: dict[str, Any] = {
             "type": event.type,
             "action": event.action,
             "date": local.strftime("%Y-%m-%d %H:%M:%S.%f"),
             "id": event.id,
         }
+        if event.data is not None:
+            body["data"] = event.data
+        return body
 
     async def _deliver(self, call: int, events: list[Event]) -> None:
         s = self.settings

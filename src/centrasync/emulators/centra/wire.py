@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .model import (
     Address,
+    AllocationRequest,
     BundleMode,
     Order,
     OrderLine,
@@ -28,6 +29,7 @@ from .world import World
 
 __all__ = [
     "UNSET",
+    "allocation_request_node",
     "delivery_node",
     "flag",
     "local",
@@ -177,8 +179,8 @@ def _header(store: Store, order: Order) -> dict[str, Any]:
         "orderId": str(order.number),
         "selectionId": order.selection_id,
         "orderDate": local(order.created_at, zone),
-        "cancelDate": UNSET,
-        "preferredDeliveryDate": UNSET,
+        "cancelDate": local(order.cancel_date, zone),
+        "preferredDeliveryDate": local(order.delivery_date, zone),
         "estimatedDeliveryDate": UNSET,
         "orderStore": store.name,
         "orderCurrency": order.currency,
@@ -295,7 +297,7 @@ def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
     grand_total = items + order.shipping_value + order.handling_value - order.voucher_value
     node |= {
         "orderStatus": str(int(order.status)),  # [I] format undocumented: the status number
-        "internalOrder": 0,
+        "internalOrder": flag(order.internal),
         "waitingForPayment": 0,
         "marketId": store.market_id,
         "pricelistId": store.pricelist_id,
@@ -511,3 +513,22 @@ def delivery_node(
         # [I] The emulator reserves no B2B orders against deliveries, so the list is empty.
         node["orders"] = []
     return node
+
+
+def allocation_request_node(world: World, request: AllocationRequest) -> dict[str, Any]:
+    """As GET /allocation-requests lists it; times are ISO-8601 with the store's offset."""
+    order = world.orders[request.order_number]
+    zone = world.stores[order.store_uri].zone
+    return {
+        "id": request.id,
+        "status": request.status,
+        "warehouseId": request.warehouse_id,
+        "expirationDate": request.expires_at.astimezone(zone).isoformat(),
+        "order": {"id": order.selection_id, "number": order.number},
+        "lines": [
+            {"lineId": line_id, "quantity": qty, "stockItemId": size_id}
+            for line_id, qty, size_id in request.lines
+        ],
+        "createdAt": request.created_at.astimezone(zone).isoformat(),
+        "warehouseName": world.warehouses[request.warehouse_id].name,
+    }
