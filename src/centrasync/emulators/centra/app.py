@@ -24,7 +24,7 @@ from .return_api import return_router
 from .seed import seed_catalogue, seed_default, seed_demo
 from .shipment_api import shipment_router
 from .specs import CatalogueSpec
-from .webhooks import WebhookSender, WebhookSettings
+from .webhooks import WebhookSender
 from .world import World
 
 __all__ = ["SEEDS", "CentraEmulator"]
@@ -89,8 +89,7 @@ class CentraEmulator:
         return self.seed_summary
 
     def reset(self) -> dict[str, Any]:
-        self.webhooks.forget()
-        self.webhooks.configure(WebhookSettings())
+        self.webhooks.reset()
         self.plan.clear()
         return self.load(self._start_seed)
 

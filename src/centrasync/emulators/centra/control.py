@@ -32,7 +32,7 @@ from .views import (
     warehouse_view,
     write_view,
 )
-from .webhooks import WebhookSender, WebhookSettings
+from .webhooks import WebhookPlugin, WebhookPluginSettings, WebhookSender, WebhookSettings
 from .world import World
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
     _catalogue_routes(router, world)
     _order_routes(router, world)
     _shipment_routes(router, world)
-    _webhook_routes(router, emulator.webhooks)
+    _webhook_routes(router, world, emulator.webhooks)
     _supplier_routes(router, world)
     _write_routes(router, world)
     return router
@@ -297,12 +297,21 @@ def _by_id(shipment: Shipment) -> int:
 # -- webhooks -------------------------------------------------------------------------------
 
 
-def _webhook_routes(router: APIRouter, webhooks: WebhookSender) -> None:
+def _masked(settings: WebhookPluginSettings) -> dict[str, Any]:
+    shown = settings.model_dump()
+    shown["secret"] = "***" if shown["secret"] else None
+    return shown
+
+
+def _plugin_view(plugin: WebhookPlugin) -> dict[str, Any]:
+    return {"id": plugin.id, "store": plugin.store, **_masked(plugin.settings)}
+
+
+def _webhook_routes(router: APIRouter, world: World, webhooks: WebhookSender) -> None:
     @router.get("/webhook")
     async def webhook() -> dict[str, Any]:
-        settings = webhooks.settings.model_dump()
-        settings["secret"] = "***" if settings["secret"] else None
-        return settings
+        """The emulator-wide plugin: one target for every store (or the one in ``store``)."""
+        return _masked(webhooks.settings)
 
     @router.put("/webhook")
     async def configure_webhook(body: WebhookSettings) -> dict[str, Any]:
@@ -318,11 +327,42 @@ def _webhook_routes(router: APIRouter, webhooks: WebhookSender) -> None:
         webhooks.deliveries.clear()
         return {"deliveries": []}
 
+    @router.get("/stores/{uri}/webhooks")
+    async def store_webhooks(uri: str) -> list[dict[str, Any]]:
+        """The store's webhook plugins, each with its own URL, secret, version, triggers."""
+        world.store(uri)
+        return [_plugin_view(p) for p in webhooks.plugins(uri)]
+
+    @router.post("/stores/{uri}/webhooks")
+    async def add_store_webhook(uri: str, body: WebhookPluginSettings) -> dict[str, Any]:
+        world.store(uri)
+        return _plugin_view(webhooks.add_plugin(uri, body))
+
+    @router.put("/stores/{uri}/webhooks/{plugin_id}")
+    async def change_store_webhook(
+        uri: str, plugin_id: int, body: WebhookPluginSettings
+    ) -> dict[str, Any]:
+        plugin = _store_plugin(webhooks, uri, plugin_id)
+        webhooks.update_plugin(plugin, body)
+        return _plugin_view(plugin)
+
+    @router.delete("/stores/{uri}/webhooks/{plugin_id}")
+    async def remove_store_webhook(uri: str, plugin_id: int) -> dict[str, Any]:
+        webhooks.remove_plugin(_store_plugin(webhooks, uri, plugin_id))
+        return {"removed": plugin_id}
+
     @router.post("/webhook/drain")
     async def drain() -> dict[str, Any]:
         """Wait until every queued webhook call is delivered, retried out or dropped."""
         await webhooks.drain()
         return {"deliveries": len(webhooks.deliveries)}
+
+
+def _store_plugin(webhooks: WebhookSender, uri: str, plugin_id: int) -> WebhookPlugin:
+    plugin = webhooks.plugin(uri, plugin_id)
+    if plugin is None:
+        raise HTTPException(status_code=404, detail=f"store {uri} has no webhook {plugin_id}")
+    return plugin
 
 
 # -- supplier orders and deliveries ---------------------------------------------------------
