@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,11 @@ def test_demo_brings_every_shipment_and_flow_to_its_intended_end_state(tmp_path:
     assert written >= len(PLAN.stock_changes), "the four stock-takes at least"
     assert flows["stock"][2] == "off"
     assert f"centrasync records --database sqlite+aiosqlite:///{database}" in out
+    with closing(sqlite3.connect(database)) as db:
+        inbox = dict(db.execute("SELECT store, COUNT(*) FROM inbox GROUP BY store").fetchall())
+    assert inbox.get("wms", 0) > 0 and inbox.get("wms-us", 0) > 0, (
+        f"each store's own webhook plugin reaches the engine: {inbox}"
+    )
 
     ledger = asyncio.run(read_ledger(database))
     shipment_states = {

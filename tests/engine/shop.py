@@ -141,7 +141,7 @@ async def open_shop(
     settings = parse_settings(document, secrets_env())
     app = create_app(settings, state, clock=clock)
     centra = CentraEmulator(seed="demo", webhook_transport=EmulatorTransport(app))
-    # Webhooks exist for store se only: the emulator has one webhook plugin setting, and
+    # Webhooks exist for store se only (the emulator-wide plugin, narrowed to it), so
     # store us shows that the sweeps alone bring every shipment in.
     centra.webhooks.configure(
         WebhookSettings(

@@ -24,7 +24,7 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from centrasync.config import Settings, parse_settings
-from centrasync.emulators.centra import CentraEmulator, WebhookSettings
+from centrasync.emulators.centra import CentraEmulator, WebhookPluginSettings
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
 from centrasync.errors import ConfigError
@@ -72,18 +72,18 @@ def _settings(
     wms_url: str,
     engine_port: int,
     database: Path,
-    webhook_secret: str,
-    hooked_store: str,
+    webhook_secrets: dict[str, str],
 ) -> Settings:
     """Both seeded Centra stores, each feeding the one Ongoing warehouse.
 
-    Only ``hooked_store`` gets a webhook secret: the others receive no webhooks. Both
+    Each store receives webhooks from its own plugin, signed with its own secret. Both
     stores share the one goods owner, so the main store alone keeps its article registry
     and its stock; the other would only write the same articles twice and compare the
     warehouse with a Centra warehouse whose figures it never held.
     """
     stores: dict[str, Any] = {}
-    for uri in plan.stores:
+    env = {"DEMO_CENTRA_SECRET": CENTRA_SECRET, "DEMO_WMS_PASSWORD": WMS_PASSWORD}
+    for index, uri in enumerate(plan.stores):
         main = uri == plan.main
         # With on_import, Centra would refuse to lower the short-picked shipment's
         # quantities (a captured shipment cannot be updated), so the store holding the
@@ -94,9 +94,9 @@ def _settings(
             "uri": uri,
             "timezone": centra.world.stores[uri].timezone,
             "secret_env": "DEMO_CENTRA_SECRET",
+            "webhook_secret_env": f"DEMO_WEBHOOK_SECRET_{index}",
         }
-        if uri == hooked_store:
-            centra_table["webhook_secret_env"] = "DEMO_WEBHOOK_SECRET"
+        env[f"DEMO_WEBHOOK_SECRET_{index}"] = webhook_secrets[uri]
         stores[uri] = {
             "centra": centra_table,
             "wms": {
@@ -129,11 +129,6 @@ def _settings(
                 "stock_full": 20.0 if main else 0,
             },
         }
-    env = {
-        "DEMO_CENTRA_SECRET": CENTRA_SECRET,
-        "DEMO_WEBHOOK_SECRET": webhook_secret,
-        "DEMO_WMS_PASSWORD": WMS_PASSWORD,
-    }
     engine = {
         "database_url": f"sqlite+aiosqlite:///{database}",
         "listen_port": engine_port,
@@ -213,11 +208,10 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
         held_order_numbers=frozenset({plan.cancelled}),
         held_purchase_order_numbers=frozenset({plan.in_delivery.in_order}),
     )
-    # One webhook plugin, as the emulator has one sender: it serves the store that holds
-    # the cancellation; the other store shows the polling sweep doing the work alone.
-    hooked_store = plan.store_of[plan.cancelled]
-    webhook_secret = secrets.token_urlsafe(24)
-    register_secret(webhook_secret)
+    # One webhook plugin per store, each with its own secret, as Centra has them.
+    webhook_secrets = {uri: secrets.token_urlsafe(24) for uri in plan.stores}
+    for secret in webhook_secrets.values():
+        register_secret(secret)
     async with contextlib.AsyncExitStack() as stack:
         centra_sock, wms_sock, engine_sock = (stack.enter_context(_listen()) for _ in range(3))
         settings = _settings(
@@ -227,8 +221,7 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
             wms_url=f"{_url(wms_sock)}/{WMS_WAREHOUSE}/api/v1/",
             engine_port=engine_sock.getsockname()[1],
             database=database,
-            webhook_secret=webhook_secret,
-            hooked_store=hooked_store,
+            webhook_secrets=webhook_secrets,
         )
         await stack.enter_async_context(_serving(ongoing.app, wms_sock))
         await stack.enter_async_context(_serving(centra.app, centra_sock))
@@ -249,13 +242,13 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
         app.state.metrics.engine = engine
         await stack.enter_async_context(_serving(app, engine_sock))
         await stack.enter_async_context(engine)
-        centra.webhooks.configure(
-            WebhookSettings(
-                url=f"{_url(engine_sock)}/webhooks/centra/{hooked_store}",
-                secret=webhook_secret,
-                store=hooked_store,
+        for uri, secret in webhook_secrets.items():
+            centra.webhooks.add_plugin(
+                uri,
+                WebhookPluginSettings(
+                    url=f"{_url(engine_sock)}/webhooks/centra/{uri}", secret=secret
+                ),
             )
-        )
         stack.push_async_callback(centra.aclose)
         stop = asyncio.Event()
         workers = asyncio.create_task(engine.run(stop))
@@ -319,7 +312,7 @@ def _print_start(console: Console, plan: Plan, centra: str, wms: str, engine: st
         f"  Centra emulator  {centra}  stores {', '.join(plan.stores)}; /_emulator/, /docs\n"
         f"  Ongoing WMS      {wms}/{WMS_WAREHOUSE}/api/v1/  control API /_emulator/\n"
         f"  Engine           {engine}  /metrics; Centra webhooks for "
-        f"{plan.store_of[plan.cancelled]}\n"
+        f"{', '.join(plan.stores)}, each its own plugin and secret\n"
         f"Unhappy paths in the seed: {plan.declined} capture declined, {plan.cancelled} "
         f"cancelled in Centra after it reached the WMS, {plan.short} short-picked\n"
         f"In {plan.main}: {len(plan.articles)} of {plan.rows} catalogue rows become WMS "

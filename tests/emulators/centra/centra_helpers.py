@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import httpx
@@ -41,3 +43,10 @@ async def control_shipment(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
+
+
+def verify(header: str, raw: str, secret: str) -> bool:
+    """Written independently of the emulator: split on ',' then '=', HMAC over 't.' + raw."""
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.{raw}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])

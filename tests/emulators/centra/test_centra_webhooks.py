@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable
@@ -11,7 +9,7 @@ from urllib.parse import parse_qs, quote, unquote
 from zoneinfo import ZoneInfo
 
 import httpx
-from centra_helpers import free_eans
+from centra_helpers import free_eans, verify
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,13 +43,6 @@ class Receiver:
 
     def events(self) -> list[dict[str, Any]]:
         return [e for p in self.payloads() for e in p["events"]]
-
-
-def verify(header: str, raw: str, secret: str) -> bool:
-    """Written independently of the emulator: split on ',' then '=', HMAC over 't.' + raw."""
-    parts = dict(item.split("=", 1) for item in header.split(","))
-    expected = hmac.new(secret.encode(), f"{parts['t']}.{raw}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
 
 
 def emulator(

@@ -9,7 +9,15 @@ Run it with ``centrasync emulate centra``, or in-process in tests::
 from __future__ import annotations
 
 from .app import SEEDS, CentraEmulator
-from .webhooks import WebhookSettings, sign, signature_header
+from .webhooks import WebhookPluginSettings, WebhookSettings, sign, signature_header
 from .world import World
 
-__all__ = ["SEEDS", "CentraEmulator", "WebhookSettings", "World", "sign", "signature_header"]
+__all__ = [
+    "SEEDS",
+    "CentraEmulator",
+    "WebhookPluginSettings",
+    "WebhookSettings",
+    "World",
+    "sign",
+    "signature_header",
+]

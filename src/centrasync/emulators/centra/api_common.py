@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from .model import Store
 from .state import Refusal
 from .wire import parse_local
 from .world import World
+from .xml_wire import xml_document
 
 __all__ = [
     "ApiRejection",
+    "OrderApiRoute",
     "StoreGuard",
+    "api_router",
+    "as_amount",
     "as_bool",
     "as_int",
     "in_window",
@@ -42,18 +51,72 @@ class ApiRejection(Exception):
         self.body = body
 
 
+def _refused(exc: Refusal) -> JSONResponse:
+    # Business errors are HTTP 200 with status "no", as Centra documents.
+    return JSONResponse({"status": "no", "msg": exc.msg, **exc.echo})
+
+
 def install_handlers(app: FastAPI) -> None:
-    async def rejected(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiRejection)
-        return JSONResponse(exc.body, status_code=exc.status)
+    """Order API paths answer in Centra's envelope even where no route of theirs runs."""
 
-    async def refused(_: Request, exc: Exception) -> JSONResponse:
+    async def unserved(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        # [I] Centra documents no answer for an unknown endpoint or method; the status
+        # stays HTTP's, the body is the Order API's refusal.
+        return JSONResponse(
+            {"status": "no", "msg": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def refused(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refusal)
-        # Business errors are HTTP 200 with status "no", as Centra documents.
-        return JSONResponse({"status": "no", "msg": exc.msg, **exc.echo})
+        return _refused(exc)
 
-    app.add_exception_handler(ApiRejection, rejected)
+    app.add_exception_handler(HTTPException, unserved)
     app.add_exception_handler(Refusal, refused)
+
+
+async def _wants_xml(request: Request) -> bool:
+    """``xml`` as a query parameter, or in the JSON body of a write."""
+    if as_bool(request.query_params.get("xml"), False):
+        return True
+    if request.method in ("GET", "DELETE"):
+        return False
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and as_bool(body.get("xml"), False)
+
+
+class OrderApiRoute(APIRoute):
+    """An Order API route: refusals as Centra's envelope, and XML when ``xml`` is set."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except ApiRejection as exc:
+                response = JSONResponse(exc.body, status_code=exc.status)
+            except Refusal as exc:
+                response = _refused(exc)
+            if not await _wants_xml(request):
+                return response
+            return Response(
+                xml_document(json.loads(bytes(response.body))),
+                status_code=response.status_code,
+                media_type="application/xml",
+            )
+
+        return route
+
+
+def api_router() -> APIRouter:
+    """A router of Order API routes under ``/api/<uri>/``."""
+    return APIRouter(prefix="/api/{uri}", tags=["Order API"], route_class=OrderApiRoute)
 
 
 def endpoint_of(path: str, uri: str) -> str:
@@ -70,6 +133,7 @@ class StoreGuard:
         self.world = world
 
     async def __call__(self, request: Request, uri: str) -> Store:
+        self.world.expire_due()
         store = self.world.stores.get(uri)
         if store is None:
             # [I] An unknown plugin URI is not documented; it behaves like a missing page.
@@ -113,6 +177,19 @@ def as_int(value: Any, name: str) -> int:
         return int(str(value).strip())
     except ValueError:
         raise Refusal(f"{name} must be a number") from None  # [I]
+
+
+def as_amount(value: Any, name: str) -> float:
+    """A money value: a JSON number or a numeric string, finite and not negative."""
+    if isinstance(value, bool):
+        raise Refusal(f"{name} must be a number")  # [I]
+    try:
+        amount = float(str(value).strip())
+    except ValueError:
+        raise Refusal(f"{name} must be a number") from None  # [I]
+    if not math.isfinite(amount) or amount < 0:
+        raise Refusal(f"{name} must be a positive number")  # [I]
+    return amount
 
 
 def query_int(request: Request, name: str, default: int | None) -> int | None:

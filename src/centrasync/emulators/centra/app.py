@@ -15,6 +15,7 @@ from centrasync.emulators.faults import FaultMiddleware, FaultPlan, faults_route
 from centrasync.emulators.routing import resolve_routes
 from centrasync.errors import NotFoundError, RecordValidationError
 
+from .allocation_api import allocation_router
 from .api_common import install_handlers
 from .catalogue_api import catalogue_router
 from .control import control_router
@@ -23,7 +24,7 @@ from .return_api import return_router
 from .seed import seed_catalogue, seed_default, seed_demo
 from .shipment_api import shipment_router
 from .specs import CatalogueSpec
-from .webhooks import WebhookSender, WebhookSettings
+from .webhooks import WebhookSender
 from .world import World
 
 __all__ = ["SEEDS", "CentraEmulator"]
@@ -88,8 +89,7 @@ class CentraEmulator:
         return self.seed_summary
 
     def reset(self) -> dict[str, Any]:
-        self.webhooks.forget()
-        self.webhooks.configure(WebhookSettings())
+        self.webhooks.reset()
         self.plan.clear()
         return self.load(self._start_seed)
 
@@ -114,6 +114,7 @@ class CentraEmulator:
         api.add_exception_handler(RecordValidationError, invalid)
         api.include_router(shipment_router(self.world))
         api.include_router(order_router(self.world))
+        api.include_router(allocation_router(self.world))
         api.include_router(return_router(self.world))
         api.include_router(catalogue_router(self.world))
         api.include_router(control_router(self))

@@ -8,11 +8,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centrasync.errors import NotFoundError, RecordValidationError
 
-from .model import Product, Size, SizeRef, Store, Variant, Warehouse
+from .model import BundleMode, Product, Size, SizeRef, Store, Variant, Warehouse
 from .specs import ProductChange, ProductSpec, StoreSpec, WarehouseSpec
 from .state import WorldState
 
-__all__ = ["CatalogueOps", "StockWriteResult"]
+__all__ = ["CatalogueOps", "StockWrite", "StockWriteResult"]
+
+
+@dataclass(frozen=True)
+class StockWrite:
+    """One row of ``POST /stock``: the product key, absolute physical quantity, unit cost."""
+
+    product: str
+    quantity: int
+    cost_price: float | None = None
+    cost_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,9 @@ class CatalogueOps(WorldState):
     """Catalogue and stock operations."""
 
     def add_warehouse(self, spec: WarehouseSpec) -> Warehouse:
-        warehouse = Warehouse(id=self.new_id("warehouse"), name=spec.name)
+        warehouse = Warehouse(
+            id=self.new_id("warehouse"), name=spec.name, allocation_policy=spec.allocation_policy
+        )
         self.warehouses[warehouse.id] = warehouse
         return warehouse
 
@@ -57,6 +69,8 @@ class CatalogueOps(WorldState):
             primary_warehouse_id=spec.primary_warehouse_id,
             supplier_delivery_warehouse_id=spec.supplier_delivery_warehouse_id,
             currency=spec.currency,
+            bundles_in_shipments=spec.bundles_in_shipments,
+            bundles_in_orders=spec.bundles_in_orders,
             pricelist_id=len(self.stores) + 1,
             market_id=len(self.stores) + 1,
             allowed_endpoints=(
@@ -74,6 +88,7 @@ class CatalogueOps(WorldState):
     def add_product(self, spec: ProductSpec) -> Product:
         record = f"product {spec.sku}"
         self._check_unique(spec, record)
+        items = self._bundle_items(spec, record)
         now = self.now()
         product = Product(
             id=self.new_id("product"),
@@ -94,6 +109,7 @@ class CatalogueOps(WorldState):
             active=spec.active,
             is_bundle=spec.is_bundle,
             description=spec.description,
+            bundle_items=items,
         )
         for variant_spec in spec.variants:
             variant = Variant(
@@ -133,6 +149,33 @@ class CatalogueOps(WorldState):
         product.modified_at = self.now()
         return product
 
+    def _bundle_items(self, spec: ProductSpec, record: str) -> list[tuple[int, int]]:
+        """A bundle's items, by size id: existing sizes of products that are no bundles."""
+        if spec.bundle and not spec.is_bundle:
+            raise RecordValidationError(
+                "only a bundle (is_bundle) has items", record=record, field="bundle"
+            )
+        items: list[tuple[int, int]] = []
+        for item in spec.bundle:
+            ref = self.size_by_ean(item.ean, record=record)
+            if ref.product.is_bundle:
+                raise RecordValidationError(
+                    f"{item.ean} is a bundle itself", record=record, field="bundle"
+                )
+            items.append((ref.size.id, item.qty))
+        return items
+
+    def set_bundle_modes(
+        self, uri: str, *, shipments: BundleMode | None, orders: BundleMode | None
+    ) -> Store:
+        """The plugin's "Bundles in shipments" and "Bundles in orders" settings."""
+        store = self.store(uri)
+        if shipments is not None:
+            store.bundles_in_shipments = shipments
+        if orders is not None:
+            store.bundles_in_orders = orders
+        return store
+
     def _check_unique(self, spec: ProductSpec, record: str) -> None:
         seen: set[str] = set()
         for variant in spec.variants:
@@ -166,34 +209,49 @@ class CatalogueOps(WorldState):
         level = self.stock.get((store.primary_warehouse_id, size_id))
         return (level.physical, level.allocated) if level else (0, 0)
 
+    def stock_cost(self, store: Store, size_id: int) -> tuple[float, str] | None:
+        """The unit cost last written for the size in the plugin's warehouse, if any."""
+        level = self.stock.get((store.primary_warehouse_id, size_id))
+        if level is None or level.cost_price is None or level.cost_currency is None:
+            return None
+        return level.cost_price, level.cost_currency
+
     def stock_modified(self, store: Store, size_id: int) -> datetime | None:
         level = self.stock.get((store.primary_warehouse_id, size_id))
         return level.modified_at if level else None
 
-    def write_stock(self, store: Store, rows: list[tuple[str, int]]) -> StockWriteResult:
+    def write_stock(self, store: Store, rows: list[StockWrite]) -> StockWriteResult:
         """``POST /stock``: absolute physical stock in the primary warehouse.
 
         A value below the allocated quantity is raised to it without an error, as Centra
-        does (it may email an admin; the emulator records ``clamped_to`` instead).
+        does (it may email an admin; the emulator records ``clamped`` instead). A cost
+        price without a currency is in the store's currency [I].
         """
         result = StockWriteResult()
-        for key, qty in rows:
-            ref = self.find_size(key)
+        for row in rows:
+            ref = self.find_size(row.product)
             if ref is None:
-                result.not_found.append(key)
+                result.not_found.append(row.product)
                 continue
             if ref.product.is_bundle:
-                result.bundles.append(key)
+                result.bundles.append(row.product)
                 continue
-            value = self.set_physical(store.primary_warehouse_id, ref.size.id, qty)
+            value = self.set_physical(store.primary_warehouse_id, ref.size.id, row.quantity)
+            currency = row.cost_currency
+            if row.cost_price is not None:
+                level = self.stock_level(store.primary_warehouse_id, ref.size.id)
+                currency = currency or store.currency
+                level.cost_price, level.cost_currency = row.cost_price, currency
             self.record(
                 "stock_writes",
                 store.uri,
-                product=key,
+                product=row.product,
                 size_id=ref.size.id,
                 warehouse_id=store.primary_warehouse_id,
-                requested=qty,
+                requested=row.quantity,
                 physical=value,
-                clamped=value != qty,
+                clamped=value != row.quantity,
+                costPrice=row.cost_price,
+                costPriceCurrency=currency,
             )
         return result

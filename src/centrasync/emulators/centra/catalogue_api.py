@@ -8,11 +8,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 
-from .api_common import StoreGuard, as_bool, as_int, json_body, ok, query_int, query_time
+from .api_common import (
+    StoreGuard,
+    api_router,
+    as_amount,
+    as_bool,
+    as_int,
+    json_body,
+    ok,
+    query_int,
+    query_time,
+)
 from .model import SizeRef, Store
 from .state import Refusal
 from .wire import delivery_node, product_row, stock_row, supplier_order_node
-from .world import World
+from .world import StockWrite, World
 
 __all__ = ["catalogue_router"]
 
@@ -83,7 +93,7 @@ def _keyed(world: World, raw: Any, *, by_sku: bool) -> dict[int, int]:
 
 
 def catalogue_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.get("/products")
@@ -105,11 +115,19 @@ def catalogue_router(world: World) -> APIRouter:
         items = body.get("products")
         if not isinstance(items, list):
             raise Refusal("products must be a list")  # [I]
-        rows: list[tuple[str, int]] = []
+        rows: list[StockWrite] = []
         for item in items:
             if not isinstance(item, dict) or item.get("product") in (None, ""):
                 raise Refusal("every product needs product and quantity")  # [I]
-            rows.append((str(item["product"]), as_int(item.get("quantity"), "quantity")))
+            cost, currency = item.get("costPrice"), item.get("costPriceCurrency")
+            rows.append(
+                StockWrite(
+                    product=str(item["product"]),
+                    quantity=as_int(item.get("quantity"), "quantity"),
+                    cost_price=None if cost is None else as_amount(cost, "costPrice"),
+                    cost_currency=None if currency in (None, "") else str(currency),
+                )
+            )
         result = world.write_stock(store, rows)
         if result.not_found or result.bundles:
             errors: dict[str, list[str]] = {}

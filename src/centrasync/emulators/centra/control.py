@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from .model import Shipment
+from .model import BundleMode, Shipment
 from .specs import (
     AddressSpec,
     CatalogueSpec,
@@ -24,8 +24,15 @@ from .specs import (
     WarehouseSpec,
 )
 from .state import Refusal
-from .views import delivery_view, order_view, shipment_view, store_view, write_view
-from .webhooks import WebhookSender, WebhookSettings
+from .views import (
+    delivery_view,
+    order_view,
+    shipment_view,
+    store_view,
+    warehouse_view,
+    write_view,
+)
+from .webhooks import WebhookPlugin, WebhookPluginSettings, WebhookSender, WebhookSettings
 from .world import World
 
 if TYPE_CHECKING:
@@ -43,7 +50,7 @@ def control_router(emulator: CentraEmulator) -> APIRouter:
     _catalogue_routes(router, world)
     _order_routes(router, world)
     _shipment_routes(router, world)
-    _webhook_routes(router, emulator.webhooks)
+    _webhook_routes(router, world, emulator.webhooks)
     _supplier_routes(router, world)
     _write_routes(router, world)
     return router
@@ -84,6 +91,13 @@ class AllowListRequest(BaseModel):
     )
 
 
+class StoreChange(BaseModel):
+    bundles_in_shipments: BundleMode | None = Field(
+        None, description="only_items, items_in_bundles, only_bundles or bundles_and_items"
+    )
+    bundles_in_orders: BundleMode | None = None
+
+
 def _store_routes(router: APIRouter, world: World) -> None:
     @router.get("/stores")
     async def stores() -> list[dict[str, Any]]:
@@ -93,18 +107,26 @@ def _store_routes(router: APIRouter, world: World) -> None:
     async def create_store(body: StoreSpec) -> dict[str, Any]:
         return store_view(world.add_store(body))
 
+    @router.patch("/stores/{uri}")
+    async def change_store(uri: str, body: StoreChange) -> dict[str, Any]:
+        """The plugin's "Bundles in shipments" / "Bundles in orders" settings."""
+        store = world.set_bundle_modes(
+            uri, shipments=body.bundles_in_shipments, orders=body.bundles_in_orders
+        )
+        return store_view(store)
+
     @router.put("/stores/{uri}/allowed-endpoints")
     async def allow_list(uri: str, body: AllowListRequest) -> dict[str, Any]:
         return store_view(world.set_allowed_endpoints(uri, body.endpoints))
 
     @router.get("/warehouses")
     async def warehouses() -> list[dict[str, Any]]:
-        return [{"id": w.id, "name": w.name} for w in world.warehouses.values()]
+        return [warehouse_view(w) for w in world.warehouses.values()]
 
     @router.post("/warehouses")
     async def create_warehouse(body: WarehouseSpec) -> dict[str, Any]:
         warehouse = world.add_warehouse(body)
-        return {"id": warehouse.id, "name": warehouse.name}
+        return warehouse_view(warehouse)
 
 
 # -- catalogue and stock --------------------------------------------------------------------
@@ -196,6 +218,7 @@ def _order_routes(router: APIRouter, world: World) -> None:
 
     @router.get("/orders/{number}")
     async def get_order(number: int) -> dict[str, Any]:
+        world.expire_due()
         return order_view(world, world.order(number))
 
     @router.patch("/orders/{number}")
@@ -223,7 +246,7 @@ def _order_routes(router: APIRouter, world: World) -> None:
         order = world.order(number)
         lines = body.lines
         if lines is None:
-            lines = {ln.id: world.unshipped(order, ln) for ln in order.lines}
+            lines = {ln.id: world.unshipped(order, ln) for ln in world.physical_lines(order)}
         try:
             shipment = world.create_shipment(
                 world.stores[order.store_uri],
@@ -274,12 +297,21 @@ def _by_id(shipment: Shipment) -> int:
 # -- webhooks -------------------------------------------------------------------------------
 
 
-def _webhook_routes(router: APIRouter, webhooks: WebhookSender) -> None:
+def _masked(settings: WebhookPluginSettings) -> dict[str, Any]:
+    shown = settings.model_dump()
+    shown["secret"] = "***" if shown["secret"] else None
+    return shown
+
+
+def _plugin_view(plugin: WebhookPlugin) -> dict[str, Any]:
+    return {"id": plugin.id, "store": plugin.store, **_masked(plugin.settings)}
+
+
+def _webhook_routes(router: APIRouter, world: World, webhooks: WebhookSender) -> None:
     @router.get("/webhook")
     async def webhook() -> dict[str, Any]:
-        settings = webhooks.settings.model_dump()
-        settings["secret"] = "***" if settings["secret"] else None
-        return settings
+        """The emulator-wide plugin: one target for every store (or the one in ``store``)."""
+        return _masked(webhooks.settings)
 
     @router.put("/webhook")
     async def configure_webhook(body: WebhookSettings) -> dict[str, Any]:
@@ -295,11 +327,42 @@ def _webhook_routes(router: APIRouter, webhooks: WebhookSender) -> None:
         webhooks.deliveries.clear()
         return {"deliveries": []}
 
+    @router.get("/stores/{uri}/webhooks")
+    async def store_webhooks(uri: str) -> list[dict[str, Any]]:
+        """The store's webhook plugins, each with its own URL, secret, version, triggers."""
+        world.store(uri)
+        return [_plugin_view(p) for p in webhooks.plugins(uri)]
+
+    @router.post("/stores/{uri}/webhooks")
+    async def add_store_webhook(uri: str, body: WebhookPluginSettings) -> dict[str, Any]:
+        world.store(uri)
+        return _plugin_view(webhooks.add_plugin(uri, body))
+
+    @router.put("/stores/{uri}/webhooks/{plugin_id}")
+    async def change_store_webhook(
+        uri: str, plugin_id: int, body: WebhookPluginSettings
+    ) -> dict[str, Any]:
+        plugin = _store_plugin(webhooks, uri, plugin_id)
+        webhooks.update_plugin(plugin, body)
+        return _plugin_view(plugin)
+
+    @router.delete("/stores/{uri}/webhooks/{plugin_id}")
+    async def remove_store_webhook(uri: str, plugin_id: int) -> dict[str, Any]:
+        webhooks.remove_plugin(_store_plugin(webhooks, uri, plugin_id))
+        return {"removed": plugin_id}
+
     @router.post("/webhook/drain")
     async def drain() -> dict[str, Any]:
         """Wait until every queued webhook call is delivered, retried out or dropped."""
         await webhooks.drain()
         return {"deliveries": len(webhooks.deliveries)}
+
+
+def _store_plugin(webhooks: WebhookSender, uri: str, plugin_id: int) -> WebhookPlugin:
+    plugin = webhooks.plugin(uri, plugin_id)
+    if plugin is None:
+        raise HTTPException(status_code=404, detail=f"store {uri} has no webhook {plugin_id}")
+    return plugin
 
 
 # -- supplier orders and deliveries ---------------------------------------------------------
@@ -333,6 +396,11 @@ WRITE_KINDS = (
     "return_updates",
     "stock_writes",
     "supplier_acceptances",
+    "order_creations",
+    "order_completions",
+    "order_updates",
+    "check_first",
+    "allocation_requests",
 )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .model import (
+    Charges,
     Order,
     OrderStatus,
     ReturnLine,
@@ -20,7 +21,7 @@ from .model import (
 )
 from .state import Refusal, WorldState
 
-__all__ = ["Completion", "FulfilmentOps", "LineChange"]
+__all__ = ["Completion", "FulfilmentOps", "LineChange", "ReturnCosts"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,19 @@ class LineChange:
 
     qty: int | None = None
     serial_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnCosts:
+    """The money fields of ``POST /return``: each a value, or taken from the shipment."""
+
+    return_cost: float = 0.0
+    shipping: float = 0.0
+    shipping_from_shipment: bool = False
+    handling: float = 0.0
+    handling_from_shipment: bool = False
+    voucher: float = 0.0
+    voucher_from_shipment: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,10 @@ class FulfilmentOps(WorldState):
             raise Refusal("order does not exist", order=str(number))
         if order.status is OrderStatus.CANCELLED:
             raise Refusal("order is cancelled", order=str(number))  # [I] msg undocumented
+        if not order.allocated:
+            # [I] No warehouse holds the goods yet (createOnly, or waiting for check-first).
+            raise Refusal("order is not allocated", order=str(number))
+        products = self.expand_bundles(order, products)
         wanted = {line_id: qty for line_id, qty in products.items() if qty > 0}
         if not wanted:
             raise Refusal("no products to ship", order=str(number))  # [I]
@@ -104,7 +122,7 @@ class FulfilmentOps(WorldState):
                 for line_id, qty in wanted.items()
             ],
             gtg=gtg or completion is not None,
-            paid=capture,
+            paid=capture or order.paid_elsewhere,
             captured=capture,
         )
         self.add_shipment(shipment)
@@ -366,6 +384,8 @@ class FulfilmentOps(WorldState):
         comment: str | None,
         created_at: datetime | None,
         refund: bool,
+        costs: ReturnCosts = ReturnCosts(),
+        send_email: bool | None = None,
     ) -> tuple[ReturnRecord, list[int]]:
         """Return what can be returned; Centra creates the return even if some lines fail."""
         shipment = self.store_shipment(store, ref)
@@ -373,6 +393,7 @@ class FulfilmentOps(WorldState):
         if shipment is None or not shipment.shipped:
             raise Refusal("return could not be created.")
         order = self.orders[shipment.order_number]
+        products = self.expand_bundles(order, products)
         by_order_line = {sl.order_line_id: sl for sl in shipment.lines}
         restock = store.return_stock_default if return_stock is None else return_stock
         lines: list[ReturnLine] = []
@@ -397,6 +418,7 @@ class FulfilmentOps(WorldState):
                 level.modified_at = self.now()
         if not lines:
             raise Refusal("return could not be created.")
+        left = self._charges_left(shipment)
         record = ReturnRecord(
             id=self.new_id("return"),
             shipment_id=shipment.id,
@@ -406,6 +428,10 @@ class FulfilmentOps(WorldState):
             comment=comment,
             completed=refund,
             refunded=refund,
+            return_cost=costs.return_cost,
+            shipping_cost=left.shipping if costs.shipping_from_shipment else costs.shipping,
+            handling_cost=left.handling if costs.handling_from_shipment else costs.handling,
+            voucher_value=left.voucher if costs.voucher_from_shipment else costs.voucher,
         )
         self.returns[record.id] = record
         returned = [ln.order_line_id for ln in lines]
@@ -418,8 +444,26 @@ class FulfilmentOps(WorldState):
             returnStock=restock,
             comment=comment,
             refund=refund,
+            sendEmail=send_email,
+            returnCost=record.return_cost,
+            shippingCost=record.shipping_cost,
+            shippingCostFromShipment=costs.shipping_from_shipment,
+            handlingCost=record.handling_cost,
+            handlingCostFromShipment=costs.handling_from_shipment,
+            voucherValue=record.voucher_value,
+            voucherValueFromShipment=costs.voucher_from_shipment,
         )
         return record, returned
+
+    def _charges_left(self, shipment: Shipment) -> Charges:
+        """The shipment's charges less what earlier returns of it already took back [I]."""
+        charged = self.charges(shipment)
+        earlier = [r for r in self.returns.values() if r.shipment_id == shipment.id]
+        return Charges(
+            shipping=max(0.0, charged.shipping - sum(r.shipping_cost for r in earlier)),
+            handling=max(0.0, charged.handling - sum(r.handling_cost for r in earlier)),
+            voucher=max(0.0, charged.voucher - sum(r.voucher_value for r in earlier)),
+        )
 
     def _returned(self, shipment_line_id: int) -> int:
         return sum(

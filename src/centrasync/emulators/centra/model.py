@@ -11,11 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "Address",
+    "AllocationPolicy",
+    "AllocationRequest",
+    "AllocationRequestStatus",
+    "BundleMode",
+    "Charges",
+    "CheckFirstOffer",
     "Event",
     "Order",
     "OrderLine",
@@ -32,10 +38,16 @@ __all__ = [
     "SupplierDelivery",
     "SupplierOrder",
     "SupplierOrderLine",
+    "Terms",
     "Variant",
     "Warehouse",
     "WriteRecord",
 ]
+
+
+BundleMode = Literal["only_items", "items_in_bundles", "only_bundles", "bundles_and_items"]
+"""The plugin's four bundle settings: "Only containing items", "Containing items in bundles",
+"Only bundles" and "Bundles and containing items"."""
 
 
 class OrderStatus(IntEnum):
@@ -76,16 +88,26 @@ class Store:
         }
     )
     return_stock_default: bool = False
+    # "Bundles in shipments" / "Bundles in orders": how products[] shows bundles.
+    bundles_in_shipments: BundleMode = "only_items"
+    bundles_in_orders: BundleMode = "only_items"
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
+AllocationPolicy = Literal["direct", "check_first", "direct_then_confirm"]
+"""A warehouse's allocation policy: allocate at once; "Check first, then allocate" (the
+store must accept an order before stock is allocated); "Direct, then confirm" (allocated at
+once, the store must confirm the allocation request)."""
+
+
 @dataclass
 class Warehouse:
     id: int
     name: str
+    allocation_policy: AllocationPolicy = "direct"
 
 
 @dataclass
@@ -128,6 +150,8 @@ class Product:
     is_bundle: bool = False
     description: str = ""
     variants: list[Variant] = field(default_factory=list)
+    # A bundle's items: (size id, units per bundle). The bundle itself holds no stock.
+    bundle_items: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,6 +174,9 @@ class StockLevel:
     physical: int = 0
     allocated: int = 0
     modified_at: datetime | None = None
+    # The unit cost the last stock write gave (``POST /stock`` costPrice), if any.
+    cost_price: float | None = None
+    cost_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +194,15 @@ class Address:
     cell: str = ""
 
 
+@dataclass(frozen=True)
+class Terms:
+    """Wholesale shipping or payment terms, as ``shippingTerms`` / ``paymentTerms`` show them."""
+
+    id: int
+    name: str
+    description: str = ""
+
+
 @dataclass
 class OrderLine:
     id: int
@@ -178,6 +214,10 @@ class OrderLine:
     tax_percent: float = 25.0
     comment: str = ""
     cancelled_qty: int = 0
+    # A bundle's line stands for its items, which are lines of their own pointing back at
+    # it; only those are allocated, shipped and returned.
+    is_bundle: bool = False
+    bundle_line_id: int | None = None
 
 
 @dataclass
@@ -197,17 +237,33 @@ class Order:
     status: OrderStatus = OrderStatus.CONFIRMED
     shipping_list: str = "standard"
     shipping_value: float = 0.0
+    handling_value: float = 0.0
     voucher_value: float = 0.0
     payment_plugin: str = "adyen_drop_in"
     payment_type: str = "cc"
+    # The PSP's reference and provider name ("klarna" for klarna_checkout_v1).
+    payment_reference: str = ""
+    payment_method: str = ""
     other_comment: str = ""
     internal_comment: str = ""
     po_number: str = ""
+    shipping_terms: Terms | None = None
+    payment_terms: Terms | None = None
     shipwallet: dict[str, str] = field(default_factory=dict)
     capture_declines: bool = False
     hold: bool = False
     # Shipment numbers count every shipment ever made, so a deleted "N-1" is never reused.
     shipments_created: int = 0
+    # False while no warehouse holds the goods: a createOnly order not yet completed, or
+    # one waiting for a check-first warehouse to accept it.
+    allocated: bool = True
+    internal: bool = False
+    # Paid and captured outside Centra (POST /order with a successful capture): its
+    # shipments are paid when created.
+    paid_elsewhere: bool = False
+    delivery_date: datetime | None = None
+    cancel_date: datetime | None = None
+    extra_attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -246,6 +302,15 @@ class Shipment:
         return not self.paid
 
 
+@dataclass(frozen=True)
+class Charges:
+    """What a shipment carries besides its lines: shipping, handling and a voucher."""
+
+    shipping: float = 0.0
+    handling: float = 0.0
+    voucher: float = 0.0
+
+
 @dataclass
 class ReturnLine:
     id: int
@@ -266,6 +331,9 @@ class ReturnRecord:
     completed: bool = False
     refunded: bool = False
     return_cost: float = 0.0
+    shipping_cost: float = 0.0
+    handling_cost: float = 0.0
+    voucher_value: float = 0.0
 
 
 @dataclass
@@ -304,15 +372,50 @@ class SupplierDelivery:
     accepted: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass
+class CheckFirstOffer:
+    """An order offered to a check-first warehouse, which accepts or rejects it in time."""
+
+    order_number: int
+    warehouse_id: int
+    expires_at: datetime
+    status: Literal["pending", "accepted", "rejected", "timeout"] = "pending"
+
+
+AllocationRequestStatus = Literal[
+    "allocated", "sent", "failed", "confirmed", "rejected", "timed-out", "outdated"
+]
+
+
+@dataclass
+class AllocationRequest:
+    """A "Direct, then confirm" warehouse's request to confirm (or reject) an order.
+
+    ``lines`` is a snapshot taken when the request was made: (lineId, quantity, stockItemId).
+    """
+
+    id: int
+    order_number: int
+    warehouse_id: int
+    created_at: datetime
+    expires_at: datetime
+    lines: list[tuple[int, int, int]]
+    status: AllocationRequestStatus
+
+
 @dataclass(frozen=True)
 class Event:
-    """A change an Integration-API webhook reports: object type, action and id."""
+    """A change an Integration-API webhook reports: object type, action, id and data.
+
+    ``data`` is what check-first and allocation-request events carry beside the id.
+    """
 
     type: str
     action: str
     id: int
     at: datetime
     store_uri: str
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from .api_common import (
     StoreGuard,
+    api_router,
+    as_amount,
     as_bool,
     as_int,
     in_window,
@@ -20,9 +22,34 @@ from .api_common import (
 from .model import ReturnRecord, Store
 from .state import Refusal
 from .wire import parse_local, return_node
-from .world import World
+from .world import ReturnCosts, World
 
 __all__ = ["return_router"]
+
+
+def _cost(body: dict[str, Any], name: str) -> tuple[float, bool]:
+    """A value or ``<name>FromShipment: true``; the docs forbid giving both."""
+    value = body.get(name)
+    from_shipment = as_bool(body.get(f"{name}FromShipment"), False)
+    if from_shipment and value is not None:
+        raise Refusal(f"{name} can not be given together with {name}FromShipment")  # [I]
+    return (0.0 if value is None else as_amount(value, name)), from_shipment
+
+
+def return_costs(body: dict[str, Any]) -> ReturnCosts:
+    shipping, shipping_from = _cost(body, "shippingCost")
+    handling, handling_from = _cost(body, "handlingCost")
+    voucher, voucher_from = _cost(body, "voucherValue")
+    cost = body.get("returnCost")
+    return ReturnCosts(
+        return_cost=0.0 if cost is None else as_amount(cost, "returnCost"),
+        shipping=shipping,
+        shipping_from_shipment=shipping_from,
+        handling=handling,
+        handling_from_shipment=handling_from,
+        voucher=voucher,
+        voucher_from_shipment=voucher_from,
+    )
 
 
 def select_returns(world: World, request: Request, store: Store) -> list[ReturnRecord]:
@@ -57,7 +84,7 @@ def select_returns(world: World, request: Request, store: Store) -> list[ReturnR
 
 
 def return_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.post("/return")
@@ -83,6 +110,10 @@ def return_router(world: World) -> APIRouter:
             comment=None if body.get("comment") is None else str(body["comment"]),
             created_at=created,
             refund=as_bool(refund.get("refundPayment"), False),
+            costs=return_costs(body),
+            send_email=(
+                None if refund.get("sendEmail") is None else as_bool(refund["sendEmail"], False)
+            ),
         )
         extra: dict[str, Any] = {"refund": {"status": "ok"}} if record.refunded else {}
         return ok(

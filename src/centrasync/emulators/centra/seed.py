@@ -14,6 +14,7 @@ from typing import Any
 from .model import Shipment
 from .specs import (
     AddressSpec,
+    BundleItemSpec,
     CatalogueSpec,
     OrderLineSpec,
     OrderSpec,
@@ -23,6 +24,7 @@ from .specs import (
     SupplierDeliverySpec,
     SupplierOrderLineSpec,
     SupplierOrderSpec,
+    TermsSpec,
     VariantSpec,
     WarehouseSpec,
 )
@@ -53,6 +55,8 @@ _COLOURS = [
 ]  # fmt: skip
 _SE_CITIES = [("Stockholm", "111 22"), ("Göteborg", "411 03"), ("Malmö", "211 19")]
 _US_CITIES = [("Brooklyn", "NY", "11201"), ("Austin", "TX", "78701"), ("Portland", "OR", "97205")]
+_SHIPPING_TERMS = TermsSpec(id=5, name="DAP", description="Delivered at place")
+_PAYMENT_TERMS = TermsSpec(id=10, name="Net 30", description="30 days net")
 _FIRST = ["Anna", "Erik", "Maja", "Johan", "Sara", "Lars", "Emma", "Noah", "Olivia", "Liam"]
 _LAST = ["Andersson", "Berg", "Lind", "Nilsson", "Smith", "Johnson", "Garcia", "Miller"]
 
@@ -169,6 +173,10 @@ def _products(rng: random.Random, warehouse_ids: list[int]) -> list[ProductSpec]
             sku="BND2001",
             name="Weekend Bundle",
             is_bundle=True,
+            bundle=[
+                BundleItemSpec(ean=specs[1].variants[0].sizes[2].ean),
+                BundleItemSpec(ean=specs[6].variants[0].sizes[0].ean, qty=2),
+            ],
             prices={"SEK": 1499.0, "USD": 149.0},
             variants=[VariantSpec(name="Mixed", sizes=[SizeSpec(name="", ean=ean13(next(eans)))])],
         )
@@ -269,6 +277,8 @@ def seed_demo(world: World, uri: str, secret: str, timezone: str) -> dict[str, A
             shipping_value=0.0 if b2b else (49.0 if not us else 5.0),
             other_comment=rng.choice(["", "", "Leave at the door please"]),
             po_number=f"PO-{9000 + index}" if b2b else "",
+            shipping_terms=_SHIPPING_TERMS if b2b else None,
+            payment_terms=_PAYMENT_TERMS if b2b else None,
             shipwallet=_ingrid(rng, created) if (not us and not b2b and index % 3 == 0) else {},
             created_at=created,
         )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 
 from .api_common import (
     StoreGuard,
+    api_router,
     as_bool,
     as_int,
     in_window,
@@ -110,7 +111,7 @@ def _line_changes(raw: Any) -> dict[int, LineChange]:
 
 
 def shipment_router(world: World) -> APIRouter:
-    router = APIRouter(prefix="/api/{uri}", tags=["Order API"])
+    router = api_router()
     guard = Depends(StoreGuard(world))
 
     @router.get("/shipments")

@@ -10,8 +10,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .model import AllocationPolicy, BundleMode
+
 __all__ = [
     "AddressSpec",
+    "BundleItemSpec",
     "CatalogueSpec",
     "OrderLineSpec",
     "OrderSpec",
@@ -22,6 +25,7 @@ __all__ = [
     "SupplierDeliverySpec",
     "SupplierOrderLineSpec",
     "SupplierOrderSpec",
+    "TermsSpec",
     "VariantSpec",
     "WarehouseSpec",
 ]
@@ -43,6 +47,12 @@ class StoreSpec(_Spec):
         None, description="supplier deliveries are listed only for this warehouse"
     )
     currency: str = "SEK"
+    bundles_in_shipments: BundleMode = Field(
+        "only_items", description="how GET /shipments shows bundles (plugin setting)"
+    )
+    bundles_in_orders: BundleMode = Field(
+        "only_items", description="how GET /orders shows bundles (plugin setting)"
+    )
     allowed_endpoints: list[str] | None = Field(
         None, description="first path segments allowed, e.g. ['shipments', 'stock']; None = all"
     )
@@ -50,6 +60,9 @@ class StoreSpec(_Spec):
 
 class WarehouseSpec(_Spec):
     name: str = Field(min_length=1)
+    allocation_policy: AllocationPolicy = Field(
+        "direct", description="direct, check_first or direct_then_confirm"
+    )
 
 
 class SizeSpec(_Spec):
@@ -68,6 +81,11 @@ class VariantSpec(_Spec):
     sizes: list[SizeSpec] = Field(min_length=1)
 
 
+class BundleItemSpec(_Spec):
+    ean: str = Field(description="an item of the bundle, by the EAN of its size")
+    qty: int = Field(1, ge=1, description="units of it in one bundle")
+
+
 class ProductSpec(_Spec):
     sku: str = Field(min_length=1)
     name: str
@@ -83,6 +101,9 @@ class ProductSpec(_Spec):
     prices: dict[str, float] = Field(default_factory=lambda: {"SEK": 499.0})
     active: bool = True
     is_bundle: bool = False
+    bundle: list[BundleItemSpec] = Field(
+        default_factory=list, description="a bundle's items (needs is_bundle)"
+    )
     description: str = ""
     variants: list[VariantSpec] = Field(min_length=1)
 
@@ -107,6 +128,12 @@ class CatalogueSpec(_Spec):
     products: list[ProductSpec] = Field(default_factory=list)
 
 
+class TermsSpec(_Spec):
+    id: int = Field(ge=1)
+    name: str
+    description: str = ""
+
+
 class AddressSpec(_Spec):
     name: str = ""
     company: str = ""
@@ -126,6 +153,7 @@ class OrderLineSpec(_Spec):
     size_id: int | None = Field(None, description="... or by stockItemId")
     qty: int = Field(1, ge=1)
     price: float | None = Field(None, ge=0, description="unit price; default the list price")
+    original_price: float | None = Field(None, ge=0, description="default the list price")
     comment: str = ""
 
 
@@ -141,8 +169,12 @@ class OrderSpec(_Spec):
     delivery: AddressSpec | None = Field(None, description="default: the billing address")
     shipping_list: str = "standard"
     shipping_value: float = Field(0.0, ge=0)
+    handling_value: float = Field(0.0, ge=0)
+    voucher_value: float = Field(0.0, ge=0, description="a voucher's value, positive")
     other_comment: str = ""
     po_number: str = ""
+    shipping_terms: TermsSpec | None = Field(None, description="wholesale shipping terms")
+    payment_terms: TermsSpec | None = Field(None, description="wholesale payment terms")
     payment_plugin: str = "adyen_drop_in"
     shipwallet: dict[str, str] = Field(
         default_factory=dict,
@@ -150,6 +182,22 @@ class OrderSpec(_Spec):
         "courier_instructions, id",
     )
     created_at: datetime | None = Field(None, description="aware; default now")
+    delivery_date: datetime | None = Field(None, description="aware; preferred delivery")
+    cancel_date: datetime | None = Field(None, description="aware; cancel if not confirmed by")
+    number: int | None = Field(None, ge=1, description="explicit order number; default the next")
+    internal_comment: str = ""
+    internal_order: bool = False
+    payment_reference: str | None = Field(None, description="default: a UUID per order")
+    payment_method: str | None = Field(None, description="default: from payment_plugin")
+    paid_elsewhere: bool = Field(False, description="captured outside Centra: shipments are paid")
+    create_only: bool = Field(
+        False, description="prepared only (Incomplete), allocated when completed"
+    )
+    ship_from: list[int] = Field(
+        default_factory=list,
+        description="ship-from-store warehouses the order is offered to, all with the policy "
+        "check_first (each must accept) or direct_then_confirm (allocation requests)",
+    )
 
 
 class SupplierOrderLineSpec(_Spec):

@@ -8,6 +8,7 @@ webhook sender and the log of everything an integration wrote.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,9 @@ from typing import Any
 from centrasync.errors import NotFoundError, RecordValidationError
 
 from .model import (
+    AllocationRequest,
+    Charges,
+    CheckFirstOffer,
     Event,
     Order,
     OrderLine,
@@ -49,6 +53,7 @@ _ID_STARTS = {
     "return_line": 90001,
     "supplier_order": 951,
     "supplier_delivery": 361,
+    "allocation_request": 1140,
 }
 
 
@@ -59,12 +64,13 @@ def system_clock() -> datetime:
 class Refusal(Exception):
     """A business refusal: the Order API answers HTTP 200 ``{"status": "no", "msg": ...}``.
 
-    ``echo`` holds the fields Centra echoes next to ``msg`` (``order``, ``shipment``), with the
-    types of the documented examples.
+    ``echo`` holds the fields Centra echoes next to ``msg`` (``order``, ``shipment``, an
+    order create's ``code``), with the types of the documented examples. ``msg`` is an
+    object keyed by field where Centra reports field errors (``POST /check-first``).
     """
 
-    def __init__(self, msg: str, **echo: Any) -> None:
-        super().__init__(msg)
+    def __init__(self, msg: str | dict[str, str], **echo: Any) -> None:
+        super().__init__(str(msg))
         self.msg = msg
         self.echo = echo
 
@@ -95,6 +101,8 @@ class WorldState:
         self.returns: dict[int, ReturnRecord] = {}
         self.supplier_orders: dict[int, SupplierOrder] = {}
         self.supplier_deliveries: dict[int, SupplierDelivery] = {}
+        self.check_first_offers: dict[tuple[int, int], CheckFirstOffer] = {}
+        self.allocation_requests: dict[int, AllocationRequest] = {}
         self.writes: list[WriteRecord] = []
         self._next: dict[str, int] = dict(_ID_STARTS)
 
@@ -114,8 +122,22 @@ class WorldState:
         """The 32-hex order hash; derived from the number so it is stable across runs."""
         return hashlib.md5(f"centra-emulator-order-{number}".encode()).hexdigest()
 
-    def emit(self, type_: str, action: str, object_id: int, store_uri: str) -> None:
-        event = Event(type=type_, action=action, id=object_id, at=self.now(), store_uri=store_uri)
+    @staticmethod
+    def payment_reference(number: int) -> str:
+        """A PSP transaction reference (a UUID, as Klarna's in the docs), stable per order."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"centra-emulator-payment-{number}"))
+
+    def emit(
+        self,
+        type_: str,
+        action: str,
+        object_id: int,
+        store_uri: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        event = Event(
+            type=type_, action=action, id=object_id, at=self.now(), store_uri=store_uri, data=data
+        )
         for listener in self.listeners:
             listener(event)
 
@@ -202,6 +224,33 @@ class WorldState:
     def line(self, order: Order, line_id: int) -> OrderLine | None:
         return next((ln for ln in order.lines if ln.id == line_id), None)
 
+    @staticmethod
+    def physical_lines(order: Order) -> list[OrderLine]:
+        """The lines that are goods: every line but a bundle's own (its items are lines)."""
+        return [ln for ln in order.lines if not ln.is_bundle]
+
+    @staticmethod
+    def bundle_items(order: Order, bundle: OrderLine) -> list[tuple[OrderLine, int]]:
+        """A bundle line's item lines, each with its units per bundle."""
+        return [(ln, ln.qty // bundle.qty) for ln in order.lines if ln.bundle_line_id == bundle.id]
+
+    def expand_bundles(self, order: Order, products: dict[int, int]) -> dict[int, int]:
+        """``{lineId: qty}`` with a bundle's line id replaced by its items' lines [I].
+
+        A client that only sees bundle lines ("Only bundles") can still ship and return.
+        """
+        expanded: dict[int, int] = {}
+        for line_id, qty in products.items():
+            line = self.line(order, line_id)
+            parts = (
+                [(line_id, 1)]
+                if line is None or not line.is_bundle
+                else [(item.id, per) for item, per in self.bundle_items(order, line)]
+            )
+            for part, per in parts:
+                expanded[part] = expanded.get(part, 0) + qty * per
+        return expanded
+
     def in_shipments(self, order: Order, line_id: int, *, exclude: int | None = None) -> int:
         """Units of an order line already placed on live shipments."""
         return sum(
@@ -216,12 +265,78 @@ class WorldState:
         """Units of a line not cancelled and not on any live shipment: room for a new one."""
         return line.qty - line.cancelled_qty - self.in_shipments(order, line.id, exclude=exclude)
 
+    def charges(self, shipment: Shipment) -> Charges:
+        """The order's shipping, handling and voucher ride on its first shipment [I]."""
+        if not shipment.number.endswith("-1"):
+            return Charges()
+        order = self.orders[shipment.order_number]
+        return Charges(order.shipping_value, order.handling_value, order.voucher_value)
+
+    # -- allocation: which warehouse holds an order's goods ------------------------------
+
+    def allocated_units(self, order: Order, line: OrderLine) -> int:
+        """Units of a goods line held in its warehouse: not cancelled and not yet shipped."""
+        shipped = sum(
+            sl.qty
+            for s in self.live_shipments(order)
+            if s.shipped
+            for sl in s.lines
+            if sl.order_line_id == line.id
+        )
+        return line.qty - line.cancelled_qty - shipped
+
+    def move_allocation(self, warehouse_id: int, size_id: int, qty: int) -> None:
+        """Allocate (or release, with a negative ``qty``) units of a size in a warehouse.
+
+        [I] Centra's ``stock_modified`` filter is documented as "stock changed after"; an
+        allocation changes ``allocatedStock`` and ``availableStock`` of the row, so the
+        row's stock time moves.
+        """
+        level = self.stock_level(warehouse_id, size_id)
+        level.allocated += qty
+        level.modified_at = self.now()
+
+    def can_allocate(self, order: Order, warehouse_id: int) -> bool:
+        """Whether the warehouse has every goods unit the order still needs free."""
+        needed: dict[int, int] = {}
+        for line in self.physical_lines(order):
+            needed[line.size_id] = needed.get(line.size_id, 0) + self.allocated_units(order, line)
+        for size_id, qty in needed.items():
+            level = self.stock.get((warehouse_id, size_id))
+            if qty > 0 and (level is None or level.physical - level.allocated < qty):
+                return False
+        return True
+
+    def allocate_order(self, order: Order, warehouse_id: int) -> None:
+        """Allocate what the order still needs in one warehouse (the caller checked room)."""
+        for line in order.lines:
+            line.warehouse_id = warehouse_id
+            if not line.is_bundle:
+                self.move_allocation(warehouse_id, line.size_id, self.allocated_units(order, line))
+        order.allocated = True
+
+    def release_order(self, order: Order) -> None:
+        """Give back what the order holds, e.g. before it moves to another warehouse."""
+        if not order.allocated:
+            return
+        for line in self.physical_lines(order):
+            self.move_allocation(
+                line.warehouse_id, line.size_id, -self.allocated_units(order, line)
+            )
+        order.allocated = False
+
+    def fall_back(self, order: Order) -> None:
+        """Regular fulfilment: the store's primary warehouse takes the order if it can [I]."""
+        primary = self.stores[order.store_uri].primary_warehouse_id
+        if not order.allocated and self.can_allocate(order, primary):
+            self.allocate_order(order, primary)
+
     def refresh_status(self, order: Order) -> None:
         """Derive Processing / Completed from the order's shipments, as Centra does."""
         if order.status in (OrderStatus.CANCELLED, OrderStatus.ARCHIVED):
             return
         shipments = self.live_shipments(order)
-        all_covered = all(self.unshipped(order, ln) == 0 for ln in order.lines)
+        all_covered = all(self.unshipped(order, ln) == 0 for ln in self.physical_lines(order))
         if shipments and all_covered and all(s.shipped for s in shipments):
             order.status = OrderStatus.COMPLETED
         elif any(not s.shipped for s in shipments):

@@ -10,10 +10,17 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from .model import Order, Shipment, Store, SupplierDelivery, WriteRecord
+from .model import Order, Shipment, Store, SupplierDelivery, Warehouse, WriteRecord
 from .world import World
 
-__all__ = ["delivery_view", "order_view", "shipment_view", "store_view", "write_view"]
+__all__ = [
+    "delivery_view",
+    "order_view",
+    "shipment_view",
+    "store_view",
+    "warehouse_view",
+    "write_view",
+]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -26,11 +33,21 @@ def store_view(store: Store) -> dict[str, Any]:
         "name": store.name,
         "timezone": store.timezone,
         "currency": store.currency,
+        "bundles_in_shipments": store.bundles_in_shipments,
+        "bundles_in_orders": store.bundles_in_orders,
         "primary_warehouse_id": store.primary_warehouse_id,
         "supplier_delivery_warehouse_id": store.supplier_delivery_warehouse_id,
         "allowed_endpoints": (
             None if store.allowed_endpoints is None else sorted(store.allowed_endpoints)
         ),
+    }
+
+
+def warehouse_view(warehouse: Warehouse) -> dict[str, Any]:
+    return {
+        "id": warehouse.id,
+        "name": warehouse.name,
+        "allocation_policy": warehouse.allocation_policy,
     }
 
 
@@ -87,7 +104,10 @@ def order_view(world: World, order: Order) -> dict[str, Any]:
                 "ean": ref.size.ean,
                 "qty": line.qty,
                 "cancelled_qty": line.cancelled_qty,
-                "unshipped_qty": world.unshipped(order, line),
+                # A bundle's own line is never shipped: its items are.
+                "unshipped_qty": None if line.is_bundle else world.unshipped(order, line),
+                "is_bundle": line.is_bundle,
+                "bundle_line_id": line.bundle_line_id,
                 "price": line.price,
                 "warehouse_id": line.warehouse_id,
             }
@@ -109,6 +129,19 @@ def order_view(world: World, order: Order) -> dict[str, Any]:
         "po_number": order.po_number,
         "shipwallet": dict(order.shipwallet),
         "capture_declines": order.capture_declines,
+        "allocated": order.allocated,
+        "internal_comment": order.internal_comment,
+        "extra_attributes": dict(order.extra_attributes),
+        "check_first": [
+            {"warehouse_id": o.warehouse_id, "status": o.status, "expires_at": _iso(o.expires_at)}
+            for o in world.check_first_offers.values()
+            if o.order_number == order.number
+        ],
+        "allocation_requests": [
+            {"id": r.id, "warehouse_id": r.warehouse_id, "status": r.status}
+            for r in world.allocation_requests.values()
+            if r.order_number == order.number
+        ],
         "lines": lines,
         "shipments": [shipment_view(world, s) for s in world.order_shipments(order.number)],
     }

@@ -14,7 +14,7 @@ import itertools
 import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -26,7 +26,10 @@ from pydantic import BaseModel, Field
 from .model import Event
 
 __all__ = [
+    "DEFAULT_PLUGIN",
     "DeliveryAttempt",
+    "WebhookPlugin",
+    "WebhookPluginSettings",
     "WebhookSender",
     "WebhookSettings",
     "encode_body",
@@ -56,8 +59,8 @@ def encode_body(payload: dict[str, Any]) -> str:
     return "payload=" + quote(text, safe="")
 
 
-class WebhookSettings(BaseModel):
-    """The plugin's settings, plus the emulator's unreliability switches."""
+class WebhookPluginSettings(BaseModel):
+    """One webhook plugin's settings, plus the emulator's unreliability switches."""
 
     url: str | None = Field(None, description="receiver URL; None = webhooks off")
     secret: str | None = Field(None, repr=False, description="endpoint secret; None = unsigned")
@@ -69,18 +72,44 @@ class WebhookSettings(BaseModel):
     retries: int = Field(0, ge=0, le=3, description="retries after a failure; then dropped")
     retry_delay: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
     triggers: list[str] = Field(
-        default_factory=lambda: ["order", "shipment"], description="event types sent"
+        default_factory=lambda: ["order", "shipment"],
+        description="event types sent: order, shipment, check_first, allocation_request",
     )
     field_names: dict[str, str] = Field(
         default_factory=lambda: {"order": "orders", "shipment": "shipments"},
         description="legacy version: payload key per event type [I]",
     )
-    store: str | None = Field(None, description="only events of this store uri; None = all")
     drop_rate: float = Field(0.0, ge=0, le=1, description="share of calls never sent")
     duplicate_rate: float = Field(0.0, ge=0, le=1, description="share of calls sent twice")
     shuffle: bool = Field(False, description="shuffle the events inside each call")
     max_delay: float = Field(0.0, ge=0, description="random delay per call; reorders calls")
     seed: int | None = Field(None, description="makes drop/duplicate/shuffle repeatable")
+
+
+class WebhookSettings(WebhookPluginSettings):
+    """The emulator-wide plugin (``PUT /_emulator/webhook``): one target for every store."""
+
+    store: str | None = Field(None, description="only events of this store uri; None = all")
+
+
+@dataclass
+class WebhookPlugin:
+    """One plugin instance: the store it belongs to (None = every store) and its settings.
+
+    Each has its own queue and random switches, so one plugin's drops never touch another.
+    """
+
+    id: int
+    store: str | None
+    settings: WebhookPluginSettings
+    random: random.Random = field(default_factory=random.Random)
+    pending: list[Event] = field(default_factory=list)
+
+    def wants(self, event: Event) -> bool:
+        s = self.settings
+        return (
+            s.url is not None and event.type in s.triggers and self.store in (None, event.store_uri)
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,8 @@ class DeliveryAttempt:
     copy: int
     attempt: int
     at: datetime
+    plugin: int
+    store: str | None
     url: str
     outcome: Literal["delivered", "failed", "gave_up", "dropped"]
     status: int | None
@@ -105,8 +136,14 @@ class DeliveryAttempt:
         return data
 
 
+# The emulator-wide plugin of PUT /_emulator/webhook; store plugins are numbered from 1.
+DEFAULT_PLUGIN = 0
+
+
 class WebhookSender:
-    """Collects events emitted in one loop tick into calls and delivers them in tasks."""
+    """Webhook plugins: per store (Centra lets each integration have its own), plus one
+    emulator-wide plugin for the simple case. Events emitted in one loop tick are
+    collected into calls per plugin and delivered in tasks."""
 
     def __init__(
         self,
@@ -118,27 +155,65 @@ class WebhookSender:
         self._clock = clock
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._pending: list[Event] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._calls = itertools.count(1)
+        self._ids = itertools.count(DEFAULT_PLUGIN + 1)
         self._flush_scheduled = False
-        self.settings = WebhookSettings()
-        self._random = random.Random()
+        self._default = WebhookPlugin(DEFAULT_PLUGIN, None, WebhookSettings())
+        self._plugins: dict[int, WebhookPlugin] = {}
         self.deliveries: list[DeliveryAttempt] = []
 
+    @property
+    def settings(self) -> WebhookSettings:
+        """The emulator-wide plugin's settings."""
+        settings = self._default.settings
+        assert isinstance(settings, WebhookSettings)
+        return settings
+
     def configure(self, settings: WebhookSettings) -> None:
-        self.settings = settings
-        self._random = random.Random(settings.seed)
+        """Set the emulator-wide plugin (``settings.store`` narrows it to one store)."""
+        self._default.settings = settings
+        self._default.store = settings.store
+        self._default.random = random.Random(settings.seed)
+
+    # -- plugins per store -------------------------------------------------------------
+
+    def add_plugin(self, store: str, settings: WebhookPluginSettings) -> WebhookPlugin:
+        plugin = WebhookPlugin(next(self._ids), store, settings, random.Random(settings.seed))
+        self._plugins[plugin.id] = plugin
+        return plugin
+
+    def plugins(self, store: str) -> list[WebhookPlugin]:
+        return [p for p in self._plugins.values() if p.store == store]
+
+    def plugin(self, store: str, plugin_id: int) -> WebhookPlugin | None:
+        found = self._plugins.get(plugin_id)
+        return found if found is not None and found.store == store else None
+
+    def update_plugin(self, plugin: WebhookPlugin, settings: WebhookPluginSettings) -> None:
+        plugin.settings = settings
+        plugin.random = random.Random(settings.seed)
+
+    def remove_plugin(self, plugin: WebhookPlugin) -> None:
+        del self._plugins[plugin.id]
+
+    def reset(self) -> None:
+        """Back to no plugins: queued events, the delivery log and every plugin gone."""
+        self.forget()
+        self._plugins.clear()
+        self.configure(WebhookSettings())
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _all(self) -> list[WebhookPlugin]:
+        return [self._default, *self._plugins.values()]
 
     def enqueue(self, event: Event) -> None:
-        """World listener: queue the event if the plugin would send it."""
-        s = self.settings
-        if s.url is None or event.type not in s.triggers:
-            return
-        if s.store is not None and event.store_uri != s.store:
-            return
-        self._pending.append(event)
-        if self._flush_scheduled:
+        """World listener: queue the event for every plugin that would send it."""
+        takers = [plugin for plugin in self._all() if plugin.wants(event)]
+        for plugin in takers:
+            plugin.pending.append(event)
+        if not takers or self._flush_scheduled:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -149,19 +224,20 @@ class WebhookSender:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        events, self._pending = self._pending, []
-        size = self.settings.max_events
-        for start in range(0, len(events), size):
-            task = asyncio.get_running_loop().create_task(
-                self._deliver(next(self._calls), events[start : start + size])
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for plugin in self._all():
+            events, plugin.pending = plugin.pending, []
+            size = plugin.settings.max_events
+            for start in range(0, len(events), size):
+                task = asyncio.get_running_loop().create_task(
+                    self._deliver(plugin, next(self._calls), events[start : start + size])
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
         """Wait until every queued event has been delivered, retried out or dropped."""
         while True:
-            if self._pending:
+            if any(plugin.pending for plugin in self._all()):
                 self._flush()
             if not self._tasks:
                 return
@@ -174,15 +250,19 @@ class WebhookSender:
             self._client = None
 
     def forget(self) -> None:
-        """Drop queued events and the delivery log (control API reset)."""
-        self._pending.clear()
+        """Drop queued events and the delivery log."""
+        for plugin in self._all():
+            plugin.pending.clear()
         self.deliveries.clear()
 
-    def payload(self, events: list[Event]) -> dict[str, Any]:
-        if self.settings.version == "legacy":
+    def payload(
+        self, events: list[Event], settings: WebhookPluginSettings | None = None
+    ) -> dict[str, Any]:
+        s = settings or self.settings
+        if s.version == "legacy":
             grouped: dict[str, list[str]] = {}
             for event in events:
-                key = self.settings.field_names.get(event.type, f"{event.type}s")
+                key = s.field_names.get(event.type, f"{event.type}s")
                 ids = grouped.setdefault(key, [])
                 if str(event.id) not in ids:
                     ids.append(str(event.id))
@@ -192,36 +272,37 @@ class WebhookSender:
     def _event_json(self, event: Event) -> dict[str, Any]:
         # [I] "date" is merchant-local without offset: the event's store zone.
         local = event.at.astimezone(self._zone_of(event.store_uri))
-        return {
+        body: dict[str, Any] = {
             "type": event.type,
             "action": event.action,
             "date": local.strftime("%Y-%m-%d %H:%M:%S.%f"),
             "id": event.id,
         }
+        if event.data is not None:
+            body["data"] = event.data
+        return body
 
-    async def _deliver(self, call: int, events: list[Event]) -> None:
-        s = self.settings
-        url = s.url or ""
+    async def _deliver(self, plugin: WebhookPlugin, call: int, events: list[Event]) -> None:
+        s = plugin.settings
         if s.shuffle:
             events = list(events)
-            self._random.shuffle(events)
-        payload = self.payload(events)
-        body = encode_body(payload)
+            plugin.random.shuffle(events)
+        body = encode_body(self.payload(events, s))
         listed = [self._event_json(e) for e in events]
-        if self._random.random() < s.drop_rate:
-            self._log(call, 0, 0, url, "dropped", None, None, listed, body, None)
+        if plugin.random.random() < s.drop_rate:
+            self._log(plugin, _Call(call, 0, 0, body, listed), "dropped", None, None, None)
             return
-        copies = 2 if self._random.random() < s.duplicate_rate else 1
-        delay = self._random.uniform(0, s.max_delay) if s.max_delay else 0.0
+        copies = 2 if plugin.random.random() < s.duplicate_rate else 1
+        delay = plugin.random.uniform(0, s.max_delay) if s.max_delay else 0.0
         if delay:
             await asyncio.sleep(delay)
         for copy in range(copies):
-            await self._send(call, copy, url, body, listed)
+            await self._send(plugin, call, copy, body, listed)
 
     async def _send(
-        self, call: int, copy: int, url: str, body: str, listed: list[dict[str, Any]]
+        self, plugin: WebhookPlugin, call: int, copy: int, body: str, listed: list[dict[str, Any]]
     ) -> None:
-        s = self.settings
+        s = plugin.settings
         if self._client is None:
             self._client = httpx.AsyncClient(
                 transport=self._transport or httpx.AsyncHTTPTransport()
@@ -236,46 +317,55 @@ class WebhookSender:
             error: str | None = None
             try:
                 response = await self._client.post(
-                    url, content=body.encode(), headers=headers, timeout=s.timeout
+                    s.url or "", content=body.encode(), headers=headers, timeout=s.timeout
                 )
                 status = response.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
+            sent = _Call(call, copy, attempt, body, listed)
             # [I] Any 2xx counts as delivered.
             if status is not None and 200 <= status < 300:
-                self._log(call, copy, attempt, url, "delivered", status, None, listed, body, header)
+                self._log(plugin, sent, "delivered", status, None, header)
                 return
             last = attempt == s.retries
-            outcome: Literal["failed", "gave_up"] = "gave_up" if last else "failed"
-            self._log(call, copy, attempt, url, outcome, status, error, listed, body, header)
+            self._log(plugin, sent, "gave_up" if last else "failed", status, error, header)
             if not last:
                 await asyncio.sleep(s.retry_delay * 2**attempt)
 
     def _log(
         self,
-        call: int,
-        copy: int,
-        attempt: int,
-        url: str,
+        plugin: WebhookPlugin,
+        sent: _Call,
         outcome: Literal["delivered", "failed", "gave_up", "dropped"],
         status: int | None,
         error: str | None,
-        events: list[dict[str, Any]],
-        body: str,
         signature: str | None,
     ) -> None:
         self.deliveries.append(
             DeliveryAttempt(
-                call=call,
-                copy=copy,
-                attempt=attempt,
+                call=sent.call,
+                copy=sent.copy,
+                attempt=sent.attempt,
                 at=self._clock(),
-                url=url,
+                plugin=plugin.id,
+                store=plugin.store,
+                url=plugin.settings.url or "",
                 outcome=outcome,
                 status=status,
                 error=error,
-                events=events,
-                body=body,
+                events=sent.events,
+                body=sent.body,
                 signature=signature,
             )
         )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Which call, copy and attempt a logged POST was, and what it carried."""
+
+    call: int
+    copy: int
+    attempt: int
+    body: str
+    events: list[dict[str, Any]]

@@ -7,12 +7,15 @@ Types follow the documented examples exactly (string ids in one place, ints in a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .model import (
     Address,
+    AllocationRequest,
+    BundleMode,
     Order,
     OrderLine,
     ReturnRecord,
@@ -26,6 +29,7 @@ from .world import World
 
 __all__ = [
     "UNSET",
+    "allocation_request_node",
     "delivery_node",
     "flag",
     "local",
@@ -91,7 +95,7 @@ def _tax(total: float, percent: float = 25.0) -> float:
     return round(total - total / (1 + percent / 100), 2)
 
 
-def _line(world: World, line: OrderLine, qty: int) -> dict[str, Any]:
+def _line(world: World, line: OrderLine, qty: int, price: float) -> dict[str, Any]:
     ref = world.sizes[line.size_id]
     warehouse = world.warehouses[line.warehouse_id]
     return {
@@ -106,7 +110,7 @@ def _line(world: World, line: OrderLine, qty: int) -> dict[str, Any]:
         "upc": ref.size.upc,
         "qty": qty,
         "originalPrice": num(line.original_price),
-        "price": num(line.price),
+        "price": num(price),
         "weight": num(ref.product.weight),
         "weightUnit": ref.product.weight_unit,
         "countryOfOrigin": ref.product.country_of_origin,
@@ -114,9 +118,59 @@ def _line(world: World, line: OrderLine, qty: int) -> dict[str, Any]:
         "comment": line.comment,
         "warehouses": [{"name": warehouse.name, "itemQty": str(qty)}],
         "isBundle": False,
-        "isPartOfBundle": False,
         "categories": list(ref.product.categories),
     }
+
+
+RowBuilder = Callable[[OrderLine, int, float], dict[str, Any]]
+
+
+def _lay_out(
+    world: World,
+    order: Order,
+    goods: list[tuple[OrderLine, int]],
+    mode: BundleMode,
+    build: RowBuilder,
+) -> list[dict[str, Any]]:
+    """``products[]`` as the plugin's bundle mode shows it; ``goods`` are lines with a qty.
+
+    A bundle's items carry ``isPartOfBundle`` (the bundle product's id [I]); the bundle's
+    own line (``isBundle: true``) stands where its first item would, with ``bundle[]``
+    holding the items, or priced 0 beside them, or alone, per mode.
+    """
+    groups: dict[int, list[tuple[OrderLine, int]]] = {}
+    entries: list[tuple[OrderLine, int] | int] = []
+    for line, qty in goods:
+        if line.bundle_line_id is None:
+            entries.append((line, qty))
+            continue
+        if line.bundle_line_id not in groups:
+            groups[line.bundle_line_id] = []
+            entries.append(line.bundle_line_id)
+        groups[line.bundle_line_id].append((line, qty))
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        if not isinstance(entry, int):
+            rows.append(build(entry[0], entry[1], entry[0].price))
+            continue
+        bundle = world.line(order, entry)
+        assert bundle is not None, "item lines point at their order's bundle line"
+        per = {item.id: units for item, units in world.bundle_items(order, bundle)}
+        product_id = str(world.sizes[bundle.size_id].product.id)
+        items = [
+            build(line, qty, line.price) | {"isPartOfBundle": product_id}
+            for line, qty in groups[entry]
+        ]
+        count = min(qty // per[line.id] for line, qty in groups[entry])
+        if mode == "only_items":
+            rows.extend(items)
+        elif mode == "items_in_bundles":
+            rows.append(build(bundle, count, bundle.price) | {"isBundle": True, "bundle": items})
+        else:
+            rows.append(build(bundle, count, 0.0) | {"isBundle": True})
+            if mode == "bundles_and_items":
+                rows.extend(items)
+    return rows
 
 
 def _header(store: Store, order: Order) -> dict[str, Any]:
@@ -125,8 +179,8 @@ def _header(store: Store, order: Order) -> dict[str, Any]:
         "orderId": str(order.number),
         "selectionId": order.selection_id,
         "orderDate": local(order.created_at, zone),
-        "cancelDate": UNSET,
-        "preferredDeliveryDate": UNSET,
+        "cancelDate": local(order.cancel_date, zone),
+        "preferredDeliveryDate": local(order.delivery_date, zone),
         "estimatedDeliveryDate": UNSET,
         "orderStore": store.name,
         "orderCurrency": order.currency,
@@ -144,6 +198,12 @@ def _header(store: Store, order: Order) -> dict[str, Any]:
         "marketplace_source": "",
         "marketplace_source_id": "",
     }
+    for key, terms in (
+        ("shippingTerms", order.shipping_terms),
+        ("paymentTerms", order.payment_terms),
+    ):
+        if terms is not None:
+            node[key] = {"id": terms.id, "name": terms.name, "description": terms.description}
     node |= _address("billing", order.billing, billing=True)
     node |= _address("delivery", order.delivery, billing=False)
     # [I] The WMS guide does not say which object holds the Ingrid keys: top level on both.
@@ -156,14 +216,19 @@ def shipment_node(world: World, store: Store, shipment: Shipment, base: str) -> 
     order = world.orders[shipment.order_number]
     node = _header(store, order)
     lines = {ln.id: ln for ln in order.lines}
-    products = [_line(world, lines[sl.order_line_id], sl.qty) for sl in shipment.lines]
-    for product, sl in zip(products, shipment.lines, strict=True):
-        if sl.serial_numbers:
-            product["serialNumbers"] = list(sl.serial_numbers)  # [I] field name undocumented
+    serials = {sl.order_line_id: sl.serial_numbers for sl in shipment.lines if sl.serial_numbers}
+
+    def row(line: OrderLine, qty: int, price: float) -> dict[str, Any]:
+        built = _line(world, line, qty, price)
+        if line.id in serials:
+            built["serialNumbers"] = list(serials[line.id])  # [I] field name undocumented
+        return built
+
+    goods = [(lines[sl.order_line_id], sl.qty) for sl in shipment.lines]
+    products = _lay_out(world, order, goods, store.bundles_in_shipments, row)
     items = sum(lines[sl.order_line_id].price * sl.qty for sl in shipment.lines)
-    first = shipment.number.endswith("-1")
-    shipping = order.shipping_value if first else 0.0
-    total = items + shipping
+    charges = world.charges(shipment)
+    total = items + charges.shipping + charges.handling - charges.voucher
     tax = _tax(total)
     node |= {
         "shipmentId": shipment.number,
@@ -176,8 +241,8 @@ def shipment_node(world: World, store: Store, shipment: Shipment, base: str) -> 
         "paid": flag(shipment.paid),
         "shouldCapture": flag(shipment.should_capture),
         "gtg": flag(shipment.gtg),
-        "shippingValue": num(shipping),
-        "voucherValue": 0,
+        "shippingValue": num(charges.shipping),
+        "voucherValue": num(charges.voucher),
         "grandTotalValue": num(total),
         "grandTotalTaxValue": num(tax),
         "taxAdded": 0,
@@ -192,62 +257,67 @@ def shipment_node(world: World, store: Store, shipment: Shipment, base: str) -> 
     return node
 
 
+def _order_row(world: World, line: OrderLine, qty: int, price: float) -> dict[str, Any]:
+    """An order's product row: the shipment line's fields plus prices, taxes and ids."""
+    row = _line(world, line, qty, price)
+    ref = world.sizes[line.size_id]
+    original = line.original_price
+    total = price * qty
+    return row | {
+        "brand": ref.product.brand,
+        "otherComment": "",
+        "taxPercent": num(line.tax_percent),
+        "priceDiscount": num(original - price),
+        "priceDiscountAsPercent": num(100 * (original - price) / original if original else 0),
+        "taxValue": num(_tax(price, line.tax_percent)),
+        "totalTaxValue": num(_tax(total, line.tax_percent)),
+        "totalPrice": num(total),
+        "totalPriceWithoutTax": num(total - _tax(total, line.tax_percent)),
+        "totalPriceWithTax": num(total),
+        "anyDiscount": price < original,
+        "priceEachWithoutTax": num(price - _tax(price, line.tax_percent)),
+        "priceEachReduction": num(original - price),
+        "localizedSize": {"localizedSize": ref.size.name, "localizationDefinitionName": ""},
+        "warehouses": [{"name": world.warehouses[line.warehouse_id].name, "itemQty": qty}],
+        "productId": ref.product.id,
+        "stockItemId": ref.size.id,
+    }
+
+
 def order_node(world: World, store: Store, order: Order) -> dict[str, Any]:
     """The order as GET /orders returns it."""
     node = _header(store, order)
-    products = []
-    for line in order.lines:
-        row = _line(world, line, line.qty - line.cancelled_qty)
-        ref = world.sizes[line.size_id]
-        total = line.price * row["qty"]
-        row |= {
-            "brand": ref.product.brand,
-            "otherComment": "",
-            "taxPercent": num(line.tax_percent),
-            "priceDiscount": num(line.original_price - line.price),
-            "priceDiscountAsPercent": num(
-                100 * (line.original_price - line.price) / line.original_price
-                if line.original_price
-                else 0
-            ),
-            "taxValue": num(_tax(line.price, line.tax_percent)),
-            "totalTaxValue": num(_tax(total, line.tax_percent)),
-            "totalPrice": num(total),
-            "totalPriceWithoutTax": num(total - _tax(total, line.tax_percent)),
-            "totalPriceWithTax": num(total),
-            "anyDiscount": line.price < line.original_price,
-            "priceEachWithoutTax": num(line.price - _tax(line.price, line.tax_percent)),
-            "priceEachReduction": num(line.original_price - line.price),
-            "localizedSize": {"localizedSize": ref.size.name, "localizationDefinitionName": ""},
-            "warehouses": [
-                {"name": world.warehouses[line.warehouse_id].name, "itemQty": row["qty"]}
-            ],
-            "productId": str(ref.product.id),
-            "stockItemId": str(ref.size.id),
-        }
-        products.append(row)
-    items = sum(float(p["totalPrice"]) for p in products)
+    goods = [(line, line.qty - line.cancelled_qty) for line in world.physical_lines(order)]
+    products = _lay_out(
+        world, order, goods, store.bundles_in_orders, lambda ln, q, p: _order_row(world, ln, q, p)
+    )
+    items = sum(line.price * qty for line, qty in goods)
+    discount = sum((line.original_price - line.price) * qty for line, qty in goods)
     tax = _tax(items)
+    grand_total = items + order.shipping_value + order.handling_value - order.voucher_value
     node |= {
         "orderStatus": str(int(order.status)),  # [I] format undocumented: the status number
-        "internalOrder": 0,
+        "internalOrder": flag(order.internal),
         "waitingForPayment": 0,
-        "marketId": str(store.market_id),
-        "pricelistId": str(store.pricelist_id),
+        "marketId": store.market_id,
+        "pricelistId": store.pricelist_id,
         "ipAddress": "127.0.0.1",
         "paymentPlugin": order.payment_plugin,
         "paymentType": order.payment_type,
         "paymentDescription": order.payment_plugin,
-        "paymentReference": None,
-        "paymentMethod": None,
+        "paymentReference": order.payment_reference,
+        "paymentMethod": order.payment_method,
         "shippingValue": num(order.shipping_value),
         "voucherValue": num(order.voucher_value),
-        "grandTotalValue": num(items + order.shipping_value),
-        "grandTotalTaxValue": num(_tax(items + order.shipping_value)),
+        "grandTotalValue": num(grand_total),
+        "grandTotalTaxValue": num(_tax(grand_total)),
+        # Prices include VAT, so nothing is added or deducted (as in the docs' example).
+        "taxAdded": 0,
+        "taxDeducted": 0,
         "totalItemsPriceTax": num(tax),
         "totalItemsPrice": num(items),
         "totalItemsWithoutTax": num(items - tax),
-        "totalItemsDiscount": num(sum(float(p["priceDiscount"]) * p["qty"] for p in products)),
+        "totalItemsDiscount": num(discount),
         "taxBreakdown": [{"description": "VAT", "taxPercent": 25, "value": num(tax)}],
         "discounts": {
             "anyDiscount": False,
@@ -279,18 +349,18 @@ def product_row(world: World, store: Store, ref: SizeRef) -> dict[str, Any]:
     product = ref.product
     return {
         "sku": product.sku,
-        "productId": str(product.id),
+        "productId": product.id,
         "variantSku": ref.variant.sku,
-        "variantId": str(ref.variant.id),
+        "variantId": ref.variant.id,
         "sizeSku": ref.size.sku,
         "brand": product.brand,
         "collection": product.collection,
         "product": product.name,
         "variant": ref.variant.name,
         "size": ref.size.name,
-        "stockItemId": str(ref.size.id),
+        "stockItemId": ref.size.id,
         "ean": ref.size.ean,
-        "upc": ref.size.upc or None,
+        "upc": ref.size.upc,
         "weight": num(product.weight),
         "weightUnit": product.weight_unit,
         "countryOfOrigin": product.country_of_origin,
@@ -327,6 +397,10 @@ def stock_row(world: World, store: Store, ref: SizeRef, *, physical: bool = True
         row["physicalStock"] = on_hand
     row["allocatedStock"] = allocated
     row["availableStock"] = on_hand - allocated
+    cost = world.stock_cost(store, ref.size.id)
+    if cost is not None:
+        # [RW] CentraSharp's stock row; shown once POST /stock has recorded a cost.
+        row["costPrice"], row["costPriceCurrency"] = num(cost[0]), cost[1]
     return row
 
 
@@ -369,9 +443,9 @@ def return_node(world: World, store: Store, record: ReturnRecord) -> dict[str, A
         "marketId": store.market_id,
         "pricelistId": store.pricelist_id,
         "returnCost": num(record.return_cost),
-        "shippingCost": 0,
-        "handlingCost": 0,
-        "voucherValue": 0,
+        "shippingCost": num(record.shipping_cost),
+        "handlingCost": num(record.handling_cost),
+        "voucherValue": num(record.voucher_value),
         "taxValue": num(_tax(value)),
         "taxDeduction": 0,
         "currency": order.currency,
@@ -439,3 +513,22 @@ def delivery_node(
         # [I] The emulator reserves no B2B orders against deliveries, so the list is empty.
         node["orders"] = []
     return node
+
+
+def allocation_request_node(world: World, request: AllocationRequest) -> dict[str, Any]:
+    """As GET /allocation-requests lists it; times are ISO-8601 with the store's offset."""
+    order = world.orders[request.order_number]
+    zone = world.stores[order.store_uri].zone
+    return {
+        "id": request.id,
+        "status": request.status,
+        "warehouseId": request.warehouse_id,
+        "expirationDate": request.expires_at.astimezone(zone).isoformat(),
+        "order": {"id": order.selection_id, "number": order.number},
+        "lines": [
+            {"lineId": line_id, "quantity": qty, "stockItemId": size_id}
+            for line_id, qty, size_id in request.lines
+        ],
+        "createdAt": request.created_at.astimezone(zone).isoformat(),
+        "warehouseName": world.warehouses[request.warehouse_id].name,
+    }

@@ -7,8 +7,8 @@ wrappers over them. Every change that Centra would announce by webhook is passed
 
 from __future__ import annotations
 
-from .catalogue import CatalogueOps, StockWriteResult
-from .fulfilment import Completion, FulfilmentOps, LineChange
+from .catalogue import CatalogueOps, StockWrite, StockWriteResult
+from .fulfilment import Completion, FulfilmentOps, LineChange, ReturnCosts
 from .orders import OrderOps
 from .state import Clock, Refusal, system_clock
 from .supply import SupplyOps
@@ -18,6 +18,8 @@ __all__ = [
     "Completion",
     "LineChange",
     "Refusal",
+    "ReturnCosts",
+    "StockWrite",
     "StockWriteResult",
     "World",
     "system_clock",
