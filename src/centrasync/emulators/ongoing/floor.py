@@ -177,7 +177,7 @@ class OngoingState(Records):
     ) -> None:
         line.picked += quantity
         line.allocated = max(line.allocated, line.picked)
-        in_date = line.article.last_in_date
+        in_date = line.article.lot_in_date
         left = quantity
         while serials and left >= 1:
             line.picked_items.append(
@@ -372,6 +372,9 @@ class OngoingState(Records):
         if number_of_items < 0 or (locked is not None and locked < 0):
             raise OngoingApiError(400, f"Article {article_number}: stock cannot be negative")
         article = self.article_by_number(article_number)
+        if number_of_items > article.number_of_items:
+            # The count found goods the records did not have: they came in now [I].
+            article.last_in_date = self.now()
         article.number_of_items = number_of_items
         if locked is not None:
             article.locked = locked

@@ -196,13 +196,27 @@ class Inventory:
 
 @dataclass
 class Article:
+    """An article and its stock; ``last_in_date`` is when goods of it last came in.
+
+    Every lot has an in-date (the spec types a picked item's ``inDate`` as a date-time, not
+    nullable): goods arrive by a receipt, an opening balance or a stock-take that finds
+    more, and each sets it. A pick from an article no goods were ever recorded for takes the
+    article's creation as the in-date of what it picked [I].
+    """
+
     system_id: int
     document: ArticleIn
+    created: datetime
     data_updated: datetime
     stock_changed: datetime
     number_of_items: float = 0.0
     locked: float = 0.0
     last_in_date: datetime | None = None
+
+    @property
+    def lot_in_date(self) -> datetime:
+        """The in-date of goods picked now: the last goods in, or the article's creation."""
+        return self.last_in_date or self.created
 
     @property
     def number(self) -> str:
@@ -215,7 +229,7 @@ class PickedItem:
     number_of_items: float
     serial: str
     picked_time: datetime
-    in_date: datetime | None
+    in_date: datetime
     location: str
     returned: bool = False
     return_date: datetime | None = None

@@ -160,7 +160,7 @@ def _picked_item(item: PickedItem) -> JSON:
     return {
         "articleItemId": item.item_id,
         "numberOfItems": item.number_of_items,
-        "inDate": _time(item.in_date),
+        "inDate": format_time(item.in_date),
         "serial": item.serial,
         "caseNumber": "",
         "batchNumber": "",

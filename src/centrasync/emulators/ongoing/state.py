@@ -81,12 +81,15 @@ class Records:
         now = self.now()
         article = self.articles.get(document.article_number)
         if article is None:
+            opening = self.opening_stock.pop(document.article_number, 0.0)
             article = Article(
                 next(self._article_ids),
                 document,
+                created=now,
                 data_updated=now,
                 stock_changed=now,
-                number_of_items=self.opening_stock.pop(document.article_number, 0.0),
+                number_of_items=opening,
+                last_in_date=now if opening > 0 else None,
             )
             self.articles[document.article_number] = article
             return article, True
