@@ -10,7 +10,15 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from ongoing_helpers import API, OWNER, order_body, put_article, put_order
+import pytest
+from ongoing_helpers import (
+    API,
+    OWNER,
+    order_body,
+    purchase_order_body,
+    put_article,
+    put_order,
+)
 
 from fake_clock import FakeClock
 
@@ -71,3 +79,42 @@ async def test_a_pick_of_goods_never_recorded_in_stock_still_has_an_in_date(
     )
     order = (await client.get(f"{API}/orders/{order_id}")).json()
     assert [utc_time(i["inDate"]) for i in picked_items(order)] == [created, created]
+
+
+# -- 2. each write answers the codes its endpoint lists --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("collection", "first", "second", "codes"),
+    [
+        (
+            "articles",
+            {"goodsOwnerId": 1, "articleNumber": "A", "articleName": "Shirt"},
+            {"goodsOwnerId": 1, "articleNumber": "A", "articleName": "Tee"},
+            (200, 200),
+        ),
+        (
+            "purchaseOrders",
+            purchase_order_body("PO-1", [("A", 4)]),
+            purchase_order_body("PO-1", [("A", 5)]),
+            (200, 200),
+        ),
+        ("orders", order_body("O-1", [("A", 1)]), order_body("O-1", [("A", 2)]), (201, 200)),
+    ],
+    ids=["articles", "purchaseOrders", "orders"],
+)
+async def test_a_put_answers_only_the_codes_its_endpoint_lists(
+    client: httpx.AsyncClient,
+    collection: str,
+    first: dict[str, Any],
+    second: dict[str, Any],
+    codes: tuple[int, int],
+) -> None:
+    """The spec lists only 200 for ``PUT /articles`` and ``PUT /purchaseOrders`` (a client
+    generated from it finds no result in a 201 and loses the new id); 200 and 201 for
+    ``PUT /orders``."""
+    created = await client.put(f"{API}/{collection}", json=first)
+    updated = await client.put(f"{API}/{collection}", json=second)
+    assert (created.status_code, updated.status_code) == codes
+    (id_field,) = set(created.json()) - {"message"}
+    assert updated.json()[id_field] == created.json()[id_field]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
@@ -73,17 +72,15 @@ def add_article_routes(router: APIRouter, owner: GoodsOwner) -> None:
         return render_article(article, inventory, state.goods_owner_id, state.goods_owner_name)
 
     @router.put("/articles")
-    async def put_article(request: Request) -> JSONResponse:
+    async def put_article(request: Request) -> dict[str, Any]:
         body = await json_body(request)
         document = parse_body(ArticleIn, body, record_label("Article", body, "articleNumber"))
         owner.check(document.goods_owner_id)
         async with owner.write_turn():
-            article, created = state.upsert_article(document)
+            article, _ = state.upsert_article(document)
         message = f"Article {article.number} {document.article_name or ''} Updated/Created"
-        return JSONResponse(
-            {"articleSystemId": article.system_id, "message": message},
-            status_code=201 if created else 200,
-        )
+        # The spec lists only 200 for PUT /articles, created or updated.
+        return {"articleSystemId": article.system_id, "message": message}
 
     @router.get("/articles")
     async def get_articles(request: Request) -> list[dict[str, Any]]:

@@ -82,6 +82,7 @@ def add_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         async with owner.write_turn():
             order, created = state.upsert_order(document)
         message = f"Order number {order.number} created/updated"
+        # The spec lists 200 and 201 for PUT /orders: 201 when the order is new [I].
         return JSONResponse(
             {"orderId": order.order_id, "message": message}, status_code=201 if created else 200
         )

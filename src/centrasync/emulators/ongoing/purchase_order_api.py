@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
@@ -61,7 +60,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
 
     @router.put("/purchaseOrders")
-    async def put_purchase_order(request: Request) -> JSONResponse:
+    async def put_purchase_order(request: Request) -> dict[str, Any]:
         body = await json_body(request)
         record = record_label("Purchase order", body, "purchaseOrderNumber")
         document = parse_body(PurchaseOrderIn, body, record)
@@ -69,13 +68,11 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         async with owner.write_turn():
             purchase_order, created = state.upsert_purchase_order(document)
         verb = "created" if created else "updated"
-        return JSONResponse(
-            {
-                "purchaseOrderId": purchase_order.purchase_order_id,
-                "message": f"Inorder with order number {purchase_order.number} {verb}. <br/>",
-            },
-            status_code=201 if created else 200,
-        )
+        # The spec lists only 200 for PUT /purchaseOrders, created or updated.
+        return {
+            "purchaseOrderId": purchase_order.purchase_order_id,
+            "message": f"Inorder with order number {purchase_order.number} {verb}. <br/>",
+        }
 
     @router.get("/purchaseOrders/statuses")
     async def purchase_order_statuses() -> dict[str, Any]:
