@@ -6,6 +6,7 @@ response codes); each test names the fact it checks.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from ongoing_helpers import (
     put_order,
 )
 
+from centrasync.emulators.ongoing import OngoingEmulator
 from fake_clock import FakeClock
 
 ITEMS = "pickedArticleItems"
@@ -118,3 +120,118 @@ async def test_a_put_answers_only_the_codes_its_endpoint_lists(
     assert (created.status_code, updated.status_code) == codes
     (id_field,) = set(created.json()) - {"message"}
     assert updated.json()[id_field] == created.json()[id_field]
+
+
+# -- 3. every listed query parameter filters; any other is refused by name --------------------
+
+
+async def numbers_of(client: httpx.AsyncClient, collection: str, **params: Any) -> list[str]:
+    response = await client.get(f"{API}/{collection}", params={**OWNER, **params})
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    if collection == "articles":
+        return [row["articleNumber"] for row in rows]
+    if collection == "orders":
+        return [row["orderInfo"]["orderNumber"] for row in rows]
+    return [row["purchaseOrderInfo"]["purchaseOrderNumber"] for row in rows]
+
+
+async def test_article_filters_product_code_bar_codes_and_name(client: httpx.AsyncClient) -> None:
+    articles = [
+        {"articleNumber": "A", "articleName": "Blue Shirt", "productCode": "P-1"},
+        {
+            "articleNumber": "B",
+            "articleName": "Red shirt",
+            "productCode": "P-2",
+            "barCodeInfo": {"barCode": "700", "alternativeBarCodes": [{"barCode": "701"}]},
+        },
+        {"articleNumber": "C", "articleName": "Cap", "barCodeInfo": {"barCode": "702"}},
+    ]
+    for article in articles:
+        put = await client.put(f"{API}/articles", json={"goodsOwnerId": 1, **article})
+        assert put.status_code == 200, put.text
+    assert await numbers_of(client, "articles", productCode="P-2") == ["B"]
+    assert await numbers_of(client, "articles", barCodes=["701", "702"]) == ["B", "C"]
+    assert await numbers_of(client, "articles", articleNameContains="SHIRT") == ["A", "B"]
+    assert await numbers_of(client, "articles", articleClassIds=7) == []
+
+
+async def test_order_filters_created_before_serial_and_parcel_number(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    for number in ("O-1", "O-2", "O-3"):
+        await put_order(client, order_body(number, [("A", 1)], referenceNumber=f"R{number}"))
+        clock.advance(hours=1)
+    await client.post(
+        "/_emulator/orders/O-2/pick",
+        json={"lines": [{"article_number": "A", "quantity": 1, "serial_numbers": ["SN-9"]}]},
+    )
+    await client.post(
+        "/_emulator/orders/O-2/ship",
+        json={"parcels": [{"tracking_number": "T1", "parcel_number": "00370001"}]},
+    )
+    assert await numbers_of(client, "orders", orderCreatedTimeTo="2026-03-02T10:45:00Z") == [
+        "O-1",
+        "O-2",
+    ]
+    assert await numbers_of(client, "orders", serial="SN-9") == ["O-2"]
+    assert await numbers_of(client, "orders", parcelNumber="00370001") == ["O-2"]
+    assert await numbers_of(client, "orders", referenceNumbers=["RO-1", "RO-3"]) == ["O-1", "O-3"]
+    assert await numbers_of(client, "orders", lastPickingTimeFrom="2026-03-02T09:00:00Z") == ["O-2"]
+    shipped = (await client.get(f"{API}/orders", params={**OWNER, "orderNumber": "O-2"})).json()
+    shipment = shipped[0]["shipmentInfo"]["shipmentId"]
+    assert await numbers_of(client, "orders", shipmentId=shipment) == ["O-2"]
+    assert await numbers_of(client, "orders", onlyIfTransportPrinted="true") == ["O-2"]
+
+
+async def test_orders_updated_from_must_be_at_most_two_days_old(
+    client: httpx.AsyncClient,
+) -> None:
+    """Spec text of ``orderUpdatedTimeFrom``: "this value must be at most 2 days old"."""
+    old = await client.get(
+        f"{API}/orders", params={**OWNER, "orderUpdatedTimeFrom": "2026-02-27T09:00:00Z"}
+    )
+    assert old.status_code == 400
+    assert "orderUpdatedTimeFrom" in old.json()["message"]
+
+
+async def test_not_pickable_orders_are_those_the_free_stock_cannot_cover(
+    client: httpx.AsyncClient,
+) -> None:
+    await put_article(client, "A", stock=1)
+    await put_order(client, order_body("O-1", [("A", 1)]))
+    await put_order(client, order_body("O-2", [("A", 5)]))
+    assert await numbers_of(client, "orders", pickable="NotPickable") == ["O-2"]
+    assert await numbers_of(client, "orders", pickable="All") == ["O-1", "O-2"]
+    wrong = await client.get(f"{API}/orders", params={**OWNER, "pickable": "Maybe"})
+    assert wrong.status_code == 400
+
+
+async def test_purchase_order_filter_in_date_from(client: httpx.AsyncClient) -> None:
+    for number, day in (("PO-1", "2026-03-01"), ("PO-2", "2026-03-20"), ("PO-3", None)):
+        body = purchase_order_body(number, [("A", 1)])
+        if day is not None:
+            body["inDate"] = day
+        assert (await client.put(f"{API}/purchaseOrders", json=body)).status_code == 200
+    assert await numbers_of(client, "purchaseOrders", inDateFrom="2026-03-10T00:00:00Z") == ["PO-2"]
+    assert await numbers_of(client, "purchaseOrders", inDateTo="2026-03-10T00:00:00Z") == ["PO-1"]
+
+
+async def test_every_rest_route_refuses_a_query_parameter_it_does_not_take(
+    emu: OngoingEmulator, client: httpx.AsyncClient
+) -> None:
+    """A misspelt filter must not come back as the unfiltered list."""
+    checked = []
+    for path, operations in emu.api.openapi()["paths"].items():
+        if not path.startswith(API):
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for method in sorted(m.upper() for m in operations):
+            response = await client.request(
+                method, url, params={**OWNER, "productCodez": "X"}, json={}
+            )
+            assert response.status_code == 400, (method, path, response.text)
+            assert "productCodez" in response.json()["message"], (method, path)
+            checked.append(f"{method} {path}")
+    assert "GET /demo/api/v1/orders" in checked
+    assert len(checked) >= 20

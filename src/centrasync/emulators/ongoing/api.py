@@ -48,9 +48,10 @@ def add_reference_routes(router: APIRouter, owner: GoodsOwner, warehouse: str) -
 
     @router.get("/transporterContracts")
     async def transporter_contracts(request: Request) -> list[dict[str, Any]]:
-        owner.check_query(request)
+        owner.query(request, owner_required=True)
         return render_transporter_contracts()
 
     @router.get("/warehouses")
-    async def warehouses() -> list[dict[str, Any]]:
+    async def warehouses(request: Request) -> list[dict[str, Any]]:
+        owner.query(request)
         return [{"id": WAREHOUSE_ID, "code": warehouse, "name": warehouse}]

@@ -168,6 +168,7 @@ class OngoingState(Records):
         now = self.now()
         for line, take, serials in plan:
             self._pick_line(line, take, serials, now)
+        order.last_picked = now
         self.set_status(order, OrderStatus.PICKED)
         self.touch_stock(line.article for line in order.lines)
         return order
@@ -230,6 +231,8 @@ class OngoingState(Records):
                 article = line.article
                 article.number_of_items = max(0.0, article.number_of_items - line.picked)
             order.shipped_time = now
+            # One shipment per order: the emulated transport booking [I].
+            order.shipment_id = self.next_shipment_id()
             self.set_status(order, OrderStatus.COLLECTED)
             self.touch_stock(line.article for line in order.lines)
         order.updated = now

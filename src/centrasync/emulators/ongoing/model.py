@@ -274,7 +274,9 @@ class Order:
     updated: datetime
     status_changed: datetime
     shipped_time: datetime | None = None
+    last_picked: datetime | None = None
     last_returned: datetime | None = None
+    shipment_id: int | None = None
     transporter_code: str | None = None
     service_code: str | None = None
     parcels: list[Parcel] = field(default_factory=list)

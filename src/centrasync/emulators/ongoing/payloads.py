@@ -54,11 +54,22 @@ class SupplierInfoIn(VendorModel):
     supplier_name: str | None = None
 
 
+class AlternativeBarCodeIn(VendorModel):
+    bar_code: str | None = None
+    quantity_per_bar_code: float | None = None
+    bar_code_type: CodeName | None = None
+
+
 class BarCodeInfoIn(VendorModel):
     bar_code: str | None = None
     bar_code_package: str | None = None
     bar_code_pallet: str | None = None
-    alternative_bar_codes: list[str] | None = None
+    alternative_bar_codes: list[AlternativeBarCodeIn] | None = None
+
+    def codes(self) -> set[str]:
+        """Every bar code the article answers to: its own and the alternative ones."""
+        alternatives = {alt.bar_code for alt in self.alternative_bar_codes or ()}
+        return {code for code in (self.bar_code, *alternatives) if code}
 
 
 class ArticleIn(VendorModel):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
-    QueryArgs,
     json_body,
     page,
     record_label,
@@ -21,10 +21,35 @@ from centrasync.emulators.ongoing.render import render_purchase_order
 __all__ = ["add_purchase_order_routes"]
 
 
+# Query parameters the spec lists for ``GET /purchaseOrders`` (besides goodsOwnerId).
+_PURCHASE_ORDER_PARAMS = frozenset(
+    {
+        "purchaseOrderNumber",
+        "lastReceiveTimeFrom",
+        "lastReceiveTimeTo",
+        "purchaseOrderStatusFrom",
+        "purchaseOrderStatusTo",
+        "onlyPurchaseOrdersWithOrderLinesToReport",
+        "purchaseOrderIdFrom",
+        "maxPurchaseOrdersToGet",
+        "purchaseOrderStatusChangedTimeFrom",
+        "purchaseOrderNumbers",
+        "articleNumbers",
+        "inDateFrom",
+        "inDateTo",
+    }
+)
+
+
+def _in_date(purchase_order: PurchaseOrder) -> datetime | None:
+    """The expected in-date, as a time (a plain date is that day's start in UTC)."""
+    day = purchase_order.document.in_date
+    return None if day is None else datetime.combine(day, time(), UTC)
+
+
 def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[PurchaseOrder]:
     """The filters and cursor of ``GET /purchaseOrders``."""
-    owner.check_query(request)
-    args = QueryArgs(request)
+    args = owner.query(request, _PURCHASE_ORDER_PARAMS, owner_required=True)
     numbers = set(args.texts("purchaseOrderNumbers"))
     single = args.text("purchaseOrderNumber")
     articles = set(args.texts("articleNumbers"))
@@ -33,6 +58,8 @@ def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[Purchase
     received_from = args.time("lastReceiveTimeFrom")
     received_to = args.time("lastReceiveTimeTo")
     changed_from = args.time("purchaseOrderStatusChangedTimeFrom")
+    in_from, in_to = args.time("inDateFrom"), args.time("inDateTo")
+    # The spec text: at least one line with ReportedNumberOfItems != ReceivedNumberOfItems.
     to_report = args.flag("onlyPurchaseOrdersWithOrderLinesToReport")
     selected = [
         po
@@ -43,6 +70,7 @@ def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[Purchase
         and within(po.status, status_from, status_to)
         and within(po.last_receive_time, received_from, received_to)
         and within(po.status_changed, changed_from, None)
+        and within(_in_date(po), in_from, in_to)
         and (not to_report or any(ln.received != (ln.reported or 0.0) for ln in po.lines))
     ]
     return page(
@@ -61,6 +89,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
 
     @router.put("/purchaseOrders")
     async def put_purchase_order(request: Request) -> dict[str, Any]:
+        owner.query(request)
         body = await json_body(request)
         record = record_label("Purchase order", body, "purchaseOrderNumber")
         document = parse_body(PurchaseOrderIn, body, record)
@@ -75,7 +104,8 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         }
 
     @router.get("/purchaseOrders/statuses")
-    async def purchase_order_statuses() -> dict[str, Any]:
+    async def purchase_order_statuses(request: Request) -> dict[str, Any]:
+        owner.query(request)
         # The vendor example answers under "orderStatuses" for purchase orders too.
         return {
             "orderStatuses": [
@@ -90,12 +120,12 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
 
     @router.get("/purchaseOrders/{purchase_order_id}")
     async def get_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         return purchase_order_json(state.purchase_order_by_id(purchase_order_id))
 
     @router.delete("/purchaseOrders/{purchase_order_id}")
     async def delete_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         async with owner.write_turn():
             purchase_order = state.cancel_purchase_order(purchase_order_id)
         return {
@@ -107,7 +137,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     async def patch_po_reported(
         request: Request, purchase_order_id: int, line_id: int
     ) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         raw = await json_body(request)
         body = parse_body(ReportedNumberIn, raw, f"Purchase order line {line_id}")
         async with owner.write_turn():
@@ -118,7 +148,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         "/purchaseOrders/{purchase_order_id}/setReportedNumberOfItemsToReceivedNumberOfItems"
     )
     async def patch_po_all_reported(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         async with owner.write_turn():
             state.report_all_received(purchase_order_id)
         return {"purchaseOrderId": purchase_order_id, "message": "Purchase order updated"}

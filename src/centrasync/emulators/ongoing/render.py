@@ -301,6 +301,8 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             for parcel in order.parcels
         ],
         "returnTracking": [],
+        # The transport booking the order went out on, once shipped [I].
+        "shipmentInfo": None if order.shipment_id is None else {"shipmentId": order.shipment_id},
     }
 
 

@@ -67,6 +67,7 @@ class Records:
         self._purchase_order_line_ids = itertools.count(501)
         self._item_ids = itertools.count(60001)
         self._parcel_ids = itertools.count(301)
+        self._shipment_ids = itertools.count(7001)
 
     def now(self) -> datetime:
         moment = self._clock()
@@ -381,6 +382,9 @@ class Records:
 
     def next_parcel_id(self) -> int:
         return next(self._parcel_ids)
+
+    def next_shipment_id(self) -> int:
+        return next(self._shipment_ids)
 
 
 def _check_unique_rows(record: str, row_numbers: list[str]) -> None:
