@@ -235,3 +235,31 @@ async def test_every_rest_route_refuses_a_query_parameter_it_does_not_take(
             checked.append(f"{method} {path}")
     assert "GET /demo/api/v1/orders" in checked
     assert len(checked) >= 20
+
+
+# -- 4. deliveryDate and inDate are date-times -------------------------------------------------
+
+
+async def test_delivery_date_and_in_date_take_a_time_of_day_and_answer_utc_times(
+    client: httpx.AsyncClient,
+) -> None:
+    """``PostOrderModel.deliveryDate``, ``PostPurchaseOrderModel.inDate`` and their read
+    counterparts are date-times in the spec; a plain date is still taken (vendor examples)."""
+    order_id = await put_order(
+        client, order_body("O-1", [("A", 1)], deliveryDate="2026-03-04T15:30:00+01:00")
+    )
+    plain_id = await put_order(client, order_body("O-2", [("A", 1)]))
+    body = {**purchase_order_body("PO-1", [("A", 1)]), "inDate": "2026-03-05T08:00:00Z"}
+    put = await client.put(f"{API}/purchaseOrders", json=body)
+    assert put.status_code == 200, put.text
+
+    order = (await client.get(f"{API}/orders/{order_id}")).json()
+    plain = (await client.get(f"{API}/orders/{plain_id}")).json()
+    in_order = (await client.get(f"{API}/purchaseOrders/{put.json()['purchaseOrderId']}")).json()
+    assert order["orderInfo"]["deliveryDate"] == "2026-03-04T14:30:00Z"
+    assert plain["orderInfo"]["deliveryDate"] == "2026-03-03T00:00:00Z"
+    assert in_order["purchaseOrderInfo"]["inDate"] == "2026-03-05T08:00:00Z"
+
+    bad = await client.put(f"{API}/orders", json=order_body("O-3", [("A", 1)], deliveryDate=3))
+    assert bad.status_code == 400
+    assert "deliveryDate" in bad.json()["message"]

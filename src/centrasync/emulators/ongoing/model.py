@@ -7,9 +7,10 @@ for an article are frozen value objects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ __all__ = [
     "StatusTable",
     "format_time",
     "parse_time",
+    "read_time",
 ]
 
 
@@ -128,6 +130,7 @@ DEFAULT_STATUSES = StatusTable(
 # The vendor recommends explicit offsets; a time without one is read as the warehouse's
 # wall-clock time, which is how a Swedish-hosted service most likely treats it [I].
 _WAREHOUSE_ZONE = ZoneInfo("Europe/Stockholm")
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def format_time(moment: datetime) -> str:
@@ -140,17 +143,28 @@ def format_time(moment: datetime) -> str:
     return text + "Z"
 
 
+def read_time(value: str) -> datetime:
+    """An ISO 8601 date-time in UTC; ``ValueError`` if it is none.
+
+    A date alone is that day's start in UTC, so the day reads back unchanged; a time
+    without an offset is the warehouse's wall-clock time [I].
+    """
+    if _PLAIN_DATE.fullmatch(value):
+        return datetime.combine(date.fromisoformat(value), time(), UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_WAREHOUSE_ZONE)
+    return parsed.astimezone(UTC)
+
+
 def parse_time(value: str, parameter: str) -> datetime:
     """Parse a query time; unparseable input (e.g. an unencoded ``+``) is a 400."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return read_time(value)
     except ValueError as exc:
         raise OngoingApiError(
             400, f"The value '{value}' is not valid for {parameter}: expected an ISO 8601 time"
         ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_WAREHOUSE_ZONE)
-    return parsed.astimezone(UTC)
 
 
 STOCK_INFO_WINDOW = timedelta(hours=24)

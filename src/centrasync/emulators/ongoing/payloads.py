@@ -9,13 +9,13 @@ examples.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from centrasync.emulators.ongoing.model import OngoingApiError
+from centrasync.emulators.ongoing.model import OngoingApiError, read_time
 
 __all__ = [
     "ArticleIn",
@@ -35,6 +35,19 @@ __all__ = [
     "VendorModel",
     "parse_body",
 ]
+
+
+def _spec_time(value: Any) -> Any:
+    """The spec types dates as date-times: a day alone, or a day and a time of it."""
+    if isinstance(value, date | datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date or date-time")
+    return read_time(value)
+
+
+SpecTime = Annotated[datetime, BeforeValidator(_spec_time)]
+"""A body date-time in UTC (see :func:`~.model.read_time` for dates and missing offsets)."""
 
 
 class VendorModel(BaseModel):
@@ -179,7 +192,7 @@ class OrderLineIn(VendorModel):
 class OrderIn(VendorModel):
     goods_owner_id: int
     order_number: str = Field(min_length=1)
-    delivery_date: date
+    delivery_date: SpecTime
     consignee: ConsigneeIn
     goods_owner_order_id: str | None = None
     reference_number: str | None = None
@@ -229,7 +242,7 @@ class PurchaseOrderIn(VendorModel):
     supplier_order_number: str | None = None
     goods_owner_reference: str | None = None
     reference_number: str | None = None
-    in_date: date | None = None
+    in_date: SpecTime | None = None
     supplier_info: SupplierIn | None = None
     purchase_order_type: CodeName | None = None
     purchase_order_remark: str | None = None

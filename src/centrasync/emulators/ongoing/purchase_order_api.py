@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,12 +40,6 @@ _PURCHASE_ORDER_PARAMS = frozenset(
 )
 
 
-def _in_date(purchase_order: PurchaseOrder) -> datetime | None:
-    """The expected in-date, as a time (a plain date is that day's start in UTC)."""
-    day = purchase_order.document.in_date
-    return None if day is None else datetime.combine(day, time(), UTC)
-
-
 def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[PurchaseOrder]:
     """The filters and cursor of ``GET /purchaseOrders``."""
     args = owner.query(request, _PURCHASE_ORDER_PARAMS, owner_required=True)
@@ -70,7 +63,7 @@ def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[Purchase
         and within(po.status, status_from, status_to)
         and within(po.last_receive_time, received_from, received_to)
         and within(po.status_changed, changed_from, None)
-        and within(_in_date(po), in_from, in_to)
+        and within(po.document.in_date, in_from, in_to)
         and (not to_report or any(ln.received != (ln.reported or 0.0) for ln in po.lines))
     ]
     return page(
