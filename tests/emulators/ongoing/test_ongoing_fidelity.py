@@ -7,7 +7,7 @@ response codes); each test names the fact it checks.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -263,3 +263,90 @@ async def test_delivery_date_and_in_date_take_a_time_of_day_and_answer_utc_times
     bad = await client.put(f"{API}/orders", json=order_body("O-3", [("A", 1)], deliveryDate=3))
     assert bad.status_code == 400
     assert "deliveryDate" in bad.json()["message"]
+
+
+# -- 5. fields the spec's read models carry ------------------------------------------------------
+
+
+async def test_an_order_reads_back_warehouse_consignee_id_classes_prices_and_line_type(
+    client: httpx.AsyncClient,
+) -> None:
+    line = {
+        "rowNumber": "1",
+        "articleNumber": "A",
+        "numberOfItems": 1,
+        "lineType": {"code": "GIFT", "name": "Gift wrap"},
+        "prices": {"linePrice": 199.0, "customerLinePrice": 249.0, "currencyCode": "SEK"},
+    }
+    body = {
+        **order_body("O-1", []),
+        "orderLines": [line],
+        "classes": [{"code": "VIP", "name": "Important customer"}],
+        "emailNotification": {"value": "ada@example.com"},
+    }
+    order_id = await put_order(client, body)
+    again = await put_order(client, {**order_body("O-2", [("A", 1)])})
+    order = (await client.get(f"{API}/orders/{order_id}")).json()
+    other = (await client.get(f"{API}/orders/{again}")).json()
+
+    info = order["orderInfo"]
+    assert info["warehouse"] == {"id": 1, "code": "demo", "name": "demo"}
+    assert info["emailNotification"] == {"toBeNotified": False, "value": "ada@example.com"}
+    assert isinstance(order["consignee"]["id"], int)
+    assert other["consignee"]["id"] == order["consignee"]["id"], "one customer number, one id"
+    assert order["classes"] == [{"code": "VIP", "name": "Important customer"}]
+    assert order["shipmentInfo"] is None
+    (read_line,) = order["orderLines"]
+    assert read_line["lineType"] == {"code": "GIFT", "name": "Gift wrap"}
+    assert read_line["prices"] == {
+        "linePrice": 199.0,
+        "customerLinePrice": 249.0,
+        "currencyCode": "SEK",
+        "discountPercentage": None,
+    }
+    assert read_line["shouldBePicked"] is True
+
+
+async def test_a_purchase_order_reads_back_line_ids_created_date_and_warehouse(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    body = purchase_order_body("PO-1", [("A", 4)])
+    body["purchaseOrderLines"][0] |= {"externalOrderLineId": "7350000000054", "rowPrice": 120.0}
+    put = await client.put(f"{API}/purchaseOrders", json=body)
+    read = (await client.get(f"{API}/purchaseOrders/{put.json()['purchaseOrderId']}")).json()
+    info = read["purchaseOrderInfo"]
+    assert utc_time(info["createdDate"]) == clock()
+    assert info["warehouse"] == {"id": 1, "code": "demo", "name": "demo"}
+    (line,) = read["purchaseOrderLines"]
+    assert (line["externalOrderLineId"], line["rowPrice"]) == ("7350000000054", 120.0)
+
+
+async def test_an_article_reads_back_when_its_data_last_changed_and_whole_quantities(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """``articleDataLastUpdated`` (its filter was served, the field never sent); the spec
+    types quantityPerPackage, quantityPerPallet and stockLimit as integers."""
+    body = {
+        "goodsOwnerId": 1,
+        "articleNumber": "A",
+        "quantityPerPackage": "10",
+        "quantityPerPallet": 150,
+        "stockLimit": 3.0,
+    }
+    assert (await client.put(f"{API}/articles", json=body)).status_code == 200
+    clock.advance(minutes=3)
+    (article,) = (await client.get(f"{API}/articles", params=OWNER)).json()
+    assert utc_time(article["articleDataLastUpdated"]) == clock() - timedelta(minutes=3)
+    counts = [article[k] for k in ("quantityPerPackage", "quantityPerPallet", "stockLimit")]
+    assert counts == [10, 150, 3]
+    assert all(type(count) is int for count in counts)
+    half = await client.put(f"{API}/articles", json={**body, "quantityPerPackage": 2.5})
+    assert half.status_code == 400
+    assert "quantityPerPackage" in half.json()["message"]
+
+
+async def test_warehouses_have_an_address(client: httpx.AsyncClient) -> None:
+    (warehouse,) = (await client.get(f"{API}/warehouses", params=OWNER)).json()
+    assert (warehouse["id"], warehouse["code"]) == (1, "demo")
+    address = warehouse["address"]
+    assert address["countryCode"] == "SE" and address["city"] and address["postCode"]

@@ -16,7 +16,7 @@ from centrasync.emulators.ongoing.article_api import add_article_routes
 from centrasync.emulators.ongoing.floor import OngoingState
 from centrasync.emulators.ongoing.order_api import add_order_routes
 from centrasync.emulators.ongoing.purchase_order_api import add_purchase_order_routes
-from centrasync.emulators.ongoing.render import WAREHOUSE_ID, render_transporter_contracts
+from centrasync.emulators.ongoing.render import render_transporter_contracts, render_warehouse
 
 __all__ = ["rest_router"]
 
@@ -39,11 +39,11 @@ def rest_router(
     add_article_routes(router, owner)
     add_order_routes(router, owner)
     add_purchase_order_routes(router, owner)
-    add_reference_routes(router, owner, warehouse)
+    add_reference_routes(router, owner)
     return router
 
 
-def add_reference_routes(router: APIRouter, owner: GoodsOwner, warehouse: str) -> None:
+def add_reference_routes(router: APIRouter, owner: GoodsOwner) -> None:
     """Reference data: transporter contracts and the one warehouse."""
 
     @router.get("/transporterContracts")
@@ -54,4 +54,4 @@ def add_reference_routes(router: APIRouter, owner: GoodsOwner, warehouse: str) -
     @router.get("/warehouses")
     async def warehouses(request: Request) -> list[dict[str, Any]]:
         owner.query(request)
-        return [{"id": WAREHOUSE_ID, "code": warehouse, "name": warehouse}]
+        return [render_warehouse(owner.state.site)]

@@ -24,7 +24,6 @@ from centrasync.emulators.ongoing.model import (
 )
 from centrasync.emulators.ongoing.payloads import ArticleIn, parse_body
 from centrasync.emulators.ongoing.render import (
-    WAREHOUSE_ID,
     render_article,
     render_inventory_per_warehouse,
 )
@@ -148,7 +147,7 @@ def add_article_routes(router: APIRouter, owner: GoodsOwner) -> None:
     state = owner.state
 
     def article_json(article: Article, inventory: Inventory) -> dict[str, Any]:
-        return render_article(article, inventory, state.goods_owner_id, state.goods_owner_name)
+        return render_article(article, inventory, state.site)
 
     @router.put("/articles")
     async def put_article(request: Request) -> dict[str, Any]:
@@ -175,9 +174,11 @@ def add_article_routes(router: APIRouter, owner: GoodsOwner) -> None:
         inventory = state.inventory()
         articles = _selected(state, args, _common_tests(state, args, inventory))
         warehouse_ids = args.integers("warehouseIds")
-        if warehouse_ids and WAREHOUSE_ID not in warehouse_ids:
+        if warehouse_ids and state.site.warehouse_id not in warehouse_ids:
             return []
-        return [render_inventory_per_warehouse(a, inventory[a.number]) for a in articles]
+        return [
+            render_inventory_per_warehouse(a, inventory[a.number], state.site) for a in articles
+        ]
 
     @router.get("/articles/{article_system_id}")
     async def get_article(request: Request, article_system_id: int) -> dict[str, Any]:

@@ -50,14 +50,11 @@ def snapshot(state: OngoingState) -> dict[str, Any]:
     return {
         "goodsOwnerId": state.goods_owner_id,
         "articles": [
-            render_article(a, inventory[a.number], state.goods_owner_id, state.goods_owner_name)
-            for a in state.articles.values()
+            render_article(a, inventory[a.number], state.site) for a in state.articles.values()
         ],
-        "orders": [
-            render_order(o, state.statuses, state.goods_owner_name) for o in state.orders.values()
-        ],
+        "orders": [render_order(o, state.statuses, state.site) for o in state.orders.values()],
         "purchaseOrders": [
-            render_purchase_order(p, state.statuses, state.goods_owner_name)
+            render_purchase_order(p, state.statuses, state.site)
             for p in state.purchase_orders.values()
         ],
         "autoOperator": {
@@ -125,9 +122,7 @@ class StatusBody(BaseModel):
 
 def _order_routes(router: APIRouter, state: OngoingState) -> None:
     def order_view(order_number: str) -> dict[str, Any]:
-        return render_order(
-            state.order_by_number(order_number), state.statuses, state.goods_owner_name
-        )
+        return render_order(state.order_by_number(order_number), state.statuses, state.site)
 
     @router.post("/orders/ship-open")
     async def ship_open() -> dict[str, Any]:
@@ -200,7 +195,7 @@ def _purchase_order_routes(router: APIRouter, state: OngoingState) -> None:
             else [LineQuantity(line.article_number, line.quantity) for line in lines]
         )
         purchase_order = state.receive(purchase_order_number, receipts)
-        return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
+        return render_purchase_order(purchase_order, state.statuses, state.site)
 
 
 # -- stock counts ---------------------------------------------------------------------------
@@ -223,9 +218,7 @@ def _stock_routes(router: APIRouter, state: OngoingState) -> None:
     async def adjust_stock(body: StockAdjustBody) -> dict[str, Any]:
         state.adjust_stock(body.article_number, body.number_of_items, body.locked_number_of_items)
         article = state.article_by_number(body.article_number)
-        return render_article(
-            article, state.inventory()[article.number], state.goods_owner_id, state.goods_owner_name
-        )
+        return render_article(article, state.inventory()[article.number], state.site)
 
     @router.put("/stock/opening")
     async def opening_stock(body: OpeningStockBody) -> dict[str, int]:

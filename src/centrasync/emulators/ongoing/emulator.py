@@ -47,7 +47,7 @@ class OngoingEmulator:
         write_delay: float = 0.0,
     ) -> None:
         self.warehouse = warehouse
-        self.state = OngoingState(goods_owner_id, clock=clock)
+        self.state = OngoingState(goods_owner_id, warehouse=warehouse, clock=clock)
         self.state.auto_operator = AutoOperatorSettings(auto_operator_interval)
         self.plan = FaultPlan(seed=fault_seed)
         self._wake: asyncio.Event | None = None

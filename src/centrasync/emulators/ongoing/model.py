@@ -38,6 +38,7 @@ __all__ = [
     "PurchaseOrderLine",
     "PurchaseOrderStatus",
     "ReceivedItem",
+    "Site",
     "StatusTable",
     "format_time",
     "parse_time",
@@ -171,6 +172,19 @@ STOCK_INFO_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
+class Site:
+    """Where the emulated records live: one warehouse, one goods owner.
+
+    The warehouse's code is the URL segment; its id, name and address are built in [I].
+    """
+
+    warehouse_code: str
+    goods_owner_id: int
+    goods_owner_name: str
+    warehouse_id: int = 1
+
+
+@dataclass(frozen=True)
 class Inventory:
     """Stock figures of one article, derived from stock, orders and purchase orders.
 
@@ -287,6 +301,7 @@ class Order:
     created: datetime
     updated: datetime
     status_changed: datetime
+    consignee_id: int
     shipped_time: datetime | None = None
     last_picked: datetime | None = None
     last_returned: datetime | None = None

@@ -202,7 +202,7 @@ def add_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     state = owner.state
 
     def order_json(order: Order) -> dict[str, Any]:
-        return render_order(order, state.statuses, state.goods_owner_name)
+        return render_order(order, state.statuses, state.site)
 
     @router.put("/orders")
     async def put_order(request: Request) -> JSONResponse:

@@ -22,6 +22,7 @@ __all__ = [
     "CodeName",
     "ConsigneeAdvancedIn",
     "ConsigneeIn",
+    "LinePricesIn",
     "MarketPlaceIn",
     "NotificationIn",
     "OrderAdvancedIn",
@@ -97,8 +98,8 @@ class ArticleIn(VendorModel):
     is_obsolete: bool | None = None
     supplier_info: SupplierInfoIn | None = None
     bar_code_info: BarCodeInfoIn | None = None
-    quantity_per_package: float | None = None
-    quantity_per_pallet: float | None = None
+    quantity_per_package: int | None = None
+    quantity_per_pallet: int | None = None
     weight: float | None = None
     net_weight: float | None = None
     length: float | None = None
@@ -113,7 +114,7 @@ class ArticleIn(VendorModel):
     country_of_origin_code: str | None = None
     statistics_number: str | None = None
     customs_description: str | None = None
-    stock_limit: float | None = None
+    stock_limit: int | None = None
     link_to_picture: str | None = None
     external_number_of_items: float | None = None
     article_group: CodeName | None = None
@@ -175,12 +176,25 @@ class CustomsInfoIn(VendorModel):
     customs_value_currency_code: str | None = None
 
 
+class LinePricesIn(VendorModel):
+    """``orderLines[].prices``: what the line costs (PostOrderLinePrices) [I: the write model's
+    fields taken as the read model's, GetOrderLinePrices]."""
+
+    line_price: float | None = None
+    customer_line_price: float | None = None
+    currency_code: str | None = None
+    discount_percentage: float | None = None
+
+
 class OrderLineIn(VendorModel):
     row_number: str = Field(min_length=1)
     article_number: str = Field(min_length=1)
     number_of_items: float = Field(0.0, ge=0)
     comment: str | None = None
-    should_be_picked: bool = True
+    # Nullable in PostOrderLine; null or left out means the line is to be picked [I].
+    should_be_picked: bool | None = None
+    line_type: CodeName | None = None
+    prices: LinePricesIn | None = None
     serial_number: str | None = None
     batch_number: str | None = None
     line_total_customs_value: float | None = None
@@ -218,6 +232,11 @@ class OrderIn(VendorModel):
     market_place: MarketPlaceIn | None = None
     advanced: OrderAdvancedIn | None = None
     invoice_url: str | None = None
+    classes: list[CodeName] | None = None
+    terms_of_delivery_type: CodeName | None = None
+    picking_priority: int | None = None
+    production_code: str | None = None
+    prepared_transport_document_id: str | None = None
     order_lines: list[OrderLineIn] = Field(default_factory=list)
 
 

@@ -78,7 +78,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     state = owner.state
 
     def purchase_order_json(purchase_order: PurchaseOrder) -> dict[str, Any]:
-        return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
+        return render_purchase_order(purchase_order, state.statuses, state.site)
 
     @router.put("/purchaseOrders")
     async def put_purchase_order(request: Request) -> dict[str, Any]:

@@ -18,26 +18,29 @@ from centrasync.emulators.ongoing.model import (
     PickedItem,
     PurchaseOrder,
     PurchaseOrderLine,
+    Site,
     StatusTable,
     format_time,
 )
-from centrasync.emulators.ongoing.payloads import TransporterIn, VendorModel
+from centrasync.emulators.ongoing.payloads import (
+    ConsigneeIn,
+    NotificationIn,
+    TransporterIn,
+    VendorModel,
+)
 
 __all__ = [
     "TRANSPORTER_CONTRACTS",
-    "WAREHOUSE_ID",
     "render_article",
     "render_inventory",
     "render_inventory_per_warehouse",
     "render_order",
     "render_purchase_order",
     "render_transporter_contracts",
+    "render_warehouse",
 ]
 
 JSON = dict[str, Any]
-
-# The emulated system has a single warehouse.
-WAREHOUSE_ID = 1
 
 # A small built-in transporter table: carrier code → (carrier name, {service code: name}).
 TRANSPORTER_CONTRACTS: Mapping[str, tuple[str, Mapping[str, str]]] = {
@@ -62,8 +65,43 @@ def _dump(model: VendorModel | None) -> JSON | None:
     return None if model is None else model.model_dump(by_alias=True)
 
 
-def _goods_owner(goods_owner_id: int, name: str) -> JSON:
-    return {"id": goods_owner_id, "name": name}
+def _goods_owner(site: Site) -> JSON:
+    return {"id": site.goods_owner_id, "name": site.goods_owner_name}
+
+
+def _warehouse(site: Site) -> JSON:
+    """The warehouse as documents name it (GetOrderWarehouse, GetPurchaseOrderWarehouse)."""
+    return {"id": site.warehouse_id, "code": site.warehouse_code, "name": site.warehouse_code}
+
+
+def _notification(model: NotificationIn | None) -> JSON | None:
+    """``{toBeNotified, value}``; ``toBeNotified`` is a boolean, never null, when read."""
+    if model is None:
+        return None
+    return {"toBeNotified": bool(model.to_be_notified), "value": model.value}
+
+
+def render_warehouse(site: Site) -> JSON:
+    """One row of ``GET /warehouses`` (WarehouseModel), with a built-in address [I]."""
+    return {
+        **_warehouse(site),
+        "address": {
+            "name": site.warehouse_code,
+            "address1": "Lagervägen 1",
+            "address2": None,
+            "address3": None,
+            "postCode": "50630",
+            "city": "Borås",
+            "countryCode": "SE",
+            "countryStateCode": None,
+            "deliveryInstruction": None,
+            "addressFreeText1": None,
+            "addressFreeText2": None,
+            "telephoneNotification": None,
+            "emailNotification": None,
+            "smsNotification": None,
+        },
+    }
 
 
 def _article_ref(article: Article) -> JSON:
@@ -92,7 +130,7 @@ def render_inventory(article: Article, figures: Inventory) -> JSON:
     }
 
 
-def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON:
+def render_inventory_per_warehouse(article: Article, figures: Inventory, site: Site) -> JSON:
     """One row of ``GET /articles/inventoryPerWarehouse`` (shape from the generated models).
 
     With one warehouse, available-for-sale equals sellable [I].
@@ -102,7 +140,7 @@ def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON
         "articleNumber": article.number,
         "inventoryPerWarehouse": [
             {
-                "warehouseId": WAREHOUSE_ID,
+                "warehouseId": site.warehouse_id,
                 "numberOfItems": figures.number_of_items,
                 "sellableNumberOfItems": figures.sellable,
                 "availableForSaleNumberOfItems": figures.sellable,
@@ -113,12 +151,10 @@ def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON
     }
 
 
-def render_article(
-    article: Article, figures: Inventory, goods_owner_id: int, goods_owner_name: str
-) -> JSON:
+def render_article(article: Article, figures: Inventory, site: Site) -> JSON:
     doc = article.document
     return {
-        "goodsOwner": _goods_owner(goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "articleSystemId": article.system_id,
         "articleNumber": doc.article_number,
         "articleName": doc.article_name or "",
@@ -153,6 +189,7 @@ def render_article(
         "articleColor": _dump(doc.article_color),
         "articleSize": _dump(doc.article_size),
         "inventoryInfo": render_inventory(article, figures),
+        "articleDataLastUpdated": format_time(article.data_updated),
     }
 
 
@@ -199,7 +236,7 @@ def _order_line(line: OrderLine) -> JSON:
         "reportedNumberOfItems": line.reported,
         "returnedNumberOfItems": line.returned,
         "reportedReturnedNumberOfItems": line.reported_returned,
-        "shouldBePicked": row.should_be_picked,
+        "shouldBePicked": row.should_be_picked is not False,
         "pickedArticleItems": [_picked_item(item) for item in line.picked_items],
         "subOrderLines": None,
         "serialNumber": row.serial_number,
@@ -207,6 +244,8 @@ def _order_line(line: OrderLine) -> JSON:
         "lineTotalCustomsValue": row.line_total_customs_value,
         "customerArticleNumber": row.customer_article_number,
         "externalId": row.external_id,
+        "lineType": _dump(row.line_type),
+        "prices": _dump(row.prices),
     }
 
 
@@ -230,11 +269,26 @@ def _service(transporter: TransporterIn | None) -> str | None:
     return None if transporter is None else transporter.transporter_service_code
 
 
-def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> JSON:
+def _consignee(consignee: ConsigneeIn, customer_id: int) -> JSON:
+    """The consignee as sent, with its customer id; notifications say true or false."""
+    shown: JSON = consignee.model_dump(by_alias=True)
+    advanced = consignee.advanced
+    if advanced is not None:
+        shown["advanced"] = {
+            **advanced.model_dump(by_alias=True),
+            "telephoneNotification": _notification(advanced.telephone_notification),
+            "emailNotification": _notification(advanced.email_notification),
+            "smsNotification": _notification(advanced.sms_notification),
+        }
+    shown["id"] = customer_id
+    return shown
+
+
+def render_order(order: Order, statuses: StatusTable, site: Site) -> JSON:
     doc = order.document
     waybill = order.parcels[0].tracking_number if order.parcels else None
     return {
-        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "orderInfo": {
             "orderId": order.order_id,
             "orderNumber": doc.order_number,
@@ -255,23 +309,28 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             "wayBill": waybill,
             "returnWayBill": None,
             "orderStatus": {"number": order.status, "text": statuses.order_text(order.status)},
-            "emailNotification": _dump(doc.email_notification),
-            "smsNotification": _dump(doc.sms_notification),
-            "telephoneNotification": _dump(doc.telephone_notification),
+            "emailNotification": _notification(doc.email_notification),
+            "smsNotification": _notification(doc.sms_notification),
+            "telephoneNotification": _notification(doc.telephone_notification),
             "orderedNumberOfItems": sum(line.ordered for line in order.lines),
             "allocatedNumberOfItems": sum(line.allocated for line in order.lines),
             "pickedNumberOfItems": sum(line.picked for line in order.lines),
             "customsInfo": _dump(doc.customs_info),
             # The rest in the generated GetOrderInfo's order; not in the vendor's example.
+            "preparedTransportDocumentId": doc.prepared_transport_document_id,
+            "warehouse": _warehouse(site),
+            "termsOfDeliveryType": _dump(doc.terms_of_delivery_type),
             "customerPrice": doc.customer_price,
             "consigneeOrderNumber": doc.consignee_order_number,
             "warehouseInstruction": doc.warehouse_instruction,
             "marketPlace": _dump(doc.market_place),
+            "pickingPriority": doc.picking_priority,
+            "productionCode": doc.production_code,
             "advanced": _dump(doc.advanced),
             "freightPrice": doc.freight_price,
             "invoiceUrl": doc.invoice_url,
         },
-        "consignee": _dump(doc.consignee),
+        "consignee": _consignee(doc.consignee, order.consignee_id),
         "parcels": [
             {
                 "id": parcel.parcel_id,
@@ -301,6 +360,7 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             for parcel in order.parcels
         ],
         "returnTracking": [],
+        "classes": [_dump(order_class) for order_class in doc.classes or ()],
         # The transport booking the order went out on, once shipped [I].
         "shipmentInfo": None if order.shipment_id is None else {"shipmentId": order.shipment_id},
     }
@@ -315,6 +375,8 @@ def _purchase_order_line(line: PurchaseOrderLine) -> JSON:
         "advisedNumberOfItems": line.advised,
         "receivedNumberOfItems": line.received,
         "reportedNumberOfItems": line.reported,
+        "rowPrice": line.row.row_price,
+        "externalOrderLineId": line.row.external_order_line_id,
         "articleItems": [
             {
                 "originalArticleItemId": item.item_id,
@@ -336,13 +398,11 @@ def _purchase_order_line(line: PurchaseOrderLine) -> JSON:
     }
 
 
-def render_purchase_order(
-    purchase_order: PurchaseOrder, statuses: StatusTable, goods_owner_name: str
-) -> JSON:
+def render_purchase_order(purchase_order: PurchaseOrder, statuses: StatusTable, site: Site) -> JSON:
     doc = purchase_order.document
     status = purchase_order.status
     return {
-        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "supplierInfo": _dump(doc.supplier_info),
         "purchaseOrderInfo": {
             "purchaseOrderId": purchase_order.purchase_order_id,
@@ -358,6 +418,8 @@ def render_purchase_order(
             "inDate": _time(doc.in_date),
             "purchaseOrderRemark": doc.purchase_order_remark,
             "lastReceiveTime": _time(purchase_order.last_receive_time),
+            "warehouse": _warehouse(site),
+            "createdDate": format_time(purchase_order.created),
         },
         "purchaseOrderLines": [_purchase_order_line(line) for line in purchase_order.lines],
     }

@@ -23,6 +23,7 @@ from centrasync.emulators.ongoing.model import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    Site,
     StatusTable,
 )
 from centrasync.emulators.ongoing.payloads import ArticleIn, OrderIn, PurchaseOrderIn
@@ -42,11 +43,13 @@ class Records:
         goods_owner_id: int = 1,
         *,
         goods_owner_name: str = "Emulated goods owner",
+        warehouse: str = "demo",
         clock: Callable[[], datetime] | None = None,
         statuses: StatusTable = DEFAULT_STATUSES,
     ) -> None:
         self.goods_owner_id = goods_owner_id
         self.goods_owner_name = goods_owner_name
+        self.site = Site(warehouse, goods_owner_id, goods_owner_name)
         self.statuses = statuses
         self._clock = clock or _utc_now
         self.reset()
@@ -68,6 +71,9 @@ class Records:
         self._item_ids = itertools.count(60001)
         self._parcel_ids = itertools.count(301)
         self._shipment_ids = itertools.count(7001)
+        # Ongoing keeps a customer per customer number; the order's consignee is one.
+        self._customer_ids = itertools.count(21001)
+        self._customers: dict[str, int] = {}
 
     def now(self) -> datetime:
         moment = self._clock()
@@ -199,6 +205,7 @@ class Records:
                 created=now,
                 updated=now,
                 status_changed=now,
+                consignee_id=self._customer_id(document, None),
             )
             self.orders[order.order_id] = order
             self._order_numbers[order.number] = order.order_id
@@ -216,9 +223,20 @@ class Records:
             for row in document.order_lines
         ]
         order.document = document
+        order.consignee_id = self._customer_id(document, order.consignee_id)
         order.updated = now
         self.touch_stock([*touched, *(line.article for line in order.lines)])
         return order, False
+
+    def _customer_id(self, document: OrderIn, current: int | None) -> int:
+        """The consignee's customer id: one per customer number; without a number, the
+        order keeps the customer it has, or gets a new one [I]."""
+        number = document.consignee.customer_number
+        if number is None:
+            return current if current is not None else next(self._customer_ids)
+        if number not in self._customers:
+            self._customers[number] = next(self._customer_ids)
+        return self._customers[number]
 
     def _refuse_if_started(self, order: Order, verb: str) -> None:
         if order.status == OrderStatus.CANCELLED:

@@ -117,7 +117,9 @@ class _ArticleDocument(BaseModel):
 
 
 # Fields of an article read that are not part of the document a PUT sends.
-_READ_ONLY_ARTICLE_FIELDS = frozenset({"articleSystemId", "goodsOwner", "inventoryInfo"})
+_READ_ONLY_ARTICLE_FIELDS = frozenset(
+    {"articleSystemId", "goodsOwner", "inventoryInfo", "articleDataLastUpdated"}
+)
 
 
 def _chunks(skus: Sequence[str] | None) -> list[list[str]]:
