@@ -350,3 +350,98 @@ async def test_warehouses_have_an_address(client: httpx.AsyncClient) -> None:
     assert (warehouse["id"], warehouse["code"]) == (1, "demo")
     address = warehouse["address"]
     assert address["countryCode"] == "SE" and address["city"] and address["postCode"]
+
+
+# -- 7. routing, error shapes, reporting -------------------------------------------------------
+
+
+async def test_vendor_type_and_class_lists_are_served_not_read_as_ids(
+    client: httpx.AsyncClient,
+) -> None:
+    """They fell into the ``/{id}`` routes and answered 400 "should be a valid integer"."""
+    await put_order(
+        client, order_body("O-1", [("A", 1)], orderType={"code": "B2B", "name": "Shop"})
+    )
+    po = {**purchase_order_body("PO-1", [("A", 1)]), "purchaseOrderType": {"code": "RE"}}
+    await client.put(f"{API}/purchaseOrders", json=po)
+    types = await client.get(f"{API}/orders/types", params=OWNER)
+    assert types.json() == {"orderTypes": [{"code": "B2B", "name": "Shop"}]}
+    po_types = await client.get(f"{API}/purchaseOrders/types", params=OWNER)
+    assert po_types.json() == {"purchaseOrderTypes": [{"code": "RE", "name": None}]}
+    classes = await client.get(f"{API}/articles/classes", params=OWNER)
+    assert classes.json() == {"articleClasses": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", f"{API}/nothingHere", 404),
+        ("GET", f"{API}/orders/abc", 404),
+        ("GET", f"{API}/orders/wayOfDeliveryTypes", 404),
+        ("GET", f"{API}/purchaseOrders/files", 404),
+        ("POST", f"{API}/orders", 405),
+        ("GET", "/elsewhere", 404),
+    ],
+)
+async def test_unknown_routes_answer_in_ongoings_error_shape(
+    client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path, params=OWNER)
+    assert response.status_code == status
+    assert set(response.json()) == {"message"}
+
+
+async def test_the_control_api_keeps_fastapis_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_emulator/nothing-here")
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail"}
+
+
+async def test_reporting_is_taken_as_sent_and_the_filters_compare_as_the_spec_says(
+    client: httpx.AsyncClient,
+) -> None:
+    """Ongoing documents no refusal for a reported number (the PATCH "updates the reported
+    number of items on a particular order line"), so any value >= 0 is kept, on any order.
+    The filters' spec texts: orders with ReportedNumberOfItems < PickedNumberOfItems, and
+    with ReportedReturnedNumberOfItems less than the returned number; purchase orders with
+    ReportedNumberOfItems != ReceivedNumberOfItems."""
+    order_id = await put_order(client, order_body("O-1", [("A", 2)]))
+    await client.post(
+        "/_emulator/orders/O-1/pick", json={"lines": [{"article_number": "A", "quantity": 1}]}
+    )
+    order = (await client.get(f"{API}/orders/{order_id}")).json()
+    line_id = order["orderLines"][0]["id"]
+    over = await client.patch(
+        f"{API}/orders/{order_id}/lines/{line_id}/reportedNumberOfItems",
+        json={"reportedNumberOfItems": 2},
+    )
+    assert over.status_code == 200
+    assert await numbers_of(client, "orders", onlyOrdersWithOrderLinesToReport="true") == []
+
+    cancelled_id = await put_order(client, order_body("O-2", [("A", 1)]))
+    assert (await client.delete(f"{API}/orders/{cancelled_id}")).status_code == 200
+    cancelled = (await client.get(f"{API}/orders/{cancelled_id}")).json()
+    on_cancelled = await client.patch(
+        f"{API}/orders/{cancelled_id}/lines/{cancelled['orderLines'][0]['id']}/"
+        "reportedNumberOfItems",
+        json={"reportedNumberOfItems": 0},
+    )
+    assert on_cancelled.status_code == 200
+
+    put = await client.put(f"{API}/purchaseOrders", json=purchase_order_body("PO-1", [("A", 4)]))
+    po_id = put.json()["purchaseOrderId"]
+    await client.post(
+        "/_emulator/purchase-orders/PO-1/receive",
+        json={"lines": [{"article_number": "A", "quantity": 1}]},
+    )
+    po = (await client.get(f"{API}/purchaseOrders/{po_id}")).json()
+    po_line = po["purchaseOrderLines"][0]["id"]
+    above = await client.patch(
+        f"{API}/purchaseOrders/{po_id}/lines/{po_line}/reportedNumberOfItems",
+        json={"reportedNumberOfItems": 3},
+    )
+    assert above.status_code == 200
+    listed = await numbers_of(
+        client, "purchaseOrders", onlyPurchaseOrdersWithOrderLinesToReport="true"
+    )
+    assert listed == ["PO-1"], "reported above received still differs from it"

@@ -477,9 +477,3 @@ async def test_unknown_ids_are_404_with_a_message(client: httpx.AsyncClient, pat
     response = await client.get(f"{API}{path}")
     assert response.status_code == 404
     assert "12345" in response.json()["message"]
-
-
-async def test_non_numeric_ids_are_400(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/orders/abc")
-    assert response.status_code == 400
-    assert "order_id" in response.json()["message"]

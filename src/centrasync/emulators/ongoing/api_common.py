@@ -21,8 +21,18 @@ from fastapi import Request
 
 from centrasync.emulators.ongoing.floor import OngoingState
 from centrasync.emulators.ongoing.model import OngoingApiError, parse_time
+from centrasync.emulators.ongoing.payloads import CodeName
 
-__all__ = ["BasicAuth", "GoodsOwner", "QueryArgs", "json_body", "page", "record_label", "within"]
+__all__ = [
+    "BasicAuth",
+    "GoodsOwner",
+    "QueryArgs",
+    "distinct_code_names",
+    "json_body",
+    "page",
+    "record_label",
+    "within",
+]
 
 T = TypeVar("T")
 
@@ -174,3 +184,12 @@ def record_label(kind: str, body: Any, field: str) -> str:
     """How an error names the record a body describes, e.g. ``Order 1042-1``."""
     value = body.get(field) if isinstance(body, dict) else None
     return f"{kind} (no {field})" if value is None else f"{kind} {value}"
+
+
+def distinct_code_names(pairs: Iterable[CodeName | None]) -> list[dict[str, Any]]:
+    """Each ``{code, name}`` once, by code, in code order (a type list built from use)."""
+    seen: dict[str, CodeName] = {}
+    for pair in pairs:
+        if pair is not None and pair.code is not None:
+            seen.setdefault(pair.code, pair)
+    return [{"code": code, "name": seen[code].name} for code in sorted(seen)]

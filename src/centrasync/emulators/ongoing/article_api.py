@@ -180,7 +180,13 @@ def add_article_routes(router: APIRouter, owner: GoodsOwner) -> None:
             render_inventory_per_warehouse(a, inventory[a.number], state.site) for a in articles
         ]
 
-    @router.get("/articles/{article_system_id}")
+    @router.get("/articles/classes")
+    async def article_classes(request: Request) -> dict[str, Any]:
+        """No article classes: the emulator keeps none [I]."""
+        owner.query(request, owner_required=True)
+        return {"articleClasses": []}
+
+    @router.get("/articles/{article_system_id:int}")
     async def get_article(request: Request, article_system_id: int) -> dict[str, Any]:
         owner.query(request)
         inventory = state.inventory()

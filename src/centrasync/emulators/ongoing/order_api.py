@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
     QueryArgs,
+    distinct_code_names,
     json_body,
     page,
     record_label,
@@ -228,16 +229,25 @@ def add_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
             ]
         }
 
+    @router.get("/orders/types")
+    async def order_types(request: Request) -> dict[str, Any]:
+        """The order types the goods owner's orders use [I: set up in the WMS on the live
+        system; the emulator lists the ones PUT so far]."""
+        owner.query(request, owner_required=True)
+        return {
+            "orderTypes": distinct_code_names(o.document.order_type for o in state.orders.values())
+        }
+
     @router.get("/orders")
     async def get_orders(request: Request) -> list[dict[str, Any]]:
         return [order_json(order) for order in select_orders(owner, request)]
 
-    @router.get("/orders/{order_id}")
+    @router.get("/orders/{order_id:int}")
     async def get_order(request: Request, order_id: int) -> dict[str, Any]:
         owner.query(request)
         return order_json(state.order_by_id(order_id))
 
-    @router.delete("/orders/{order_id}")
+    @router.delete("/orders/{order_id:int}")
     async def delete_order(request: Request, order_id: int) -> dict[str, Any]:
         owner.query(request)
         async with owner.write_turn():
@@ -251,7 +261,7 @@ def _add_reporting_routes(router: APIRouter, owner: GoodsOwner) -> None:
     """What the integration reports back per order line: picked and returned quantities."""
     state = owner.state
 
-    @router.patch("/orders/{order_id}/lines/{line_id}/reportedNumberOfItems")
+    @router.patch("/orders/{order_id:int}/lines/{line_id:int}/reportedNumberOfItems")
     async def patch_reported(request: Request, order_id: int, line_id: int) -> dict[str, Any]:
         owner.query(request)
         body = parse_body(ReportedNumberIn, await json_body(request), f"Order line {line_id}")
@@ -259,7 +269,7 @@ def _add_reporting_routes(router: APIRouter, owner: GoodsOwner) -> None:
             state.report_picked(order_id, line_id, body.reported_number_of_items)
         return {"orderId": order_id, "message": f"Order line {line_id} updated"}
 
-    @router.patch("/orders/{order_id}/lines/{line_id}/reportedReturnedNumberOfItems")
+    @router.patch("/orders/{order_id:int}/lines/{line_id:int}/reportedReturnedNumberOfItems")
     async def patch_reported_returned(
         request: Request, order_id: int, line_id: int
     ) -> dict[str, Any]:
@@ -270,14 +280,14 @@ def _add_reporting_routes(router: APIRouter, owner: GoodsOwner) -> None:
             state.report_returned(order_id, line_id, body.reported_returned_number_of_items)
         return {"orderId": order_id, "message": f"Order line {line_id} updated"}
 
-    @router.patch("/orders/{order_id}/setReportedNumberOfItemsToPickedNumberOfItems")
+    @router.patch("/orders/{order_id:int}/setReportedNumberOfItemsToPickedNumberOfItems")
     async def patch_all_reported(request: Request, order_id: int) -> dict[str, Any]:
         owner.query(request)
         async with owner.write_turn():
             state.report_all_picked(order_id)
         return {"orderId": order_id, "message": f"Order {order_id} updated"}
 
-    @router.patch("/orders/{order_id}/setReportedReturnedNumberOfItemsToReturnedNumberOfItems")
+    @router.patch("/orders/{order_id:int}/setReportedReturnedNumberOfItemsToReturnedNumberOfItems")
     async def patch_all_reported_returned(request: Request, order_id: int) -> dict[str, Any]:
         owner.query(request)
         async with owner.write_turn():

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
+    distinct_code_names,
     json_body,
     page,
     record_label,
@@ -107,16 +108,23 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
             ]
         }
 
+    @router.get("/purchaseOrders/types")
+    async def purchase_order_types(request: Request) -> dict[str, Any]:
+        """The purchase-order types in use [I: as for order types]."""
+        owner.query(request, owner_required=True)
+        types = (po.document.purchase_order_type for po in state.purchase_orders.values())
+        return {"purchaseOrderTypes": distinct_code_names(types)}
+
     @router.get("/purchaseOrders")
     async def get_purchase_orders(request: Request) -> list[dict[str, Any]]:
         return [purchase_order_json(po) for po in select_purchase_orders(owner, request)]
 
-    @router.get("/purchaseOrders/{purchase_order_id}")
+    @router.get("/purchaseOrders/{purchase_order_id:int}")
     async def get_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
         owner.query(request)
         return purchase_order_json(state.purchase_order_by_id(purchase_order_id))
 
-    @router.delete("/purchaseOrders/{purchase_order_id}")
+    @router.delete("/purchaseOrders/{purchase_order_id:int}")
     async def delete_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
         owner.query(request)
         async with owner.write_turn():
@@ -126,7 +134,9 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
             "message": f"Inorder with order number {purchase_order.number} cancelled.",
         }
 
-    @router.patch("/purchaseOrders/{purchase_order_id}/lines/{line_id}/reportedNumberOfItems")
+    @router.patch(
+        "/purchaseOrders/{purchase_order_id:int}/lines/{line_id:int}/reportedNumberOfItems"
+    )
     async def patch_po_reported(
         request: Request, purchase_order_id: int, line_id: int
     ) -> dict[str, Any]:
@@ -138,7 +148,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         return {"purchaseOrderId": purchase_order_id, "message": f"Line {line_id} updated"}
 
     @router.patch(
-        "/purchaseOrders/{purchase_order_id}/setReportedNumberOfItemsToReceivedNumberOfItems"
+        "/purchaseOrders/{purchase_order_id:int}/setReportedNumberOfItemsToReceivedNumberOfItems"
     )
     async def patch_po_all_reported(request: Request, purchase_order_id: int) -> dict[str, Any]:
         owner.query(request)
