@@ -1,8 +1,9 @@
 """The REST subset of Ongoing WMS served under ``/{warehouse}/api/v1/``, one module a resource.
 
-Articles (:mod:`.article_api`), orders (:mod:`.order_api`) and purchase orders
-(:mod:`.purchase_order_api`) share the auth, goods-owner checks, write lane and input
-parsing of :mod:`.api_common`; the reference data the connector reads lives here.
+Articles (:mod:`.article_api`), orders (:mod:`.order_api`), purchase orders
+(:mod:`.purchase_order_api`) and return orders (:mod:`.return_order_api`) share the auth,
+goods-owner checks, write lane and input parsing of :mod:`.api_common`; the reference
+data the connector reads lives here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from centrasync.emulators.ongoing.floor import OngoingState
 from centrasync.emulators.ongoing.order_api import add_order_routes
 from centrasync.emulators.ongoing.purchase_order_api import add_purchase_order_routes
 from centrasync.emulators.ongoing.render import render_transporter_contracts, render_warehouse
+from centrasync.emulators.ongoing.return_order_api import add_return_order_routes
 
 __all__ = ["rest_router"]
 
@@ -39,6 +41,7 @@ def rest_router(
     add_article_routes(router, owner)
     add_order_routes(router, owner)
     add_purchase_order_routes(router, owner)
+    add_return_order_routes(router, owner)
     add_reference_routes(router, owner)
     return router
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ __all__ = [
     "json_body",
     "page",
     "record_label",
+    "status_list",
     "within",
 ]
 
@@ -193,3 +194,8 @@ def distinct_code_names(pairs: Iterable[CodeName | None]) -> list[dict[str, Any]
         if pair is not None and pair.code is not None:
             seen.setdefault(pair.code, pair)
     return [{"code": code, "name": seen[code].name} for code in sorted(seen)]
+
+
+def status_list(key: str, table: Mapping[int, str]) -> dict[str, Any]:
+    """A ``GET …/statuses`` answer: every code and text, in code order, under ``key``."""
+    return {key: [{"number": number, "text": text} for number, text in sorted(table.items())]}

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
         OrderLineIn,
         PurchaseOrderIn,
         PurchaseOrderLineIn,
+        ReturnOrderIn,
     )
 
 __all__ = [
+    "DEFAULT_RETURN_CAUSES",
     "DEFAULT_STATUSES",
     "STOCK_INFO_WINDOW",
     "Article",
@@ -38,6 +40,11 @@ __all__ = [
     "PurchaseOrderLine",
     "PurchaseOrderStatus",
     "ReceivedItem",
+    "ReturnCause",
+    "ReturnOrder",
+    "ReturnOrderLine",
+    "ReturnOrderStatus",
+    "ReturnedArticleItem",
     "Site",
     "StatusTable",
     "format_time",
@@ -83,24 +90,39 @@ class PurchaseOrderStatus:
     CANCELLED = 900
 
 
+class ReturnOrderStatus:
+    """Return-order status codes [I: neither the examples nor the generated clients list
+    them; the purchase order's numbering, as a return is goods coming in]."""
+
+    NOTIFIED = 100
+    PARTLY_RETURNED = 400
+    RETURNED = 500
+
+
 @dataclass(frozen=True)
 class StatusTable:
     """Codes, texts and the "started" sets; tenants localise texts, so all are settable.
 
     An order or purchase order whose status is in the started set can no longer be
-    updated or cancelled (reference §2, §7).
+    updated or cancelled (reference §2, §7); a return order cannot be updated once goods
+    came back on it [I].
     """
 
     order: Mapping[int, str]
     purchase_order: Mapping[int, str]
+    return_order: Mapping[int, str]
     order_started: frozenset[int]
     purchase_order_started: frozenset[int]
+    return_order_started: frozenset[int]
 
     def order_text(self, number: int) -> str:
         return self.order.get(number, str(number))
 
     def purchase_order_text(self, number: int) -> str:
         return self.purchase_order.get(number, str(number))
+
+    def return_order_text(self, number: int) -> str:
+        return self.return_order.get(number, str(number))
 
 
 DEFAULT_STATUSES = StatusTable(
@@ -122,10 +144,30 @@ DEFAULT_STATUSES = StatusTable(
         500: "Received",
         900: "Cancelled",
     },
+    return_order={100: "Notified", 400: "Partly returned", 500: "Returned"},
     # Released (300) means handed to the floor for picking: from then on the warehouse
     # has started, so only Error and Open can still change [I].
     order_started=frozenset({300, 320, 400, 450, 500}),
     purchase_order_started=frozenset({200, 300, 400, 500}),
+    return_order_started=frozenset({400, 500}),
+)
+
+
+@dataclass(frozen=True)
+class ReturnCause:
+    """Why goods came back, as the warehouse registers it (GetReturnCauseModel)."""
+
+    cause_id: int
+    code: str
+    name: str
+
+
+# A small built-in table [I: each tenant sets up its own]; causes the warehouse uses that
+# are not in it are added as they come.
+DEFAULT_RETURN_CAUSES = (
+    ReturnCause(1, "DAMAGED", "Damaged"),
+    ReturnCause(2, "WRONG_SIZE", "Wrong size"),
+    ReturnCause(3, "REGRET", "Changed mind"),
 )
 
 # The vendor recommends explicit offsets; a time without one is read as the warehouse's
@@ -261,7 +303,7 @@ class PickedItem:
     location: str
     returned: bool = False
     return_date: datetime | None = None
-    return_cause: str | None = None
+    return_cause: ReturnCause | None = None
 
 
 @dataclass
@@ -359,3 +401,44 @@ class PurchaseOrder:
     @property
     def expects_goods(self) -> bool:
         return self.status not in (PurchaseOrderStatus.CANCELLED, PurchaseOrderStatus.RECEIVED)
+
+
+@dataclass
+class ReturnedArticleItem:
+    """Goods that came back on a return order line (GetReturnedArticleItem)."""
+
+    number_of_items: float
+    return_time: datetime
+    cause: ReturnCause | None
+    serial: str = ""
+
+
+@dataclass
+class ReturnOrderLine:
+    line_id: int
+    row_number: str
+    order_line: OrderLine
+    to_be_returned: float
+    cause: ReturnCause | None
+    returned: float = 0.0
+    items: list[ReturnedArticleItem] = field(default_factory=list)
+
+
+@dataclass
+class ReturnOrder:
+    """A return order on a shipped customer order; what came back on it is booked here,
+    not on the customer order's lines [I]: tenants that work with return orders register
+    returns there, and a client reading only the order lines misses them."""
+
+    return_order_id: int
+    document: ReturnOrderIn
+    order: Order
+    lines: list[ReturnOrderLine]
+    status: int
+    created: datetime
+    status_changed: datetime
+    last_returned: datetime | None = None
+
+    @property
+    def number(self) -> str:
+        return self.document.return_order_number

@@ -17,6 +17,7 @@ from centrasync.emulators.ongoing.api_common import (
     json_body,
     page,
     record_label,
+    status_list,
     within,
 )
 from centrasync.emulators.ongoing.floor import OngoingState
@@ -222,12 +223,7 @@ def add_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     @router.get("/orders/statuses")
     async def order_statuses(request: Request) -> dict[str, Any]:
         owner.query(request)
-        return {
-            "orderStatuses": [
-                {"number": number, "text": text}
-                for number, text in sorted(state.statuses.order.items())
-            ]
-        }
+        return status_list("orderStatuses", state.statuses.order)
 
     @router.get("/orders/types")
     async def order_types(request: Request) -> dict[str, Any]:

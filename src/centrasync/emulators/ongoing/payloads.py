@@ -22,6 +22,8 @@ __all__ = [
     "CodeName",
     "ConsigneeAdvancedIn",
     "ConsigneeIn",
+    "CustomerOrderLineRefIn",
+    "CustomerOrderRefIn",
     "LinePricesIn",
     "MarketPlaceIn",
     "NotificationIn",
@@ -32,6 +34,9 @@ __all__ = [
     "PurchaseOrderLineIn",
     "ReportedNumberIn",
     "ReportedReturnedNumberIn",
+    "ReturnOrderIn",
+    "ReturnOrderLineIn",
+    "ReturnTrackingIn",
     "TransporterIn",
     "VendorModel",
     "parse_body",
@@ -266,6 +271,42 @@ class PurchaseOrderIn(VendorModel):
     purchase_order_type: CodeName | None = None
     purchase_order_remark: str | None = None
     purchase_order_lines: list[PurchaseOrderLineIn] = Field(default_factory=list)
+
+
+class CustomerOrderRefIn(VendorModel):
+    """``customerOrder``: Ongoing's id of the order the goods were shipped on."""
+
+    order_id: int | None = None
+
+
+class CustomerOrderLineRefIn(VendorModel):
+    order_line_id: int | None = None
+
+
+class ReturnOrderLineIn(VendorModel):
+    return_order_row_number: str = Field(min_length=1)
+    customer_order_line: CustomerOrderLineRefIn
+    to_be_returned_number_of_items: float = Field(ge=0)
+    return_cause: CodeName | None = None
+
+
+class ReturnTrackingIn(VendorModel):
+    waybill: str | None = None
+    tracking_url: str | None = None
+
+
+class ReturnOrderIn(VendorModel):
+    """``PUT /returnOrders`` (PostReturnOrderModel); the first four fields are required."""
+
+    goods_owner_id: int
+    return_order_number: str = Field(min_length=1)
+    customer_order: CustomerOrderRefIn
+    return_order_lines: list[ReturnOrderLineIn]
+    comment: str | None = None
+    in_date: SpecTime | None = None
+    warehouse_id: int | None = None
+    tracking: list[ReturnTrackingIn] | None = None
+    return_order_handling_comment: str | None = None
 
 
 class ReportedNumberIn(VendorModel):

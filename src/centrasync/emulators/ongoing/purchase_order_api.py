@@ -12,6 +12,7 @@ from centrasync.emulators.ongoing.api_common import (
     json_body,
     page,
     record_label,
+    status_list,
     within,
 )
 from centrasync.emulators.ongoing.model import PurchaseOrder
@@ -101,12 +102,7 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     async def purchase_order_statuses(request: Request) -> dict[str, Any]:
         owner.query(request)
         # The vendor example answers under "orderStatuses" for purchase orders too.
-        return {
-            "orderStatuses": [
-                {"number": number, "text": text}
-                for number, text in sorted(state.statuses.purchase_order.items())
-            ]
-        }
+        return status_list("orderStatuses", state.statuses.purchase_order)
 
     @router.get("/purchaseOrders/types")
     async def purchase_order_types(request: Request) -> dict[str, Any]:

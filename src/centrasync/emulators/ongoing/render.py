@@ -6,7 +6,7 @@ never-reported numbers are ``null``, dates are ``YYYY-MM-DD`` and times UTC with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,10 @@ from centrasync.emulators.ongoing.model import (
     PickedItem,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReturnCause,
+    ReturnedArticleItem,
+    ReturnOrder,
+    ReturnOrderLine,
     Site,
     StatusTable,
     format_time,
@@ -36,6 +40,8 @@ __all__ = [
     "render_inventory_per_warehouse",
     "render_order",
     "render_purchase_order",
+    "render_return_causes",
+    "render_return_order",
     "render_transporter_contracts",
     "render_warehouse",
 ]
@@ -102,6 +108,10 @@ def render_warehouse(site: Site) -> JSON:
             "smsNotification": None,
         },
     }
+
+
+def _cause(cause: ReturnCause | None) -> JSON | None:
+    return None if cause is None else {"code": cause.code, "name": cause.name}
 
 
 def _article_ref(article: Article) -> JSON:
@@ -210,11 +220,7 @@ def _picked_item(item: PickedItem) -> JSON:
         "expiryDate": None,
         "returnDate": _time(item.return_date),
         "pickedTime": _time(item.picked_time),
-        "returnCause": (
-            None
-            if item.return_cause is None
-            else {"code": item.return_cause, "name": item.return_cause}
-        ),
+        "returnCause": _cause(item.return_cause),
         "location": item.location,
         "locationTypeCode": "",
         "articleItemStatus": None,
@@ -439,3 +445,84 @@ def render_transporter_contracts() -> list[JSON]:
         }
         for code, (carrier_name, services) in TRANSPORTER_CONTRACTS.items()
     ]
+
+
+def _returned_item(item: ReturnedArticleItem) -> JSON:
+    return {
+        "numberOfItems": item.number_of_items,
+        "batch": None,
+        "serial": item.serial,
+        "expiryDate": None,
+        "container": None,
+        "weight": None,
+        "volume": None,
+        "comment": None,
+        "returnTime": format_time(item.return_time),
+        "returnComment": None,
+        "isReturnRemovedByInventory": False,
+        "returnCause": _cause(item.cause),
+        "articleItemStatus": None,
+        "articleItemCategory": None,
+    }
+
+
+def _return_order_line(line: ReturnOrderLine) -> JSON:
+    article = line.order_line.article
+    return {
+        "returnOrderLineId": line.line_id,
+        "returnOrderRowNumber": line.row_number,
+        "customerOrderLine": {
+            "orderLineId": line.order_line.line_id,
+            "customerOrderRowNumber": line.order_line.row.row_number,
+        },
+        "article": {
+            "articleSystemId": article.system_id,
+            "articleNumber": article.number,
+            "articleName": article.document.article_name or "",
+        },
+        "returnCause": _cause(line.cause),
+        "returnedNumberOfItems": line.returned,
+        "pickedNumberOfItems": line.order_line.picked,
+        "toBeReturnedNumberOfItems": line.to_be_returned,
+        "returnedRemovedByInventoryNumberOfItems": 0.0,
+        "returnedArticleItems": [_returned_item(item) for item in line.items],
+    }
+
+
+def render_return_order(return_order: ReturnOrder, statuses: StatusTable, site: Site) -> JSON:
+    """``GET /returnOrders`` row and ``GET /returnOrders/{id}`` (GetReturnOrderModel)."""
+    doc = return_order.document
+    status = return_order.status
+    return {
+        "returnOrderInfo": {
+            "returnOrderId": return_order.return_order_id,
+            "returnOrderNumber": doc.return_order_number,
+            "comment": doc.comment,
+            "inDate": _time(doc.in_date),
+            "returnOrderStatus": {"number": status, "text": statuses.return_order_text(status)},
+            "warehouse": _warehouse(site),
+            "returnOrderHandlingComment": doc.return_order_handling_comment,
+        },
+        "customerOrderInfo": {
+            "orderId": return_order.order.order_id,
+            "orderNumber": return_order.order.number,
+        },
+        "returnOrderLines": [_return_order_line(line) for line in return_order.lines],
+    }
+
+
+def render_return_causes(causes: Iterable[ReturnCause]) -> JSON:
+    """``GET /returnOrders/returnCauses`` (GetReturnCausesModel)."""
+    return {
+        "returnCauses": [
+            {
+                "code": cause.code,
+                "name": cause.name,
+                "isRemoveCause": False,
+                "isChangeCause": False,
+                "isReturnCommentMandatory": False,
+                "id": cause.cause_id,
+            }
+            for cause in sorted(causes, key=lambda c: c.cause_id)
+        ]
+    }
