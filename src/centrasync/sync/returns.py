@@ -219,7 +219,7 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
         source = self.settings.returns_from
         moved = 0
         if source is not ReturnsSource.RETURN_ORDERS:
-            moved += await self._report_all(await self.wms.list_returns_unreported(), None)
+            moved, _ = await self._report_all(await self.wms.list_returns_unreported(), None)
         if source is not ReturnsSource.ORDERS:
             moved += await self._report_return_orders()
         return moved
@@ -230,21 +230,18 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
         started = self.now()
         cursor = await self.state.get_cursor(self.store_name, RETURN_ORDERS)
         since = None if cursor is None else cursor.value - self.overlap
-        retries: list[Outcome] = []
-        moved = await self._report_all(
-            await self.wms.list_return_orders(since), _UNREADABLE_RETURN_ORDER, retries
-        )
-        if not retries:
+        listing = await self.wms.list_return_orders(since)
+        moved, retrying = await self._report_all(listing, _UNREADABLE_RETURN_ORDER)
+        if not retrying:
             await self.state.advance_cursor(self.store_name, RETURN_ORDERS, started)
         return moved
 
     async def _report_all(
-        self,
-        listing: Listing[ReturnedOrder],
-        unreadable_as: str | None,
-        retries: list[Outcome] | None = None,
-    ) -> int:
-        moved = 0
+        self, listing: Listing[ReturnedOrder], unreadable_as: str | None
+    ) -> tuple[int, bool]:
+        """Report each document of a read; how many records moved, and whether one waits
+        for a retry."""
+        moved, retrying = 0, False
         for unreadable in listing.rejected:
             await self._park_unreadable(unreadable, unreadable_as)
         for order in listing:
@@ -254,11 +251,9 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
             ref = self.record_ref(order.order_number, order.return_order)
             step = partial(self._report, ref, order, shipment.centra_order)
             outcome = await self.policy.run(ref, step)
-            if outcome is Outcome.MOVED:
-                moved += 1
-            elif outcome is Outcome.RETRY_LATER and retries is not None:
-                retries.append(outcome)
-        return moved
+            moved += outcome is Outcome.MOVED
+            retrying = retrying or outcome is Outcome.RETRY_LATER
+        return moved, retrying
 
     async def _our_shipment(self, shipment: str) -> LedgerRecord | None:
         """The shipment's record if this store sent the order: several stores may share one

@@ -220,10 +220,9 @@ class ReturnOrderRecords(Records):
         line per order line they came from, and books the goods on it at once."""
         order = self._shipped(order_number)
         plan = self.spread_returns(order, requests)
-        number = (
-            number
-            or f"{order_number}-R{1 + sum(r.order is order for r in self.return_orders.values())}"
-        )
+        if number is None:
+            earlier = sum(r.order is order for r in self.return_orders.values())
+            number = f"{order_number}-R{earlier + 1}"
         if self._find_return_order(number) is not None:
             raise OngoingApiError(409, f"Return order {number} exists already")
         rows = [
@@ -262,7 +261,7 @@ class ReturnOrderRecords(Records):
             if not requests:
                 raise OngoingApiError(409, f"Return order {number} expects nothing more")
         by_order_line = {id(line.order_line): line for line in return_order.lines}
-        among = [line.order_line for line in return_order.lines]
+        among = [line.order_line for line in by_order_line.values()]
         plan = [
             (by_order_line[id(order_line)], quantity, cause)
             for order_line, quantity, cause in self.spread_returns(
