@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from centrasync.config import ArticleNumberStrategy, CapturePolicy, load_settings, parse_settings
+from centrasync.config import (
+    ArticleNumberStrategy,
+    CapturePolicy,
+    ReturnsSource,
+    load_settings,
+    parse_settings,
+)
 from centrasync.errors import ConfigError
 
 GOOD = """
@@ -14,6 +20,7 @@ database_url = "sqlite+aiosqlite:///state.sqlite"
 [stores.se]
 capture_policy = "on_complete"
 article_number = "ean"
+returns_from = "both"
 
 [stores.se.centra]
 host = "https://shop.centra.com"
@@ -57,6 +64,7 @@ def test_loads_several_stores_with_secrets_from_env(tmp_path: Path) -> None:
     se, us = settings.store("se"), settings.store("us")
     assert se.centra.base_url == "https://shop.centra.com/api/wms/"
     assert se.capture_policy is CapturePolicy.ON_COMPLETE
+    assert se.returns_from is ReturnsSource.BOTH
     assert se.article_number is ArticleNumberStrategy.EAN
     assert se.wms.api_url == "https://api.ongoingsystems.se/acme/api/v1/"
     assert se.centra_secret.get_secret_value() == "se-secret"
@@ -64,6 +72,7 @@ def test_loads_several_stores_with_secrets_from_env(tmp_path: Path) -> None:
     assert us.webhook_secret is None
     assert us.centra.base_url == "http://127.0.0.1:7801/api/wms-us/"
     assert us.capture_policy is CapturePolicy.NEVER
+    assert us.returns_from is ReturnsSource.ORDERS
     assert us.article_number is ArticleNumberStrategy.SKU_VARIANT_SIZE
 
 
@@ -88,6 +97,7 @@ def test_secrets_never_show_in_str_or_dumps(tmp_path: Path) -> None:
     [
         (('"Europe/Stockholm"', '"Europe/Stokholm"'), "stores.se.centra.timezone"),
         (('"on_complete"', '"sometimes"'), "stores.se.capture_policy"),
+        (('returns_from = "both"', 'returns_from = "lines"'), "stores.se.returns_from"),
         (("goods_owner_id = 7", "goods_owner_id = 0"), "stores.se.wms.goods_owner_id"),
         (('host = "https://shop.centra.com"', 'host = "shop.centra.com"'), "stores.se.centra.host"),
         (('article_number = "ean"', 'article_nr = "ean"'), "stores.se.article_nr"),

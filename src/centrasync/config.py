@@ -32,6 +32,7 @@ __all__ = [
     "EngineSettings",
     "FlowSchedule",
     "OngoingSettings",
+    "ReturnsSource",
     "Settings",
     "StoreSettings",
     "load_settings",
@@ -47,6 +48,18 @@ class CapturePolicy(StrEnum):
     NEVER = "never"
     ON_IMPORT = "on_import"
     ON_COMPLETE = "on_complete"
+
+
+class ReturnsSource(StrEnum):
+    """Where the returns flow reads the goods that came back (default: the orders' lines)."""
+
+    ORDERS = "orders"
+    """The shipped order's own lines (returned vs reported returned), as Ongoing's own
+    Centra connector reads them."""
+    RETURN_ORDERS = "return_orders"
+    """WMS return orders: for warehouses that register every return as one."""
+    BOTH = "both"
+    """Both; a return is booked on one or the other, never on both."""
 
 
 class ArticleNumberStrategy(StrEnum):
@@ -166,6 +179,12 @@ class StoreSettings(_Strict):
     sync_inactive_products: bool = False
     return_stock: bool = False
     include_return_comment: bool = False
+    returns_from: ReturnsSource = Field(
+        ReturnsSource.ORDERS,
+        description="Where returns are read: 'orders' (the shipped order's lines, as "
+        "Ongoing's own connector does), 'return_orders' (WMS return orders, for warehouses "
+        "that register every return as one) or 'both'.",
+    )
     sync_stock: bool = False
     import_available_stock: bool = False
     picked_not_collected_as_in_stock: bool = False

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -415,6 +416,54 @@ async def test_unreadable_returns_and_receipts_are_rejected_and_the_rest_listed(
         "purchase order 'PO-2'",
         "purchaseOrderLines.0.article",
     )
+
+
+def return_order_row(return_order_id: int, returned: Any) -> dict[str, Any]:
+    return {
+        "returnOrderInfo": {
+            "returnOrderId": return_order_id,
+            "returnOrderNumber": f"R{return_order_id}",
+        },
+        "customerOrderInfo": {"orderId": 50, "orderNumber": f"{1000 + return_order_id}-1"},
+        "returnOrderLines": [
+            {
+                "returnOrderLineId": 90 + return_order_id,
+                "customerOrderLine": {"orderLineId": 40, "customerOrderRowNumber": "L1"},
+                "article": {"articleSystemId": 1, "articleNumber": "A1"},
+                "returnCause": {"code": "DAMAGED", "name": "Damaged"},
+                "returnedNumberOfItems": returned,
+                "returnedArticleItems": [],
+            }
+        ],
+    }
+
+
+async def test_return_orders_are_read_since_a_time_and_an_unreadable_one_is_set_apart() -> None:
+    seen: list[httpx.URL] = []
+    rows = [return_order_row(1, 2.0), return_order_row(2, "two"), return_order_row(3, 0.0)]
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json=rows)
+
+    since = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    async with connector(serve) as warehouse:
+        listing = await warehouse.list_return_orders(since)
+    (url,) = seen
+    assert url.path.endswith("/returnOrders")
+    assert url.params["goodsReturnedFromDate"] == "2026-03-02T09:30:00.000000Z"
+    (read,) = listing
+    assert (read.order_number, read.return_order, read.wms_id) == ("1001-1", "R1", "1")
+    (line,) = read.lines
+    assert (line.line_key, line.returned, line.reported, line.causes) == (
+        "L1",
+        Decimal(2),
+        Decimal(0),
+        ("Damaged",),
+    )
+    (bad,) = listing.rejected
+    assert bad.number == "1002-1"
+    assert bad.error.field == "returnOrderLines.0.returnedNumberOfItems"
 
 
 async def test_cancelling_an_order_that_cannot_be_read_names_the_field() -> None:

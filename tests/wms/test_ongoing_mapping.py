@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -101,7 +101,9 @@ def test_domain_order_round_trips_through_the_put_body(
     accepted = OrderIn.model_validate_json(wire)  # the emulator's reading of the same body
     assert accepted.goods_owner_id == goods_owner_id
     assert accepted.order_number == order.order_number
-    assert accepted.delivery_date == (order.delivery_date or today)
+    # The emulator keeps the spec's date-time: the day sent, at its start in UTC.
+    assert accepted.delivery_date.date() == (order.delivery_date or today)
+    assert accepted.delivery_date.utcoffset() == timedelta(0)
     assert [(r.row_number, r.external_id, r.article_number) for r in accepted.order_lines] == [
         (line.line_key, line.line_key, line.sku) for line in order.lines
     ]

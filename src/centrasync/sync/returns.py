@@ -20,6 +20,14 @@ outcome is unknown is looked up in Centra first: a return on the shipment, made 
 intent was recorded, not one the engine already knows, with those lines and quantities.
 The WMS marks come last, with the targets; a crash before them is caught up on the next
 pass from the plan in the ledger, never by creating another return.
+
+Return orders (the store's *returns from* setting): many warehouses register returns as
+WMS return orders rather than on the order's lines, and the WMS keeps no reported figure
+for those. Each return order is a record of its own, keyed ``<shipment>/<return order>``;
+its ledger response keeps the cumulative quantity reported per line, which stands in for
+the WMS mark and is written in the same step that records the Centra returns. They are
+read since the last clean pass (a cursor, less an overlap), as the WMS cannot list only
+the unreported ones.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import structlog
 from centrasync.centra.models import Return
 from centrasync.centra.results import Page, ReturnCreated
 from centrasync.centra.types import Moment
+from centrasync.config import ReturnsSource
 from centrasync.errors import DataError, RecordValidationError
 from centrasync.store.base import (
     Effect,
@@ -47,7 +56,7 @@ from centrasync.store.base import (
     RecordKind,
     RecordRef,
 )
-from centrasync.wms.models import ReturnedOrder, Unreadable
+from centrasync.wms.models import Listing, ReturnedOrder, Unreadable
 
 from .flow import RecordFlow
 from .policy import Outcome, Park, ParkedStates, Verdict
@@ -55,6 +64,7 @@ from .policy import Outcome, Park, ParkedStates, Verdict
 __all__ = [
     "PARKED_STATES",
     "RETURNS",
+    "RETURN_ORDERS",
     "CentraReturns",
     "PlannedReturn",
     "ReturnPlan",
@@ -64,10 +74,15 @@ __all__ = [
 ]
 
 RETURNS = "returns"
+RETURN_ORDERS = "returns:return_orders"
+"""The cursor of return-order reads: the start of the last pass that left none to retry."""
 
 # How far Centra's clock may trail ours when looking for a return made in doubt [I].
 _CLOCK_SKEW = timedelta(minutes=5)
 _LOOK_LIMIT = 100
+# Where a return order that cannot be read is parked, under its shipment: its own number
+# is part of what could not be read.
+_UNREADABLE_RETURN_ORDER = "return-order"
 
 _log = structlog.get_logger(__name__)
 
@@ -193,21 +208,52 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
     KIND = RecordKind.RETURN
     PARKED = _PARKED
 
+    overlap: timedelta = timedelta(minutes=5)
+
+    def record_ref(self, shipment: str, return_order: str | None = None) -> RecordRef:
+        """A shipment's returns on its order's lines, or those of one of its return orders."""
+        return self.ref(shipment if return_order is None else f"{shipment}/{return_order}")
+
     async def run(self) -> int:
-        """Report every WMS return Centra has not heard of; returns how many orders moved."""
+        """Report every WMS return Centra has not heard of; returns how many records moved."""
+        source = self.settings.returns_from
         moved = 0
-        listing = await self.wms.list_returns_unreported()
+        if source is not ReturnsSource.RETURN_ORDERS:
+            moved, _ = await self._report_all(await self.wms.list_returns_unreported(), None)
+        if source is not ReturnsSource.ORDERS:
+            moved += await self._report_return_orders()
+        return moved
+
+    async def _report_return_orders(self) -> int:
+        """Return orders with goods back since the last clean pass; the cursor moves only
+        when no record of this pass is left to retry."""
+        started = self.now()
+        cursor = await self.state.get_cursor(self.store_name, RETURN_ORDERS)
+        since = None if cursor is None else cursor.value - self.overlap
+        listing = await self.wms.list_return_orders(since)
+        moved, retrying = await self._report_all(listing, _UNREADABLE_RETURN_ORDER)
+        if not retrying:
+            await self.state.advance_cursor(self.store_name, RETURN_ORDERS, started)
+        return moved
+
+    async def _report_all(
+        self, listing: Listing[ReturnedOrder], unreadable_as: str | None
+    ) -> tuple[int, bool]:
+        """Report each document of a read; how many records moved, and whether one waits
+        for a retry."""
+        moved, retrying = 0, False
         for unreadable in listing.rejected:
-            await self._park_unreadable(unreadable)
+            await self._park_unreadable(unreadable, unreadable_as)
         for order in listing:
             shipment = await self._our_shipment(order.order_number)
             if shipment is None:
                 continue
-            ref = self.ref(order.order_number)
+            ref = self.record_ref(order.order_number, order.return_order)
             step = partial(self._report, ref, order, shipment.centra_order)
-            if await self.policy.run(ref, step) is Outcome.MOVED:
-                moved += 1
-        return moved
+            outcome = await self.policy.run(ref, step)
+            moved += outcome is Outcome.MOVED
+            retrying = retrying or outcome is Outcome.RETRY_LATER
+        return moved, retrying
 
     async def _our_shipment(self, shipment: str) -> LedgerRecord | None:
         """The shipment's record if this store sent the order: several stores may share one
@@ -215,14 +261,14 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
         owner = RecordRef(self.store_name, RecordKind.SHIPMENT, shipment)
         return await self.state.get_record(owner)
 
-    async def _park_unreadable(self, unreadable: Unreadable) -> None:
-        """A returned WMS order that cannot be read, if ours: parked with the order as sent."""
+    async def _park_unreadable(self, unreadable: Unreadable, return_order: str | None) -> None:
+        """A returned WMS document that cannot be read, if ours: parked with it as sent."""
         if unreadable.number is None:
             return
         shipment = await self._our_shipment(unreadable.number)
         if shipment is None:
             return
-        ref = self.ref(unreadable.number)
+        ref = self.record_ref(unreadable.number, return_order)
         record = await self.state.get_record(ref)
         if record is None or record.state not in PARKED_STATES:
             verdict = Park(ReturnState.INVALID, str(unreadable.error), unreadable.document)
@@ -236,8 +282,10 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
             return Outcome.UNCHANGED
         if record is None:
             await self.state.upsert_record(
-                ref, centra_id=ref.key, wms_id=order.wms_id, centra_order=centra_order
+                ref, centra_id=order.order_number, wms_id=order.wms_id, centra_order=centra_order
             )
+        if order.return_order is not None:
+            order = _reported_as(order, _ledger_reported(record))
         caught_up = False
         last = _plan_of(record)
         if last is not None:
@@ -293,14 +341,18 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
         created = [_text(outcome, "return") for outcome in outcomes]
         known: list[Json] = [r for r in _known_returns(record) if r not in created]
         known.extend(created)
+        targets = _returned_targets(request, outcomes)
+        response: dict[str, Json] = {"returns": known, "created": outcomes}
+        if order.return_order is not None:
+            response["reported"] = _reported_json(_ledger_reported(record), targets)
         await self.state.transition(
             ref,
             ReturnState.REPORTED,
             note=f"Centra return(s) {', '.join(created)} created",
-            response={"returns": known, "created": outcomes},
+            response=response,
         )
-        targets = _returned_targets(request, outcomes)
-        await self.wms.mark_returns_reported(order, targets)
+        if order.return_order is None:
+            await self.wms.mark_returns_reported(order, targets)
         self.events.processed(self.store_name, RETURNS)
         _log.info("returns reported", store=self.store_name, shipment=ref.key, returns=created)
         left_out = sorted(set(_targets(request)) - set(targets))
@@ -360,14 +412,44 @@ class ReturnsFlow(RecordFlow[CentraReturns]):
         }
         if not behind:
             return order, False
-        await self.wms.mark_returns_reported(order, behind)
+        response: dict[str, Json] | None = None
+        if order.return_order is None:
+            await self.wms.mark_returns_reported(order, behind)
+        else:
+            record = await self.state.get_record(ref)
+            last = record.last_response if record is not None else None
+            response = dict(last) if isinstance(last, dict) else {}
+            response["reported"] = _reported_json(_ledger_reported(record), behind)
         await self.state.transition(
-            ref, ReturnState.REPORTED, note="returns marked reported after an interrupted pass"
+            ref,
+            ReturnState.REPORTED,
+            note="returns marked reported after an interrupted pass",
+            response=response,
         )
         lines = tuple(
             replace(line, reported=behind.get(line.line_key, line.reported)) for line in order.lines
         )
         return replace(order, lines=lines), True
+
+
+def _ledger_reported(record: LedgerRecord | None) -> dict[str, Decimal]:
+    """A return order's cumulative reported quantities per line, as the ledger keeps them."""
+    response = None if record is None else record.last_response
+    reported = response.get("reported") if isinstance(response, dict) else None
+    if not isinstance(reported, dict):
+        return {}
+    return {str(line): Decimal(str(value)) for line, value in reported.items()}
+
+
+def _reported_json(before: Mapping[str, Decimal], now: Mapping[str, Decimal]) -> Json:
+    return {line: str(value) for line, value in {**before, **now}.items()}
+
+
+def _reported_as(order: ReturnedOrder, reported: Mapping[str, Decimal]) -> ReturnedOrder:
+    lines = tuple(
+        replace(line, reported=reported.get(line.line_key, line.reported)) for line in order.lines
+    )
+    return replace(order, lines=lines)
 
 
 def _plan_of(record: LedgerRecord | None) -> Json:
@@ -427,6 +509,7 @@ def _counts(planned: Json) -> dict[str, int]:
 def _order_json(order: ReturnedOrder) -> Json:
     return {
         "order_number": order.order_number,
+        "return_order": order.return_order,
         "wms_id": order.wms_id,
         "lines": [
             {

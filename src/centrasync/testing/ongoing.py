@@ -105,17 +105,23 @@ class OngoingOperator(AsyncClosing):
         )
 
     async def take_return(self, order_number: str, lines: Sequence[ReturnLine]) -> None:
-        body = {
-            "lines": [
-                {"article_number": line.sku, "quantity": float(line.quantity), "cause": line.cause}
-                for line in lines
-            ]
-        }
-        await self._post(f"/_emulator/orders/{order_number}/return", body)
+        await self._post(f"/_emulator/orders/{order_number}/return", _returns(lines))
+
+    async def take_return_order(self, order_number: str, lines: Sequence[ReturnLine]) -> None:
+        await self._post(f"/_emulator/orders/{order_number}/return-order", _returns(lines))
 
     async def count_stock(self, sku: str, on_hand: Decimal) -> None:
         body = {"article_number": sku, "number_of_items": float(on_hand)}
         await self._post("/_emulator/stock/adjust", body)
+
+
+def _returns(lines: Sequence[ReturnLine]) -> dict[str, Any]:
+    return {
+        "lines": [
+            {"article_number": line.sku, "quantity": float(line.quantity), "cause": line.cause}
+            for line in lines
+        ]
+    }
 
 
 @asynccontextmanager

@@ -71,6 +71,11 @@ class WarehouseOperator(Protocol):
         """Register goods that came back on a shipped order."""
         ...
 
+    async def take_return_order(self, order_number: str, lines: Sequence[ReturnLine]) -> None:
+        """Register goods that came back on a shipped order as a return order of it, the
+        way many warehouses do, instead of on the order's own lines."""
+        ...
+
     async def count_stock(self, sku: str, on_hand: Decimal) -> None:
         """A stock-take: the physical count of ``sku`` is now ``on_hand``."""
         ...

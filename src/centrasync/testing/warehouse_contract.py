@@ -344,6 +344,27 @@ class WarehouseContract(abc.ABC):
         )
         assert _listed(await harness.warehouse.list_returns_unreported()) == ()
 
+    async def test_returns_on_return_orders_are_listed_apart(
+        self, harness: WarehouseHarness
+    ) -> None:
+        await self._stocked(harness, "SKU-1", "SKU-2")
+        order = _order("109-1", ("L1", "SKU-1", 2), ("L2", "SKU-2", 1))
+        await harness.warehouse.upsert_outbound_order(order)
+        await self._pick_and_ship(harness, "109-1")
+        assert _listed(await harness.warehouse.list_return_orders()) == ()
+
+        await harness.operator.take_return_order(
+            "109-1", [ReturnLine("SKU-1", Decimal(2), "Damaged")]
+        )
+        (returned,) = _listed(await harness.warehouse.list_return_orders())
+        assert returned.order_number == "109-1"
+        assert returned.return_order is not None
+        (line,) = returned.lines
+        assert (line.line_key, line.returned, line.reported) == ("L1", Decimal(2), Decimal(0))
+        assert line.causes == ("Damaged",)
+        # A return is booked on the order's lines or on a return order, never on both.
+        assert _listed(await harness.warehouse.list_returns_unreported()) == ()
+
     # -- stock ------------------------------------------------------------------------------------
 
     async def test_stock_reads_all_and_changed_since(self, harness: WarehouseHarness) -> None:

@@ -99,7 +99,22 @@ class Warehouse(Protocol):
     async def mark_returns_reported(
         self, order: ReturnedOrder, reported: Mapping[str, Decimal]
     ) -> None:
-        """Record, per ``line_key``, the cumulative returned quantity Centra now knows."""
+        """Record, per ``line_key``, the cumulative returned quantity Centra now knows.
+
+        Only for returns on the order's own lines (``return_order`` None): the WMS keeps
+        no reported figure for return orders.
+        """
+        ...
+
+    async def list_return_orders(
+        self, returned_since: datetime | None = None
+    ) -> Listing[ReturnedOrder]:
+        """Goods returned on WMS return orders, one :class:`ReturnedOrder` per return order
+        with ``return_order`` set and every line's ``reported`` zero.
+
+        With ``returned_since`` (aware), only return orders something came back on since
+        then (a superset is allowed); each line's ``returned`` is still cumulative.
+        """
         ...
 
     async def read_stock(

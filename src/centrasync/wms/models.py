@@ -380,11 +380,18 @@ class ReturnedLine:
 
 @dataclass(frozen=True)
 class ReturnedOrder:
-    """An outbound order with returned goods not yet reported."""
+    """Goods returned on an outbound order: on its own lines, or on a WMS return order.
+
+    ``order_number`` is the outbound order's number either way. ``return_order`` is the
+    return order's number when the goods came back on one; ``wms_id`` is then the return
+    order's id. Ongoing keeps no reported figure on return order lines, so their
+    ``reported`` is zero as read, and the flow keeps what it reported itself.
+    """
 
     order_number: str
     wms_id: str
     lines: tuple[ReturnedLine, ...]
+    return_order: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,10 +21,23 @@ from fastapi import Request
 
 from centrasync.emulators.ongoing.floor import OngoingState
 from centrasync.emulators.ongoing.model import OngoingApiError, parse_time
+from centrasync.emulators.ongoing.payloads import CodeName
 
-__all__ = ["BasicAuth", "GoodsOwner", "QueryArgs", "json_body", "page", "record_label", "within"]
+__all__ = [
+    "BasicAuth",
+    "GoodsOwner",
+    "QueryArgs",
+    "distinct_code_names",
+    "json_body",
+    "page",
+    "record_label",
+    "status_list",
+    "within",
+]
 
 T = TypeVar("T")
+
+_GOODS_OWNER = "goodsOwnerId"
 
 
 class BasicAuth:
@@ -65,11 +78,30 @@ class GoodsOwner:
             # The user may only reach its own goods owner; the code is an inference [I].
             raise OngoingApiError(403, f"The user has no access to goods owner {goods_owner_id}")
 
-    def check_query(self, request: Request, required: bool = True) -> None:
-        """The ``goodsOwnerId`` query parameter: required on list reads, checked if given."""
-        goods_owner_id = QueryArgs(request).integer("goodsOwnerId")
-        if required or goods_owner_id is not None:
+    def query(
+        self, request: Request, params: Collection[str] = (), *, owner_required: bool = False
+    ) -> QueryArgs:
+        """The route's query parameters, after refusing any the spec does not list for it.
+
+        ``goodsOwnerId`` is understood everywhere: required on list reads
+        (``owner_required``), checked wherever it is given. The live API ignores
+        parameters it does not know and answers the unfiltered list, which a client cannot
+        tell from a filtered one; the emulator names them in a 400 instead [I].
+        """
+        args = QueryArgs(request)
+        unknown = sorted(set(args.names()) - set(params) - {_GOODS_OWNER})
+        if unknown:
+            route = f"{request.method} {request.url.path}"
+            known = ", ".join(sorted({*params, _GOODS_OWNER}))
+            raise OngoingApiError(
+                400,
+                f"{route} does not take the query parameter(s) {', '.join(unknown)} "
+                f"(it takes {known})",
+            )
+        goods_owner_id = args.integer(_GOODS_OWNER)
+        if owner_required or goods_owner_id is not None:
             self.check(goods_owner_id)
+        return args
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
@@ -89,8 +121,18 @@ class QueryArgs:
     def text(self, name: str) -> str | None:
         return self._params.get(name)
 
+    def names(self) -> list[str]:
+        return list(self._params.keys())
+
     def texts(self, name: str) -> list[str]:
         return self._params.getlist(name)
+
+    def integers(self, name: str) -> list[int]:
+        values = self._params.getlist(name)
+        try:
+            return [int(value) for value in values]
+        except ValueError as exc:
+            raise OngoingApiError(400, f"The values {values} are not valid for {name}") from exc
 
     def integer(self, name: str) -> int | None:
         value = self._params.get(name)
@@ -143,3 +185,17 @@ def record_label(kind: str, body: Any, field: str) -> str:
     """How an error names the record a body describes, e.g. ``Order 1042-1``."""
     value = body.get(field) if isinstance(body, dict) else None
     return f"{kind} (no {field})" if value is None else f"{kind} {value}"
+
+
+def distinct_code_names(pairs: Iterable[CodeName | None]) -> list[dict[str, Any]]:
+    """Each ``{code, name}`` once, by code, in code order (a type list built from use)."""
+    seen: dict[str, CodeName] = {}
+    for pair in pairs:
+        if pair is not None and pair.code is not None:
+            seen.setdefault(pair.code, pair)
+    return [{"code": code, "name": seen[code].name} for code in sorted(seen)]
+
+
+def status_list(key: str, table: Mapping[int, str]) -> dict[str, Any]:
+    """A ``GET …/statuses`` answer: every code and text, in code order, under ``key``."""
+    return {key: [{"number": number, "text": text} for number, text in sorted(table.items())]}

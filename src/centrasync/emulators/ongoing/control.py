@@ -24,6 +24,7 @@ from centrasync.emulators.ongoing.render import (
     render_article,
     render_order,
     render_purchase_order,
+    render_return_order,
 )
 
 __all__ = ["control_router", "snapshot"]
@@ -35,6 +36,7 @@ def control_router(state: OngoingState, on_auto_operator_change: Callable[[], No
     _state_routes(router, state)
     _order_routes(router, state)
     _purchase_order_routes(router, state)
+    _return_order_routes(router, state)
     _stock_routes(router, state)
     _auto_operator_routes(router, state, on_auto_operator_change)
     return router
@@ -50,15 +52,15 @@ def snapshot(state: OngoingState) -> dict[str, Any]:
     return {
         "goodsOwnerId": state.goods_owner_id,
         "articles": [
-            render_article(a, inventory[a.number], state.goods_owner_id, state.goods_owner_name)
-            for a in state.articles.values()
+            render_article(a, inventory[a.number], state.site) for a in state.articles.values()
         ],
-        "orders": [
-            render_order(o, state.statuses, state.goods_owner_name) for o in state.orders.values()
-        ],
+        "orders": [render_order(o, state.statuses, state.site) for o in state.orders.values()],
         "purchaseOrders": [
-            render_purchase_order(p, state.statuses, state.goods_owner_name)
+            render_purchase_order(p, state.statuses, state.site)
             for p in state.purchase_orders.values()
+        ],
+        "returnOrders": [
+            render_return_order(r, state.statuses, state.site) for r in state.return_orders.values()
         ],
         "autoOperator": {
             "interval": settings.interval,
@@ -119,15 +121,30 @@ class ReturnBody(BaseModel):
     lines: list[ReturnLine]
 
 
+class ReturnOrderBody(BaseModel):
+    return_order_number: str | None = Field(
+        None, description="omitted = <order number>-R<n>, the order's n-th return order"
+    )
+    lines: list[ReturnLine] = Field(min_length=1)
+
+
+class TakeBackBody(BaseModel):
+    lines: list[ReturnLine] | None = Field(
+        None, description="null = everything the return order still expects"
+    )
+
+
 class StatusBody(BaseModel):
     status: int
 
 
+def _return_requests(lines: list[ReturnLine]) -> list[ReturnRequest]:
+    return [ReturnRequest(line.article_number, line.quantity, line.cause) for line in lines]
+
+
 def _order_routes(router: APIRouter, state: OngoingState) -> None:
     def order_view(order_number: str) -> dict[str, Any]:
-        return render_order(
-            state.order_by_number(order_number), state.statuses, state.goods_owner_name
-        )
+        return render_order(state.order_by_number(order_number), state.statuses, state.site)
 
     @router.post("/orders/ship-open")
     async def ship_open() -> dict[str, Any]:
@@ -164,11 +181,17 @@ def _order_routes(router: APIRouter, state: OngoingState) -> None:
 
     @router.post("/orders/{order_number}/return")
     async def return_goods(order_number: str, body: ReturnBody) -> dict[str, Any]:
-        state.return_goods(
-            order_number,
-            [ReturnRequest(line.article_number, line.quantity, line.cause) for line in body.lines],
-        )
+        state.return_goods(order_number, _return_requests(body.lines))
         return order_view(order_number)
+
+    @router.post("/orders/{order_number}/return-order")
+    async def open_return_order(order_number: str, body: ReturnOrderBody) -> dict[str, Any]:
+        """Goods came back unannounced: the warehouse registers a return order for them on
+        the shipped order and books them on it (not on the order's own lines)."""
+        return_order = state.open_return_order(
+            order_number, body.return_order_number, _return_requests(body.lines)
+        )
+        return render_return_order(return_order, state.statuses, state.site)
 
     @router.post("/orders/{order_number}/status")
     async def set_status(order_number: str, body: StatusBody) -> dict[str, Any]:
@@ -200,7 +223,22 @@ def _purchase_order_routes(router: APIRouter, state: OngoingState) -> None:
             else [LineQuantity(line.article_number, line.quantity) for line in lines]
         )
         purchase_order = state.receive(purchase_order_number, receipts)
-        return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
+        return render_purchase_order(purchase_order, state.statuses, state.site)
+
+
+# -- return orders: take goods back ---------------------------------------------------------
+
+
+def _return_order_routes(router: APIRouter, state: OngoingState) -> None:
+    @router.post("/return-orders/{return_order_number}/return")
+    async def take_back(
+        return_order_number: str, body: TakeBackBody | None = None
+    ) -> dict[str, Any]:
+        """Goods came back on an announced return order (one a client PUT)."""
+        lines = None if body is None else body.lines
+        requests = None if lines is None else _return_requests(lines)
+        return_order = state.take_back(return_order_number, requests)
+        return render_return_order(return_order, state.statuses, state.site)
 
 
 # -- stock counts ---------------------------------------------------------------------------
@@ -223,9 +261,7 @@ def _stock_routes(router: APIRouter, state: OngoingState) -> None:
     async def adjust_stock(body: StockAdjustBody) -> dict[str, Any]:
         state.adjust_stock(body.article_number, body.number_of_items, body.locked_number_of_items)
         article = state.article_by_number(body.article_number)
-        return render_article(
-            article, state.inventory()[article.number], state.goods_owner_id, state.goods_owner_name
-        )
+        return render_article(article, state.inventory()[article.number], state.site)
 
     @router.put("/stock/opening")
     async def opening_stock(body: OpeningStockBody) -> dict[str, int]:

@@ -15,9 +15,13 @@ from datetime import datetime
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from centrasync.emulators.faults import FaultMiddleware, FaultPlan, faults_router
 from centrasync.emulators.ongoing.api import rest_router
@@ -47,7 +51,7 @@ class OngoingEmulator:
         write_delay: float = 0.0,
     ) -> None:
         self.warehouse = warehouse
-        self.state = OngoingState(goods_owner_id, clock=clock)
+        self.state = OngoingState(goods_owner_id, warehouse=warehouse, clock=clock)
         self.state.auto_operator = AutoOperatorSettings(auto_operator_interval)
         self.plan = FaultPlan(seed=fault_seed)
         self._wake: asyncio.Event | None = None
@@ -64,6 +68,7 @@ class OngoingEmulator:
         )
         api.add_exception_handler(OngoingApiError, _ongoing_error)
         api.add_exception_handler(RequestValidationError, _validation_error)
+        api.add_exception_handler(StarletteHTTPException, _http_error)
         api.include_router(
             rest_router(
                 self.state,
@@ -129,10 +134,30 @@ async def _ongoing_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"message": exc.message}, status_code=exc.status_code, headers=headers)
 
 
+def _is_control(request: Request) -> bool:
+    """The control API and the docs answer FastAPI's way; everything else is Ongoing's."""
+    return request.url.path.startswith(("/_emulator", "/docs", "/redoc", "/openapi.json"))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """No route, or not this method: the REST API answers in Ongoing's error shape, with
+    ASP.NET Web API's wording [I: the reference shows no such bodies]."""
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_control(request):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 404:
+        message = f"No HTTP resource was found that matches the request URI '{request.url}'."
+    elif exc.status_code == 405:
+        message = f"The requested resource does not support http method '{request.method}'."
+    else:
+        message = str(exc.detail)
+    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     """REST paths answer bad path parameters Ongoing-style (400 + message) [I]."""
     assert isinstance(exc, RequestValidationError)
-    if request.url.path.startswith("/_emulator"):
+    if _is_control(request):
         return await request_validation_exception_handler(request, exc)
     problems = "; ".join(
         f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()

@@ -23,8 +23,9 @@ from centrasync.emulators.ongoing.model import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
     ReceivedItem,
+    ReturnCause,
 )
-from centrasync.emulators.ongoing.state import Records
+from centrasync.emulators.ongoing.return_orders import ReturnOrderRecords, ReturnRequest
 
 __all__ = [
     "AutoOperatorSettings",
@@ -61,13 +62,6 @@ class LineQuantity:
 
 
 @dataclass(frozen=True)
-class ReturnRequest:
-    article_number: str
-    quantity: float
-    cause: str | None = None
-
-
-@dataclass(frozen=True)
 class AutoOperatorSettings:
     """``interval`` None = off; orders listed in ``short_pick_order_numbers`` are short-picked.
 
@@ -83,7 +77,7 @@ class AutoOperatorSettings:
     held_purchase_order_numbers: frozenset[str] = field(default_factory=frozenset)
 
 
-class OngoingState(Records):
+class OngoingState(ReturnOrderRecords):
     """The whole emulated warehouse: records plus the floor operations on them."""
 
     auto_operator = AutoOperatorSettings()
@@ -168,6 +162,7 @@ class OngoingState(Records):
         now = self.now()
         for line, take, serials in plan:
             self._pick_line(line, take, serials, now)
+        order.last_picked = now
         self.set_status(order, OrderStatus.PICKED)
         self.touch_stock(line.article for line in order.lines)
         return order
@@ -177,7 +172,7 @@ class OngoingState(Records):
     ) -> None:
         line.picked += quantity
         line.allocated = max(line.allocated, line.picked)
-        in_date = line.article.last_in_date
+        in_date = line.article.lot_in_date
         left = quantity
         while serials and left >= 1:
             line.picked_items.append(
@@ -230,6 +225,8 @@ class OngoingState(Records):
                 article = line.article
                 article.number_of_items = max(0.0, article.number_of_items - line.picked)
             order.shipped_time = now
+            # One shipment per order: the emulated transport booking [I].
+            order.shipment_id = self.next_shipment_id()
             self.set_status(order, OrderStatus.COLLECTED)
             self.touch_stock(line.article for line in order.lines)
         order.updated = now
@@ -241,33 +238,13 @@ class OngoingState(Records):
         return ParcelRequest(tracking, f"https://tracking.example.com/track?id={tracking}")
 
     def return_goods(self, order_number: str, returns: Sequence[ReturnRequest]) -> Order:
-        """Register goods coming back on a shipped order and put them back in stock."""
-        order = self.order_by_number(order_number)
-        if order.shipped_time is None:
-            raise OngoingApiError(409, f"Order {order_number} has not been shipped")
-        plan: list[tuple[OrderLine, float, str | None]] = []
-        planned: dict[int, float] = defaultdict(float)
-        for request in returns:
-            lines = self._lines_for(order, request.article_number)
-            returnable = sum(line.picked - line.returned - planned[line.line_id] for line in lines)
-            if request.quantity <= 0 or request.quantity > returnable:
-                raise OngoingApiError(
-                    409,
-                    f"Order {order_number}: cannot return {request.quantity:g} of "
-                    f"{request.article_number}; {returnable:g} shipped and not yet returned",
-                )
-            remaining = request.quantity
-            for line in lines:
-                take = min(remaining, line.picked - line.returned - planned[line.line_id])
-                if take <= 0:
-                    continue
-                plan.append((line, take, request.cause))
-                planned[line.line_id] += take
-                remaining -= take
+        """Register goods coming back on a shipped order's own lines, back into stock."""
+        order = self._shipped(order_number)
+        plan = self.spread_returns(order, returns)
         now = self.now()
         for line, take, cause in plan:
             line.returned += take
-            _mark_returned(line, take, cause, now, self.next_item_id)
+            _mark_returned(line, take, self.return_cause(cause), now, self.next_item_id)
             line.article.number_of_items += take
         order.last_returned = now
         order.updated = now
@@ -372,6 +349,9 @@ class OngoingState(Records):
         if number_of_items < 0 or (locked is not None and locked < 0):
             raise OngoingApiError(400, f"Article {article_number}: stock cannot be negative")
         article = self.article_by_number(article_number)
+        if number_of_items > article.number_of_items:
+            # The count found goods the records did not have: they came in now [I].
+            article.last_in_date = self.now()
         article.number_of_items = number_of_items
         if locked is not None:
             article.locked = locked
@@ -446,7 +426,7 @@ class OngoingState(Records):
 def _mark_returned(
     line: OrderLine,
     quantity: float,
-    cause: str | None,
+    cause: ReturnCause | None,
     now: datetime,
     new_id: Callable[[], int],
 ) -> None:

@@ -7,9 +7,10 @@ for an article are frozen value objects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
         OrderLineIn,
         PurchaseOrderIn,
         PurchaseOrderLineIn,
+        ReturnOrderIn,
     )
 
 __all__ = [
+    "DEFAULT_RETURN_CAUSES",
     "DEFAULT_STATUSES",
     "STOCK_INFO_WINDOW",
     "Article",
@@ -37,9 +40,16 @@ __all__ = [
     "PurchaseOrderLine",
     "PurchaseOrderStatus",
     "ReceivedItem",
+    "ReturnCause",
+    "ReturnOrder",
+    "ReturnOrderLine",
+    "ReturnOrderStatus",
+    "ReturnedArticleItem",
+    "Site",
     "StatusTable",
     "format_time",
     "parse_time",
+    "read_time",
 ]
 
 
@@ -80,24 +90,39 @@ class PurchaseOrderStatus:
     CANCELLED = 900
 
 
+class ReturnOrderStatus:
+    """Return-order status codes [I: neither the examples nor the generated clients list
+    them; the purchase order's numbering, as a return is goods coming in]."""
+
+    NOTIFIED = 100
+    PARTLY_RETURNED = 400
+    RETURNED = 500
+
+
 @dataclass(frozen=True)
 class StatusTable:
     """Codes, texts and the "started" sets; tenants localise texts, so all are settable.
 
     An order or purchase order whose status is in the started set can no longer be
-    updated or cancelled (reference §2, §7).
+    updated or cancelled (reference §2, §7); a return order cannot be updated once goods
+    came back on it [I].
     """
 
     order: Mapping[int, str]
     purchase_order: Mapping[int, str]
+    return_order: Mapping[int, str]
     order_started: frozenset[int]
     purchase_order_started: frozenset[int]
+    return_order_started: frozenset[int]
 
     def order_text(self, number: int) -> str:
         return self.order.get(number, str(number))
 
     def purchase_order_text(self, number: int) -> str:
         return self.purchase_order.get(number, str(number))
+
+    def return_order_text(self, number: int) -> str:
+        return self.return_order.get(number, str(number))
 
 
 DEFAULT_STATUSES = StatusTable(
@@ -119,15 +144,36 @@ DEFAULT_STATUSES = StatusTable(
         500: "Received",
         900: "Cancelled",
     },
+    return_order={100: "Notified", 400: "Partly returned", 500: "Returned"},
     # Released (300) means handed to the floor for picking: from then on the warehouse
     # has started, so only Error and Open can still change [I].
     order_started=frozenset({300, 320, 400, 450, 500}),
     purchase_order_started=frozenset({200, 300, 400, 500}),
+    return_order_started=frozenset({400, 500}),
+)
+
+
+@dataclass(frozen=True)
+class ReturnCause:
+    """Why goods came back, as the warehouse registers it (GetReturnCauseModel)."""
+
+    cause_id: int
+    code: str
+    name: str
+
+
+# A small built-in table [I: each tenant sets up its own]; causes the warehouse uses that
+# are not in it are added as they come.
+DEFAULT_RETURN_CAUSES = (
+    ReturnCause(1, "DAMAGED", "Damaged"),
+    ReturnCause(2, "WRONG_SIZE", "Wrong size"),
+    ReturnCause(3, "REGRET", "Changed mind"),
 )
 
 # The vendor recommends explicit offsets; a time without one is read as the warehouse's
 # wall-clock time, which is how a Swedish-hosted service most likely treats it [I].
 _WAREHOUSE_ZONE = ZoneInfo("Europe/Stockholm")
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def format_time(moment: datetime) -> str:
@@ -140,20 +186,44 @@ def format_time(moment: datetime) -> str:
     return text + "Z"
 
 
-def parse_time(value: str, parameter: str) -> datetime:
-    """Parse a query time; unparseable input (e.g. an unencoded ``+``) is a 400."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise OngoingApiError(
-            400, f"The value '{value}' is not valid for {parameter}: expected an ISO 8601 time"
-        ) from exc
+def read_time(value: str) -> datetime:
+    """An ISO 8601 date-time in UTC; ``ValueError`` if it is none.
+
+    A date alone is that day's start in UTC, so the day reads back unchanged; a time
+    without an offset is the warehouse's wall-clock time [I].
+    """
+    if _PLAIN_DATE.fullmatch(value):
+        return datetime.combine(date.fromisoformat(value), time(), UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_WAREHOUSE_ZONE)
     return parsed.astimezone(UTC)
 
 
+def parse_time(value: str, parameter: str) -> datetime:
+    """Parse a query time; unparseable input (e.g. an unencoded ``+``) is a 400."""
+    try:
+        return read_time(value)
+    except ValueError as exc:
+        raise OngoingApiError(
+            400, f"The value '{value}' is not valid for {parameter}: expected an ISO 8601 time"
+        ) from exc
+
+
 STOCK_INFO_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the emulated records live: one warehouse, one goods owner.
+
+    The warehouse's code is the URL segment; its id, name and address are built in [I].
+    """
+
+    warehouse_code: str
+    goods_owner_id: int
+    goods_owner_name: str
+    warehouse_id: int = 1
 
 
 @dataclass(frozen=True)
@@ -196,13 +266,27 @@ class Inventory:
 
 @dataclass
 class Article:
+    """An article and its stock; ``last_in_date`` is when goods of it last came in.
+
+    Every lot has an in-date (the spec types a picked item's ``inDate`` as a date-time, not
+    nullable): goods arrive by a receipt, an opening balance or a stock-take that finds
+    more, and each sets it. A pick from an article no goods were ever recorded for takes the
+    article's creation as the in-date of what it picked [I].
+    """
+
     system_id: int
     document: ArticleIn
+    created: datetime
     data_updated: datetime
     stock_changed: datetime
     number_of_items: float = 0.0
     locked: float = 0.0
     last_in_date: datetime | None = None
+
+    @property
+    def lot_in_date(self) -> datetime:
+        """The in-date of goods picked now: the last goods in, or the article's creation."""
+        return self.last_in_date or self.created
 
     @property
     def number(self) -> str:
@@ -215,11 +299,11 @@ class PickedItem:
     number_of_items: float
     serial: str
     picked_time: datetime
-    in_date: datetime | None
+    in_date: datetime
     location: str
     returned: bool = False
     return_date: datetime | None = None
-    return_cause: str | None = None
+    return_cause: ReturnCause | None = None
 
 
 @dataclass
@@ -259,8 +343,11 @@ class Order:
     created: datetime
     updated: datetime
     status_changed: datetime
+    consignee_id: int
     shipped_time: datetime | None = None
+    last_picked: datetime | None = None
     last_returned: datetime | None = None
+    shipment_id: int | None = None
     transporter_code: str | None = None
     service_code: str | None = None
     parcels: list[Parcel] = field(default_factory=list)
@@ -314,3 +401,44 @@ class PurchaseOrder:
     @property
     def expects_goods(self) -> bool:
         return self.status not in (PurchaseOrderStatus.CANCELLED, PurchaseOrderStatus.RECEIVED)
+
+
+@dataclass
+class ReturnedArticleItem:
+    """Goods that came back on a return order line (GetReturnedArticleItem)."""
+
+    number_of_items: float
+    return_time: datetime
+    cause: ReturnCause | None
+    serial: str = ""
+
+
+@dataclass
+class ReturnOrderLine:
+    line_id: int
+    row_number: str
+    order_line: OrderLine
+    to_be_returned: float
+    cause: ReturnCause | None
+    returned: float = 0.0
+    items: list[ReturnedArticleItem] = field(default_factory=list)
+
+
+@dataclass
+class ReturnOrder:
+    """A return order on a shipped customer order; what came back on it is booked here,
+    not on the customer order's lines [I]: tenants that work with return orders register
+    returns there, and a client reading only the order lines misses them."""
+
+    return_order_id: int
+    document: ReturnOrderIn
+    order: Order
+    lines: list[ReturnOrderLine]
+    status: int
+    created: datetime
+    status_changed: datetime
+    last_returned: datetime | None = None
+
+    @property
+    def number(self) -> str:
+        return self.document.return_order_number

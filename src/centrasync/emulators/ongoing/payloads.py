@@ -9,19 +9,22 @@ examples.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from centrasync.emulators.ongoing.model import OngoingApiError
+from centrasync.emulators.ongoing.model import OngoingApiError, read_time
 
 __all__ = [
     "ArticleIn",
     "CodeName",
     "ConsigneeAdvancedIn",
     "ConsigneeIn",
+    "CustomerOrderLineRefIn",
+    "CustomerOrderRefIn",
+    "LinePricesIn",
     "MarketPlaceIn",
     "NotificationIn",
     "OrderAdvancedIn",
@@ -31,10 +34,26 @@ __all__ = [
     "PurchaseOrderLineIn",
     "ReportedNumberIn",
     "ReportedReturnedNumberIn",
+    "ReturnOrderIn",
+    "ReturnOrderLineIn",
+    "ReturnTrackingIn",
     "TransporterIn",
     "VendorModel",
     "parse_body",
 ]
+
+
+def _spec_time(value: Any) -> Any:
+    """The spec types dates as date-times: a day alone, or a day and a time of it."""
+    if isinstance(value, date | datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date or date-time")
+    return read_time(value)
+
+
+SpecTime = Annotated[datetime, BeforeValidator(_spec_time)]
+"""A body date-time in UTC (see :func:`~.model.read_time` for dates and missing offsets)."""
 
 
 class VendorModel(BaseModel):
@@ -54,11 +73,22 @@ class SupplierInfoIn(VendorModel):
     supplier_name: str | None = None
 
 
+class AlternativeBarCodeIn(VendorModel):
+    bar_code: str | None = None
+    quantity_per_bar_code: float | None = None
+    bar_code_type: CodeName | None = None
+
+
 class BarCodeInfoIn(VendorModel):
     bar_code: str | None = None
     bar_code_package: str | None = None
     bar_code_pallet: str | None = None
-    alternative_bar_codes: list[str] | None = None
+    alternative_bar_codes: list[AlternativeBarCodeIn] | None = None
+
+    def codes(self) -> set[str]:
+        """Every bar code the article answers to: its own and the alternative ones."""
+        alternatives = {alt.bar_code for alt in self.alternative_bar_codes or ()}
+        return {code for code in (self.bar_code, *alternatives) if code}
 
 
 class ArticleIn(VendorModel):
@@ -73,8 +103,8 @@ class ArticleIn(VendorModel):
     is_obsolete: bool | None = None
     supplier_info: SupplierInfoIn | None = None
     bar_code_info: BarCodeInfoIn | None = None
-    quantity_per_package: float | None = None
-    quantity_per_pallet: float | None = None
+    quantity_per_package: int | None = None
+    quantity_per_pallet: int | None = None
     weight: float | None = None
     net_weight: float | None = None
     length: float | None = None
@@ -89,7 +119,7 @@ class ArticleIn(VendorModel):
     country_of_origin_code: str | None = None
     statistics_number: str | None = None
     customs_description: str | None = None
-    stock_limit: float | None = None
+    stock_limit: int | None = None
     link_to_picture: str | None = None
     external_number_of_items: float | None = None
     article_group: CodeName | None = None
@@ -151,12 +181,25 @@ class CustomsInfoIn(VendorModel):
     customs_value_currency_code: str | None = None
 
 
+class LinePricesIn(VendorModel):
+    """``orderLines[].prices``: what the line costs (PostOrderLinePrices) [I: the write model's
+    fields taken as the read model's, GetOrderLinePrices]."""
+
+    line_price: float | None = None
+    customer_line_price: float | None = None
+    currency_code: str | None = None
+    discount_percentage: float | None = None
+
+
 class OrderLineIn(VendorModel):
     row_number: str = Field(min_length=1)
     article_number: str = Field(min_length=1)
     number_of_items: float = Field(0.0, ge=0)
     comment: str | None = None
-    should_be_picked: bool = True
+    # Nullable in PostOrderLine; null or left out means the line is to be picked [I].
+    should_be_picked: bool | None = None
+    line_type: CodeName | None = None
+    prices: LinePricesIn | None = None
     serial_number: str | None = None
     batch_number: str | None = None
     line_total_customs_value: float | None = None
@@ -168,7 +211,7 @@ class OrderLineIn(VendorModel):
 class OrderIn(VendorModel):
     goods_owner_id: int
     order_number: str = Field(min_length=1)
-    delivery_date: date
+    delivery_date: SpecTime
     consignee: ConsigneeIn
     goods_owner_order_id: str | None = None
     reference_number: str | None = None
@@ -194,6 +237,11 @@ class OrderIn(VendorModel):
     market_place: MarketPlaceIn | None = None
     advanced: OrderAdvancedIn | None = None
     invoice_url: str | None = None
+    classes: list[CodeName] | None = None
+    terms_of_delivery_type: CodeName | None = None
+    picking_priority: int | None = None
+    production_code: str | None = None
+    prepared_transport_document_id: str | None = None
     order_lines: list[OrderLineIn] = Field(default_factory=list)
 
 
@@ -218,11 +266,47 @@ class PurchaseOrderIn(VendorModel):
     supplier_order_number: str | None = None
     goods_owner_reference: str | None = None
     reference_number: str | None = None
-    in_date: date | None = None
+    in_date: SpecTime | None = None
     supplier_info: SupplierIn | None = None
     purchase_order_type: CodeName | None = None
     purchase_order_remark: str | None = None
     purchase_order_lines: list[PurchaseOrderLineIn] = Field(default_factory=list)
+
+
+class CustomerOrderRefIn(VendorModel):
+    """``customerOrder``: Ongoing's id of the order the goods were shipped on."""
+
+    order_id: int | None = None
+
+
+class CustomerOrderLineRefIn(VendorModel):
+    order_line_id: int | None = None
+
+
+class ReturnOrderLineIn(VendorModel):
+    return_order_row_number: str = Field(min_length=1)
+    customer_order_line: CustomerOrderLineRefIn
+    to_be_returned_number_of_items: float = Field(ge=0)
+    return_cause: CodeName | None = None
+
+
+class ReturnTrackingIn(VendorModel):
+    waybill: str | None = None
+    tracking_url: str | None = None
+
+
+class ReturnOrderIn(VendorModel):
+    """``PUT /returnOrders`` (PostReturnOrderModel); the first four fields are required."""
+
+    goods_owner_id: int
+    return_order_number: str = Field(min_length=1)
+    customer_order: CustomerOrderRefIn
+    return_order_lines: list[ReturnOrderLineIn]
+    comment: str | None = None
+    in_date: SpecTime | None = None
+    warehouse_id: int | None = None
+    tracking: list[ReturnTrackingIn] | None = None
+    return_order_handling_comment: str | None = None
 
 
 class ReportedNumberIn(VendorModel):

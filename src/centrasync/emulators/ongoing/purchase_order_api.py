@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from centrasync.emulators.ongoing.api_common import (
     GoodsOwner,
-    QueryArgs,
+    distinct_code_names,
     json_body,
     page,
     record_label,
+    status_list,
     within,
 )
 from centrasync.emulators.ongoing.model import PurchaseOrder
@@ -22,10 +22,29 @@ from centrasync.emulators.ongoing.render import render_purchase_order
 __all__ = ["add_purchase_order_routes"]
 
 
+# Query parameters the spec lists for ``GET /purchaseOrders`` (besides goodsOwnerId).
+_PURCHASE_ORDER_PARAMS = frozenset(
+    {
+        "purchaseOrderNumber",
+        "lastReceiveTimeFrom",
+        "lastReceiveTimeTo",
+        "purchaseOrderStatusFrom",
+        "purchaseOrderStatusTo",
+        "onlyPurchaseOrdersWithOrderLinesToReport",
+        "purchaseOrderIdFrom",
+        "maxPurchaseOrdersToGet",
+        "purchaseOrderStatusChangedTimeFrom",
+        "purchaseOrderNumbers",
+        "articleNumbers",
+        "inDateFrom",
+        "inDateTo",
+    }
+)
+
+
 def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[PurchaseOrder]:
     """The filters and cursor of ``GET /purchaseOrders``."""
-    owner.check_query(request)
-    args = QueryArgs(request)
+    args = owner.query(request, _PURCHASE_ORDER_PARAMS, owner_required=True)
     numbers = set(args.texts("purchaseOrderNumbers"))
     single = args.text("purchaseOrderNumber")
     articles = set(args.texts("articleNumbers"))
@@ -34,6 +53,8 @@ def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[Purchase
     received_from = args.time("lastReceiveTimeFrom")
     received_to = args.time("lastReceiveTimeTo")
     changed_from = args.time("purchaseOrderStatusChangedTimeFrom")
+    in_from, in_to = args.time("inDateFrom"), args.time("inDateTo")
+    # The spec text: at least one line with ReportedNumberOfItems != ReceivedNumberOfItems.
     to_report = args.flag("onlyPurchaseOrdersWithOrderLinesToReport")
     selected = [
         po
@@ -44,6 +65,7 @@ def select_purchase_orders(owner: GoodsOwner, request: Request) -> list[Purchase
         and within(po.status, status_from, status_to)
         and within(po.last_receive_time, received_from, received_to)
         and within(po.status_changed, changed_from, None)
+        and within(po.document.in_date, in_from, in_to)
         and (not to_report or any(ln.received != (ln.reported or 0.0) for ln in po.lines))
     ]
     return page(
@@ -58,10 +80,11 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
     state = owner.state
 
     def purchase_order_json(purchase_order: PurchaseOrder) -> dict[str, Any]:
-        return render_purchase_order(purchase_order, state.statuses, state.goods_owner_name)
+        return render_purchase_order(purchase_order, state.statuses, state.site)
 
     @router.put("/purchaseOrders")
-    async def put_purchase_order(request: Request) -> JSONResponse:
+    async def put_purchase_order(request: Request) -> dict[str, Any]:
+        owner.query(request)
         body = await json_body(request)
         record = record_label("Purchase order", body, "purchaseOrderNumber")
         document = parse_body(PurchaseOrderIn, body, record)
@@ -69,36 +92,37 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         async with owner.write_turn():
             purchase_order, created = state.upsert_purchase_order(document)
         verb = "created" if created else "updated"
-        return JSONResponse(
-            {
-                "purchaseOrderId": purchase_order.purchase_order_id,
-                "message": f"Inorder with order number {purchase_order.number} {verb}. <br/>",
-            },
-            status_code=201 if created else 200,
-        )
+        # The spec lists only 200 for PUT /purchaseOrders, created or updated.
+        return {
+            "purchaseOrderId": purchase_order.purchase_order_id,
+            "message": f"Inorder with order number {purchase_order.number} {verb}. <br/>",
+        }
 
     @router.get("/purchaseOrders/statuses")
-    async def purchase_order_statuses() -> dict[str, Any]:
+    async def purchase_order_statuses(request: Request) -> dict[str, Any]:
+        owner.query(request)
         # The vendor example answers under "orderStatuses" for purchase orders too.
-        return {
-            "orderStatuses": [
-                {"number": number, "text": text}
-                for number, text in sorted(state.statuses.purchase_order.items())
-            ]
-        }
+        return status_list("orderStatuses", state.statuses.purchase_order)
+
+    @router.get("/purchaseOrders/types")
+    async def purchase_order_types(request: Request) -> dict[str, Any]:
+        """The purchase-order types in use [I: as for order types]."""
+        owner.query(request, owner_required=True)
+        types = (po.document.purchase_order_type for po in state.purchase_orders.values())
+        return {"purchaseOrderTypes": distinct_code_names(types)}
 
     @router.get("/purchaseOrders")
     async def get_purchase_orders(request: Request) -> list[dict[str, Any]]:
         return [purchase_order_json(po) for po in select_purchase_orders(owner, request)]
 
-    @router.get("/purchaseOrders/{purchase_order_id}")
+    @router.get("/purchaseOrders/{purchase_order_id:int}")
     async def get_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         return purchase_order_json(state.purchase_order_by_id(purchase_order_id))
 
-    @router.delete("/purchaseOrders/{purchase_order_id}")
+    @router.delete("/purchaseOrders/{purchase_order_id:int}")
     async def delete_purchase_order(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         async with owner.write_turn():
             purchase_order = state.cancel_purchase_order(purchase_order_id)
         return {
@@ -106,11 +130,13 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
             "message": f"Inorder with order number {purchase_order.number} cancelled.",
         }
 
-    @router.patch("/purchaseOrders/{purchase_order_id}/lines/{line_id}/reportedNumberOfItems")
+    @router.patch(
+        "/purchaseOrders/{purchase_order_id:int}/lines/{line_id:int}/reportedNumberOfItems"
+    )
     async def patch_po_reported(
         request: Request, purchase_order_id: int, line_id: int
     ) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         raw = await json_body(request)
         body = parse_body(ReportedNumberIn, raw, f"Purchase order line {line_id}")
         async with owner.write_turn():
@@ -118,10 +144,10 @@ def add_purchase_order_routes(router: APIRouter, owner: GoodsOwner) -> None:
         return {"purchaseOrderId": purchase_order_id, "message": f"Line {line_id} updated"}
 
     @router.patch(
-        "/purchaseOrders/{purchase_order_id}/setReportedNumberOfItemsToReceivedNumberOfItems"
+        "/purchaseOrders/{purchase_order_id:int}/setReportedNumberOfItemsToReceivedNumberOfItems"
     )
     async def patch_po_all_reported(request: Request, purchase_order_id: int) -> dict[str, Any]:
-        owner.check_query(request, required=False)
+        owner.query(request)
         async with owner.write_turn():
             state.report_all_received(purchase_order_id)
         return {"purchaseOrderId": purchase_order_id, "message": "Purchase order updated"}

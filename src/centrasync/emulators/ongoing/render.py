@@ -6,7 +6,7 @@ never-reported numbers are ``null``, dates are ``YYYY-MM-DD`` and times UTC with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,26 +18,35 @@ from centrasync.emulators.ongoing.model import (
     PickedItem,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReturnCause,
+    ReturnedArticleItem,
+    ReturnOrder,
+    ReturnOrderLine,
+    Site,
     StatusTable,
     format_time,
 )
-from centrasync.emulators.ongoing.payloads import TransporterIn, VendorModel
+from centrasync.emulators.ongoing.payloads import (
+    ConsigneeIn,
+    NotificationIn,
+    TransporterIn,
+    VendorModel,
+)
 
 __all__ = [
     "TRANSPORTER_CONTRACTS",
-    "WAREHOUSE_ID",
     "render_article",
     "render_inventory",
     "render_inventory_per_warehouse",
     "render_order",
     "render_purchase_order",
+    "render_return_causes",
+    "render_return_order",
     "render_transporter_contracts",
+    "render_warehouse",
 ]
 
 JSON = dict[str, Any]
-
-# The emulated system has a single warehouse.
-WAREHOUSE_ID = 1
 
 # A small built-in transporter table: carrier code → (carrier name, {service code: name}).
 TRANSPORTER_CONTRACTS: Mapping[str, tuple[str, Mapping[str, str]]] = {
@@ -62,8 +71,47 @@ def _dump(model: VendorModel | None) -> JSON | None:
     return None if model is None else model.model_dump(by_alias=True)
 
 
-def _goods_owner(goods_owner_id: int, name: str) -> JSON:
-    return {"id": goods_owner_id, "name": name}
+def _goods_owner(site: Site) -> JSON:
+    return {"id": site.goods_owner_id, "name": site.goods_owner_name}
+
+
+def _warehouse(site: Site) -> JSON:
+    """The warehouse as documents name it (GetOrderWarehouse, GetPurchaseOrderWarehouse)."""
+    return {"id": site.warehouse_id, "code": site.warehouse_code, "name": site.warehouse_code}
+
+
+def _notification(model: NotificationIn | None) -> JSON | None:
+    """``{toBeNotified, value}``; ``toBeNotified`` is a boolean, never null, when read."""
+    if model is None:
+        return None
+    return {"toBeNotified": bool(model.to_be_notified), "value": model.value}
+
+
+def render_warehouse(site: Site) -> JSON:
+    """One row of ``GET /warehouses`` (WarehouseModel), with a built-in address [I]."""
+    return {
+        **_warehouse(site),
+        "address": {
+            "name": site.warehouse_code,
+            "address1": "Lagervägen 1",
+            "address2": None,
+            "address3": None,
+            "postCode": "50630",
+            "city": "Borås",
+            "countryCode": "SE",
+            "countryStateCode": None,
+            "deliveryInstruction": None,
+            "addressFreeText1": None,
+            "addressFreeText2": None,
+            "telephoneNotification": None,
+            "emailNotification": None,
+            "smsNotification": None,
+        },
+    }
+
+
+def _cause(cause: ReturnCause | None) -> JSON | None:
+    return None if cause is None else {"code": cause.code, "name": cause.name}
 
 
 def _article_ref(article: Article) -> JSON:
@@ -92,7 +140,7 @@ def render_inventory(article: Article, figures: Inventory) -> JSON:
     }
 
 
-def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON:
+def render_inventory_per_warehouse(article: Article, figures: Inventory, site: Site) -> JSON:
     """One row of ``GET /articles/inventoryPerWarehouse`` (shape from the generated models).
 
     With one warehouse, available-for-sale equals sellable [I].
@@ -102,7 +150,7 @@ def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON
         "articleNumber": article.number,
         "inventoryPerWarehouse": [
             {
-                "warehouseId": WAREHOUSE_ID,
+                "warehouseId": site.warehouse_id,
                 "numberOfItems": figures.number_of_items,
                 "sellableNumberOfItems": figures.sellable,
                 "availableForSaleNumberOfItems": figures.sellable,
@@ -113,12 +161,10 @@ def render_inventory_per_warehouse(article: Article, figures: Inventory) -> JSON
     }
 
 
-def render_article(
-    article: Article, figures: Inventory, goods_owner_id: int, goods_owner_name: str
-) -> JSON:
+def render_article(article: Article, figures: Inventory, site: Site) -> JSON:
     doc = article.document
     return {
-        "goodsOwner": _goods_owner(goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "articleSystemId": article.system_id,
         "articleNumber": doc.article_number,
         "articleName": doc.article_name or "",
@@ -153,6 +199,7 @@ def render_article(
         "articleColor": _dump(doc.article_color),
         "articleSize": _dump(doc.article_size),
         "inventoryInfo": render_inventory(article, figures),
+        "articleDataLastUpdated": format_time(article.data_updated),
     }
 
 
@@ -160,7 +207,7 @@ def _picked_item(item: PickedItem) -> JSON:
     return {
         "articleItemId": item.item_id,
         "numberOfItems": item.number_of_items,
-        "inDate": _time(item.in_date),
+        "inDate": format_time(item.in_date),
         "serial": item.serial,
         "caseNumber": "",
         "batchNumber": "",
@@ -173,11 +220,7 @@ def _picked_item(item: PickedItem) -> JSON:
         "expiryDate": None,
         "returnDate": _time(item.return_date),
         "pickedTime": _time(item.picked_time),
-        "returnCause": (
-            None
-            if item.return_cause is None
-            else {"code": item.return_cause, "name": item.return_cause}
-        ),
+        "returnCause": _cause(item.return_cause),
         "location": item.location,
         "locationTypeCode": "",
         "articleItemStatus": None,
@@ -199,7 +242,7 @@ def _order_line(line: OrderLine) -> JSON:
         "reportedNumberOfItems": line.reported,
         "returnedNumberOfItems": line.returned,
         "reportedReturnedNumberOfItems": line.reported_returned,
-        "shouldBePicked": row.should_be_picked,
+        "shouldBePicked": row.should_be_picked is not False,
         "pickedArticleItems": [_picked_item(item) for item in line.picked_items],
         "subOrderLines": None,
         "serialNumber": row.serial_number,
@@ -207,6 +250,8 @@ def _order_line(line: OrderLine) -> JSON:
         "lineTotalCustomsValue": row.line_total_customs_value,
         "customerArticleNumber": row.customer_article_number,
         "externalId": row.external_id,
+        "lineType": _dump(row.line_type),
+        "prices": _dump(row.prices),
     }
 
 
@@ -230,11 +275,26 @@ def _service(transporter: TransporterIn | None) -> str | None:
     return None if transporter is None else transporter.transporter_service_code
 
 
-def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> JSON:
+def _consignee(consignee: ConsigneeIn, customer_id: int) -> JSON:
+    """The consignee as sent, with its customer id; notifications say true or false."""
+    shown: JSON = consignee.model_dump(by_alias=True)
+    advanced = consignee.advanced
+    if advanced is not None:
+        shown["advanced"] = {
+            **advanced.model_dump(by_alias=True),
+            "telephoneNotification": _notification(advanced.telephone_notification),
+            "emailNotification": _notification(advanced.email_notification),
+            "smsNotification": _notification(advanced.sms_notification),
+        }
+    shown["id"] = customer_id
+    return shown
+
+
+def render_order(order: Order, statuses: StatusTable, site: Site) -> JSON:
     doc = order.document
     waybill = order.parcels[0].tracking_number if order.parcels else None
     return {
-        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "orderInfo": {
             "orderId": order.order_id,
             "orderNumber": doc.order_number,
@@ -249,29 +309,34 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             "freeText3": doc.free_text3,
             "orderType": _dump(doc.order_type),
             "wayOfDelivery": _dump(doc.way_of_delivery),
-            "deliveryDate": doc.delivery_date.isoformat(),
+            "deliveryDate": format_time(doc.delivery_date),
             "createdDate": format_time(order.created),
             "shippedTime": _time(order.shipped_time),
             "wayBill": waybill,
             "returnWayBill": None,
             "orderStatus": {"number": order.status, "text": statuses.order_text(order.status)},
-            "emailNotification": _dump(doc.email_notification),
-            "smsNotification": _dump(doc.sms_notification),
-            "telephoneNotification": _dump(doc.telephone_notification),
+            "emailNotification": _notification(doc.email_notification),
+            "smsNotification": _notification(doc.sms_notification),
+            "telephoneNotification": _notification(doc.telephone_notification),
             "orderedNumberOfItems": sum(line.ordered for line in order.lines),
             "allocatedNumberOfItems": sum(line.allocated for line in order.lines),
             "pickedNumberOfItems": sum(line.picked for line in order.lines),
             "customsInfo": _dump(doc.customs_info),
             # The rest in the generated GetOrderInfo's order; not in the vendor's example.
+            "preparedTransportDocumentId": doc.prepared_transport_document_id,
+            "warehouse": _warehouse(site),
+            "termsOfDeliveryType": _dump(doc.terms_of_delivery_type),
             "customerPrice": doc.customer_price,
             "consigneeOrderNumber": doc.consignee_order_number,
             "warehouseInstruction": doc.warehouse_instruction,
             "marketPlace": _dump(doc.market_place),
+            "pickingPriority": doc.picking_priority,
+            "productionCode": doc.production_code,
             "advanced": _dump(doc.advanced),
             "freightPrice": doc.freight_price,
             "invoiceUrl": doc.invoice_url,
         },
-        "consignee": _dump(doc.consignee),
+        "consignee": _consignee(doc.consignee, order.consignee_id),
         "parcels": [
             {
                 "id": parcel.parcel_id,
@@ -301,6 +366,9 @@ def render_order(order: Order, statuses: StatusTable, goods_owner_name: str) -> 
             for parcel in order.parcels
         ],
         "returnTracking": [],
+        "classes": [_dump(order_class) for order_class in doc.classes or ()],
+        # The transport booking the order went out on, once shipped [I].
+        "shipmentInfo": None if order.shipment_id is None else {"shipmentId": order.shipment_id},
     }
 
 
@@ -313,6 +381,8 @@ def _purchase_order_line(line: PurchaseOrderLine) -> JSON:
         "advisedNumberOfItems": line.advised,
         "receivedNumberOfItems": line.received,
         "reportedNumberOfItems": line.reported,
+        "rowPrice": line.row.row_price,
+        "externalOrderLineId": line.row.external_order_line_id,
         "articleItems": [
             {
                 "originalArticleItemId": item.item_id,
@@ -334,13 +404,11 @@ def _purchase_order_line(line: PurchaseOrderLine) -> JSON:
     }
 
 
-def render_purchase_order(
-    purchase_order: PurchaseOrder, statuses: StatusTable, goods_owner_name: str
-) -> JSON:
+def render_purchase_order(purchase_order: PurchaseOrder, statuses: StatusTable, site: Site) -> JSON:
     doc = purchase_order.document
     status = purchase_order.status
     return {
-        "goodsOwner": _goods_owner(doc.goods_owner_id, goods_owner_name),
+        "goodsOwner": _goods_owner(site),
         "supplierInfo": _dump(doc.supplier_info),
         "purchaseOrderInfo": {
             "purchaseOrderId": purchase_order.purchase_order_id,
@@ -353,9 +421,11 @@ def render_purchase_order(
                 "text": statuses.purchase_order_text(status),
             },
             "purchaseOrderType": _dump(doc.purchase_order_type),
-            "inDate": None if doc.in_date is None else doc.in_date.isoformat(),
+            "inDate": _time(doc.in_date),
             "purchaseOrderRemark": doc.purchase_order_remark,
             "lastReceiveTime": _time(purchase_order.last_receive_time),
+            "warehouse": _warehouse(site),
+            "createdDate": format_time(purchase_order.created),
         },
         "purchaseOrderLines": [_purchase_order_line(line) for line in purchase_order.lines],
     }
@@ -375,3 +445,84 @@ def render_transporter_contracts() -> list[JSON]:
         }
         for code, (carrier_name, services) in TRANSPORTER_CONTRACTS.items()
     ]
+
+
+def _returned_item(item: ReturnedArticleItem) -> JSON:
+    return {
+        "numberOfItems": item.number_of_items,
+        "batch": None,
+        "serial": item.serial,
+        "expiryDate": None,
+        "container": None,
+        "weight": None,
+        "volume": None,
+        "comment": None,
+        "returnTime": format_time(item.return_time),
+        "returnComment": None,
+        "isReturnRemovedByInventory": False,
+        "returnCause": _cause(item.cause),
+        "articleItemStatus": None,
+        "articleItemCategory": None,
+    }
+
+
+def _return_order_line(line: ReturnOrderLine) -> JSON:
+    article = line.order_line.article
+    return {
+        "returnOrderLineId": line.line_id,
+        "returnOrderRowNumber": line.row_number,
+        "customerOrderLine": {
+            "orderLineId": line.order_line.line_id,
+            "customerOrderRowNumber": line.order_line.row.row_number,
+        },
+        "article": {
+            "articleSystemId": article.system_id,
+            "articleNumber": article.number,
+            "articleName": article.document.article_name or "",
+        },
+        "returnCause": _cause(line.cause),
+        "returnedNumberOfItems": line.returned,
+        "pickedNumberOfItems": line.order_line.picked,
+        "toBeReturnedNumberOfItems": line.to_be_returned,
+        "returnedRemovedByInventoryNumberOfItems": 0.0,
+        "returnedArticleItems": [_returned_item(item) for item in line.items],
+    }
+
+
+def render_return_order(return_order: ReturnOrder, statuses: StatusTable, site: Site) -> JSON:
+    """``GET /returnOrders`` row and ``GET /returnOrders/{id}`` (GetReturnOrderModel)."""
+    doc = return_order.document
+    status = return_order.status
+    return {
+        "returnOrderInfo": {
+            "returnOrderId": return_order.return_order_id,
+            "returnOrderNumber": doc.return_order_number,
+            "comment": doc.comment,
+            "inDate": _time(doc.in_date),
+            "returnOrderStatus": {"number": status, "text": statuses.return_order_text(status)},
+            "warehouse": _warehouse(site),
+            "returnOrderHandlingComment": doc.return_order_handling_comment,
+        },
+        "customerOrderInfo": {
+            "orderId": return_order.order.order_id,
+            "orderNumber": return_order.order.number,
+        },
+        "returnOrderLines": [_return_order_line(line) for line in return_order.lines],
+    }
+
+
+def render_return_causes(causes: Iterable[ReturnCause]) -> JSON:
+    """``GET /returnOrders/returnCauses`` (GetReturnCausesModel)."""
+    return {
+        "returnCauses": [
+            {
+                "code": cause.code,
+                "name": cause.name,
+                "isRemoveCause": False,
+                "isChangeCause": False,
+                "isReturnCommentMandatory": False,
+                "id": cause.cause_id,
+            }
+            for cause in sorted(causes, key=lambda c: c.cause_id)
+        ]
+    }

@@ -23,6 +23,7 @@ from centrasync.emulators.ongoing.model import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    Site,
     StatusTable,
 )
 from centrasync.emulators.ongoing.payloads import ArticleIn, OrderIn, PurchaseOrderIn
@@ -42,11 +43,13 @@ class Records:
         goods_owner_id: int = 1,
         *,
         goods_owner_name: str = "Emulated goods owner",
+        warehouse: str = "demo",
         clock: Callable[[], datetime] | None = None,
         statuses: StatusTable = DEFAULT_STATUSES,
     ) -> None:
         self.goods_owner_id = goods_owner_id
         self.goods_owner_name = goods_owner_name
+        self.site = Site(warehouse, goods_owner_id, goods_owner_name)
         self.statuses = statuses
         self._clock = clock or _utc_now
         self.reset()
@@ -67,6 +70,10 @@ class Records:
         self._purchase_order_line_ids = itertools.count(501)
         self._item_ids = itertools.count(60001)
         self._parcel_ids = itertools.count(301)
+        self._shipment_ids = itertools.count(7001)
+        # Ongoing keeps a customer per customer number; the order's consignee is one.
+        self._customer_ids = itertools.count(21001)
+        self._customers: dict[str, int] = {}
 
     def now(self) -> datetime:
         moment = self._clock()
@@ -81,12 +88,15 @@ class Records:
         now = self.now()
         article = self.articles.get(document.article_number)
         if article is None:
+            opening = self.opening_stock.pop(document.article_number, 0.0)
             article = Article(
                 next(self._article_ids),
                 document,
+                created=now,
                 data_updated=now,
                 stock_changed=now,
-                number_of_items=self.opening_stock.pop(document.article_number, 0.0),
+                number_of_items=opening,
+                last_in_date=now if opening > 0 else None,
             )
             self.articles[document.article_number] = article
             return article, True
@@ -195,6 +205,7 @@ class Records:
                 created=now,
                 updated=now,
                 status_changed=now,
+                consignee_id=self._customer_id(document, None),
             )
             self.orders[order.order_id] = order
             self._order_numbers[order.number] = order.order_id
@@ -212,9 +223,20 @@ class Records:
             for row in document.order_lines
         ]
         order.document = document
+        order.consignee_id = self._customer_id(document, order.consignee_id)
         order.updated = now
         self.touch_stock([*touched, *(line.article for line in order.lines)])
         return order, False
+
+    def _customer_id(self, document: OrderIn, current: int | None) -> int:
+        """The consignee's customer id: one per customer number; without a number, the
+        order keeps the customer it has, or gets a new one [I]."""
+        number = document.consignee.customer_number
+        if number is None:
+            return current if current is not None else next(self._customer_ids)
+        if number not in self._customers:
+            self._customers[number] = next(self._customer_ids)
+        return self._customers[number]
 
     def _refuse_if_started(self, order: Order, verb: str) -> None:
         if order.status == OrderStatus.CANCELLED:
@@ -378,6 +400,9 @@ class Records:
 
     def next_parcel_id(self) -> int:
         return next(self._parcel_ids)
+
+    def next_shipment_id(self) -> int:
+        return next(self._shipment_ids)
 
 
 def _check_unique_rows(record: str, row_numbers: list[str]) -> None:

@@ -350,6 +350,25 @@ class OngoingApi:
                 yield Listing(tuple(fresh), tuple(rejected))
             cursor = next_cursor
 
+    async def listing(
+        self, path: str, model: type[M], identity: Identity, params: QueryParams = ()
+    ) -> Listing[M]:
+        """Every row of an unpaged read; a row that fails validation is rejected by name and
+        field, and the others are read."""
+        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+
+        def parse(data: Any, endpoint: str) -> Listing[M]:
+            if not isinstance(data, list):
+                return Listing(tuple(self._validate(adapter, data, endpoint)))
+            try:
+                return Listing(tuple(adapter.validate_python(data)))
+            except ValidationError:
+                good, bad = self._sorted_out(model, data, identity, endpoint)
+                return Listing(tuple(good), tuple(unreadable for _, unreadable in bad))
+
+        result: Listing[M] = await self._read(path, params, parse)
+        return result
+
     @staticmethod
     def _sorted_out(
         model: type[M], rows: list[Any], identity: Identity, endpoint: str

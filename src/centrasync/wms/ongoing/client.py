@@ -51,6 +51,7 @@ from .models import (
     GetInventoryPerWarehouseModel,
     GetOrderModel,
     GetPurchaseOrderModel,
+    GetReturnOrderModel,
     PostArticleResponse,
     PostOrderResponse,
     PostPurchaseOrderResponse,
@@ -68,6 +69,11 @@ _STOCK_DELTA_WINDOW = timedelta(hours=23, minutes=50)
 # Article numbers per stock read, to keep the query string well under common URL limits [I].
 _SKUS_PER_READ = 50
 _ORDER = Identity("order", ("orderInfo", "orderId"), ("orderInfo", "orderNumber"))
+_RETURN_ORDER = Identity(
+    "return order",
+    ("returnOrderInfo", "returnOrderId"),
+    ("customerOrderInfo", "orderNumber"),
+)
 _PURCHASE_ORDER = Identity(
     "purchase order",
     ("purchaseOrderInfo", "purchaseOrderId"),
@@ -117,7 +123,9 @@ class _ArticleDocument(BaseModel):
 
 
 # Fields of an article read that are not part of the document a PUT sends.
-_READ_ONLY_ARTICLE_FIELDS = frozenset({"articleSystemId", "goodsOwner", "inventoryInfo"})
+_READ_ONLY_ARTICLE_FIELDS = frozenset(
+    {"articleSystemId", "goodsOwner", "inventoryInfo", "articleDataLastUpdated"}
+)
 
 
 def _chunks(skus: Sequence[str] | None) -> list[list[str]]:
@@ -447,6 +455,21 @@ class OngoingWarehouse(AsyncClosing):
             reported,
             lambda value: ReportedReturnedNumberOfItems(reported_returned_number_of_items=value),
         )
+
+    async def list_return_orders(
+        self, returned_since: datetime | None = None
+    ) -> Listing[ReturnedOrder]:
+        """Return orders with goods back on them; ``GET /returnOrders`` has no paging, so
+        ``returned_since`` (``goodsReturnedFromDate``) keeps the read small."""
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if returned_since is not None:
+            if returned_since.utcoffset() is None:
+                raise ValueError("list_return_orders: returned_since must be timezone-aware")
+            params.append(("goodsReturnedFromDate", _format_time(returned_since)))
+        rows = await self._api.listing("returnOrders", GetReturnOrderModel, _RETURN_ORDER, params)
+        orders = [mapping.return_order_returns(row) for row in rows]
+        returned = (o for o in orders if any(line.returned > 0 for line in o.lines))
+        return Listing(tuple(returned), rows.rejected)
 
     # -- in-orders ------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .models import (
     GetOrderLine,
     GetOrderModel,
     GetPurchaseOrderModel,
+    GetReturnOrderModel,
     PostArticleModel,
     PostBarCodeInfo,
     PostConsignee,
@@ -45,6 +46,7 @@ from .models import (
     PostPurchaseOrderModel,
     PostSupplierInfo,
     PostTransporter,
+    ReturnOrderLine,
     WarehouseStock,
 )
 
@@ -53,6 +55,7 @@ __all__ = [
     "line_key",
     "quantity",
     "received_in_order",
+    "return_order_returns",
     "returned_order",
     "shipped_order",
     "stock_level",
@@ -373,6 +376,50 @@ def returned_order(model: GetOrderModel) -> ReturnedOrder:
             for line in model.order_lines
         ),
     )
+
+
+def return_order_returns(model: GetReturnOrderModel) -> ReturnedOrder:
+    """What came back on a return order, as returns on its customer order's lines.
+
+    A line's key is its customer order line's row number, which we send as both
+    ``rowNumber`` and ``externalId``; the return order line carries only the former.
+    Ongoing keeps no reported figure here, so ``reported`` is zero.
+    """
+    info = model.return_order_info
+    return ReturnedOrder(
+        order_number=model.customer_order_info.order_number,
+        wms_id=str(info.return_order_id),
+        return_order=info.return_order_number,
+        lines=tuple(
+            ReturnedLine(
+                line_key=_return_order_line_key(line),
+                sku=line.article.article_number,
+                returned=quantity(line.returned_number_of_items),
+                reported=quantity(0),
+                causes=_return_order_causes(line),
+                wms_line_id=str(line.return_order_line_id),
+            )
+            for line in model.return_order_lines
+        ),
+    )
+
+
+def _return_order_line_key(line: ReturnOrderLine) -> str:
+    ref = line.customer_order_line
+    if ref is None:
+        return str(line.return_order_line_id)
+    return line_key(None, ref.customer_order_row_number, ref.order_line_id or 0)
+
+
+def _return_order_causes(line: ReturnOrderLine) -> tuple[str, ...]:
+    """Causes of the items that came back, else the cause the line was announced with."""
+    causes: list[str] = []
+    pairs = [item.return_cause for item in line.returned_article_items] or [line.return_cause]
+    for cause in pairs:
+        text = (cause.name or cause.code) if cause else None
+        if text and text not in causes:
+            causes.append(text)
+    return tuple(causes)
 
 
 def received_in_order(model: GetPurchaseOrderModel) -> ReceivedInOrder:

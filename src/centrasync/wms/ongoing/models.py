@@ -26,6 +26,7 @@ __all__ = [
     "GetParcel",
     "GetPurchaseOrderLine",
     "GetPurchaseOrderModel",
+    "GetReturnOrderModel",
     "InventoryAdjustmentGroup",
     "InventoryInfo",
     "OrderInfo",
@@ -49,6 +50,7 @@ __all__ = [
     "PurchaseOrderInfo",
     "ReportedNumberOfItems",
     "ReportedReturnedNumberOfItems",
+    "ReturnOrderLine",
     "StatusInfo",
     "StatusList",
     "TransporterContract",
@@ -527,3 +529,48 @@ class GetPurchaseOrderModel(OngoingModel):
     supplier_info: PostSupplierInfo | None = None
     purchase_order_info: PurchaseOrderInfo
     purchase_order_lines: ListOrNull[GetPurchaseOrderLine] = Field(default_factory=list)
+
+
+# -- read side: return orders -------------------------------------------------------------------
+
+
+class ReturnedArticleItem(OngoingModel):
+    number_of_items: float = 0.0
+    serial: str | None = None
+    return_time: UtcTime | None = None
+    return_cause: CodeName | None = None
+
+
+class CustomerOrderLineRef(OngoingModel):
+    order_line_id: int | None = None
+    customer_order_row_number: str | None = None
+
+
+class ReturnOrderLine(OngoingModel):
+    return_order_line_id: int
+    return_order_row_number: str | None = None
+    customer_order_line: CustomerOrderLineRef | None = None
+    article: ArticleRef
+    return_cause: CodeName | None = None
+    returned_number_of_items: float = 0.0
+    to_be_returned_number_of_items: float = 0.0
+    returned_article_items: ListOrNull[ReturnedArticleItem] = Field(default_factory=list)
+
+
+class ReturnOrderInfo(OngoingModel):
+    return_order_id: int
+    return_order_number: str
+    return_order_status: StatusInfo | None = None
+
+
+class CustomerOrderInfo(OngoingModel):
+    order_id: int
+    order_number: str
+
+
+class GetReturnOrderModel(OngoingModel):
+    """``GET /returnOrders`` row and ``GET /returnOrders/{id}`` (GetReturnOrderModel)."""
+
+    return_order_info: ReturnOrderInfo
+    customer_order_info: CustomerOrderInfo
+    return_order_lines: ListOrNull[ReturnOrderLine] = Field(default_factory=list)
