@@ -17,14 +17,7 @@ import httpx
 from pydantic import BaseModel
 
 from centrasync.errors import MalformedResponseError, RecordValidationError
-from centrasync.http import (
-    AsyncClosing,
-    Priority,
-    RateBudget,
-    ResilientTransport,
-    RetryPolicy,
-    WireTransport,
-)
+from centrasync.http import AsyncClosing, Priority, RateBudget, ResilientTransport, RetryPolicy
 
 from .requestor import SYSTEM, OrderApiRequestor, validate_record
 from .results import Page
@@ -59,7 +52,7 @@ class OrderApiBase(AsyncClosing):
         self.zone = MerchantZone(timezone)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.transport = ResilientTransport(
-            transport or WireTransport(), policy=retry, budget=budget, sleep=sleep
+            transport or httpx.AsyncHTTPTransport(), policy=retry, budget=budget, sleep=sleep
         )
         self._http = httpx.AsyncClient(
             base_url=self.base_url,

@@ -8,7 +8,6 @@ from .closing import AsyncClosing
 from .guard import SendCheck, check_before_sending, current_send_check, guarding_sends
 from .retry import Outcome, RetryPolicy, parse_retry_after
 from .transports import IDEMPOTENT, PRIORITY, ResilientTransport, TransportStats
-from .wire import WireTransport
 
 __all__ = [
     "IDEMPOTENT",
@@ -21,7 +20,6 @@ __all__ = [
     "RetryPolicy",
     "SendCheck",
     "TransportStats",
-    "WireTransport",
     "check_before_sending",
     "current_send_check",
     "guarding_sends",

@@ -25,7 +25,7 @@ from centrasync.errors import (
     RecordValidationError,
     RemoteRefusedError,
 )
-from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy, WireTransport
+from centrasync.http import AsyncClosing, ResilientTransport, RetryPolicy
 from centrasync.wms.models import (
     Article,
     CancelOutcome,
@@ -163,7 +163,7 @@ class OngoingWarehouse(AsyncClosing):
         self.statuses = statuses or OngoingStatusCodes()
         self._clock = clock
         self.transport = ResilientTransport(
-            transport or WireTransport(), policy=retry or RetryPolicy(), sleep=sleep
+            transport or httpx.AsyncHTTPTransport(), policy=retry or RetryPolicy(), sleep=sleep
         )
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
