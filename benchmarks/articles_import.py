@@ -33,13 +33,13 @@ import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from harness import Counting
 from served import Served, served
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.config import StoreSettings, parse_settings
 from centrasync.http import RateBudget
-from centrasync.http.wire import WireTransport
 from centrasync.store.sql import open_store
 from centrasync.sync.article_mapping import filter_reason, product_to_article
 from centrasync.sync.articles import ArticlesFlow
@@ -76,8 +76,8 @@ class World:
     def __init__(self, emulators: Served) -> None:
         self.emulators = emulators
         self.wms_url = f"{emulators.ongoing}/demo/api/v1/"
-        self.to_centra = Counting(WireTransport())
-        self.to_ongoing = Counting(WireTransport())
+        self.to_centra = Counting(httpx.AsyncHTTPTransport())
+        self.to_ongoing = Counting(httpx.AsyncHTTPTransport())
 
     def client(self) -> OrderApiClient:
         return OrderApiClient(

@@ -16,15 +16,26 @@ Ongoing executes a goods owner's writes one at a time (ongoing-api.md section 8)
 vendor documents a latency; 20 ms is far below a call across the internet to a hosted
 API, so it favours the floor. ``--latency-ms 0`` measures CPU alone.
 
-    .venv/bin/python benchmarks/outbound.py [--shipments 10000] [--database sqlite|postgresql]
-        [--concurrency 8] [--floor-shipments 1000] [--latency-ms 20]
+Centra's rate budget: both stores share one Centra account, so one budget of
+``--centra-rate`` calls per second. The default runs measure the engine's default (10 per
+second; two Centra calls a shipment make it about 5 shipments per second, the budget's
+pace, so those runs take ``--budgeted-shipments``, 1,000) and then ``unlimited`` (a budget
+no run reaches, so the figures are the engine's own; ``--shipments``, 10,000).
+
+    .venv/bin/python benchmarks/outbound.py [--shipments 10000] [--budgeted-shipments 1000]
+        [--database sqlite|postgresql] [--concurrency 8] [--floor-shipments 1000]
+        [--latency-ms 20] [--centra-rate 10 --centra-rate unlimited] [--rounds 1]
 
 Printed: shipments per second, Centra and WMS calls per shipment by endpoint, and the
 floor: the calls the engine made for the first ``--floor-shipments`` shipments at
 concurrency 1 (and with the two stores' passes in turn, so one call is in flight at a
-time), sent again one by one by a bare loop of httpx requests (no ledger, no
-effects) to fresh emulators. Then engine / bare at concurrency 1 (time for the same calls)
-and, at the given concurrency, the engine's shipments per second over the floor's.
+time), sent again one by one by a bare loop of httpx requests (no ledger, no effects, its
+Centra calls within the same budget) to fresh emulators. Then engine / bare at
+concurrency 1 (time for the same calls) and, at the given concurrency, the engine's
+shipments per second over the floor's. The engine and the bare loop use the same transport,
+httpx's own (the engine's clients' default). With ``--rounds N`` the rates take turns N
+times and the medians of each rate's figures are printed last: the machine's noise then
+falls on every rate alike.
 """
 
 from __future__ import annotations
@@ -32,11 +43,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import statistics
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +59,7 @@ import psycopg
 from harness import Counting
 from remote import child_apps
 
-from centrasync.config import parse_settings
+from centrasync.config import EngineSettings, parse_settings
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.centra.seed import ean13
 from centrasync.emulators.centra.specs import (
@@ -60,7 +72,7 @@ from centrasync.emulators.centra.specs import (
 )
 from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
-from centrasync.http.wire import WireTransport
+from centrasync.http import RateBudget
 from centrasync.logs import configure_logging
 from centrasync.runtime import Connections, Engine
 from centrasync.store.base import RecordKind
@@ -76,6 +88,9 @@ STORES = {
 }
 PRODUCTS = 40
 LATENCY_MS = 20.0
+DEFAULT_RATE: float = EngineSettings.model_fields["centra_rate"].default
+# A Centra budget no run comes near: the engine's figures without Centra's rate limit.
+UNLIMITED = 1e9
 NUMBER = re.compile(r"(?<=/)[^/]*\d[^/]*(?=/|$)")
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -92,7 +107,11 @@ BILLING = {
 
 
 def settings_document(
-    database_url: str, urls: dict[str, str], *, concurrency: int = 8
+    database_url: str,
+    urls: dict[str, str],
+    *,
+    concurrency: int = 8,
+    centra_rate: float = DEFAULT_RATE,
 ) -> dict[str, Any]:
     stores = {
         name: {
@@ -107,8 +126,11 @@ def settings_document(
         }
         for name, (uri, zone, policy, warehouse) in STORES.items()
     }
-    # The emulator does not rate-limit; Centra's real budget would make this a sleep test.
-    engine = {"database_url": database_url, "centra_rate": 1e9, "concurrency": concurrency}
+    engine = {
+        "database_url": database_url,
+        "centra_rate": centra_rate,
+        "concurrency": concurrency,
+    }
     return {"engine": engine, "stores": stores}
 
 
@@ -190,6 +212,9 @@ async def build_shop(count: str, latency_ms: str, part: str) -> dict[str, Any]:
     return {"centra": centra.app}
 
 
+Transport = Callable[[], httpx.AsyncBaseTransport]
+
+
 @dataclass
 class Recording(httpx.AsyncBaseTransport):
     """Keeps every request (method, URL, headers, body) so the floor can send it again."""
@@ -208,20 +233,20 @@ class Recording(httpx.AsyncBaseTransport):
 class Shop:
     """The emulators' child process as the engine's process sees it: URLs and counting wires.
 
-    ``wire`` makes each wire's transport: the engine's own (:class:`WireTransport`, what
-    its clients use unless given another) for the engine's runs, httpx's default for the
-    bare loop of the floor.
+    ``transport`` makes each wire's transport, the same for the engine's runs and the bare
+    loop of the floor: httpx's own by default, which is what the engine's clients use
+    unless given another.
     """
 
     urls: dict[str, str]
-    wire: Callable[[], httpx.AsyncBaseTransport] = WireTransport
+    transport: Transport = httpx.AsyncHTTPTransport
     to_centra: Counting = field(init=False)
     to_wms: dict[str, Counting] = field(init=False)
     sent: list[tuple[str, httpx.Request]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.to_centra = Counting(self.wire())
-        self.to_wms = {name: Counting(self.wire()) for name in STORES}
+        self.to_centra = Counting(self.transport())
+        self.to_wms = {name: Counting(self.transport()) for name in STORES}
 
     def connections(self, *, record: bool) -> dict[str, Connections]:
         """Each store's two wires; with ``record``, keeping what they carry for the floor.
@@ -268,12 +293,12 @@ class Shop:
 
 @asynccontextmanager
 async def remote_shop(
-    count: int, latency_ms: float, wire: Callable[[], httpx.AsyncBaseTransport] = WireTransport
+    count: int, latency_ms: float, transport: Transport = httpx.AsyncHTTPTransport
 ) -> AsyncIterator[Shop]:
     async with child_apps(
         "outbound:build_shop", count, latency_ms, apart=("centra", *STORES)
     ) as urls:
-        shop = Shop(urls, wire)
+        shop = Shop(urls, transport)
         try:
             yield shop
         finally:
@@ -306,11 +331,19 @@ class Outcome:
     sent: list[list[tuple[str, httpx.Request]]]
 
 
-async def engine_run(count: int, kind: str, concurrency: int, latency_ms: float) -> Outcome:
-    async with remote_shop(count, latency_ms) as shop, database(kind) as url:
-        settings = parse_settings(
-            settings_document(url, shop.urls, concurrency=concurrency), secrets_env()
+async def engine_run(
+    count: int,
+    kind: str,
+    concurrency: int,
+    latency_ms: float,
+    centra_rate: float = DEFAULT_RATE,
+    transport: Transport = httpx.AsyncHTTPTransport,
+) -> Outcome:
+    async with remote_shop(count, latency_ms, transport) as shop, database(kind) as url:
+        document = settings_document(
+            url, shop.urls, concurrency=concurrency, centra_rate=centra_rate
         )
+        settings = parse_settings(document, secrets_env())
         state = await open_store(url)
         sent: list[list[tuple[str, httpx.Request]]] = []
         engine = Engine(
@@ -354,15 +387,22 @@ async def engine_run(count: int, kind: str, concurrency: int, latency_ms: float)
 
 
 async def bare_run(
-    count: int, latency_ms: float, sent: list[list[tuple[str, httpx.Request]]]
+    count: int,
+    latency_ms: float,
+    sent: list[list[tuple[str, httpx.Request]]],
+    centra_rate: float = DEFAULT_RATE,
+    transport: Transport = httpx.AsyncHTTPTransport,
 ) -> Outcome:
     """The floor: the engine's own requests, sent again one by one by a bare loop.
 
     A fresh child holds the same orders (so the same numbers and ids), and each pass's
     requests are replayed in order, with the warehouses shipping between passes as in
-    the engine's run; no ledger, no effects, no parsing beyond reading the body.
+    the engine's run; no ledger, no effects, no parsing beyond reading the body. Each
+    Centra call first takes a token of a budget like the engine's: the floor keeps to the
+    same rate limit.
     """
-    async with remote_shop(count, latency_ms, httpx.AsyncHTTPTransport) as shop:
+    budget = RateBudget(centra_rate)
+    async with remote_shop(count, latency_ms, transport) as shop:
         clients = {"centra": httpx.AsyncClient(transport=shop.to_centra)}
         clients |= {name: httpx.AsyncClient(transport=shop.to_wms[name]) for name in STORES}
         bases = {name: httpx.URL(url) for name, url in shop.urls.items()}
@@ -371,6 +411,8 @@ async def bare_run(
             for requests in sent:
                 began = time.perf_counter()
                 for name, request in requests:
+                    if name == "centra":
+                        await budget.acquire()
                     target = request.url.copy_with(host=bases[name].host, port=bases[name].port)
                     answer = await clients[name].request(
                         request.method, target, headers=request.headers, content=request.content
@@ -385,8 +427,17 @@ async def bare_run(
     return Outcome(count, took, len(sent), calls, [])
 
 
+def rate_name(centra_rate: float) -> str:
+    return "unlimited" if centra_rate >= UNLIMITED else f"{centra_rate:g}/s"
+
+
 def table(
-    outcome: Outcome, kind: str, concurrency: int, latency_ms: float, floor: dict[str, Any] | None
+    outcome: Outcome,
+    kind: str,
+    concurrency: int,
+    latency_ms: float,
+    centra_rate: float,
+    floor: dict[str, Any] | None,
 ) -> dict[str, Any]:
     total = sum(outcome.calls.values())
     centra = sum(v for k, v in outcome.calls.items() if not k.startswith("wms "))
@@ -395,6 +446,7 @@ def table(
         "database": kind,
         "concurrency": concurrency,
         "latency_ms": latency_ms,
+        "centra_rate": rate_name(centra_rate),
         "shipments": outcome.shipments,
         "passes": outcome.passes,
         "seconds": round(outcome.seconds, 2),
@@ -411,10 +463,12 @@ def table(
     return row
 
 
-async def measure_floor(count: int, kind: str, latency_ms: float) -> dict[str, Any]:
+async def measure_floor(
+    count: int, kind: str, latency_ms: float, centra_rate: float, transport: Transport
+) -> dict[str, Any]:
     """Engine at concurrency 1 against the bare loop of the same calls."""
-    single = await engine_run(count, kind, 1, latency_ms)
-    bare = await bare_run(count, latency_ms, single.sent)
+    single = await engine_run(count, kind, 1, latency_ms, centra_rate, transport)
+    bare = await bare_run(count, latency_ms, single.sent, centra_rate, transport)
     if bare.calls != single.calls:
         raise SystemExit(f"the floor made other calls than the engine: {bare.calls}")
     return {
@@ -433,21 +487,43 @@ async def measure(
     concurrency: int = 8,
     floor_count: int | None = 1000,
     latency_ms: float = LATENCY_MS,
+    centra_rate: float = DEFAULT_RATE,
+    transport: Transport = httpx.AsyncHTTPTransport,
 ) -> dict[str, Any]:
     floor = None
     if floor_count:
-        floor = await measure_floor(min(floor_count, count), kind, latency_ms)
-    outcome = await engine_run(count, kind, concurrency, latency_ms)
-    return table(outcome, kind, concurrency, latency_ms, floor)
+        floor = await measure_floor(
+            min(floor_count, count), kind, latency_ms, centra_rate, transport
+        )
+    outcome = await engine_run(count, kind, concurrency, latency_ms, centra_rate, transport)
+    return table(outcome, kind, concurrency, latency_ms, centra_rate, floor)
+
+
+# The figures whose medians over rounds are printed, and how.
+MEDIANS = {
+    "shipments_per_s": "engine shipments/s",
+    "floor_shipments_per_s": "floor shipments/s",
+    "throughput_over_floor": "engine / floor throughput",
+    "engine_over_bare": "engine / bare time at concurrency 1",
+}
+
+
+def medians(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The median of each figure in :data:`MEDIANS` over ``rows`` (one rate's rounds)."""
+    return {
+        key: round(statistics.median(row[key] for row in rows), 2)
+        for key in MEDIANS
+        if all(key in row for row in rows)
+    }
 
 
 def report(row: dict[str, Any]) -> None:
     print(
         f"{row['shipments']} shipments on {row['database']} at concurrency "
-        f"{row['concurrency']}, {row['latency_ms']:g} ms per API call: {row['seconds']:.2f} s "
-        f"in {row['passes']} passes, {row['shipments_per_s']:.1f} shipments/s, "
-        f"{row['centra_calls_per_shipment']:.2f} Centra + {row['wms_calls_per_shipment']:.2f} "
-        f"WMS calls per shipment"
+        f"{row['concurrency']}, Centra budget {row['centra_rate']}, {row['latency_ms']:g} ms "
+        f"per API call: {row['seconds']:.2f} s in {row['passes']} passes, "
+        f"{row['shipments_per_s']:.1f} shipments/s, {row['centra_calls_per_shipment']:.2f} "
+        f"Centra + {row['wms_calls_per_shipment']:.2f} WMS calls per shipment"
     )
     for endpoint, times in sorted(row["calls"].items()):
         print(f"  {times:>7}  {endpoint}")
@@ -462,24 +538,55 @@ def report(row: dict[str, Any]) -> None:
         )
 
 
+def report_medians(rows_by_rate: dict[str, list[dict[str, Any]]]) -> None:
+    for rate, rows in rows_by_rate.items():
+        figures = ", ".join(f"{MEDIANS[k]} {v:g}" for k, v in medians(rows).items())
+        print(f"Centra budget {rate}, medians of {len(rows)} rounds: {figures}")
+
+
+def centra_rate(text: str) -> float:
+    return UNLIMITED if text == "unlimited" else float(text)
+
+
+async def rounds(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Each rate in turn, ``args.rounds`` times; every row reported as it is measured."""
+    rates = args.centra_rate or [DEFAULT_RATE, UNLIMITED]
+    rows: dict[str, list[dict[str, Any]]] = {rate_name(rate): [] for rate in rates}
+    for _ in range(args.rounds):
+        for rate in rates:
+            count = args.shipments if rate >= UNLIMITED else args.budgeted_shipments
+            row = await measure(
+                count,
+                args.database,
+                concurrency=args.concurrency,
+                floor_count=args.floor_shipments,
+                latency_ms=args.latency_ms,
+                centra_rate=rate,
+            )
+            report(row)
+            rows[rate_name(rate)].append(row)
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shipments", type=int, default=10_000)
+    parser.add_argument("--shipments", type=int, default=10_000, help="at an unlimited rate")
+    parser.add_argument(
+        "--budgeted-shipments", type=int, default=1000, help="at a finite --centra-rate"
+    )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
         "--floor-shipments", type=int, default=1000, help="0: no floor, no concurrency-1 run"
     )
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
+    parser.add_argument(
+        "--centra-rate",
+        type=centra_rate,
+        action="append",
+        help="calls per second, or 'unlimited'; repeat for several (default: 10, unlimited)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="times each rate is measured")
     args = parser.parse_args()
     configure_logging(level="warning")
-    row = asyncio.run(
-        measure(
-            args.shipments,
-            args.database,
-            concurrency=args.concurrency,
-            floor_count=args.floor_shipments,
-            latency_ms=args.latency_ms,
-        )
-    )
-    report(row)
+    report_medians(asyncio.run(rounds(args)))

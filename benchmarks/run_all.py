@@ -1,8 +1,9 @@
 """Run every benchmark of issue #6, print one table and write ``results.json``.
 
-(a) outbound throughput on SQLite and PostgreSQL at the engine's default concurrency and
-(b) the engine against a bare httpx loop of the same calls, at concurrency 1 and as
-throughput at the default concurrency (``outbound.py``), (c) webhook to WMS order latency
+(a) outbound throughput on SQLite and PostgreSQL at the engine's default concurrency, at
+Centra's default budget (10 calls per second) and at an unlimited one, and (b) the engine
+against a bare httpx loop of the same calls (same transport, same budget), at concurrency 1
+and as throughput at the default concurrency (``outbound.py``), (c) webhook to WMS order latency
 (``webhook_latency.py``), (d) the incremental stock sync (``stock_sync.py``) and (e) the
 initial article import (``articles_import.py``). (a)-(c) run in this process against
 emulators in child processes, each API call taking ``outbound.LATENCY_MS``; (d) and (e)
@@ -13,8 +14,9 @@ read back.
         [--skip outbound|stock|articles] [--article-sizes N] [--merge earlier.json]
 
 The default sizes are the issue's (10,000 shipments, 100,000 SKUs and sizes; the floor and
-the concurrency-1 run take the first 1,000 shipments, one call at a time at 20 ms each);
-they take about an hour. ``--quick`` takes a few minutes.
+the concurrency-1 run take the first 1,000 shipments, one call at a time at 20 ms each; at
+the 10-per-second budget, whose pace is about 5 shipments per second, 1,000 shipments);
+they take about an hour and a half. ``--quick`` takes a few minutes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 SIZES = {
     "full": {
         "shipments": 10_000,
+        "budgeted_shipments": 1000,
         "floor_shipments": 1000,
         "webhooks": 500,
         "skus": 100_000,
@@ -49,6 +52,7 @@ SIZES = {
     },
     "quick": {
         "shipments": 200,
+        "budgeted_shipments": 100,
         "floor_shipments": 200,
         "webhooks": 100,
         "skus": 10_000,
@@ -141,15 +145,22 @@ def articles_import(sizes: int) -> dict[str, Any]:
 async def in_process(size: dict[str, int]) -> list[dict[str, Any]]:
     rows = []
     for kind in ("sqlite", "postgresql"):
-        print(f"(a, b) outbound, {size['shipments']} shipments on {kind} ...", flush=True)
-        row = await outbound.measure(
-            size["shipments"],
-            kind,
-            concurrency=DEFAULT_CONCURRENCY,
-            floor_count=size["floor_shipments"],
-        )
-        outbound.report(row)
-        rows.append(row)
+        for rate in (outbound.DEFAULT_RATE, outbound.UNLIMITED):
+            count = size["shipments" if rate == outbound.UNLIMITED else "budgeted_shipments"]
+            print(
+                f"(a, b) outbound, {count} shipments on {kind}, Centra budget "
+                f"{outbound.rate_name(rate)} ...",
+                flush=True,
+            )
+            row = await outbound.measure(
+                count,
+                kind,
+                concurrency=DEFAULT_CONCURRENCY,
+                floor_count=size["floor_shipments"],
+                centra_rate=rate,
+            )
+            outbound.report(row)
+            rows.append(row)
     print(f"(c) webhook latency, {size['webhooks']} webhooks ...", flush=True)
     row = await webhook_latency.measure(size["webhooks"], WEBHOOK_GAP, "sqlite")
     webhook_latency.report(row)
@@ -163,9 +174,11 @@ def table(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for row in rows:
         name = row["benchmark"]
         if name == "outbound":
+            # Rows of a results.json from before the budget was measured ran unlimited.
+            where = f"{row['database']}, Centra {row.get('centra_rate', 'unlimited')}"
             lines.append(
                 (
-                    f"(a) outbound, {row['database']}",
+                    f"(a) outbound, {where}",
                     f"{row['shipments']} shipments, concurrency {row['concurrency']}",
                     f"{row['shipments_per_s']:.1f} shipments/s ({row['seconds']:.0f} s); "
                     f"{row['centra_calls_per_shipment']:.2f} Centra + "
@@ -174,7 +187,7 @@ def table(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
             )
             lines.append(
                 (
-                    f"(b) engine / bare loop, {row['database']}",
+                    f"(b) engine / bare loop, {where}",
                     f"{row['floor_shipments']} shipments, concurrency 1",
                     f"{row['engine_over_bare']:.2f} (bare {row['floor_seconds']:.1f} s, "
                     f"engine {row['concurrency_1_seconds']:.1f} s)",
@@ -182,7 +195,7 @@ def table(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
             )
             lines.append(
                 (
-                    f"(b) throughput over the floor, {row['database']}",
+                    f"(b) throughput over the floor, {where}",
                     f"concurrency {row['concurrency']}",
                     f"{row['throughput_over_floor']:.2f}x (engine {row['shipments_per_s']:.1f}, "
                     f"floor {row['floor_shipments_per_s']:.1f} shipments/s)",

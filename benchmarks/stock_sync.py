@@ -33,13 +33,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import httpx
 from harness import Counting
 from served import Served, served
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.config import parse_settings
 from centrasync.http import RateBudget
-from centrasync.http.wire import WireTransport
 from centrasync.store.sql import open_store
 from centrasync.sync.stock import StockFlow, StockReport
 from centrasync.wms.ongoing.client import OngoingWarehouse
@@ -56,8 +56,8 @@ async def main(skus: int, changed: float, runs: int, page_size: int) -> None:
 
 async def measure(emulators: Served, changed: float, runs: int, page_size: int) -> None:
     clock = emulators.clock
-    to_centra = Counting(WireTransport())
-    to_ongoing = Counting(WireTransport())
+    to_centra = Counting(httpx.AsyncHTTPTransport())
+    to_ongoing = Counting(httpx.AsyncHTTPTransport())
     wms_url = f"{emulators.ongoing}/demo/api/v1/"
     settings = parse_settings(
         {

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from centrasync.errors import MalformedResponseError, RecordValidationError
 from centrasync.http import AsyncClosing, Priority, RateBudget, RetryPolicy
 from centrasync.http.transports import ResilientTransport
-from centrasync.http.wire import WireTransport
 
 from .requestor import SYSTEM, OrderApiRequestor, validate_record
 from .results import Page
@@ -53,7 +52,7 @@ class OrderApiBase(AsyncClosing):
         self.zone = MerchantZone(timezone)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.transport = ResilientTransport(
-            transport or WireTransport(), policy=retry, budget=budget, sleep=sleep
+            transport or httpx.AsyncHTTPTransport(), policy=retry, budget=budget, sleep=sleep
         )
         self._http = httpx.AsyncClient(
             base_url=self.base_url,

@@ -6,11 +6,10 @@ its own (``run``), or the open one of :meth:`SqlStateStore.transaction` (``sessi
 
 **SQLite** keeps one :mod:`sqlite3` connection and runs each whole store call on the
 event loop's own thread, with a busy timeout of zero. A store call is a few statements on
-a local file (WAL, no fsync per commit), a fraction of a millisecond; handing it to a
-worker thread cost more than the call, and far more under load: the thread waits for the
-GIL while the loop runs Python, up to the switch interval (5 ms) per call, which the
-webhook-latency benchmark measured as a 6 ms median per store call at concurrency 8.
-(Through aiosqlite it was worse still: a hop per cursor, execute, fetch and commit.)
+a local file (WAL, no fsync per commit); handing it to a worker thread cost more than the
+call, and far more under load: the thread waits for the GIL while the loop runs Python, up
+to the switch interval per call (docs/performance.md). (Through aiosqlite it was worse
+still: a hop per cursor, execute, fetch and commit.)
 
 The loop must not wait for another writer, though: a second process on the same file makes
 ``BEGIN IMMEDIATE`` wait up to the busy timeout, and its lock holder may need this loop. So

@@ -1,14 +1,14 @@
 """What every SQL statement module of the store shares: the open transaction and hygiene.
 
 Statements are plain SQL text run on the driver's own connection. SQLAlchemy Core built,
-compiled and processed every statement again on each call, which cost about ten times what
-SQLite itself needs (a profile of one ledger write: ~80 µs of Core per statement against
-~6 µs in SQLite). :class:`Tx` keeps the few backend differences (parameter style, how
-timestamps and JSON travel, row locks) in one place, so statement code reads the same for
-SQLite and PostgreSQL. :class:`Columns` takes column names and lengths from the tables of
-``schema.py``, which the migrations are tested against, once at import: the statement text
-cannot drift from the schema, and no statement is compiled per call. The helpers below keep
-secrets and third-party exceptions out of what the store hands back.
+compiled and processed every statement again on each call, which cost many times what
+SQLite itself needs (docs/performance.md). :class:`Tx` keeps the few backend differences
+(parameter style, how timestamps and JSON travel, row locks) in one place, so statement
+code reads the same for SQLite and PostgreSQL. :class:`Columns` takes column names and
+lengths from the tables of ``schema.py``, which the migrations are tested against, once at
+import: the statement text cannot drift from the schema, and no statement is compiled per
+call. The helpers below keep secrets and third-party exceptions out of what the store hands
+back.
 """
 
 from __future__ import annotations

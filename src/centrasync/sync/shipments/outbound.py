@@ -177,8 +177,8 @@ class Outbound:
     ) -> AsyncGenerator[Shipment]:
         """The shipments to take, their new ledger rows opened ``FIRST_SIGHT_CHUNK`` at a time.
 
-        Opening the rows of a whole listing first kept the lanes idle: 5,000 new shipments
-        took 20 s on PostgreSQL (a round trip per statement) before the first was sent.
+        Opening the rows of a whole listing first kept the lanes idle until every row was
+        written (a round trip per statement on PostgreSQL; docs/performance.md).
         A shipment whose row is not opened yet when the engine dies is simply new on the
         next pass (the poll cursor stays behind it until it is taken).
         """

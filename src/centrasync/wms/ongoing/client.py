@@ -27,7 +27,6 @@ from centrasync.errors import (
 )
 from centrasync.http import AsyncClosing, RetryPolicy
 from centrasync.http.transports import ResilientTransport
-from centrasync.http.wire import WireTransport
 from centrasync.wms.models import (
     Article,
     CancelOutcome,
@@ -173,7 +172,7 @@ class OngoingWarehouse(AsyncClosing):
         self.statuses = statuses or OngoingStatusCodes()
         self._clock = clock
         self.transport = ResilientTransport(
-            transport or WireTransport(), policy=retry or RetryPolicy(), sleep=sleep
+            transport or httpx.AsyncHTTPTransport(), policy=retry or RetryPolicy(), sleep=sleep
         )
         self._client = httpx.AsyncClient(
             base_url=self.base_url,

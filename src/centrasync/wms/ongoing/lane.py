@@ -14,8 +14,8 @@ next: orders keep most of the lane and the catalogue still moves.
 The writes are sent by one task of the lane's own, not by their callers. The lane is a
 busy warehouse's bottleneck, and handing it from caller to caller cost an event-loop turn
 per write: the next caller was only woken after the loop had run everything else that was
-ready (1.8 ms median at the outbound benchmark's load, against 27 ms for the call itself).
-The lane's task sends the next write as soon as the previous answer is in. A caller that
+ready (measured in docs/performance.md). The lane's task sends the next write as soon as
+the previous answer is in. A caller that
 is cancelled while its write is on the wire cancels that write, as it would its own call.
 The write runs in the lane task's context, an empty one, so it must not rely on the
 caller's context variables; the one exception is the caller's send check
