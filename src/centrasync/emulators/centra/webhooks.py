@@ -147,7 +147,7 @@ class WebhookSender:
 
     def __init__(
         self,
-        zone_of: Callable[[str], ZoneInfo],
+        zone_of: Callable[[str | None], ZoneInfo],
         clock: Callable[[], datetime],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
