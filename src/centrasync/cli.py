@@ -47,17 +47,26 @@ def emulate_centra(
     ),
     seed: str | None = typer.Option(None, help="Load a data set at start-up: 'demo'."),
     timezone: str = typer.Option("Europe/Stockholm", help="The merchant's IANA time zone."),
+    graphql_token: str | None = typer.Option(
+        None,
+        help="An Integration API token with every permission (more: POST /_emulator/tokens).",
+        envvar="CENTRA_EMULATOR_GRAPHQL_TOKEN",
+    ),
 ) -> None:
-    """Serve the Centra emulator (Order API, webhook sender, control API under /_emulator/)."""
+    """Serve the Centra emulator (Order API, Integration API at /graphql, webhook sender,
+    control API under /_emulator/)."""
     import uvicorn
 
     from centrasync.emulators.centra import CentraEmulator
 
-    emulator = CentraEmulator(uri=uri, secret=secret, seed=seed, timezone=timezone)
+    emulator = CentraEmulator(
+        uri=uri, secret=secret, seed=seed, timezone=timezone, graphql_token=graphql_token
+    )
     console.print(
         f"[bold]Centra emulator[/] on http://{host}:{port}\n"
-        f"  Order API:   http://{host}:{port}/api/{uri}/  (header API-Authorization: <secret>)\n"
-        f"  Control API: http://{host}:{port}/_emulator/  (OpenAPI at /docs)"
+        f"  Order API:       http://{host}:{port}/api/{uri}/  (API-Authorization: <secret>)\n"
+        f"  Integration API: http://{host}:{port}/graphql  (Authorization: Bearer <token>)\n"
+        f"  Control API:     http://{host}:{port}/_emulator/  (OpenAPI at /docs)"
     )
     uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
 

@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from gql_helpers import EXAMPLES, VARIABLES
 
 
 def free_port() -> int:
@@ -17,10 +18,10 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_emulate_centra_serves_the_order_api() -> None:
+def test_emulate_centra_serves_the_order_api_and_the_integration_api() -> None:
     port = free_port()
     command = [sys.executable, "-m", "centrasync", "emulate", "centra", "--port", str(port)]
-    command += ["--uri", "wms", "--secret", "s3cret", "--seed", "demo"]
+    command += ["--uri", "wms", "--secret", "s3cret", "--seed", "demo", "--graphql-token", "tok"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -43,6 +44,19 @@ def test_emulate_centra_serves_the_order_api() -> None:
             refused = client.get("/api/wms/shipments")
             assert refused.status_code == 401
             assert refused.json() == {"status": "no", "msg": "Unauthorized"}
+            for name, query in EXAMPLES.items():
+                answer = client.post(
+                    "/graphql",
+                    json={"query": query, "variables": VARIABLES.get(name, {})},
+                    headers={"Authorization": "Bearer tok"},
+                )
+                assert answer.status_code == 200 and "errors" not in answer.json(), name
+            pick_list = client.post(
+                "/graphql",
+                json={"query": EXAMPLES["pick list"]},
+                headers={"Authorization": "Bearer tok"},
+            )
+            assert len(pick_list.json()["data"]["shipments"]) == 50
     finally:
         process.terminate()
         try:

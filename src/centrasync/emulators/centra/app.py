@@ -19,6 +19,8 @@ from .allocation_api import allocation_router
 from .api_common import install_handlers
 from .catalogue_api import catalogue_router
 from .control import control_router
+from .graphql import IntegrationApi, TokenSpec, integration_api_control
+from .graphql.schema import permissions
 from .order_api import order_router
 from .return_api import return_router
 from .seed import seed_catalogue, seed_default, seed_demo
@@ -33,11 +35,15 @@ SEEDS = ("default", "demo")
 
 
 class CentraEmulator:
-    """A faithful local Centra: Order API at ``/api/<uri>/``, control API at ``/_emulator/``.
+    """A faithful local Centra: Order API at ``/api/<uri>/``, Integration API at
+    ``/graphql``, control API at ``/_emulator/``.
 
     ``app`` is the ASGI app (FastAPI wrapped in the fault middleware); ``world`` the
     in-memory model; ``plan`` the fault plan; ``webhooks`` the webhook sender, whose
-    ``drain()`` lets a test wait until every queued call has been made.
+    ``drain()`` lets a test wait until every queued call has been made;
+    ``integration_api`` the GraphQL side (tokens, rate limits, events queue).
+    ``graphql_token`` makes a start-up token with every permission, integration name
+    ``centrasync-emulator``, that survives resets.
     """
 
     def __init__(
@@ -50,6 +56,7 @@ class CentraEmulator:
         clock: Callable[[], datetime] | None = None,
         fault_seed: int | None = None,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
+        graphql_token: str | None = None,
     ) -> None:
         if seed is not None and seed not in SEEDS:
             raise ValueError(f"unknown seed {seed!r}; choose one of {', '.join(SEEDS)}")
@@ -59,6 +66,19 @@ class CentraEmulator:
         self.plan = FaultPlan(fault_seed)
         self.webhooks = WebhookSender(self._zone_of, self.world.now, webhook_transport)
         self.world.listeners.append(self.webhooks.enqueue)
+        # One merchant zone for the whole installation, as Centra's is system-wide [I].
+        self.integration_api = IntegrationApi(self.world, ZoneInfo(timezone))
+        if graphql_token is not None:
+            self.integration_api.create_token(
+                TokenSpec(
+                    name="start-up token",
+                    permissions=sorted(permissions()),
+                    integration_name="centrasync-emulator",
+                    ttl=10 * 365 * 24 * 3600,
+                ),
+                token=graphql_token,
+                keep=True,
+            )
         self.seed_summary: dict[str, Any] = {}
         self.load(self._start_seed)
         self.api = self._build_api()
@@ -67,8 +87,8 @@ class CentraEmulator:
     def __repr__(self) -> str:
         return f"CentraEmulator(uri={self._uri!r}, seed={self._start_seed!r})"
 
-    def _zone_of(self, store_uri: str) -> ZoneInfo:
-        store = self.world.stores.get(store_uri)
+    def _zone_of(self, store_uri: str | None) -> ZoneInfo:
+        store = None if store_uri is None else self.world.stores.get(store_uri)
         return store.zone if store else ZoneInfo(self._timezone)
 
     def load(self, name: str) -> dict[str, Any]:
@@ -91,7 +111,9 @@ class CentraEmulator:
     def reset(self) -> dict[str, Any]:
         self.webhooks.reset()
         self.plan.clear()
-        return self.load(self._start_seed)
+        summary = self.load(self._start_seed)
+        self.integration_api.reset()
+        return summary
 
     async def aclose(self) -> None:
         """Finish pending webhook calls and close the sender's HTTP client."""
@@ -100,7 +122,8 @@ class CentraEmulator:
     def _build_api(self) -> FastAPI:
         api = FastAPI(
             title="Centra emulator",
-            description="Centra Order API at /api/<uri>/ and the emulator's control API.",
+            description="Centra Order API at /api/<uri>/, Integration API (GraphQL) at "
+            "/graphql and the emulator's control API.",
         )
         install_handlers(api)
 
@@ -118,6 +141,8 @@ class CentraEmulator:
         api.include_router(return_router(self.world))
         api.include_router(catalogue_router(self.world))
         api.include_router(control_router(self))
+        api.include_router(self.integration_api.router())
+        api.include_router(integration_api_control(self.integration_api))
         api.include_router(faults_router(self.plan))
         resolve_routes(api)
         return api

@@ -8,11 +8,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from centrasync.errors import NotFoundError, RecordValidationError
 
-from .model import BundleMode, Product, Size, SizeRef, Store, Variant, Warehouse
+from .model import (
+    BundleMode,
+    Product,
+    Size,
+    SizeRef,
+    StockChange,
+    StockChangeLine,
+    Store,
+    Variant,
+    Warehouse,
+)
 from .specs import ProductChange, ProductSpec, StoreSpec, WarehouseSpec
-from .state import WorldState
+from .state import Refusal, WorldState
 
-__all__ = ["CatalogueOps", "StockWrite", "StockWriteResult"]
+__all__ = ["CatalogueOps", "StockMove", "StockWrite", "StockWriteResult"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,16 @@ class StockWrite:
     product: str
     quantity: int
     cost_price: float | None = None
+    cost_currency: str | None = None
+
+
+@dataclass(frozen=True)
+class StockMove:
+    """One size in a stock write of the Integration API: a quantity and an optional unit cost."""
+
+    size_id: int
+    quantity: int
+    unit_cost: float | None = None
     cost_currency: str | None = None
 
 
@@ -90,6 +110,7 @@ class CatalogueOps(WorldState):
         self._check_unique(spec, record)
         items = self._bundle_items(spec, record)
         now = self.now()
+        initial: dict[int, list[StockChangeLine]] = {}
         product = Product(
             id=self.new_id("product"),
             sku=spec.sku,
@@ -131,8 +152,13 @@ class CatalogueOps(WorldState):
                     if key:
                         self.size_keys.setdefault(key, size.id)
                 for warehouse_id, qty in size_spec.stock.items():
-                    self.set_physical(warehouse_id, size.id, qty)
+                    _, moved = self._put_physical(warehouse_id, size.id, qty)
+                    initial.setdefault(warehouse_id, []).append(
+                        StockChangeLine(id=0, size_id=size.id, delivered=moved)
+                    )
         self.products[product.id] = product
+        for warehouse_id, lines in initial.items():
+            self.add_stock_change(warehouse_id, "Initial stock", "MANUAL", lines)
         return product
 
     def update_product(self, product_id: int, change: ProductChange) -> Product:
@@ -196,13 +222,102 @@ class CatalogueOps(WorldState):
                             f"warehouse {warehouse_id} does not exist", record=record, field="stock"
                         )
 
-    def set_physical(self, warehouse_id: int, size_id: int, qty: int) -> int:
-        """Set physical stock, never below what orders have allocated; returns the value set."""
+    def _put_physical(self, warehouse_id: int, size_id: int, qty: int) -> tuple[int, int]:
+        """Set physical stock, never below what orders allocated: (value set, units moved)."""
         self.warehouse(warehouse_id)
         level = self.stock_level(warehouse_id, size_id)
+        before = level.physical
         level.physical = max(qty, level.allocated)
         level.modified_at = self.now()
-        return level.physical
+        return level.physical, level.physical - before
+
+    def set_physical(self, warehouse_id: int, size_id: int, qty: int) -> int:
+        """Staff set physical stock (control API); returns the value set, a stock change made."""
+        value, moved = self._put_physical(warehouse_id, size_id, qty)
+        self.add_stock_change(
+            warehouse_id,
+            "Stock set in the admin",
+            "MANUAL",
+            [StockChangeLine(id=0, size_id=size_id, delivered=moved)],
+        )
+        return value
+
+    def _keep_cost(
+        self, warehouse_id: int, size_id: int, cost: float | None, currency: str | None
+    ) -> None:
+        if cost is not None and currency is not None:
+            level = self.stock_level(warehouse_id, size_id)
+            level.cost_price, level.cost_currency = cost, currency
+
+    def set_stock_levels(
+        self, warehouse_id: int, moves: list[StockMove], comment: str, *, free_to_allocate: bool
+    ) -> tuple[StockChange | None, list[int]]:
+        """``setStock``: absolute levels in one warehouse, in one stock change.
+
+        A level is physical, or (``free_to_allocate``) free to allocate on top of what is
+        allocated [I]. As with ``POST /stock``, physical stock is never set below the
+        allocated units; the sizes that were raised come back so the caller can warn.
+        """
+        lines: list[StockChangeLine] = []
+        clamped: list[int] = []
+        for move in moves:
+            level = self.stock_level(warehouse_id, move.size_id)
+            wanted = move.quantity + (level.allocated if free_to_allocate else 0)
+            value, moved = self._put_physical(warehouse_id, move.size_id, wanted)
+            if value != wanted:
+                clamped.append(move.size_id)
+            self._keep_cost(warehouse_id, move.size_id, move.unit_cost, move.cost_currency)
+            lines.append(
+                StockChangeLine(
+                    id=0,
+                    size_id=move.size_id,
+                    delivered=moved,
+                    unit_cost=move.unit_cost,
+                    cost_currency=move.cost_currency,
+                )
+            )
+        return self.add_stock_change(warehouse_id, comment, "MANUAL", lines), clamped
+
+    def change_stock(
+        self, into: int | None, out: int | None, moves: list[StockMove], comment: str
+    ) -> list[StockChange]:
+        """``changeStock``: units into a warehouse, out of one, or from one to the other.
+
+        Taking out more than is free to allocate is refused before anything moves.
+        """
+        if out is not None:
+            for move in moves:
+                level = self.stock_level(out, move.size_id)
+                if move.quantity > level.physical - level.allocated:
+                    raise Refusal(
+                        f"only {level.physical - level.allocated} of product size "
+                        f"{move.size_id} are free to allocate in warehouse {out}"
+                    )
+        made: list[StockChange] = []
+        kind = "TRANSFER" if into is not None and out is not None else "MANUAL"
+        for warehouse_id, sign in ((out, -1), (into, 1)):
+            if warehouse_id is None:
+                continue
+            lines = []
+            for move in moves:
+                level = self.stock_level(warehouse_id, move.size_id)
+                self._put_physical(
+                    warehouse_id, move.size_id, level.physical + sign * move.quantity
+                )
+                self._keep_cost(warehouse_id, move.size_id, move.unit_cost, move.cost_currency)
+                lines.append(
+                    StockChangeLine(
+                        id=0,
+                        size_id=move.size_id,
+                        delivered=sign * move.quantity,
+                        unit_cost=move.unit_cost,
+                        cost_currency=move.cost_currency,
+                    )
+                )
+            change = self.add_stock_change(warehouse_id, comment, kind, lines)
+            if change is not None:
+                made.append(change)
+        return made
 
     def store_stock(self, store: Store, size_id: int) -> tuple[int, int]:
         """(physical, allocated) summed over the plugin's warehouses (the primary only)."""
@@ -228,6 +343,7 @@ class CatalogueOps(WorldState):
         price without a currency is in the store's currency [I].
         """
         result = StockWriteResult()
+        lines: list[StockChangeLine] = []
         for row in rows:
             ref = self.find_size(row.product)
             if ref is None:
@@ -236,12 +352,20 @@ class CatalogueOps(WorldState):
             if ref.product.is_bundle:
                 result.bundles.append(row.product)
                 continue
-            value = self.set_physical(store.primary_warehouse_id, ref.size.id, row.quantity)
+            value, moved = self._put_physical(store.primary_warehouse_id, ref.size.id, row.quantity)
             currency = row.cost_currency
             if row.cost_price is not None:
-                level = self.stock_level(store.primary_warehouse_id, ref.size.id)
                 currency = currency or store.currency
-                level.cost_price, level.cost_currency = row.cost_price, currency
+                self._keep_cost(store.primary_warehouse_id, ref.size.id, row.cost_price, currency)
+            lines.append(
+                StockChangeLine(
+                    id=0,
+                    size_id=ref.size.id,
+                    delivered=moved,
+                    unit_cost=row.cost_price,
+                    cost_currency=currency if row.cost_price is not None else None,
+                )
+            )
             self.record(
                 "stock_writes",
                 store.uri,
@@ -254,4 +378,6 @@ class CatalogueOps(WorldState):
                 costPrice=row.cost_price,
                 costPriceCurrency=currency,
             )
+        # [I] One stock change per request, as the admin lists one per stock update.
+        self.add_stock_change(store.primary_warehouse_id, "Order API stock update", "MANUAL", lines)
         return result

@@ -6,8 +6,10 @@ message is marked [I] and phrased in the same style.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from .model import (
     Charges,
@@ -17,11 +19,18 @@ from .model import (
     ReturnRecord,
     Shipment,
     ShipmentLine,
+    StockChangeLine,
     Store,
 )
 from .state import Refusal, WorldState
 
-__all__ = ["Completion", "FulfilmentOps", "LineChange", "ReturnCosts"]
+__all__ = ["Completion", "FulfilmentOps", "LineChange", "ReturnCosts", "ShippingInfo"]
+
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None, current: _T) -> _T:
+    return current if value is None else value
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,19 @@ class Completion:
     return_slip_tracking: str = ""
     send_email: bool | None = None
     internal_comment: str = ""
+    # When the goods left; default the moment of the call.
+    shipped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShippingInfo:
+    """Shipping details set before the goods leave; None leaves a field as it is."""
+
+    carrier: str | None = None
+    service: str | None = None
+    packages: int | None = None
+    tracking: str | None = None
+    return_slip_tracking: str | None = None
 
 
 class FulfilmentOps(WorldState):
@@ -89,8 +111,14 @@ class FulfilmentOps(WorldState):
         capture: bool = True,
         completion: Completion | None = None,
         via: str = "order_api",
+        paid: bool = False,
+        created_at: datetime | None = None,
+        additional_message: str = "",
     ) -> Shipment:
-        """Create a shipment; with ``capture`` a PSP decline means nothing is created."""
+        """Create a shipment; with ``capture`` a PSP decline means nothing is created.
+
+        ``paid`` marks it paid without a capture (captured outside Centra).
+        """
         order = self.store_order(store, number)
         if order is None:
             raise Refusal("order does not exist", order=str(number))
@@ -112,19 +140,23 @@ class FulfilmentOps(WorldState):
             self.record("captures", store.uri, shipment=None, order=number, outcome="declined")
             raise Refusal("can not capture order", order=str(number))
         order.shipments_created += 1
+        now = self.now()
         shipment = Shipment(
             id=self.new_id("shipment"),
             number=f"{order.number}-{order.shipments_created}",
             order_number=order.number,
-            created_at=self.now(),
+            created_at=created_at or now,
             lines=[
                 ShipmentLine(id=self.new_id("shipment_line"), order_line_id=line_id, qty=qty)
                 for line_id, qty in wanted.items()
             ],
             gtg=gtg or completion is not None,
-            paid=capture or order.paid_elsewhere,
+            paid=capture or order.paid_elsewhere or paid,
             captured=capture,
+            additional_message=additional_message,
         )
+        shipment.paid_at = now if shipment.paid else None
+        shipment.captured_at = now if capture else None
         self.add_shipment(shipment)
         if capture:
             self.record(
@@ -146,7 +178,7 @@ class FulfilmentOps(WorldState):
         if completion is not None:
             self._ship(store, order, shipment, completion)
         self.refresh_status(order)
-        self.emit("order", "update", order.number, store.uri)
+        self._announce_order(order)
         return shipment
 
     # -- update ----------------------------------------------------------------------
@@ -194,6 +226,59 @@ class FulfilmentOps(WorldState):
         if became_gtg:
             self.emit("shipment", "good_to_go", shipment.id, store.uri)
         self.refresh_status(order)
+        return shipment
+
+    def amend_shipment(
+        self,
+        store: Store,
+        ref: str | int,
+        *,
+        info: ShippingInfo | None = None,
+        additional_message: str | None = None,
+        gtg: bool | None = None,
+        paid: bool | None = None,
+    ) -> Shipment:
+        """The Integration API's ``updateShipment``: shipping info, message, GTG and paid.
+
+        Shipping info and GTG cannot change once the shipment is sent, as the docs say;
+        ``paid`` marks it paid without a capture (paid outside Centra).
+        """
+        shipment = self.store_shipment(store, ref)
+        if shipment is None:
+            raise Refusal("shipment does not exist", shipment=ref)  # [I]
+        if shipment.shipped and (info is not None or gtg is not None):
+            raise Refusal("shipment is sent and can not be updated", shipment=shipment.number)
+        if paid is False and shipment.captured:
+            raise Refusal("shipment is captured and can not be updated", shipment=shipment.number)
+        if info is not None:
+            shipment.carrier = _given(info.carrier, shipment.carrier)
+            shipment.service = _given(info.service, shipment.service)
+            shipment.packages = _given(info.packages, shipment.packages)
+            shipment.tracking = _given(info.tracking, shipment.tracking)
+            shipment.return_slip_tracking = _given(
+                info.return_slip_tracking, shipment.return_slip_tracking
+            )
+        if additional_message is not None:
+            shipment.additional_message = additional_message
+        if paid is not None and paid != shipment.paid:
+            shipment.paid = paid
+            shipment.paid_at = self.now() if paid else None
+        became_gtg = gtg is True and not shipment.gtg
+        if gtg is not None:
+            shipment.gtg = gtg
+        self.record(
+            "shipment_updates",
+            store.uri,
+            shipment=shipment.number,
+            gtg=gtg,
+            paid=paid,
+            additionalMessage=additional_message,
+            shipmentInfo=None if info is None else dataclasses.asdict(info),
+            via="integration_api",
+        )
+        self.emit("shipment", "update", shipment.id, store.uri)
+        if became_gtg:
+            self.emit("shipment", "good_to_go", shipment.id, store.uri)
         return shipment
 
     def _check_editable(self, shipment: Shipment) -> None:
@@ -261,6 +346,7 @@ class FulfilmentOps(WorldState):
             )
             raise Refusal("capture failed", order=order.number, shipment=shipment.number)
         shipment.captured = shipment.paid = True
+        shipment.captured_at = shipment.paid_at = self.now()
         self.record(
             "captures", store.uri, shipment=shipment.number, order=order.number, outcome="captured"
         )
@@ -295,12 +381,19 @@ class FulfilmentOps(WorldState):
             )  # [I]
         self._ship(store, order, shipment, completion)
         self.refresh_status(order)
-        self.emit("order", "update", order.number, store.uri)
+        self._announce_order(order)
         return shipment
+
+    def _announce_order(self, order: Order) -> None:
+        """An order ``update``; for the events queue ``COMPLETED`` once all of it shipped."""
+        done = order.status is OrderStatus.COMPLETED
+        self.emit(
+            "order", "update", order.number, order.store_uri, change="COMPLETED" if done else None
+        )
 
     def _ship(self, store: Store, order: Order, shipment: Shipment, done: Completion) -> None:
         shipment.shipped = True
-        shipment.shipped_at = self.now()
+        shipment.shipped_at = done.shipped_at or self.now()
         shipment.carrier, shipment.service = done.carrier, done.service
         shipment.packages = done.packages
         shipment.tracking = done.tracking
@@ -332,7 +425,8 @@ class FulfilmentOps(WorldState):
             sendEmail=done.send_email,
             internalComment=done.internal_comment,
         )
-        self.emit("shipment", "update", shipment.id, store.uri)  # [I] no "shipped" action
+        # [I] No "shipped" webhook action is documented; the events queue says COMPLETED.
+        self.emit("shipment", "update", shipment.id, store.uri, change="COMPLETED")
 
     # -- delete and cancel -------------------------------------------------------------
 
@@ -349,6 +443,8 @@ class FulfilmentOps(WorldState):
         self.remove_shipment(shipment)
         order = self.orders[shipment.order_number]
         self.record("shipment_deletions", store.uri, shipment=shipment.number, order=order.number)
+        # [I] No delete action is documented for webhooks; the events queue has DELETED.
+        self.emit("shipment", "delete", shipment.id, store.uri)
         self.refresh_status(order)
         self.emit("order", "update", order.number, store.uri)
         return order.number, shipment.number
@@ -386,8 +482,14 @@ class FulfilmentOps(WorldState):
         refund: bool,
         costs: ReturnCosts = ReturnCosts(),
         send_email: bool | None = None,
+        restock_warehouse_id: int | None = None,
     ) -> tuple[ReturnRecord, list[int]]:
-        """Return what can be returned; Centra creates the return even if some lines fail."""
+        """Return what can be returned; Centra creates the return even if some lines fail.
+
+        Restocked goods go back to the warehouse each line was allocated in, or to
+        ``restock_warehouse_id`` (the Integration API's "send items to a different
+        warehouse"); either way in one stock change per warehouse.
+        """
         shipment = self.store_shipment(store, ref)
         # [I] Only a shipped shipment has goods to return.
         if shipment is None or not shipment.shipped:
@@ -397,6 +499,7 @@ class FulfilmentOps(WorldState):
         by_order_line = {sl.order_line_id: sl for sl in shipment.lines}
         restock = store.return_stock_default if return_stock is None else return_stock
         lines: list[ReturnLine] = []
+        restocked: dict[int, list[StockChangeLine]] = {}
         for line_id, qty in products.items():
             sl = by_order_line.get(line_id)
             if sl is None or qty <= 0 or qty > sl.qty - self._returned(sl.id):
@@ -413,9 +516,15 @@ class FulfilmentOps(WorldState):
                 )
             )
             if restock:
-                level = self.stock_level(order_line.warehouse_id, order_line.size_id)
+                warehouse_id = restock_warehouse_id or order_line.warehouse_id
+                level = self.stock_level(warehouse_id, order_line.size_id)
                 level.physical += qty
                 level.modified_at = self.now()
+                restocked.setdefault(warehouse_id, []).append(
+                    StockChangeLine(
+                        id=0, size_id=order_line.size_id, delivered=qty, shipment_line_id=sl.id
+                    )
+                )
         if not lines:
             raise Refusal("return could not be created.")
         left = self._charges_left(shipment)
@@ -434,6 +543,12 @@ class FulfilmentOps(WorldState):
             voucher_value=left.voucher if costs.voucher_from_shipment else costs.voucher,
         )
         self.returns[record.id] = record
+        for warehouse_id, moved in restocked.items():
+            change = self.add_stock_change(
+                warehouse_id, f"Return {record.id}", "RETURN", moved, at=record.created_at
+            )
+            if change is not None:
+                record.stock_change_id = change.id
         returned = [ln.order_line_id for ln in lines]
         self.record(
             "returns",
@@ -453,6 +568,7 @@ class FulfilmentOps(WorldState):
             voucherValue=record.voucher_value,
             voucherValueFromShipment=costs.voucher_from_shipment,
         )
+        self.emit("return", "create", record.id, store.uri)
         return record, returned
 
     def _charges_left(self, shipment: Shipment) -> Charges:
@@ -485,6 +601,9 @@ class FulfilmentOps(WorldState):
             record.refunded = True
         self.record(
             "return_updates", store.uri, returnId=return_id, completed=completed, refund=refund
+        )
+        self.emit(
+            "return", "update", record.id, store.uri, change="COMPLETED" if completed else None
         )
         return record
 

@@ -33,6 +33,8 @@ __all__ = [
     "ShipmentLine",
     "Size",
     "SizeRef",
+    "StockChange",
+    "StockChangeLine",
     "StockLevel",
     "Store",
     "SupplierDelivery",
@@ -296,6 +298,11 @@ class Shipment:
     return_slip_tracking: str = ""
     send_email: bool | None = None
     internal_comment: str = ""
+    additional_message: str = ""
+    paid_at: datetime | None = None
+    captured_at: datetime | None = None
+    # The last change Centra announced for the shipment (set when one is emitted).
+    modified_at: datetime | None = None
 
     @property
     def should_capture(self) -> bool:
@@ -334,6 +341,37 @@ class ReturnRecord:
     shipping_cost: float = 0.0
     handling_cost: float = 0.0
     voucher_value: float = 0.0
+    # The stock change that put the returned goods back, if any.
+    stock_change_id: int | None = None
+
+
+@dataclass
+class StockChangeLine:
+    """One size's movement: ``delivered`` units into (or, negative, out of) the warehouse."""
+
+    id: int
+    size_id: int
+    delivered: int
+    unit_cost: float | None = None
+    cost_currency: str | None = None
+    # A return's line comes from the shipment line whose goods came back.
+    shipment_line_id: int | None = None
+
+
+@dataclass
+class StockChange:
+    """A stock movement in one warehouse, as Centra lists them (the old "warehouse delivery").
+
+    ``kind`` is the Integration API's ``StockChangeType``: ``MANUAL`` for stock set or
+    changed by hand or by an API, ``TRANSFER``, ``SUPPLIER_DELIVERY``, ``RETURN`` [I].
+    """
+
+    id: int
+    warehouse_id: int
+    created_at: datetime
+    comment: str
+    kind: str
+    lines: list[StockChangeLine]
 
 
 @dataclass
@@ -370,6 +408,7 @@ class SupplierDelivery:
     quantities: dict[int, int]
     accepted_at: datetime | None = None
     accepted: dict[int, int] = field(default_factory=dict)
+    stock_change_id: int | None = None
 
 
 @dataclass
@@ -407,15 +446,19 @@ class AllocationRequest:
 class Event:
     """A change an Integration-API webhook reports: object type, action, id and data.
 
-    ``data`` is what check-first and allocation-request events carry beside the id.
+    ``data`` is what check-first and allocation-request events carry beside the id;
+    ``change`` is the events queue's ``EventChangeType`` for the same change (a completion
+    is a webhook ``update`` but a queue ``COMPLETED``). Stock changes and purchasing belong
+    to no store (``store_uri`` None).
     """
 
     type: str
     action: str
     id: int
     at: datetime
-    store_uri: str
+    store_uri: str | None
     data: dict[str, Any] | None = None
+    change: str = "UPDATED"
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,13 @@ class OrderOps(AllocationOps):
             billing=billing,
             delivery=billing if spec.delivery is None else _address(spec.delivery),
             lines=lines,
-            status=OrderStatus.INCOMPLETE if spec.create_only else OrderStatus.CONFIRMED,
+            status=(
+                OrderStatus.INCOMPLETE
+                if spec.create_only
+                else OrderStatus.PENDING
+                if spec.pending
+                else OrderStatus.CONFIRMED
+            ),
             shipping_list=spec.shipping_list,
             shipping_value=spec.shipping_value,
             handling_value=spec.handling_value,
@@ -340,6 +346,20 @@ class OrderOps(AllocationOps):
         )
         self.emit("order", "update", number, store.uri)
         return order
+
+    def confirm_order(self, number: int) -> bool:
+        """Move a pending order to Confirmed; False when there was nothing to confirm."""
+        order = self.orders.get(number)
+        if order is None or order.status is OrderStatus.INCOMPLETE:
+            raise Refusal("order does not exist", order=number)  # [I]
+        if order.status is OrderStatus.CANCELLED:
+            raise Refusal("order is cancelled", order=number)  # [I]
+        if order.status is not OrderStatus.PENDING:
+            return False
+        order.status = OrderStatus.CONFIRMED
+        order.modified_at = self.now()
+        self.emit("order", "update", number, order.store_uri)
+        return True
 
     def set_order_capture_declines(self, number: int, declines: bool) -> Order:
         order = self.order(number)

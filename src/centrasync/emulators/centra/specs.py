@@ -193,6 +193,7 @@ class OrderSpec(_Spec):
     create_only: bool = Field(
         False, description="prepared only (Incomplete), allocated when completed"
     )
+    pending: bool = Field(False, description="placed but waiting to be confirmed (status Pending)")
     ship_from: list[int] = Field(
         default_factory=list,
         description="ship-from-store warehouses the order is offered to, all with the policy "

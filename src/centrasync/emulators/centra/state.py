@@ -27,6 +27,8 @@ from .model import (
     ReturnRecord,
     Shipment,
     SizeRef,
+    StockChange,
+    StockChangeLine,
     StockLevel,
     Store,
     SupplierDelivery,
@@ -54,7 +56,12 @@ _ID_STARTS = {
     "supplier_order": 951,
     "supplier_delivery": 361,
     "allocation_request": 1140,
+    "stock_change": 8001,
+    "stock_change_line": 120001,
 }
+
+# The events queue's change type of a webhook action, unless the emitter says otherwise.
+_CHANGES = {"create": "CREATED", "delete": "DELETED"}
 
 
 def system_clock() -> datetime:
@@ -103,6 +110,7 @@ class WorldState:
         self.supplier_deliveries: dict[int, SupplierDelivery] = {}
         self.check_first_offers: dict[tuple[int, int], CheckFirstOffer] = {}
         self.allocation_requests: dict[int, AllocationRequest] = {}
+        self.stock_changes: dict[int, StockChange] = {}
         self.writes: list[WriteRecord] = []
         self._next: dict[str, int] = dict(_ID_STARTS)
 
@@ -132,12 +140,23 @@ class WorldState:
         type_: str,
         action: str,
         object_id: int,
-        store_uri: str,
+        store_uri: str | None,
         data: dict[str, Any] | None = None,
+        *,
+        change: str | None = None,
     ) -> None:
+        """Announce a change; a shipment's announced change is also its last-modified time."""
         event = Event(
-            type=type_, action=action, id=object_id, at=self.now(), store_uri=store_uri, data=data
+            type=type_,
+            action=action,
+            id=object_id,
+            at=self.now(),
+            store_uri=store_uri,
+            data=data,
+            change=change or _CHANGES.get(action, "UPDATED"),
         )
+        if type_ == "shipment" and object_id in self.shipments:
+            self.shipments[object_id].modified_at = event.at
         for listener in self.listeners:
             listener(event)
 
@@ -215,6 +234,33 @@ class WorldState:
 
     def stock_level(self, warehouse_id: int, size_id: int) -> StockLevel:
         return self.stock.setdefault((warehouse_id, size_id), StockLevel())
+
+    def add_stock_change(
+        self,
+        warehouse_id: int,
+        comment: str,
+        kind: str,
+        lines: list[StockChangeLine],
+        *,
+        at: datetime | None = None,
+    ) -> StockChange | None:
+        """Record a stock movement (lines that moved nothing are left out) and announce it."""
+        moved = [line for line in lines if line.delivered]
+        if not moved:
+            return None
+        for line in moved:
+            line.id = self.new_id("stock_change_line")
+        change = StockChange(
+            id=self.new_id("stock_change"),
+            warehouse_id=warehouse_id,
+            created_at=at or self.now(),
+            comment=comment,
+            kind=kind,
+            lines=moved,
+        )
+        self.stock_changes[change.id] = change
+        self.emit("stock_change", "create", change.id, None)
+        return change
 
     # -- order arithmetic shared by orders and fulfilment ------------------------------
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from centrasync.errors import RecordValidationError
 
-from .model import Store, SupplierDelivery, SupplierOrder, SupplierOrderLine
+from .model import StockChangeLine, Store, SupplierDelivery, SupplierOrder, SupplierOrderLine
 from .specs import SupplierDeliverySpec, SupplierOrderSpec
 from .state import Refusal, WorldState
 
@@ -44,6 +44,8 @@ class SupplyOps(WorldState):
             confirmed=spec.confirmed,
         )
         self.supplier_orders[order.id] = order
+        # Purchasing belongs to no store: only an emulator-wide webhook plugin hears of it.
+        self.emit("purchase_order", "create", order.id, None)
         return order
 
     def supplier_order(self, order_id: int) -> SupplierOrder:
@@ -77,6 +79,13 @@ class SupplyOps(WorldState):
         )
         return ordered - announced
 
+    def _received(self, order: SupplierOrder, size_id: int) -> int:
+        return sum(
+            d.accepted.get(size_id, 0)
+            for d in self.supplier_deliveries.values()
+            if d.order_id == order.id and d.accepted_at
+        )
+
     def _new_delivery(
         self, order: SupplierOrder, quantities: dict[int, int], eta: datetime | None
     ) -> SupplierDelivery:
@@ -91,6 +100,7 @@ class SupplyOps(WorldState):
             quantities=quantities,
         )
         self.supplier_deliveries[delivery.id] = delivery
+        self.emit("purchase_order_delivery", "create", delivery.id, None)
         return delivery
 
     def store_delivery(self, store: Store, ref: str) -> SupplierDelivery | None:
@@ -128,6 +138,16 @@ class SupplyOps(WorldState):
                 level = self.stock_level(order.warehouse_id, size_id)
                 level.physical += qty
                 level.modified_at = delivery.accepted_at
+            change = self.add_stock_change(
+                order.warehouse_id,
+                f"Supplier delivery {delivery.number}",
+                "SUPPLIER_DELIVERY",
+                [
+                    StockChangeLine(id=0, size_id=size_id, delivered=qty)
+                    for size_id, qty in delivery.accepted.items()
+                ],
+            )
+            delivery.stock_change_id = None if change is None else change.id
         remainder = {
             size_id: qty - received.get(size_id, 0)
             for size_id, qty in delivery.quantities.items()
@@ -143,4 +163,7 @@ class SupplyOps(WorldState):
             insertStock=insert_stock,
             additionalDelivery=additional.number if additional else None,
         )
+        self.emit("purchase_order_delivery", "update", delivery.id, None, change="COMPLETED")
+        done = all(self._received(order, line.size_id) >= line.qty for line in order.lines)
+        self.emit("purchase_order", "update", order.id, None, change="COMPLETED" if done else None)
         return additional

@@ -73,7 +73,8 @@ class WebhookPluginSettings(BaseModel):
     retry_delay: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
     triggers: list[str] = Field(
         default_factory=lambda: ["order", "shipment"],
-        description="event types sent: order, shipment, check_first, allocation_request",
+        description="event types sent: order, shipment, return, check_first, "
+        "allocation_request, and [I] stock_change, purchase_order, purchase_order_delivery",
     )
     field_names: dict[str, str] = Field(
         default_factory=lambda: {"order": "orders", "shipment": "shipments"},
@@ -147,7 +148,7 @@ class WebhookSender:
 
     def __init__(
         self,
-        zone_of: Callable[[str], ZoneInfo],
+        zone_of: Callable[[str | None], ZoneInfo],
         clock: Callable[[], datetime],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
