@@ -166,6 +166,26 @@ async def test_every_order_api_answer_conforms(
     )
     await ok(await c.delete(f"{API}/shipments/{made['shipment']}"))
     await ok(await c.post(f"{API}/shipments", json={"order": 999999, "products": {"1": 1}}), "no")
+    fraud = await place(c, [(eans[5], 1)])
+    await c.put(f"/_emulator/orders/{fraud}/capture", json={"declines": True})
+    fraud_line = (await ok(await c.get(f"{API}/orders", params={"order": fraud})))["orders"][0][
+        "products"
+    ][0]["lineId"]
+    declined = await ok(
+        await c.post(f"{API}/shipments", json={"order": fraud, "products": {fraud_line: 1}}), "no"
+    )
+    assert declined["msg"] == "can not capture order"
+    serial = await ok(
+        await c.post(
+            f"{API}/shipments", json={"order": number, "products": {line: 1}, "capture": False}
+        )
+    )
+    await ok(
+        await c.put(
+            f"{API}/shipments/{serial['shipment']}",
+            json={"products": {line: {"serialNumber": "SN-1", "qty": 1}}},
+        )
+    )
     await ok(await c.delete(f"{API}/shipments/{first['shipmentId']}"), "no")
     await ok(
         await c.put(f"{API}/shipments/{first['shipmentId']}", json={"products": {line: 1}}), "no"
@@ -221,6 +241,33 @@ async def test_every_order_api_answer_conforms(
     assert returns
     await ok(await c.put(f"{API}/returns/{made_return['return']}", json={"completed": True}))
     await ok(await c.put(f"{API}/returns/100500", json={"completed": True}), "no")
+    second = shipments[1]
+    await ok(
+        await c.put(
+            f"{API}/shipment", json={"order": second["orderId"], "shipment": second["shipmentId"]}
+        )
+    )
+    refunded = await ok(
+        await c.post(
+            f"{API}/return",
+            json={
+                "shipment": second["shipmentId"],
+                "products": {p["lineId"]: 1 for p in second["products"]},
+                "refund": {"refundPayment": True},
+                "handlingCostFromShipment": True,
+            },
+        )
+    )
+    assert "refund" in refunded
+    await ok(
+        await c.get(f"{API}/returns", params={"limit": 1, "page": 2, "order": second["orderId"]})
+    )
+    await ok(
+        await c.get(
+            f"{API}/shipments",
+            params={"newer_than": "2025-01-10", "status": "completed", "limit": 100},
+        )
+    )
     # Products and stock.
     await ok(await c.get(f"{API}/products", params={"limit": 5, "page": 2}))
     await ok(await c.get(f"{API}/products", params={"ean": eans[0]}))
@@ -308,6 +355,48 @@ async def test_every_order_api_answer_conforms(
         p for call in calls for p in recorder.schema.check_webhook("integrationApi", call.content)
     ]
     assert problems == []
+    assert all(call.url.path == "/hook" for call in calls)
     payloads = [json.loads(parse_qs(call.content.decode())["payload"][0]) for call in calls]
     types = {event["type"] for payload in payloads for event in payload["events"]}
     assert types >= {"order", "shipment", "return", "check_first", "allocation_request"}
+
+
+@pytest.mark.parametrize(
+    "mode", ["only_items", "items_in_bundles", "only_bundles", "bundles_and_items"]
+)
+async def test_bundle_modes_and_the_second_store_conform(
+    client: httpx.AsyncClient, emu: CentraEmulator, recorder: ConformanceRecorder, mode: str
+) -> None:
+    """Each "Bundles in shipments / orders" mode changes the shape of products[]."""
+    modes = {"bundles_in_shipments": mode, "bundles_in_orders": mode}
+    assert (await client.patch("/_emulator/stores/wms", json=modes)).status_code == 200
+    bundle = next(r.size.ean for r in emu.world.sizes.values() if r.product.is_bundle)
+    number = await place(client, [(bundle, 1), (free_eans(emu, 1)[0], 1)])
+    made = await client.post(f"/_emulator/orders/{number}/shipments", json={"gtg": True})
+    assert made.status_code == 200, made.text
+    shipments = (await ok(await client.get(f"{API}/shipments", params={"order": number})))[
+        "shipments"
+    ]
+    assert shipments
+    products = shipments[0]["products"]
+    assert any(p.get("isBundle") or p.get("isPartOfBundle") for p in products)
+    await ok(await client.get(f"{API}/orders", params={"order": number}))
+    await ok(await client.get("/api/wms-us/shipments"))
+    await ok(await client.get("/api/wms-us/orders", params={"limit": 100}))
+    recorder.assert_conforming()
+
+
+async def test_checkout_api_webhook_payloads_conform(
+    client: httpx.AsyncClient,
+    emu: CentraEmulator,
+    schema: ApiSchema,
+    calls: list[httpx.Request],
+) -> None:
+    """The Webhook plugin's older "Checkout API" version: ids as strings under field names."""
+    plugin = {"url": HOOK_URL, "version": "legacy", "triggers": ["order", "shipment", "return"]}
+    assert (await client.post("/_emulator/stores/wms/webhooks", json=plugin)).status_code == 200
+    number = await place(client, [(free_eans(emu, 1)[0], 1)])
+    await ok(await client.put(f"{API}/orders", json={"order": number, "comment": "hi"}))
+    await emu.webhooks.drain()
+    assert calls
+    assert [p for call in calls for p in schema.check_webhook("checkoutApi", call.content)] == []

@@ -241,6 +241,23 @@ async def test_every_answer_conforms(
     await ok(await c.put(f"{API}/orders", json={**OWNER, "orderNumber": "bad"}), 400)
     await ok(await c.delete(f"{API}/orders/{first}"), 400)
     await ok(await c.get(f"{API}/orders", params=OWNER, auth=("centrasync", "wrong")), 401)
+    await ok(
+        await c.put(f"{API}/orders", content=b"x", headers={"content-type": "text/plain"}), 415
+    )
+    await ok(
+        await c.put(f"{API}/orders", content=b"{", headers={"content-type": "application/json"}),
+        400,
+    )
+    await ok(await c.get(f"{API}/articles", params={**OWNER, "page": 2}), 400)
+    await ok(
+        await c.get(
+            f"{API}/articles", params={**OWNER, "stockInfoChangedFrom": "2020-01-01T00:00:00Z"}
+        ),
+        400,
+    )
+    await ok(
+        await c.get(f"{API}/orders", params={**OWNER, "orderIdFrom": first, "maxOrdersToGet": 1})
+    )
 
     recorder.assert_conforming()
     answered = {served for served, status in recorder.covered() if status < 300}

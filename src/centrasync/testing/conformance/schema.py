@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-__all__ = ["ApiSchema", "Operation", "load_document"]
+__all__ = ["ApiSchema", "Operation", "format_checker", "load_document"]
 
 _METHODS = ("get", "put", "post", "patch", "delete")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
@@ -39,8 +39,11 @@ _MAX_ERRORS = 5
 
 
 def _is_date_time(value: object) -> bool:
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        return not isinstance(value, str)
+    """Formats constrain strings only; any other type passes (its ``type`` decides)."""
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.fullmatch(value):
+        return False
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -49,8 +52,10 @@ def _is_date_time(value: object) -> bool:
 
 
 def _is_date(value: object) -> bool:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return not isinstance(value, str)
+    if not isinstance(value, str):
+        return True
+    if not _DATE.fullmatch(value):
+        return False
     try:
         date.fromisoformat(value)
     except ValueError:
@@ -187,18 +192,17 @@ class ApiSchema:
 
     def response_pointer(self, operation: Operation | None, status: int) -> str | None:
         """Where the document describes this status for the operation (or unmatched route)."""
-        base = operation.pointer if operation else "/x-unmatched-route"
-        holder = self._at(base) if operation else self.document.get("x-unmatched-route", {})
-        responses = holder.get("responses", {}) if operation else holder
-        for key in (str(status), f"{str(status)[0]}XX", "default"):
-            if key in responses:
-                pointer = f"{base}/responses/{key}" if operation else f"{base}/{key}"
-                target = responses[key]
-                while "$ref" in target:
-                    pointer = target["$ref"].removeprefix("#")
-                    target = self._at(pointer)
-                return pointer
-        return None
+        base = f"{operation.pointer}/responses" if operation else "/x-unmatched-route"
+        responses = self._at(base) if operation or "x-unmatched-route" in self.document else {}
+        key = next(
+            (k for k in (str(status), f"{status // 100}XX", "default") if k in responses), None
+        )
+        if key is None:
+            return None
+        pointer = f"{base}/{key}"
+        while "$ref" in (target := self._at(pointer)):
+            pointer = target["$ref"].removeprefix("#")
+        return pointer
 
     def validate(self, pointer: str, value: object) -> list[str]:
         """The schema errors of ``value`` against the schema at ``pointer`` in the document."""
