@@ -341,6 +341,10 @@ async def test_every_order_api_answer_conforms(
     # Error answers.
     await ok(await c.get(f"{API}/shipments", headers={"API-Authorization": "wrong"}), "no", 401)
     await ok(await c.get(f"{API}/customers"), "no", 404)
+    await ok(await c.get("/api/nope/shipments"), "no", 404)
+    for read in ("shipments", "orders", "products", "stock", "returns"):
+        await ok(await c.get(f"{API}/{read}", params={"limit": "abc"}), "no")
+    await ok(await c.put(f"{API}/shipments/abc", json={"gtg": True}), "no")
     await ok(await c.patch(f"{API}/shipments"), "no", 405)
     await c.put("/_emulator/stores/wms/allowed-endpoints", json={"endpoints": ["stock"]})
     await ok(await c.get(f"{API}/shipments"), "Not Allowed", 403)

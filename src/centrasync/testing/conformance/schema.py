@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -211,7 +212,11 @@ class ApiSchema:
             registry=self._registry,
             format_checker=self._checker,
         )
-        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        # Inside oneOf / anyOf, name the deepest failure of the closest branch, not the choice.
+        errors = sorted(
+            (best_match([error]) for error in validator.iter_errors(value)),
+            key=lambda e: [str(part) for part in e.absolute_path],
+        )
         found = [f"{error.json_path}: {error.message[:300]}" for error in errors[:_MAX_ERRORS]]
         if len(errors) > _MAX_ERRORS:
             found.append(f"... and {len(errors) - _MAX_ERRORS} more")
