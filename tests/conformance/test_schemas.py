@@ -22,7 +22,9 @@ from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.testing.conformance import ApiSchema
 from centrasync.testing.conformance.schema import format_checker
 
-EXAMPLES = Path(__file__).parents[2] / ".." / "shared" / "fixtures" / "ongoing" / "examples"
+EXAMPLES = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ongoing" / "examples"
+)
 ONGOING_BASE = "/demo/api/v1"
 
 # (method, path, status) each Ongoing vendor example answers, or a component schema.
@@ -100,6 +102,15 @@ def fixture_value(name: str) -> Any:
     return json.loads((EXAMPLES / name).read_text("utf-8-sig"))
 
 
+def need_examples() -> None:
+    """As the emulator's vendor-example tests: absent on a clone, present (and checked) in CI."""
+    if not EXAMPLES.is_dir():
+        pytest.skip(
+            f"vendor examples not found at {EXAMPLES}: they live in the project's shared "
+            "folder, not in the repo"
+        )
+
+
 def ongoing_problems(
     schema: ApiSchema, target: tuple[str, str, int] | str, value: Any
 ) -> list[str]:
@@ -164,6 +175,7 @@ def test_every_schema_of_the_documents_is_valid_json_schema(name: str) -> None:
 @pytest.mark.vendor_fixture
 @pytest.mark.parametrize("name", sorted(ONGOING_FIXTURES))
 def test_every_ongoing_vendor_example_passes_and_no_retyped_field_does(name: str) -> None:
+    need_examples()
     schema = ApiSchema.load("ongoing-rest-v1")
     target, value = ONGOING_FIXTURES[name], fixture_value(name)
     assert ongoing_problems(schema, target, value) == []
@@ -174,7 +186,8 @@ def test_every_ongoing_vendor_example_passes_and_no_retyped_field_does(name: str
 
 
 @pytest.mark.vendor_fixture
-def test_every_vendor_fixture_is_checked() -> None:
+def test_every_vendor_example_response_is_checked() -> None:
+    need_examples()
     on_disk = {str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*") if p.is_file()}
     responses = {p for p in on_disk if "response" in Path(p).name.lower()}
     assert responses == set(ONGOING_FIXTURES)
