@@ -3,6 +3,10 @@
 ``WarehouseContract`` is the suite every WMS connector passes; ``OngoingOperator`` and
 ``ongoing_harness`` bind it to the Ongoing emulator. It needs pytest and pytest-asyncio,
 which the ``testing`` extra installs: ``pip install centrasync[testing]``.
+
+``centrasync.testing.conformance`` (imported on its own, it needs jsonschema from the same
+extra) checks the emulators' answers against OpenAPI documents written from the vendors'
+documentation.
 """
 
 from __future__ import annotations
