@@ -87,6 +87,8 @@ _NEW_EFFECT = _EFFECTS.insert(
     "updated_at",
 )
 _STATE_LENGTH = _RECORDS.length("state")
+# The record's columns where another table's share names (UPDATE … FROM … RETURNING).
+_QUALIFIED_RECORD = ", ".join(f"r.{name}" for name in _RECORDS.names)
 _THIS_RECORD = "store = :store AND kind = :kind AND key = :key"
 # substr, not LIKE: exact and case-sensitive on both databases, no escaping.
 _PREFIXED = "substr(key, 1, :prefix_length) = :key_prefix"
@@ -193,6 +195,24 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
     ref = step.ref
     check_ref(ref)
     check_text(step.to_state, limit=_STATE_LENGTH, record=str(ref), field="to_state")
+    assignments = ["state = :state", "last_error = :error", "updated_at = :now"]
+    values: dict[str, Any] = {
+        **_ref_params(ref),
+        "state": step.to_state,
+        "error": clean(step.error),
+        "now": tx.now,
+        "note": clean(step.note),
+    }
+    if step.request is not None:
+        assignments += ["last_request = :request", "attempts = attempts + 1"]
+        values["request"] = dumped(scrub(step.request))
+    if step.response is not None:
+        assignments.append("last_response = :response")
+        values["response"] = dumped(scrub(step.response))
+    if tx.postgres:
+        moved = _transition_in_one_statement(tx, step, assignments, values)
+        if moved is not None:
+            return moved
     current = tx.one_or_none(
         f"SELECT id, state FROM ledger_records WHERE {_THIS_RECORD}{tx.for_update}",
         _ref_params(ref),
@@ -205,26 +225,42 @@ def transition(tx: Tx, step: Step) -> LedgerRecord:
     if step.only_from is not None and from_state not in step.only_from:
         unchanged = tx.rows(f"{_RECORDS.select} WHERE id = :id", {"id": record_id})[0]
         return _to_record(tx, unchanged)
-    assignments = ["state = :state", "last_error = :error", "updated_at = :now"]
-    values: dict[str, Any] = {
-        "id": record_id,
-        "state": step.to_state,
-        "error": clean(step.error),
-        "now": tx.now,
-    }
-    if step.request is not None:
-        assignments += ["last_request = :request", "attempts = attempts + 1"]
-        values["request"] = dumped(scrub(step.request))
-    if step.response is not None:
-        assignments.append("last_response = :response")
-        values["response"] = dumped(scrub(step.response))
     row = tx.rows(
         f"UPDATE ledger_records SET {', '.join(assignments)} WHERE id = :id "
         f"RETURNING {_RECORDS.listed}",
-        values,
+        {**values, "id": record_id},
     )[0]
     _add_step(tx, record_id, from_state, step.to_state, clean(step.note))
     return _to_record(tx, row)
+
+
+def _transition_in_one_statement(
+    tx: Tx, step: Step, assignments: list[str], values: dict[str, Any]
+) -> LedgerRecord | None:
+    """PostgreSQL: lock, move and log the step in one round trip instead of three.
+
+    None when nothing moved (no such record, or its state is outside ``only_from``): the
+    caller's statement-by-statement path then says which, at the cost it always had.
+    """
+    only_from = ""
+    if step.only_from is not None:
+        names = [f"only_{index}" for index in range(len(step.only_from))]
+        values.update(zip(names, step.only_from, strict=True))
+        only_from = (
+            f" AND old.state IN ({', '.join(f':{name}' for name in names)})"
+            if names
+            else " AND FALSE"
+        )
+    row = tx.one_or_none(
+        f"WITH old AS (SELECT id, state FROM ledger_records WHERE {_THIS_RECORD} FOR UPDATE), "
+        f"moved AS (UPDATE ledger_records r SET {', '.join(assignments)} FROM old "
+        f"WHERE r.id = old.id{only_from} RETURNING old.state AS from_state, {_QUALIFIED_RECORD}), "
+        "step AS (INSERT INTO ledger_transitions (record_id, from_state, to_state, at, note) "
+        "SELECT id, from_state, :state, :now, :note FROM moved) "
+        f"SELECT {_RECORDS.listed} FROM moved",
+        values,
+    )
+    return None if row is None else _to_record(tx, row)
 
 
 def note(tx: Tx, ref: RecordRef, note: str, error: str | None) -> bool:
@@ -482,16 +518,25 @@ def begin_effect(tx: Tx, key: str, record: RecordRef, intent: Json) -> EffectBeg
 
 
 def complete_effect(tx: Tx, key: str, outcome: Json) -> Effect:
-    """Confirm the effect; a second confirmation keeps the first outcome."""
-    found = _locked_effect(tx, key)
-    if found.status is EffectStatus.SUCCEEDED:
-        return found
-    return _update_effect(
-        tx,
-        key,
-        "status = :status, outcome = :outcome, error = NULL, completed_at = :now",
-        {"status": EffectStatus.SUCCEEDED.value, "outcome": dumped(scrub(outcome))},
+    """Confirm the effect; a second confirmation keeps the first outcome.
+
+    The update goes first and names the status it may replace, so the usual case is one
+    statement; only when it changes nothing is the effect read, to tell why.
+    """
+    confirmed = tx.one_or_none(
+        "UPDATE effects SET status = :status, outcome = :outcome, error = NULL, "
+        "completed_at = :now, updated_at = :now WHERE key = :key AND status <> :status "
+        f"RETURNING {_EFFECTS.listed}",
+        {
+            "key": key,
+            "status": EffectStatus.SUCCEEDED.value,
+            "outcome": dumped(scrub(outcome)),
+            "now": tx.now,
+        },
     )
+    if confirmed is not None:
+        return _to_effect(tx, confirmed)
+    return _locked_effect(tx, key)
 
 
 def fail_effect(tx: Tx, key: str, error: str, counted: bool) -> Effect:
