@@ -275,8 +275,23 @@ _DATABASE_OPTION = typer.Option(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from centrasync import __version__
+
+        typer.echo(f"centrasync {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _logging_options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="Print the version and exit.",
+    ),
     log_level: str = typer.Option(
         "info", envvar="CENTRASYNC_LOG_LEVEL", help="debug, info, warning, error or critical."
     ),
@@ -336,6 +351,129 @@ def _with_store(
         _fail(exc)
 
 
+def _self_command() -> str:
+    """This centrasync as the user can type it again: ``./dev demo`` runs .venv/bin/centrasync,
+    which is not on the PATH, so the next step it tells must name it."""
+    import shutil
+    import sys
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "__main__.py":
+        return f"{sys.executable} -m centrasync"
+    if argv0.name != "centrasync":
+        return "centrasync"
+    found = shutil.which("centrasync")
+    if found is not None and Path(found).resolve() == argv0.resolve():
+        return "centrasync"
+    return str(argv0)
+
+
+def _prompt(label: str, default: str | None, secret: bool) -> str:
+    answer: str = typer.prompt(label, default=default, hide_input=secret, show_default=not secret)
+    return answer
+
+
+@app.command("init")
+def init(
+    config: Path = _CONFIG_OPTION,
+    store: str | None = typer.Option(
+        None, help="The store's name (lower case, digits, - and _): its table [stores.<name>]."
+    ),
+    centra_url: str | None = typer.Option(
+        None,
+        help="The Centra Base URL, or the Order API plugin's whole URL "
+        "(https://shop.centra.com/api/wms).",
+    ),
+    centra_uri: str | None = typer.Option(
+        None, help="The Order API plugin's URI, when --centra-url is the bare host."
+    ),
+    timezone: str | None = typer.Option(
+        None, help="The merchant's timezone as set in Centra (IANA name, e.g. Europe/Stockholm)."
+    ),
+    centra_secret: str | None = typer.Option(
+        None,
+        envvar="CENTRASYNC_INIT_CENTRA_SECRET",
+        help="The Order API plugin's Secret API key (or CENTRASYNC_INIT_CENTRA_SECRET).",
+        show_default=False,
+    ),
+    webhook_secret: str | None = typer.Option(
+        None,
+        envvar="CENTRASYNC_INIT_WEBHOOK_SECRET",
+        help="The Centra Webhook plugin's endpoint secret; optional (polling only without).",
+        show_default=False,
+    ),
+    ongoing_url: str | None = typer.Option(
+        None, help="Ongoing's REST API URL (an emulator or test system); or --ongoing-warehouse."
+    ),
+    ongoing_warehouse: str | None = typer.Option(
+        None, help="The warehouse name in Ongoing's hosted API address."
+    ),
+    wms_user: str | None = typer.Option(None, help="The Ongoing API user."),
+    wms_password: str | None = typer.Option(
+        None,
+        envvar="CENTRASYNC_INIT_WMS_PASSWORD",
+        help="The Ongoing API user's password (or CENTRASYNC_INIT_WMS_PASSWORD).",
+        show_default=False,
+    ),
+    goods_owner_id: int | None = typer.Option(None, help="The merchant's goods owner id."),
+    flows: str | None = typer.Option(
+        None,
+        help="Flows to switch on, comma-separated: shipments, articles, in_deliveries, "
+        "returns, stock. Default: all.",
+    ),
+    capture_policy: str | None = typer.Option(
+        None, help="When to capture shipments: never, on_import or on_complete. Default: never."
+    ),
+    article_number: str | None = typer.Option(
+        None,
+        help="The article number: ean, sku, sku_variant or sku_variant_size (the default).",
+    ),
+    no_input: bool = typer.Option(
+        False, "--no-input", help="Never prompt: take every answer from the options."
+    ),
+    probe: bool = typer.Option(
+        True,
+        "--check/--no-check",
+        help="Try Centra and the warehouse with the answers as they come (as check does).",
+    ),
+) -> None:
+    """Connect a store: ask for Centra, the warehouse and the flows, then write the files.
+
+    Writes a commented centrasync.toml (added to, if it exists) and the secrets to the .env
+    file beside it (mode 0600), never into the TOML. Each answer is tried against the live
+    system first, with the probes of `centrasync check`.
+    """
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops.init_prompts import Answers, ask_store
+
+    given = Answers(
+        store=store,
+        centra_url=centra_url,
+        centra_uri=centra_uri,
+        timezone=timezone,
+        centra_secret=centra_secret,
+        webhook_secret=webhook_secret,
+        ongoing_url=ongoing_url,
+        ongoing_warehouse=ongoing_warehouse,
+        wms_user=wms_user,
+        wms_password=wms_password,
+        goods_owner_id=goods_owner_id,
+        flows=flows,
+        capture_policy=capture_policy,
+        article_number=article_number,
+    )
+    out = Console()
+    try:
+        written = ask_store(config, given, out, prompt=None if no_input else _prompt, probe=probe)
+    except CentrasyncError as exc:
+        _fail(exc)
+    out.print(
+        f"Wrote store [bold]{written.store}[/] to {config} and its secrets to {written.env_file} "
+        "(readable by you only)."
+    )
+    out.print(f"Next: [bold]{_self_command()} check --config {config}[/]", soft_wrap=True)
+
+
 @app.command("check")
 def check(config: Path = _CONFIG_OPTION) -> None:
     """Validate the configuration and reach every configured system, changing nothing.
@@ -351,9 +489,14 @@ def check(config: Path = _CONFIG_OPTION) -> None:
     except CentrasyncError as exc:
         _fail(exc)
     results = asyncio.run(run_checks(settings))
-    print_checks(Console(), results)
+    out = Console()
+    print_checks(out, results)
     if any(result.outcome is Outcome.FAIL for result in results):
         raise typer.Exit(1)
+    out.print(
+        f"Everything answered. Next: [bold]{_self_command()} serve --config {config}[/]",
+        soft_wrap=True,
+    )
 
 
 records_app = typer.Typer(
@@ -612,7 +755,7 @@ def demo(
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    print_result(out, result)
+    print_result(out, result, command=_self_command())
     if not result.ok:
         raise typer.Exit(1)
 

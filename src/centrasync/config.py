@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
@@ -35,8 +36,11 @@ __all__ = [
     "ReturnsSource",
     "Settings",
     "StoreSettings",
+    "env_file_for",
+    "env_file_values",
     "load_settings",
     "parse_settings",
+    "secret_env_name",
 ]
 
 _STORE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -79,11 +83,34 @@ class _Strict(BaseModel):
 class CentraSettings(_Strict):
     """One Order API plugin instance: its base URL is ``{host}/api/{uri}/``."""
 
-    host: str
-    uri: str
-    timezone: str
-    secret_env: str | None = None
-    webhook_secret_env: str | None = None
+    host: str = Field(
+        description="The Centra Base URL (the host part of the Orders API Plugin URL), "
+        "http:// or https://.",
+        examples=["https://shop.centra.com"],
+    )
+    uri: str = Field(
+        description="The Order API plugin's URI as set in Centra (System > Stores > plugin "
+        "Order API); the API lives at {host}/api/{uri}/.",
+        examples=["wms"],
+    )
+    timezone: str = Field(
+        description="The merchant's timezone as set in Centra (an IANA name): the Order "
+        "API's times are naive and in this zone.",
+        examples=["Europe/Stockholm"],
+    )
+    secret_env: str | None = Field(
+        None,
+        description="The environment variable holding the plugin's Secret API key (the "
+        "Centra API Key). Default: CENTRASYNC_<STORE>_CENTRA_SECRET.",
+        examples=["SHOP_CENTRA_SECRET"],
+    )
+    webhook_secret_env: str | None = Field(
+        None,
+        description="The environment variable holding the Centra Webhook plugin's endpoint "
+        "secret; unset, webhooks are refused and shipments are found by polling. Default: "
+        "CENTRASYNC_<STORE>_WEBHOOK_SECRET.",
+        examples=["SHOP_WEBHOOK_SECRET"],
+    )
 
     @field_validator("host")
     @classmethod
@@ -109,12 +136,31 @@ class CentraSettings(_Strict):
 class OngoingSettings(_Strict):
     """The Ongoing WMS connection a store feeds."""
 
-    kind: Literal["ongoing"] = "ongoing"
-    base_url: str | None = None
-    warehouse: str | None = None
-    user: str
-    password_env: str | None = None
-    goods_owner_id: int = Field(gt=0)
+    kind: Literal["ongoing"] = Field(
+        "ongoing", description="Which warehouse system: Ongoing WMS's REST API."
+    )
+    base_url: str | None = Field(
+        None,
+        description="The REST API's URL, when it is not Ongoing's hosted one (an emulator, "
+        "a test system). Set this or warehouse.",
+        examples=["http://127.0.0.1:7802/demo/api/v1/"],
+    )
+    warehouse: str | None = Field(
+        None,
+        description="The warehouse's name in Ongoing's hosted API address "
+        "https://api.ongoingsystems.se/{warehouse}/api/v1/. Set this or base_url.",
+        examples=["acme"],
+    )
+    user: str = Field(description="The API user (HTTP Basic).", examples=["centrasync"])
+    password_env: str | None = Field(
+        None,
+        description="The environment variable holding the API user's password. Default: "
+        "CENTRASYNC_<STORE>_WMS_PASSWORD.",
+        examples=["SHOP_WMS_PASSWORD"],
+    )
+    goods_owner_id: int = Field(
+        gt=0, description="The goods owner (the merchant) in the WMS.", examples=[1]
+    )
 
     @property
     def api_url(self) -> str:
@@ -123,18 +169,22 @@ class OngoingSettings(_Strict):
         return f"https://api.ongoingsystems.se/{self.warehouse}/api/v1/"
 
 
+def _every(seconds: float, what: str) -> Any:
+    return Field(seconds, ge=0, description=f"Seconds between {what}; 0 switches it off.")
+
+
 class FlowSchedule(_Strict):
     """Seconds between polls per flow; 0 switches a flow off."""
 
-    shipments: float = Field(60.0, ge=0)
-    confirmations: float = Field(60.0, ge=0)
-    cancellations: float = Field(300.0, ge=0)
-    sweep: float = Field(900.0, ge=0)
-    articles: float = Field(3600.0, ge=0)
-    in_deliveries: float = Field(900.0, ge=0)
-    returns: float = Field(900.0, ge=0)
-    stock: float = Field(300.0, ge=0)
-    stock_full: float = Field(86400.0, ge=0)
+    shipments: float = _every(60.0, "reads of Good-to-Go shipments (webhooks come sooner)")
+    confirmations: float = _every(60.0, "reads of what the WMS shipped, completed in Centra")
+    cancellations: float = _every(300.0, "checks for shipments cancelled in Centra")
+    sweep: float = _every(900.0, "sweeps for shipments a webhook did not announce")
+    articles: float = _every(3600.0, "article registry passes (Centra products to WMS articles)")
+    in_deliveries: float = _every(900.0, "purchase order (in-delivery) passes")
+    returns: float = _every(900.0, "passes reporting WMS returns to Centra")
+    stock: float = _every(300.0, "incremental stock passes")
+    stock_full: float = _every(86400.0, "full stock comparisons (Centra advises one a day)")
 
 
 # Text fields of a Centra product size an article filter may require, by wire name.
@@ -161,38 +211,117 @@ ARTICLE_FILTER_DEFAULT = ("sku", "variantSku", "sizeSku")
 class StoreSettings(_Strict):
     """Everything one store needs; secrets are resolved into the ``*_secret`` fields."""
 
-    name: str
+    name: str = Field(description="The store's name: the key of its [stores.<name>] table.")
     centra: CentraSettings
     wms: OngoingSettings
-    capture_policy: CapturePolicy = CapturePolicy.NEVER
-    article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
-    article_number_fields: tuple[str, ...] = ()
-    schedule: FlowSchedule = FlowSchedule()
-    shipment_filters: Mapping[str, Any] = Field(default_factory=dict)
-    field_mapping: Mapping[str, str] = Field(default_factory=dict)
+    capture_policy: CapturePolicy = Field(
+        CapturePolicy.NEVER,
+        description="When to capture shipments (ask Centra to charge the customer): 'never', "
+        "'on_import' (before the order goes to the warehouse; a declined capture stops the "
+        "shipment, a sign of possible fraud) or 'on_complete' (when the warehouse shipped it). "
+        "Ongoing's own connector offers the same three: Never / On Import / On Complete.",
+        examples=["on_import"],
+    )
+    article_number: ArticleNumberStrategy = Field(
+        ArticleNumberStrategy.SKU_VARIANT_SIZE,
+        description="The article number strategy: how a Centra size becomes a WMS article "
+        "number: 'ean', 'sku', 'sku_variant' (sku + variant SKU), 'sku_variant_size' (sku + "
+        "variant SKU + size SKU) or 'custom' (article_number_fields). The variation chosen "
+        "must be unique in Centra.",
+        examples=["ean"],
+    )
+    article_number_fields: tuple[str, ...] = Field(
+        (),
+        description="With article_number = 'custom': the Centra product fields (wire names) "
+        "joined into the article number, in order.",
+        examples=[["sku", "sizeSku"]],
+    )
+    schedule: FlowSchedule = Field(
+        FlowSchedule(), description="Seconds between passes, per flow ([stores.<name>.schedule])."
+    )
+    shipment_filters: Mapping[str, Any] = Field(
+        default_factory=dict,
+        description="Additional filters on shipments: only shipments whose fields match go "
+        "to the warehouse (a value must equal the field; a list means any of them), e.g. "
+        "only after a successful capture. Default: no filter.",
+        examples=[{"deliveryCountry": ["SE", "NO"], "paid": True}],
+    )
+    field_mapping: Mapping[str, str] = Field(
+        default_factory=dict,
+        description="Field-mapping overrides: a WMS order field to take from another Centra "
+        "shipment field than the default mapping does (`centrasync preview shipment` shows "
+        "the result).",
+        examples=[{"remark": "internalComment"}],
+    )
     article_filters: tuple[str, ...] = Field(
         ARTICLE_FILTER_DEFAULT,
-        description="Centra product fields (wire names) that must have a value for a size "
-        "to become a WMS article; the default is Ongoing's own connector's.",
+        description="Additional filters on articles: the Centra product fields (wire names) "
+        "that must have a value for a size to become a WMS article. Default: SKU, variant "
+        "SKU and size SKU must have values (Ongoing's own connector's default).",
+        examples=[["sku", "variantSku", "sizeSku", "ean"]],
     )
-    sync_article_price: bool = False
-    sync_inactive_products: bool = False
-    return_stock: bool = False
-    include_return_comment: bool = False
+    sync_article_price: bool = Field(
+        False, description="Sync article price: send the product's price as the article's."
+    )
+    sync_inactive_products: bool = Field(
+        False,
+        description="Sync inactive products: also send inactive Centra products, marked "
+        "obsolete in the WMS.",
+    )
+    return_stock: bool = Field(
+        False,
+        description="Return stock: returned items go back in stock in Centra when the "
+        "return is created.",
+    )
+    include_return_comment: bool = Field(
+        False,
+        description="Include return comment to return cause: the WMS's return cause becomes "
+        "the Centra return line's comment.",
+    )
     returns_from: ReturnsSource = Field(
         ReturnsSource.ORDERS,
         description="Where returns are read: 'orders' (the shipped order's lines, as "
         "Ongoing's own connector does), 'return_orders' (WMS return orders, for warehouses "
         "that register every return as one) or 'both'.",
     )
-    sync_stock: bool = False
-    import_available_stock: bool = False
-    picked_not_collected_as_in_stock: bool = False
-    stock_quiet_window: float = Field(120.0, ge=0)
-    warehouse_map: Mapping[str, str] = Field(default_factory=dict)
-    centra_secret: SecretStr
-    webhook_secret: SecretStr | None = None
-    wms_password: SecretStr
+    sync_stock: bool = Field(
+        False,
+        description="Synchronize stock to Centra: write the WMS's physical stock "
+        "(numberOfItems - numberOfLockedItems + allocatedNumberOfItems, one of the stock "
+        "formula options) to Centra's physical stock.",
+    )
+    import_available_stock: bool = Field(
+        False,
+        description='Import Centra\'s "available stock" to "external number of items" in the WMS.',
+    )
+    picked_not_collected_as_in_stock: bool = Field(
+        False,
+        description="Report picked, but not yet collected, items as in stock (a stock "
+        "formula option: adds pickedToBeCollectedNumberOfItems).",
+    )
+    stock_quiet_window: float = Field(
+        120.0,
+        ge=0,
+        description="Seconds the WMS stock must have been still before a full stock sync "
+        "(Centra warns that a full sync while stock moves re-adds units just sold).",
+    )
+    warehouse_map: Mapping[str, str] = Field(
+        default_factory=dict,
+        description="WMS warehouse (Ongoing code, name or id) to Centra warehouse, for the "
+        "stock flow: the keys choose which of the goods owner's warehouses feed this store "
+        "(their figures are summed); every value must be the same Centra warehouse, since an "
+        "Order API plugin writes only its primary one. Empty: all warehouses.",
+        examples=[{"MAIN": "Main warehouse"}],
+    )
+    centra_secret: SecretStr = Field(
+        description="Resolved from centra.secret_env; never written in the file."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Resolved from centra.webhook_secret_env; never written in the file."
+    )
+    wms_password: SecretStr = Field(
+        description="Resolved from wms.password_env; never written in the file."
+    )
 
     @field_validator("article_filters")
     @classmethod
@@ -209,7 +338,12 @@ class StoreSettings(_Strict):
 class EngineSettings(_Strict):
     """Process-wide settings."""
 
-    database_url: str = "sqlite+aiosqlite:///centrasync.sqlite"
+    database_url: str = Field(
+        "sqlite+aiosqlite:///centrasync.sqlite",
+        description="The state store: SQLite (one process) or PostgreSQL (several, "
+        "postgresql+psycopg://user@host/db); a password in it is masked in output.",
+        examples=["postgresql+psycopg://centrasync@127.0.0.1:5432/centrasync"],
+    )
     database_pool: int = Field(
         20,
         ge=1,
@@ -217,9 +351,15 @@ class EngineSettings(_Strict):
         description="PostgreSQL connections a process keeps open (as many again at a peak); "
         "size the server's max_connections for every process",
     )
-    listen_host: str = "127.0.0.1"
-    listen_port: int = Field(8080, gt=0, lt=65536)
-    max_webhook_body: int = Field(1_048_576, gt=0)
+    listen_host: str = Field(
+        "127.0.0.1", description="Interface `centrasync serve` listens on.", examples=["0.0.0.0"]
+    )
+    listen_port: int = Field(
+        8080, gt=0, lt=65536, description="Port `centrasync serve` listens on."
+    )
+    max_webhook_body: int = Field(
+        1_048_576, gt=0, description="Largest webhook body accepted, in bytes; larger get 413."
+    )
     webhook_body_timeout: float = Field(
         10.0, gt=0, description="seconds a webhook body may take to arrive; slower ones get 408"
     )
@@ -237,8 +377,8 @@ class EngineSettings(_Strict):
 
 
 class Settings(_Strict):
-    engine: EngineSettings
-    stores: tuple[StoreSettings, ...]
+    engine: EngineSettings = Field(description="Process-wide settings ([engine]).")
+    stores: tuple[StoreSettings, ...] = Field(description="One [stores.<name>] table per store.")
 
     def store(self, name: str) -> StoreSettings:
         for store in self.stores:
@@ -247,7 +387,8 @@ class Settings(_Strict):
         raise ConfigError(f"no store named {name!r} (configured: {[s.name for s in self.stores]})")
 
 
-def _env_name(store: str, suffix: str) -> str:
+def secret_env_name(store: str, suffix: str) -> str:
+    """The default environment variable of a store's secret, e.g. CENTRASYNC_SE_WMS_PASSWORD."""
     return f"CENTRASYNC_{re.sub(r'[^A-Z0-9]', '_', store.upper())}_{suffix}"
 
 
@@ -287,9 +428,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
             raise ConfigError(f"stores.{name}: must be a table")
         centra = raw.get("centra", {})
         wms = raw.get("wms", {})
-        secret_env = (centra or {}).get("secret_env") or _env_name(name, "CENTRA_SECRET")
-        hook_env = (centra or {}).get("webhook_secret_env") or _env_name(name, "WEBHOOK_SECRET")
-        password_env = (wms or {}).get("password_env") or _env_name(name, "WMS_PASSWORD")
+        secret_env = (centra or {}).get("secret_env") or secret_env_name(name, "CENTRA_SECRET")
+        hook_env = (centra or {}).get("webhook_secret_env") or secret_env_name(
+            name, "WEBHOOK_SECRET"
+        )
+        password_env = (wms or {}).get("password_env") or secret_env_name(name, "WMS_PASSWORD")
         values = dict(raw)
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
@@ -310,7 +453,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
 
 
 def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate ``centrasync.toml``; secrets come from ``env`` (default: os.environ)."""
+    """Read and validate ``centrasync.toml``.
+
+    Secrets come from ``env``; by default from the process environment over the ``.env``
+    file next to the configuration file (where ``centrasync init`` writes them).
+    """
     file = Path(path)
     try:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -318,4 +465,18 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Set
         raise ConfigError(f"configuration file {file} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_settings(document, os.environ if env is None else env)
+    if env is None:
+        env = {**env_file_values(env_file_for(file)), **os.environ}
+    return parse_settings(document, env)
+
+
+def env_file_for(config: Path) -> Path:
+    """The ``.env`` file that belongs to a configuration file: the one beside it."""
+    return config.with_name(".env")
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """The variables a ``.env`` file sets (none when it does not exist)."""
+    if not path.is_file():
+        return {}
+    return {name: value for name, value in dotenv_values(path).items() if value is not None}

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from processes import free_port, start, start_emulators, stop, wait_up
+
 pytestmark = pytest.mark.slow
 
 HOOK_SECRET = "hook-secret-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def signed(body: str, secret: str) -> dict[str, str]:
@@ -113,30 +107,6 @@ def test_serve_reports_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _start(
-    args: list[str], log: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "centrasync", *args],
-            env=env or dict(os.environ),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.TransportError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"{url} did not come up"
-            time.sleep(0.05)
-
-
 def test_web_and_worker_processes_share_the_inbox(tmp_path: Path) -> None:
     """A web-only process takes the webhook; a separate worker-only process acts on it."""
     centra_port, ongoing_port, web_port = free_port(), free_port(), free_port()
@@ -177,41 +147,18 @@ stock_full = 0
         "CENTRASYNC_SE_WMS_PASSWORD": "secret",
         "CENTRASYNC_SE_WEBHOOK_SECRET": HOOK_SECRET,
     }
-    emulators = [
-        _start(
-            [
-                "emulate",
-                "centra",
-                "--port",
-                str(centra_port),
-                "--seed",
-                "demo",
-                "--secret",
-                "s3cret",
-            ],
-            tmp_path / "centra.log",
-        ),
-        _start(
-            ["emulate", "ongoing", "--port", str(ongoing_port), "--password", "secret"],
-            tmp_path / "ongoing.log",
-        ),
-    ]
-    processes = list(emulators)
+    processes = start_emulators(
+        tmp_path,
+        centra_port=centra_port,
+        ongoing_port=ongoing_port,
+        secret="s3cret",
+        password="secret",
+    )
     try:
-        _wait_up(
-            f"http://127.0.0.1:{centra_port}/_emulator/seed-summary",
-            emulators[0],
-            tmp_path / "centra.log",
-        )
-        _wait_up(
-            f"http://127.0.0.1:{ongoing_port}/_emulator/state",
-            emulators[1],
-            tmp_path / "ongoing.log",
-        )
-        web = _start(["serve", "--config", str(config), "--role", "web"], tmp_path / "web.log", env)
+        web = start(["serve", "--config", str(config), "--role", "web"], tmp_path / "web.log", env)
         processes.append(web)
-        _wait_up(f"http://127.0.0.1:{web_port}/healthz", web, tmp_path / "web.log")
-        worker = _start(
+        wait_up(f"http://127.0.0.1:{web_port}/healthz", web, tmp_path / "web.log")
+        worker = start(
             ["serve", "--config", str(config), "--role", "worker", "--worker-id", "w1"],
             tmp_path / "worker.log",
             env,
@@ -239,8 +186,5 @@ stock_full = 0
         assert numbers == ["1001-1"]
         assert "centrasync_inbox_backlog" in httpx.get(f"http://127.0.0.1:{web_port}/metrics").text
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=15)
+        stop(processes)
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()

@@ -325,8 +325,8 @@ def _print_start(console: Console, plan: Plan, centra: str, wms: str, engine: st
     )
 
 
-def print_result(console: Console, result: DemoResult) -> None:
-    """The summary tables per store, the verdict and where the state store is."""
+def print_result(console: Console, result: DemoResult, *, command: str = "centrasync") -> None:
+    """The summary tables per store, the verdict, where the state store is, what next."""
     print_outcome(
         console,
         stores=result.stores,
@@ -334,4 +334,5 @@ def print_result(console: Console, result: DemoResult) -> None:
         missing=result.missing,
         seconds=result.seconds,
         database=result.database,
+        command=command,
     )

@@ -109,8 +109,9 @@ def print_outcome(
     missing: Sequence[str],
     seconds: float,
     database: Path,
+    command: str = "centrasync",
 ) -> None:
-    """The summary tables, the verdict and where the state store is."""
+    """The summary tables, the verdict, where the state store is and what to run next."""
     console.line()
     table = Table(title="Summary per store", title_justify="left")
     table.add_column("store")
@@ -144,8 +145,10 @@ def print_outcome(
     url = f"sqlite+aiosqlite:///{database}"
     console.print(
         f"State database: {escape(str(database))}\n"
-        f"Look inside:    centrasync records --database {escape(url)}\n"
-        f"Parked records: centrasync dead --database {escape(url)}",
+        f"Look inside:    {escape(command)} records --database {escape(url)}\n"
+        f"Parked records: {escape(command)} dead --database {escape(url)}\n"
+        f"Your own store: {escape(command)} init asks for your Centra and warehouse and "
+        "writes centrasync.toml (README, 'Your own setup')",
         highlight=False,
         soft_wrap=True,
     )
