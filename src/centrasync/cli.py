@@ -28,8 +28,7 @@ app.add_typer(preview_app, name="preview")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
-    from centrasync.centra import Shipment
-    from centrasync.config import Settings, StoreSettings
+    from centrasync.config import Settings
     from centrasync.errors import CentrasyncError
     from centrasync.runtime import Engine
     from centrasync.store import StateStore
@@ -108,27 +107,6 @@ def emulate_ongoing(
     uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
 
 
-async def _find_shipment(store: StoreSettings, number: str) -> Shipment:
-    """Look for the shipment in every state, Good-to-Go first, as the pick flow would."""
-    from centrasync.errors import NotFoundError
-    from centrasync.runtime import centra_client
-
-    order = number.split("-", 1)[0] if "-" in number else None
-    async with centra_client(store) as client:
-        for status in ("goodtogo", "inprogress", "completed"):
-            page = await client.list_shipments(status, order=order)
-            for shipment in page:
-                if shipment.shipment_id == number:
-                    return shipment
-            for rejected in page.rejected:
-                if rejected.record == f"shipment {number}":
-                    raise rejected
-    raise NotFoundError(
-        f"shipment {number!r} not found in store {store.name!r} "
-        "(looked in good-to-go, in progress and completed)"
-    )
-
-
 @preview_app.command("shipment")
 def preview_shipment(
     store: str = typer.Argument(..., help="The store name from the configuration file."),
@@ -141,21 +119,14 @@ def preview_shipment(
     """
     from centrasync.config import load_settings
     from centrasync.errors import CentrasyncError
-    from centrasync.sync import (
-        mapped_order_to_json,
-        shipment_passes_filters,
-        shipment_to_outbound_order,
-    )
+    from centrasync.ops.preview import preview_shipment
 
     try:
         settings = load_settings(config).store(store)
-        shipment = asyncio.run(_find_shipment(settings, shipment_number))
-        mapped = shipment_to_outbound_order(shipment, settings)
-        passes = shipment_passes_filters(shipment, settings.shipment_filters)
+        view = asyncio.run(preview_shipment(settings, shipment_number))
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    view = {**mapped_order_to_json(mapped), "passes_filters": passes}
     Console(soft_wrap=True).print_json(json.dumps(view))
 
 
@@ -457,7 +428,14 @@ def retry(
     With --dead, exits 1 if any dead-lettered record could not be retried (it is listed).
     """
     from centrasync.errors import CentrasyncError
-    from centrasync.ops import RetryDone, Skipped, parse_ref, retry_dead, retry_record
+    from centrasync.ops import (
+        RetryDone,
+        Skipped,
+        cli_operator,
+        parse_ref,
+        retry_dead,
+        retry_record,
+    )
 
     if (ref is None) == (not dead_letters):
         raise typer.BadParameter("give either a record (store/kind/key) or --dead")
@@ -479,14 +457,14 @@ def retry(
             _fail(exc)
 
         async def one(state_store: StateStore) -> RetryDone:
-            return await retry_record(state_store, parsed)
+            return await retry_record(state_store, parsed, by=cli_operator())
 
         report(_with_store(config, database, one))
         return
 
     async def every(state_store: StateStore) -> tuple[list[RetryDone], list[Skipped]]:
         stores = [store] if store else await state_store.store_names()
-        return await retry_dead(state_store, stores)
+        return await retry_dead(state_store, stores, by=cli_operator())
 
     done, skipped = _with_store(config, database, every)
     for entry in done:
