@@ -156,12 +156,12 @@ def serve(
     ),
     role: Role = typer.Option(
         Role.ALL,
-        help="all: web and workers in one process; web: only the webhook receivers, /healthz "
-        "and /metrics; worker: only the flows. Web and worker processes share work through "
-        "the state store (use PostgreSQL for several hosts).",
+        help="all: web and workers in one process; web: only the webhook receivers, /healthz, "
+        "/metrics and the operator's console; worker: only the flows. Web and worker "
+        "processes share work through the state store (use PostgreSQL for several hosts).",
     ),
 ) -> None:
-    """Run the engine: webhook receivers, /healthz, /metrics, the scheduler and workers."""
+    """Run the engine: webhook receivers, /healthz, /metrics, the console, the workers."""
     import socket
     from datetime import UTC, datetime
 
@@ -183,6 +183,10 @@ def serve(
         # The store's connections belong to the loop that serves requests, so all share one.
         state = await open_state(engine_settings.database_url, engine_settings)
         app_ = create_app(settings, state)
+        if role is not Role.WORKER and settings.console.enabled:
+            from centrasync.console import create_console
+
+            app_.mount("/", create_console(settings, state, metrics=app_.state.metrics))
         server = uvicorn.Server(
             uvicorn.Config(
                 app_,
@@ -222,16 +226,52 @@ def serve(
     if role is Role.WORKER:
         console.print(f"[bold]centrasync[/] worker {owner} for {stores}")
     else:
+        url = f"http://{engine_settings.listen_host}:{engine_settings.listen_port}"
         console.print(
-            f"[bold]centrasync[/] {role.value} on "
-            f"http://{engine_settings.listen_host}:{engine_settings.listen_port}"
+            f"[bold]centrasync[/] {role.value} on {url}"
             f"  webhooks: /webhooks/centra/<store> for {stores}"
         )
+        if settings.console.enabled:
+            console.print(f"  console: {url}/ (log in as an operator of [console.users])")
+        else:
+            console.print(
+                "  console: off (no operators: add one with `centrasync user add NAME`, "
+                "or set CENTRASYNC_CONSOLE_TOKEN)"
+            )
     try:
         asyncio.run(run())
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+user_app = typer.Typer(help="The console's operators.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="The operator's login name."),
+    config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="CENTRASYNC_NEW_PASSWORD",
+        help="Asked for when not given (never pass it on a shared machine's command line).",
+    ),
+) -> None:
+    """Add an operator of the console: an argon2id hash of the password goes into
+    [console.users] of the configuration file; the password itself is kept nowhere."""
+    from centrasync.console.users import add_user
+    from centrasync.errors import CentrasyncError
+
+    try:
+        add_user(config, name, password)
+    except CentrasyncError as exc:
+        _fail(exc)
+    Console().print(f"operator {name!r} added to {config}; serve reads it at start-up")
 
 
 # -- logging and operations: check, records, dead, retry -----------------------------------

@@ -588,6 +588,7 @@ class StoreDiagnostics(Protocol):
 class RecordQuery:
     """What the console's records list filters by; ``None`` leaves a filter out.
 
+    ``states``: any of these (the parked ones of a kind), beside or instead of ``state``;
     ``number`` is a record's key or its Centra order (a shipment number, an order
     number, a purchase order id); ``sku`` the key of an article or stock record;
     ``since``/``until`` bound the last change, ``until`` exclusive.
@@ -596,6 +597,7 @@ class RecordQuery:
     store: str | None = None
     kind: RecordKind | None = None
     state: str | None = None
+    states: tuple[str, ...] = ()
     number: str | None = None
     wms_id: str | None = None
     sku: str | None = None

@@ -416,6 +416,10 @@ def search_records(tx: Tx, query: RecordQuery, after: str | None, limit: int) ->
     if query.kind is not None:
         conditions.append("kind = :kind")
         params["kind"] = query.kind.value
+    if query.states:
+        more, in_params = _in_states(sorted(query.states))
+        conditions.append(more.removeprefix(" AND "))
+        params |= in_params
     if query.number is not None:
         conditions.append("(key = :number OR centra_order = :number)")
         params["number"] = query.number
