@@ -29,6 +29,7 @@ console = Console(stderr=True)
 
 if TYPE_CHECKING:
     from centrasync.config import Settings
+    from centrasync.demo import DemoResult
     from centrasync.errors import CentrasyncError
     from centrasync.runtime import Engine
     from centrasync.store import StateStore
@@ -600,6 +601,12 @@ def demo(
         help="Engine log threshold for the demo (warnings and alerts only by default, so "
         "the live view stays readable; 'info' shows every shipment's steps).",
     ),
+    dashboard: bool = typer.Option(
+        False,
+        "--dashboard",
+        help="After the verdict, keep the engine and the operator's console running and "
+        "print the console's URL and a login made for this run; Ctrl-C stops them.",
+    ),
 ) -> None:
     """Run the main job on embedded defaults: both emulators and the engine, on SQLite.
 
@@ -614,7 +621,7 @@ def demo(
     """
     import tempfile
 
-    from centrasync.demo import print_result, run_demo
+    from centrasync.demo import Dashboard, print_result, run_demo
     from centrasync.errors import CentrasyncError
     from centrasync.logs import configure_logging
 
@@ -625,12 +632,27 @@ def demo(
 
     path = database or Path(tempfile.mkdtemp(prefix="centrasync-demo-")) / "state.sqlite"
     out = Console()
+    board: Dashboard | None = None
+
+    async def run() -> DemoResult:
+        nonlocal board
+        if dashboard:
+            board = Dashboard()
+        return await run_demo(path, out, timeout=timeout, dashboard=board)
+
     try:
-        result = asyncio.run(run_demo(path, out, timeout=timeout))
+        result = asyncio.run(run())
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    print_result(out, result)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a dashboard run ends: the verdict was printed when it came.
+        if board is None or board.result is None:
+            raise
+        result = board.result
+    else:
+        if board is None:
+            print_result(out, result)
     if not result.ok:
         raise typer.Exit(1)
 
