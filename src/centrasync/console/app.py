@@ -13,7 +13,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
@@ -383,7 +383,7 @@ def create_console(
     async def records(request: Request) -> Response:
         console.operator(request)
         params = dict(request.query_params)
-        query = _record_query(params)
+        query = replace(_record_query(params), stores=tuple(console.stores))
         page = await console.state.search_records(
             query, after=params.get("after") or None, limit=PAGE_SIZE
         )
@@ -523,6 +523,7 @@ def create_console(
                 raise RecordValidationError(
                     "choose a flow and both dates", record="bulk", field="since"
                 )
+        query = replace(query, stores=tuple(console.stores))
         found: list[LedgerRecord] = []
         after: str | None = None
         while len(found) < BULK_LIMIT:

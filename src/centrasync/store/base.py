@@ -588,13 +588,16 @@ class StoreDiagnostics(Protocol):
 class RecordQuery:
     """What the console's records list filters by; ``None`` leaves a filter out.
 
-    ``states``: any of these (the parked ones of a kind), beside or instead of ``state``;
+    ``stores``: any of these, when ``store`` is not given (the configured ones: with them
+    the database finds a rare kind through its (store, kind, …) index instead of reading
+    the whole ledger); ``states``: any of these (the parked ones of a kind);
     ``number`` is a record's key or its Centra order (a shipment number, an order
     number, a purchase order id); ``sku`` the key of an article or stock record;
     ``since``/``until`` bound the last change, ``until`` exclusive.
     """
 
     store: str | None = None
+    stores: tuple[str, ...] = ()
     kind: RecordKind | None = None
     state: str | None = None
     states: tuple[str, ...] = ()

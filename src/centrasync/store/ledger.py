@@ -420,6 +420,10 @@ def search_records(tx: Tx, query: RecordQuery, after: str | None, limit: int) ->
         more, in_params = _in_states(sorted(query.states))
         conditions.append(more.removeprefix(" AND "))
         params |= in_params
+    if query.stores and query.store is None:
+        names = [f"st{index}" for index in range(len(query.stores))]
+        conditions.append(f"store IN ({', '.join(f':{name}' for name in names)})")
+        params |= dict(zip(names, query.stores, strict=True))
     if query.number is not None:
         conditions.append("(key = :number OR centra_order = :number)")
         params["number"] = query.number

@@ -104,9 +104,14 @@ ledger_records = Table(
     Column("centra_order", String(255)),
     UniqueConstraint("store", "kind", "key"),
     Index(None, "store", "kind", "state", "key"),
-    # The console's records list: newest first, paged by (updated_at, id), and looked up
-    # by the numbers an operator has in hand (shipment or order number, SKU, WMS order).
+    # The console's records list: newest first, paged by (updated_at, id), in any state or
+    # in one (a rare one, such as capture_declined, is found without reading the others),
+    # for one store's flow (also its last change, even where the store has no such record),
+    # and looked up by the numbers an operator has in hand (shipment or order number, SKU,
+    # WMS order).
     Index(None, "updated_at", "id"),
+    Index(None, "state", "updated_at", "id"),
+    Index(None, "store", "kind", "updated_at", "id"),
     Index(None, "key"),
     Index(None, "centra_order"),
     Index(None, "wms_id"),

@@ -21,6 +21,8 @@ depends_on: str | None = None
 
 _LEDGER_INDEXES = {
     "ix_ledger_records_updated_at_id": ["updated_at", "id"],
+    "ix_ledger_records_state_updated_at_id": ["state", "updated_at", "id"],
+    "ix_ledger_records_store_kind_updated_at_id": ["store", "kind", "updated_at", "id"],
     "ix_ledger_records_key": ["key"],
     "ix_ledger_records_centra_order": ["centra_order"],
     "ix_ledger_records_wms_id": ["wms_id"],
