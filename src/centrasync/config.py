@@ -365,8 +365,8 @@ def _console(document: Mapping[str, Any], env: Mapping[str, str]) -> ConsoleSett
     for key in ("token", "session_secret"):
         if key in values:
             raise ConfigError(
-                f"console.{key}: never in the file; name its environment variable "
-                f"with console.{key}_env"
+                f"console.{key} is never kept in the file; name the environment variable "
+                f"that holds it with console.{key}_env"
             )
     token_env = values.get("token_env", CONSOLE_TOKEN_ENV)
     session_env = values.get("session_secret_env", CONSOLE_SESSION_SECRET_ENV)
