@@ -120,6 +120,7 @@ def searches(rows: int) -> list[tuple[str, str]]:
     return [
         ("newest, no filter", "/records"),
         ("one store and flow", "/records?store=se&kind=shipment"),
+        ("one flow, every store", "/records?kind=shipment"),
         ("state completed, one store", "/records?store=us&kind=shipment&state=completed"),
         ("rare state (capture_declined)", "/records?state=capture_declined"),
         ("parked shipments (any parked state)", "/records?kind=shipment&parked=1"),
@@ -190,13 +191,15 @@ async def measure(kind: str, rows: int, requests: int) -> list[dict[str, Any]]:
                 )
                 assert answer.status_code == 303, answer.text
                 plan = searches(rows)
-                # A deep page: the 200th page of one store's shipments, reached by its links.
+                # A deep page: the 200th page of one store's shipments (at 1,000,000 rows),
+                # reached by following its links.
+                depth = min(200, rows // 5000)
                 url_ = "/records?store=se&kind=shipment"
-                for _ in range(200):
+                for _ in range(depth):
                     found = _NEXT.search((await web.get(url_)).text)
                     assert found is not None
                     url_ = found.group(1).replace("&amp;", "&")
-                plan.append(("200th page of one store's shipments", url_))
+                plan.append((f"page {depth + 1} of one store's shipments", url_))
                 # Not the records list, so outside its figure: the overview and a record.
                 plan.append(("(overview page)", "/"))
                 plan.append(("(one record's page)", f"/records/se/shipment/{100000 + 2}-1"))

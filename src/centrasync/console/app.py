@@ -75,7 +75,14 @@ class Action:
 def _action_for(record: LedgerRecord) -> Action:
     """What re-driving ``record`` means for its kind: the engine decides from its effects."""
     if record.ref.kind is RecordKind.ARTICLE:
-        return Action("resend-wms", "Re-send to the WMS", "the article is written to the WMS again")
+        # The articles flow writes an article again only when its content changed since
+        # the last write (its content hash), so this is a retry, not a forced re-send.
+        return Action(
+            "retry",
+            "Retry",
+            "the articles flow reads it from Centra again on its next pass and writes it to "
+            "the WMS if its content changed since the last write",
+        )
     if record.ref.kind is RecordKind.STOCK:
         return Action(
             "resend-centra",

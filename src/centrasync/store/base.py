@@ -588,9 +588,9 @@ class StoreDiagnostics(Protocol):
 class RecordQuery:
     """What the console's records list filters by; ``None`` leaves a filter out.
 
-    ``stores``: any of these, when ``store`` is not given (the configured ones: with them
-    the database finds a rare kind through its (store, kind, …) index instead of reading
-    the whole ledger); ``states``: any of these (the parked ones of a kind);
+    ``stores``: with a ``kind`` and no ``store``, any of these (the configured ones: with
+    them the database finds a rare kind through its (store, kind, …) index instead of
+    reading the whole ledger); ``states``: any of these (the parked ones of a kind);
     ``number`` is a record's key or its Centra order (a shipment number, an order
     number, a purchase order id); ``sku`` the key of an article or stock record;
     ``since``/``until`` bound the last change, ``until`` exclusive.

@@ -420,12 +420,16 @@ def search_records(tx: Tx, query: RecordQuery, after: str | None, limit: int) ->
         more, in_params = _in_states(sorted(query.states))
         conditions.append(more.removeprefix(" AND "))
         params |= in_params
-    if query.stores and query.store is None:
+    if query.stores and query.store is None and query.kind is not None:
         names = [f"st{index}" for index in range(len(query.stores))]
         conditions.append(f"store IN ({', '.join(f':{name}' for name in names)})")
         params |= dict(zip(names, query.stores, strict=True))
     if query.number is not None:
-        conditions.append("(key = :number OR centra_order = :number)")
+        # Two index lookups joined, rather than an OR that SQLite answers with a scan.
+        conditions.append(
+            "id IN (SELECT id FROM ledger_records WHERE key = :number "
+            "UNION SELECT id FROM ledger_records WHERE centra_order = :number)"
+        )
         params["number"] = query.number
     if query.sku is not None:
         conditions.append("kind IN (:sku_kind_0, :sku_kind_1) AND key = :sku")
