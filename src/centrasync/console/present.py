@@ -22,6 +22,7 @@ __all__ = [
     "MASK",
     "ago",
     "configured_secrets",
+    "duration",
     "effective_config",
     "masked_json",
     "when",
