@@ -28,8 +28,8 @@ app.add_typer(preview_app, name="preview")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
-    from centrasync.centra import Shipment
-    from centrasync.config import Settings, StoreSettings
+    from centrasync.config import Settings
+    from centrasync.demo import DemoResult
     from centrasync.errors import CentrasyncError
     from centrasync.runtime import Engine
     from centrasync.store import StateStore
@@ -108,27 +108,6 @@ def emulate_ongoing(
     uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
 
 
-async def _find_shipment(store: StoreSettings, number: str) -> Shipment:
-    """Look for the shipment in every state, Good-to-Go first, as the pick flow would."""
-    from centrasync.errors import NotFoundError
-    from centrasync.runtime import centra_client
-
-    order = number.split("-", 1)[0] if "-" in number else None
-    async with centra_client(store) as client:
-        for status in ("goodtogo", "inprogress", "completed"):
-            page = await client.list_shipments(status, order=order)
-            for shipment in page:
-                if shipment.shipment_id == number:
-                    return shipment
-            for rejected in page.rejected:
-                if rejected.record == f"shipment {number}":
-                    raise rejected
-    raise NotFoundError(
-        f"shipment {number!r} not found in store {store.name!r} "
-        "(looked in good-to-go, in progress and completed)"
-    )
-
-
 @preview_app.command("shipment")
 def preview_shipment(
     store: str = typer.Argument(..., help="The store name from the configuration file."),
@@ -141,21 +120,14 @@ def preview_shipment(
     """
     from centrasync.config import load_settings
     from centrasync.errors import CentrasyncError
-    from centrasync.sync import (
-        mapped_order_to_json,
-        shipment_passes_filters,
-        shipment_to_outbound_order,
-    )
+    from centrasync.ops.preview import preview_shipment
 
     try:
         settings = load_settings(config).store(store)
-        shipment = asyncio.run(_find_shipment(settings, shipment_number))
-        mapped = shipment_to_outbound_order(shipment, settings)
-        passes = shipment_passes_filters(shipment, settings.shipment_filters)
+        view = asyncio.run(preview_shipment(settings, shipment_number))
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    view = {**mapped_order_to_json(mapped), "passes_filters": passes}
     Console(soft_wrap=True).print_json(json.dumps(view))
 
 
@@ -185,12 +157,12 @@ def serve(
     ),
     role: Role = typer.Option(
         Role.ALL,
-        help="all: web and workers in one process; web: only the webhook receivers, /healthz "
-        "and /metrics; worker: only the flows. Web and worker processes share work through "
-        "the state store (use PostgreSQL for several hosts).",
+        help="all: web and workers in one process; web: only the webhook receivers, /healthz, "
+        "/metrics and the operator's console; worker: only the flows. Web and worker "
+        "processes share work through the state store (use PostgreSQL for several hosts).",
     ),
 ) -> None:
-    """Run the engine: webhook receivers, /healthz, /metrics, the scheduler and workers."""
+    """Run the engine: webhook receivers, /healthz, /metrics, the console, the workers."""
     import socket
     from datetime import UTC, datetime
 
@@ -212,6 +184,10 @@ def serve(
         # The store's connections belong to the loop that serves requests, so all share one.
         state = await open_state(engine_settings.database_url, engine_settings)
         app_ = create_app(settings, state)
+        if role is not Role.WORKER and settings.console.enabled:
+            from centrasync.console import create_console
+
+            app_.mount("/", create_console(settings, state, metrics=app_.state.metrics))
         server = uvicorn.Server(
             uvicorn.Config(
                 app_,
@@ -251,16 +227,52 @@ def serve(
     if role is Role.WORKER:
         console.print(f"[bold]centrasync[/] worker {owner} for {stores}")
     else:
+        url = f"http://{engine_settings.listen_host}:{engine_settings.listen_port}"
         console.print(
-            f"[bold]centrasync[/] {role.value} on "
-            f"http://{engine_settings.listen_host}:{engine_settings.listen_port}"
+            f"[bold]centrasync[/] {role.value} on {url}"
             f"  webhooks: /webhooks/centra/<store> for {stores}"
         )
+        if settings.console.enabled:
+            console.print(f"  console: {url}/ (log in as an operator of [console.users])")
+        else:
+            console.print(
+                "  console: off (no operators: add one with `centrasync user add NAME`, "
+                "or set CENTRASYNC_CONSOLE_TOKEN)"
+            )
     try:
         asyncio.run(run())
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+user_app = typer.Typer(help="The console's operators.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="The operator's login name."),
+    config: Path = typer.Option(Path("centrasync.toml"), help="The configuration file."),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="CENTRASYNC_NEW_PASSWORD",
+        help="Asked for when not given (never pass it on a shared machine's command line).",
+    ),
+) -> None:
+    """Add an operator of the console: an argon2id hash of the password goes into
+    [console.users] of the configuration file; the password itself is kept nowhere."""
+    from centrasync.console.users import add_user
+    from centrasync.errors import CentrasyncError
+
+    try:
+        add_user(config, name, password)
+    except CentrasyncError as exc:
+        _fail(exc)
+    Console().print(f"operator {name!r} added to {config}; serve reads it at start-up")
 
 
 # -- logging and operations: check, records, dead, retry -----------------------------------
@@ -600,7 +612,14 @@ def retry(
     With --dead, exits 1 if any dead-lettered record could not be retried (it is listed).
     """
     from centrasync.errors import CentrasyncError
-    from centrasync.ops import RetryDone, Skipped, parse_ref, retry_dead, retry_record
+    from centrasync.ops import (
+        RetryDone,
+        Skipped,
+        cli_operator,
+        parse_ref,
+        retry_dead,
+        retry_record,
+    )
 
     if (ref is None) == (not dead_letters):
         raise typer.BadParameter("give either a record (store/kind/key) or --dead")
@@ -622,14 +641,14 @@ def retry(
             _fail(exc)
 
         async def one(state_store: StateStore) -> RetryDone:
-            return await retry_record(state_store, parsed)
+            return await retry_record(state_store, parsed, by=cli_operator())
 
         report(_with_store(config, database, one))
         return
 
     async def every(state_store: StateStore) -> tuple[list[RetryDone], list[Skipped]]:
         stores = [store] if store else await state_store.store_names()
-        return await retry_dead(state_store, stores)
+        return await retry_dead(state_store, stores, by=cli_operator())
 
     done, skipped = _with_store(config, database, every)
     for entry in done:
@@ -725,6 +744,12 @@ def demo(
         help="Engine log threshold for the demo (warnings and alerts only by default, so "
         "the live view stays readable; 'info' shows every shipment's steps).",
     ),
+    dashboard: bool = typer.Option(
+        False,
+        "--dashboard",
+        help="After the verdict, keep the engine and the operator's console running and "
+        "print the console's URL and a login made for this run; Ctrl-C stops them.",
+    ),
 ) -> None:
     """Run the main job on embedded defaults: both emulators and the engine, on SQLite.
 
@@ -739,7 +764,7 @@ def demo(
     """
     import tempfile
 
-    from centrasync.demo import print_result, run_demo
+    from centrasync.demo import Dashboard, print_result, run_demo
     from centrasync.errors import CentrasyncError
     from centrasync.logs import configure_logging
 
@@ -750,12 +775,27 @@ def demo(
 
     path = database or Path(tempfile.mkdtemp(prefix="centrasync-demo-")) / "state.sqlite"
     out = Console()
+    board: Dashboard | None = None
+
+    async def run() -> DemoResult:
+        nonlocal board
+        if dashboard:
+            board = Dashboard()
+        return await run_demo(path, out, timeout=timeout, dashboard=board)
+
     try:
-        result = asyncio.run(run_demo(path, out, timeout=timeout))
+        result = asyncio.run(run())
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    print_result(out, result, command=_self_command())
+    except KeyboardInterrupt:
+        # Ctrl-C is how a dashboard run ends: the verdict was printed when it came.
+        if board is None or board.result is None:
+            raise
+        result = board.result
+    else:
+        if board is None:
+            print_result(out, result, command=_self_command())
     if not result.ok:
         raise typer.Exit(1)
 

@@ -30,6 +30,7 @@ __all__ = [
     "ArticleNumberStrategy",
     "CapturePolicy",
     "CentraSettings",
+    "ConsoleSettings",
     "EngineSettings",
     "FlowSchedule",
     "OngoingSettings",
@@ -376,9 +377,75 @@ class EngineSettings(_Strict):
     )
 
 
+_OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+CONSOLE_TOKEN_ENV = "CENTRASYNC_CONSOLE_TOKEN"
+CONSOLE_SESSION_SECRET_ENV = "CENTRASYNC_CONSOLE_SESSION_SECRET"
+MIN_TOKEN_LENGTH = 16
+
+
+class ConsoleSettings(_Strict):
+    """The operator's console (``serve --role web|all``): who may log in, and how.
+
+    ``users`` maps each operator's name to an argon2 hash (``centrasync user add`` writes
+    it); ``token`` (from the environment) is a single shared login instead. With neither,
+    the console is not served. ``session_secret`` signs the session cookies; without it a
+    random one is made at start-up, so a restart logs everybody out, and several web
+    processes must share one.
+    """
+
+    users: Mapping[str, str] = Field(
+        default_factory=dict,
+        description="Operator name to argon2 hash; `centrasync user add <name>` writes one.",
+        examples=[{"ada": "$argon2id$v=19$m=65536,t=3,p=4$…"}],
+    )
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="Hours a console login lasts.")
+    login_attempts: int = Field(
+        5, ge=1, description="failed logins per client address and per name in 5 minutes"
+    )
+    secure_cookies: bool = Field(
+        False, description="send the session cookie over HTTPS only (set behind TLS)"
+    )
+    token_env: str = Field(
+        CONSOLE_TOKEN_ENV,
+        description="The environment variable holding a single shared console login token "
+        f"(at least {MIN_TOKEN_LENGTH} characters), instead of or beside users.",
+    )
+    session_secret_env: str = Field(
+        CONSOLE_SESSION_SECRET_ENV,
+        description="The environment variable holding the key that signs session cookies; "
+        "unset, a random one per start (a restart logs everybody out; several web processes "
+        "must share one).",
+    )
+    token: SecretStr | None = Field(
+        None, description="Resolved from token_env; never written in the file."
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Resolved from session_secret_env; never written in the file."
+    )
+
+    @field_validator("users")
+    @classmethod
+    def _hashed(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for name, hashed in value.items():
+            if not _OPERATOR.match(name):
+                raise ValueError(f"{name!r}: operator names are letters, digits and . _ @ -")
+            if not hashed.startswith("$argon2"):
+                raise ValueError(
+                    f"{name}: not an argon2 hash (make one with `centrasync user add {name}`)"
+                )
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users) or self.token is not None
+
+
 class Settings(_Strict):
     engine: EngineSettings = Field(description="Process-wide settings ([engine]).")
     stores: tuple[StoreSettings, ...] = Field(description="One [stores.<name>] table per store.")
+    console: ConsoleSettings = Field(
+        ConsoleSettings(), description="The operator's web console ([console])."
+    )
 
     def store(self, name: str) -> StoreSettings:
         for store in self.stores:
@@ -409,7 +476,7 @@ def _describe(exc: ValidationError, prefix: str) -> str:
 
 def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     """Validate a parsed TOML document and resolve secrets from ``env``."""
-    unknown = set(document) - {"engine", "stores"}
+    unknown = set(document) - {"engine", "stores", "console"}
     if unknown:
         raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     try:
@@ -449,7 +516,35 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         if store.wms.base_url is None and store.wms.warehouse is None:
             raise ConfigError(f"{prefix}wms: set base_url or warehouse")
         stores.append(store)
-    return Settings(engine=engine, stores=tuple(stores))
+    return Settings(engine=engine, stores=tuple(stores), console=_console(document, env))
+
+
+def _console(document: Mapping[str, Any], env: Mapping[str, str]) -> ConsoleSettings:
+    raw = document.get("console", {})
+    if not isinstance(raw, Mapping):
+        raise ConfigError("console: must be a table")
+    values = dict(raw)
+    for key in ("token", "session_secret"):
+        if key in values:
+            raise ConfigError(
+                f"console.{key} is never kept in the file; name the environment variable "
+                f"that holds it with console.{key}_env"
+            )
+    token_env = values.get("token_env", CONSOLE_TOKEN_ENV)
+    session_env = values.get("session_secret_env", CONSOLE_SESSION_SECRET_ENV)
+    if isinstance(token_env, str) and env.get(token_env):
+        if len(env[token_env]) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"console.token_env: {token_env} must hold at least {MIN_TOKEN_LENGTH} "
+                "characters (it is the whole login)"
+            )
+        values["token"] = SecretStr(env[token_env])
+    if isinstance(session_env, str) and env.get(session_env):
+        values["session_secret"] = SecretStr(env[session_env])
+    try:
+        return ConsoleSettings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "console.")) from None
 
 
 def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:

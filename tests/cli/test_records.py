@@ -214,6 +214,10 @@ def test_retry_resolves_dead_letters_and_hands_the_record_back(db: Path) -> None
     assert [entry.record for entry in open_dead(db, "se")] == [WEBHOOK]
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert {"event": "retry requested", "record": str(FAILED)}.items() <= logged[-1].items()
+    # The console's audit log shows retries from the shell too, under the shell's user.
+    [entry] = on_store(db, lambda state: state.list_audit(target=str(FAILED)))
+    assert entry.who.startswith("cli")
+    assert (entry.action, entry.detail) == ("retry", "failed -> retry (dead letters resolved: 1)")
 
 
 def test_retrying_twice_does_not_repeat_the_history(db: Path) -> None:

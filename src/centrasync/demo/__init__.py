@@ -22,10 +22,11 @@ from .judge import (
     StockFigures,
     StoreSummary,
 )
-from .run import DemoResult, print_result, run_demo
+from .run import Dashboard, DemoResult, print_result, run_demo
 
 __all__ = [
     "ArticleFigures",
+    "Dashboard",
     "DemoResult",
     "FlowSummary",
     "InDeliveryFigures",

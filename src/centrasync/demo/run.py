@@ -13,7 +13,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from centrasync.config import Settings, parse_settings
+from centrasync.console import create_console, hash_password
 from centrasync.emulators.centra import CentraEmulator, WebhookPluginSettings
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
@@ -38,7 +39,7 @@ from .plan import Plan
 from .story import Story
 from .view import print_outcome, progress
 
-__all__ = ["DemoResult", "print_result", "run_demo"]
+__all__ = ["Dashboard", "DemoResult", "print_result", "run_demo"]
 
 # The demo seed's Order API secret and the Ongoing emulator's password: public demo values.
 CENTRA_SECRET = "s3cret"
@@ -47,6 +48,30 @@ WMS_WAREHOUSE = "demo"
 # 50 orders take three warehouse steps each: at this pace the floor is done in ~8 s.
 OPERATOR_INTERVAL = 0.05
 REFRESH_SECONDS = 0.5
+
+
+DASHBOARD_OPERATOR = "demo"
+
+
+@dataclass
+class Dashboard:
+    """``centrasync demo --dashboard``: keep the engine and the console running after the
+    demo's verdict, until ``stop`` is set (Ctrl-C cancels the run instead).
+
+    The console's login is made for this run only: ``password`` is random, and its hash
+    lives in the run's settings, so it stops working when the demo ends. ``ready`` is set
+    once the verdict is in and the console serves at ``url``; ``result`` holds the verdict.
+    """
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    url: str = ""
+    result: DemoResult | None = None
+
+    @property
+    def operator(self) -> str:
+        return DASHBOARD_OPERATOR
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ def _settings(
     engine_port: int,
     database: Path,
     webhook_secrets: dict[str, str],
+    operators: dict[str, str] | None = None,
 ) -> Settings:
     """Both seeded Centra stores, each feeding the one Ongoing warehouse.
 
@@ -136,7 +162,10 @@ def _settings(
         # default budget, sized for real Centra's shared bucket, would make it wait on itself.
         "centra_rate": 50.0,
     }
-    return parse_settings({"engine": engine, "stores": stores}, env)
+    document: dict[str, Any] = {"engine": engine, "stores": stores}
+    if operators:
+        document["console"] = {"users": operators}
+    return parse_settings(document, env)
 
 
 class _LocalServer(uvicorn.Server):
@@ -187,11 +216,18 @@ async def _stop(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
     await workers
 
 
-async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) -> DemoResult:
+async def run_demo(
+    database: Path,
+    console: Console,
+    *,
+    timeout: float = 120.0,
+    dashboard: Dashboard | None = None,
+) -> DemoResult:
     """Run the demo until every shipment and flow is where the plan intends, or ``timeout``.
 
     ``database`` must not exist yet: the demo's verdict only means something on an empty
-    state store.
+    state store. With ``dashboard``, the engine and the operator's console go on after the
+    verdict (printed then) until ``dashboard.stop`` is set.
     """
     if database.exists():
         raise ConfigError(
@@ -222,7 +258,12 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
             engine_port=engine_sock.getsockname()[1],
             database=database,
             webhook_secrets=webhook_secrets,
+            operators=(
+                {DASHBOARD_OPERATOR: hash_password(dashboard.password)} if dashboard else None
+            ),
         )
+        if dashboard is not None:
+            register_secret(dashboard.password)
         await stack.enter_async_context(_serving(ongoing.app, wms_sock))
         await stack.enter_async_context(_serving(centra.app, centra_sock))
         control = await stack.enter_async_context(httpx.AsyncClient(base_url=_url(wms_sock)))
@@ -240,6 +281,8 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
             webhooks_since=datetime.now(UTC),
         )
         app.state.metrics.engine = engine
+        if dashboard is not None:
+            app.mount("/", create_console(settings, state, metrics=app.state.metrics))
         await stack.enter_async_context(_serving(app, engine_sock))
         await stack.enter_async_context(engine)
         for uri, secret in webhook_secrets.items():
@@ -255,7 +298,8 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
         stack.push_async_callback(_stop, stop, workers)
         judge = Judge(plan, settings, centra, ongoing)
         await _follow(judge, story, state, console, workers, deadline=began + timeout)
-        await _stop(stop, workers)
+        if dashboard is None:
+            await _stop(stop, workers)
         final = await Snapshot.take(state, plan.stores, ongoing)
         result = DemoResult(
             stores=judge.summary(final),
@@ -264,7 +308,30 @@ async def run_demo(database: Path, console: Console, *, timeout: float = 120.0) 
             database=database,
             seconds=time.monotonic() - began,
         )
+        if dashboard is not None:
+            await _keep_serving(dashboard, result, console, _url(engine_sock), plan.declined)
+            await _stop(stop, workers)
     return result
+
+
+async def _keep_serving(
+    dashboard: Dashboard, result: DemoResult, console: Console, url: str, declined: str
+) -> None:
+    """Print the verdict and the console's login, then serve until told to stop."""
+    print_result(console, result)
+    dashboard.url = url
+    dashboard.result = result
+    console.print(
+        f"\n[bold]Operator's console[/]: {url}/\n"
+        f"  log in as [bold]{dashboard.operator}[/] with password [bold]{dashboard.password}[/]"
+        " (made for this run; it ends with it)\n"
+        f"  The declined capture ({declined}) is under the overview's alerts. "
+        "The engine keeps running; Ctrl-C stops both.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    dashboard.ready.set()
+    await dashboard.stop.wait()
 
 
 async def _follow(

@@ -8,6 +8,7 @@ that already succeeded is not repeated.
 
 from __future__ import annotations
 
+import getpass
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,12 +36,15 @@ __all__ = [
     "RecordView",
     "RetryDone",
     "Skipped",
+    "cli_operator",
     "database_url_from_config",
     "list_dead_letters",
     "open_existing_store",
     "parse_ref",
     "retry_dead",
     "retry_record",
+    "retry_records",
+    "retry_refusal",
     "store_url",
     "view_record",
 ]
@@ -146,28 +150,48 @@ class RetryDone:
     already_waiting: bool
 
 
-async def retry_record(state: StateStore, ref: RecordRef) -> RetryDone:
+def cli_operator() -> str:
+    """Who runs an operations command from the shell, as the audit log names them."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def retry_refusal(record: LedgerRecord) -> str | None:
+    """Why :func:`retry_record` would refuse ``record``, or ``None`` when it would not.
+
+    The console shows it before an operator confirms, from the same rule the retry uses.
+    """
+    if record.ref.kind not in REDRIVEN_KINDS:
+        return (
+            f"the engine re-drives only {', '.join(sorted(REDRIVEN_KINDS))} records; "
+            "this one needs a person"
+        )
+    if record.state in _FINISHED:
+        return f"is {record.state}; there is nothing left to retry"
+    return None
+
+
+async def retry_record(
+    state: StateStore, ref: RecordRef, *, by: str | None = None, action: str = "retry"
+) -> RetryDone:
     """Resolve the record's open dead letters and move it to ``retry``, atomically.
 
     A record already in ``retry`` is left as it is (its dead letters are still resolved),
-    so running the command twice does not double the history.
+    so running the command twice does not double the history. ``by`` names who asked
+    (an operator, ``cli:<user>``): the request is written to the audit log as ``action``
+    in the same transaction.
     """
     record = await state.get_record(ref)
     if record is None:
         raise RecordValidationError(
             "no such record in the state store", record=str(ref), field="key"
         )
-    if ref.kind not in REDRIVEN_KINDS:
-        raise RecordValidationError(
-            f"the engine re-drives only {', '.join(sorted(REDRIVEN_KINDS))} records; "
-            "this one needs a person",
-            record=str(ref),
-            field="kind",
-        )
-    if record.state in _FINISHED:
-        raise RecordValidationError(
-            f"is {record.state}; there is nothing left to retry", record=str(ref), field="state"
-        )
+    refusal = retry_refusal(record)
+    if refusal is not None:
+        field = "kind" if ref.kind not in REDRIVEN_KINDS else "state"
+        raise RecordValidationError(refusal, record=str(ref), field=field)
     already = record.state == ShipmentState.RETRY
     async with state.transaction() as tx:
         entries = await tx.dead_letters_of(ref)
@@ -175,8 +199,16 @@ async def retry_record(state: StateStore, ref: RecordRef) -> RetryDone:
             await tx.resolve_dead(entry.id)
         if not already:
             await tx.transition(ref, ShipmentState.RETRY, note=RETRY_NOTE)
+        if by is not None:
+            resolved_ids = ", ".join(str(entry.id) for entry in entries) or "none"
+            await tx.add_audit(
+                by,
+                action,
+                str(ref),
+                f"{record.state} -> retry (dead letters resolved: {resolved_ids})",
+            )
     resolved = tuple(entry.id for entry in entries)
-    _log.info("retry requested", record=str(ref), from_state=record.state, resolved=resolved)
+    _log.info("retry requested", record=str(ref), from_state=record.state, resolved=resolved, by=by)
     return RetryDone(ref, record.state, resolved, already)
 
 
@@ -187,15 +219,22 @@ class Skipped:
 
 
 async def retry_dead(
-    state: StateStore, stores: Sequence[str]
+    state: StateStore, stores: Sequence[str], *, by: str | None = None
 ) -> tuple[list[RetryDone], list[Skipped]]:
     """:func:`retry_record` for every record with an open dead letter in ``stores``."""
+    refs = [ref for store in stores for ref in await state.dead_records(store)]
+    return await retry_records(state, refs, by=by)
+
+
+async def retry_records(
+    state: StateStore, refs: Sequence[RecordRef], *, by: str | None = None, action: str = "retry"
+) -> tuple[list[RetryDone], list[Skipped]]:
+    """:func:`retry_record` for each of ``refs``; those it refuses are skipped, with why."""
     done: list[RetryDone] = []
     skipped: list[Skipped] = []
-    for store in stores:
-        for ref in await state.dead_records(store):
-            try:
-                done.append(await retry_record(state, ref))
-            except RecordValidationError as exc:
-                skipped.append(Skipped(ref, exc.message))
+    for ref in refs:
+        try:
+            done.append(await retry_record(state, ref, by=by, action=action))
+        except RecordValidationError as exc:
+            skipped.append(Skipped(ref, exc.message))
     return done, skipped

@@ -20,6 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from centrasync.config import (
     CentraSettings,
+    ConsoleSettings,
     EngineSettings,
     FlowSchedule,
     OngoingSettings,
@@ -42,6 +43,7 @@ TABLES: tuple[tuple[str, type[BaseModel], frozenset[str]], ...] = (
     ("stores.<name>.centra", CentraSettings, frozenset()),
     ("stores.<name>.wms", OngoingSettings, frozenset()),
     ("stores.<name>.schedule", FlowSchedule, frozenset()),
+    ("console", ConsoleSettings, frozenset({"token", "session_secret"})),
 )
 
 # What the seeds (the integrations merchants come from) call a setting, and where it is.

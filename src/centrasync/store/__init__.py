@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from centrasync.store.base import (
     Abandon,
+    AuditEntry,
     BeginOutcome,
+    ConsoleStore,
     Cursor,
     CursorStore,
     DeadLetter,
@@ -30,6 +32,8 @@ from centrasync.store.base import (
     Move,
     NewRecord,
     RecordKind,
+    RecordPage,
+    RecordQuery,
     RecordRef,
     StateStore,
     Step,
@@ -41,7 +45,9 @@ from centrasync.store.base import (
 
 __all__ = [
     "Abandon",
+    "AuditEntry",
     "BeginOutcome",
+    "ConsoleStore",
     "Cursor",
     "CursorStore",
     "DeadLetter",
@@ -62,6 +68,8 @@ __all__ = [
     "Move",
     "NewRecord",
     "RecordKind",
+    "RecordPage",
+    "RecordQuery",
     "RecordRef",
     "StateStore",
     "Step",

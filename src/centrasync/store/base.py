@@ -25,7 +25,9 @@ from centrasync.errors import RecordValidationError
 
 __all__ = [
     "Abandon",
+    "AuditEntry",
     "BeginOutcome",
+    "ConsoleStore",
     "Cursor",
     "CursorStore",
     "DeadLetter",
@@ -46,6 +48,8 @@ __all__ = [
     "Move",
     "NewRecord",
     "RecordKind",
+    "RecordPage",
+    "RecordQuery",
     "RecordRef",
     "StateStore",
     "Step",
@@ -580,6 +584,94 @@ class StoreDiagnostics(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """What the console's records list filters by; ``None`` leaves a filter out.
+
+    ``stores``: with a ``kind`` and no ``store``, any of these (the configured ones: with
+    them the database finds a rare kind through its (store, kind, …) index instead of
+    reading the whole ledger); ``states``: any of these (the parked ones of a kind);
+    ``number`` is a record's key or its Centra order (a shipment number, an order
+    number, a purchase order id); ``sku`` the key of an article or stock record;
+    ``since``/``until`` bound the last change, ``until`` exclusive.
+    """
+
+    store: str | None = None
+    stores: tuple[str, ...] = ()
+    kind: RecordKind | None = None
+    state: str | None = None
+    states: tuple[str, ...] = ()
+    number: str | None = None
+    wms_id: str | None = None
+    sku: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """One page of a records search, newest change first.
+
+    ``after`` is where the next page starts (pass it back as is), ``None`` on the last
+    page: paging by position in the order, never by an offset, costs the same on the
+    thousandth page as on the first.
+    """
+
+    records: list[LedgerRecord]
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One action an operator took in the console: who, when, what, on which target."""
+
+    id: int
+    at: datetime
+    who: str
+    action: str
+    target: str
+    detail: str | None
+
+
+class ConsoleStore(Protocol):
+    """What the operator's console asks besides the diagnostics; no flow needs it."""
+
+    async def search_records(
+        self, query: RecordQuery, *, after: str | None = None, limit: int = 50
+    ) -> RecordPage:
+        """The records ``query`` matches, newest change first, ``limit`` at a time.
+
+        Filtered and ordered by the database on its indexes; ``after`` is the
+        :attr:`RecordPage.after` of the page before.
+        """
+        ...
+
+    async def effects_of(self, record: RecordRef) -> list[Effect]:
+        """Every effect recorded for ``record``, in the order they were begun."""
+        ...
+
+    async def latest_change(
+        self, store: str, kind: RecordKind, *, excluding: Collection[str] = ()
+    ) -> datetime | None:
+        """When the most recently changed record of ``kind`` changed, leaving out records
+        in the ``excluding`` states (the parked ones, to ask for the last success)."""
+        ...
+
+    async def count_open_dead(self, store: str) -> int:
+        """How many of ``store``'s dead letters are not resolved."""
+        ...
+
+    async def add_audit(
+        self, who: str, action: str, target: str, detail: str | None = None
+    ) -> AuditEntry:
+        """Write down an operator's action; ``detail`` has its outcome."""
+        ...
+
+    async def list_audit(self, *, target: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """The newest entries first, those about ``target`` only when given."""
+        ...
+
+
 class StateStore(
     LedgerStore,
     EffectStore,
@@ -588,6 +680,7 @@ class StateStore(
     DeadLetterStore,
     LeaseStore,
     StoreDiagnostics,
+    ConsoleStore,
     Protocol,
 ):
     """Durable state of the engine; one implementation per backend family.

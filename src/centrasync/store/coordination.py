@@ -41,6 +41,7 @@ __all__ = [
     "advance_cursor",
     "check_fence",
     "claim_inbox",
+    "count_open_dead",
     "dead_letters_of",
     "dead_records",
     "find_lease",
@@ -296,6 +297,14 @@ def dead_letters_of(tx: Tx, record: RecordRef, *, include_resolved: bool) -> lis
         {"store": record.store, "kind": record.kind.value, "record_key": record.key},
     )
     return [_to_dead_letter(tx, row) for row in rows]
+
+
+def count_open_dead(tx: Tx, store: str) -> int:
+    rows = tx.rows(
+        "SELECT count(*) FROM dead_letters WHERE store = :store AND resolved_at IS NULL",
+        {"store": store},
+    )
+    return int(rows[0][0])
 
 
 def dead_records(tx: Tx, store: str) -> list[RecordRef]:

@@ -8,7 +8,8 @@ leave behind (``RETURNING``) instead of reading it again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from centrasync.errors import RecordValidationError
@@ -24,6 +25,8 @@ from centrasync.store.base import (
     Move,
     NewRecord,
     RecordKind,
+    RecordPage,
+    RecordQuery,
     RecordRef,
     Step,
     Transition,
@@ -46,15 +49,18 @@ __all__ = [
     "begin_effect",
     "complete_effect",
     "count_records",
+    "effects_of",
     "fail_effect",
     "get_effect",
     "get_record",
     "get_records",
     "history",
+    "latest_change",
     "list_records",
     "note",
     "note_effect_error",
     "scan_records",
+    "search_records",
     "transition",
     "upsert_record",
 ]
@@ -427,6 +433,105 @@ def count_records(
         {**params, "store": store, "kind": kind.value},
     )
     return {str(row[0]): int(row[1]) for row in rows}
+
+
+# Records whose key is a SKU: what the console's SKU search looks among.
+_SKU_KINDS = (RecordKind.ARTICLE.value, RecordKind.STOCK.value)
+
+
+def search_records(tx: Tx, query: RecordQuery, after: str | None, limit: int) -> RecordPage:
+    """Newest change first, paged by ``(updated_at, id)``: a page starts where the last
+    ended, on the (updated_at, id) index, so no page costs more than its own rows."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {"limit": limit + 1}
+    for column in ("store", "state", "wms_id"):
+        value = getattr(query, column)
+        if value is not None:
+            conditions.append(f"{column} = :{column}")
+            params[column] = value
+    if query.kind is not None:
+        conditions.append("kind = :kind")
+        params["kind"] = query.kind.value
+    if query.states:
+        more, in_params = _in_states(sorted(query.states))
+        conditions.append(more.removeprefix(" AND "))
+        params |= in_params
+    if query.stores and query.store is None and query.kind is not None:
+        names = [f"st{index}" for index in range(len(query.stores))]
+        conditions.append(f"store IN ({', '.join(f':{name}' for name in names)})")
+        params |= dict(zip(names, query.stores, strict=True))
+    if query.number is not None:
+        # Two index lookups joined, rather than an OR that SQLite answers with a scan.
+        conditions.append(
+            "id IN (SELECT id FROM ledger_records WHERE key = :number "
+            "UNION SELECT id FROM ledger_records WHERE centra_order = :number)"
+        )
+        params["number"] = query.number
+    if query.sku is not None:
+        conditions.append("kind IN (:sku_kind_0, :sku_kind_1) AND key = :sku")
+        params |= {"sku": query.sku, "sku_kind_0": _SKU_KINDS[0], "sku_kind_1": _SKU_KINDS[1]}
+    if query.since is not None:
+        conditions.append("updated_at >= :since")
+        params["since"] = query.since
+    if query.until is not None:
+        conditions.append("updated_at < :until")
+        params["until"] = query.until
+    if after is not None:
+        params["after_at"], params["after_id"] = _position(after)
+        conditions.append("(updated_at, id) < (:after_at, :after_id)")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = tx.rows(
+        f"{_RECORDS.select}{where} ORDER BY updated_at DESC, id DESC LIMIT :limit", params
+    )
+    records = [_to_record(tx, row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return RecordPage(records, None)
+    last = _RECORDS.row(rows[limit - 1])
+    return RecordPage(records, f"{tx.time(last['updated_at']).isoformat()}|{last['id']}")
+
+
+def _position(after: str) -> tuple[datetime, int]:
+    """A page's start as :func:`search_records` wrote it; anything else is refused."""
+    moment, _, record_id = after.partition("|")
+    try:
+        at = datetime.fromisoformat(moment)
+        number = int(record_id)
+    except ValueError:
+        raise RecordValidationError(
+            "not a page position", record=f"page {after[:40]!r}", field="after"
+        ) from None
+    if at.tzinfo is None:
+        raise RecordValidationError(
+            "not a page position", record=f"page {after[:40]!r}", field="after"
+        )
+    return at, number
+
+
+def latest_change(
+    tx: Tx, store: str, kind: RecordKind, excluding: Collection[str]
+) -> datetime | None:
+    """Walks the (updated_at, id) index from the newest end until a row qualifies."""
+    params: dict[str, Any] = {"store": store, "kind": kind.value}
+    more = ""
+    if excluding:
+        names = [f"x{index}" for index in range(len(excluding))]
+        more = f" AND state NOT IN ({', '.join(f':{name}' for name in names)})"
+        params |= dict(zip(names, sorted(excluding), strict=True))
+    row = tx.one_or_none(
+        "SELECT updated_at FROM ledger_records WHERE store = :store AND kind = :kind"
+        f"{more} ORDER BY updated_at DESC, id DESC LIMIT 1",
+        params,
+    )
+    return None if row is None else tx.time(row[0])
+
+
+def effects_of(tx: Tx, record: RecordRef) -> list[Effect]:
+    rows = tx.rows(
+        f"{_EFFECTS.select} WHERE store = :store AND kind = :kind AND record_key = :key "
+        "ORDER BY id",
+        _ref_params(record),
+    )
+    return [_to_effect(tx, row) for row in rows]
 
 
 def history(tx: Tx, ref: RecordRef) -> list[Transition]:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 __all__ = [
     "UtcDateTime",
+    "audit_log",
     "cursors",
     "dead_letters",
     "effects",
@@ -103,6 +104,17 @@ ledger_records = Table(
     Column("centra_order", String(255)),
     UniqueConstraint("store", "kind", "key"),
     Index(None, "store", "kind", "state", "key"),
+    # The console's records list: newest first, paged by (updated_at, id), in any state or
+    # in one (a rare one, such as capture_declined, is found without reading the others),
+    # for one store's flow (also its last change, even where the store has no such record),
+    # and looked up by the numbers an operator has in hand (shipment or order number, SKU,
+    # WMS order).
+    Index(None, "updated_at", "id"),
+    Index(None, "state", "updated_at", "id"),
+    Index(None, "store", "kind", "updated_at", "id"),
+    Index(None, "key"),
+    Index(None, "centra_order"),
+    Index(None, "wms_id"),
 )
 
 ledger_transitions = Table(
@@ -139,6 +151,7 @@ effects = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime),
     Index(None, "store", "status"),
+    Index(None, "store", "kind", "record_key"),
 )
 
 cursors = Table(
@@ -189,4 +202,16 @@ leases = Table(
     Column("owner", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("token", BigInteger, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UtcDateTime, nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("detail", Text),
+    Index(None, "target", "id"),
 )

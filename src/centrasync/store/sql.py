@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from centrasync.errors import LeaseLostError
-from centrasync.store import coordination, ledger, migrate
+from centrasync.store import audit, coordination, ledger, migrate
 from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
     Abandon,
+    AuditEntry,
     Cursor,
     DeadLetter,
     Effect,
@@ -39,6 +40,8 @@ from centrasync.store.base import (
     Move,
     NewRecord,
     RecordKind,
+    RecordPage,
+    RecordQuery,
     RecordRef,
     StateStore,
     Step,
@@ -487,3 +490,37 @@ class SqlStateStore:
 
     async def dead_records(self, store: str) -> list[RecordRef]:
         return await self._call(partial(coordination.dead_records, store=store), write=False)
+
+    async def count_open_dead(self, store: str) -> int:
+        return await self._call(partial(coordination.count_open_dead, store=store), write=False)
+
+    # -- the console ----------------------------------------------------------------------
+
+    async def search_records(
+        self, query: RecordQuery, *, after: str | None = None, limit: int = 50
+    ) -> RecordPage:
+        return await self._call(
+            partial(ledger.search_records, query=query, after=after, limit=limit), write=False
+        )
+
+    async def effects_of(self, record: RecordRef) -> list[Effect]:
+        return await self._call(partial(ledger.effects_of, record=record), write=False)
+
+    async def latest_change(
+        self, store: str, kind: RecordKind, *, excluding: Collection[str] = ()
+    ) -> datetime | None:
+        return await self._call(
+            partial(ledger.latest_change, store=store, kind=kind, excluding=tuple(excluding)),
+            write=False,
+        )
+
+    async def add_audit(
+        self, who: str, action: str, target: str, detail: str | None = None
+    ) -> AuditEntry:
+        return await self._call(
+            partial(audit.add_audit, who=who, action=action, target=target, detail=detail),
+            fenced=False,
+        )
+
+    async def list_audit(self, *, target: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        return await self._call(partial(audit.list_audit, target=target, limit=limit), write=False)
