@@ -31,6 +31,7 @@ __all__ = [
     "CentraSettings",
     "EngineSettings",
     "FlowSchedule",
+    "IntegrationApiSettings",
     "OngoingSettings",
     "ReturnsSource",
     "Settings",
@@ -106,6 +107,24 @@ class CentraSettings(_Strict):
         return f"{self.host}/api/{self.uri.strip('/')}/"
 
 
+class IntegrationApiSettings(_Strict):
+    """Centra's Integration API (GraphQL) for a store: its endpoint and where its token is.
+
+    The token is an environment's, so stores of one Centra environment may name the same
+    variable; every client of one ``url`` shares one quota budget.
+    """
+
+    url: str
+    token_env: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class OngoingSettings(_Strict):
     """The Ongoing WMS connection a store feeds."""
 
@@ -163,6 +182,7 @@ class StoreSettings(_Strict):
 
     name: str
     centra: CentraSettings
+    integration_api: IntegrationApiSettings | None = None
     wms: OngoingSettings
     capture_policy: CapturePolicy = CapturePolicy.NEVER
     article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
@@ -192,6 +212,7 @@ class StoreSettings(_Strict):
     warehouse_map: Mapping[str, str] = Field(default_factory=dict)
     centra_secret: SecretStr
     webhook_secret: SecretStr | None = None
+    integration_api_token: SecretStr | None = None
     wms_password: SecretStr
 
     @field_validator("article_filters")
@@ -247,6 +268,11 @@ class Settings(_Strict):
         raise ConfigError(f"no store named {name!r} (configured: {[s.name for s in self.stores]})")
 
 
+_SECRET_FIELDS = frozenset(
+    {"centra_secret", "webhook_secret", "integration_api_token", "wms_password"}
+)
+
+
 def _env_name(store: str, suffix: str) -> str:
     return f"CENTRASYNC_{re.sub(r'[^A-Z0-9]', '_', store.upper())}_{suffix}"
 
@@ -290,11 +316,23 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         secret_env = (centra or {}).get("secret_env") or _env_name(name, "CENTRA_SECRET")
         hook_env = (centra or {}).get("webhook_secret_env") or _env_name(name, "WEBHOOK_SECRET")
         password_env = (wms or {}).get("password_env") or _env_name(name, "WMS_PASSWORD")
+        written = sorted(_SECRET_FIELDS & set(raw))
+        if written:
+            raise ConfigError(
+                f"{prefix}{written[0]}: secrets are not written in the file; "
+                "name the environment variable that holds it"
+            )
         values = dict(raw)
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
         values["webhook_secret"] = SecretStr(env[hook_env]) if env.get(hook_env) else None
         values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
+        graphql = raw.get("integration_api")
+        if isinstance(graphql, Mapping):
+            token_env = graphql.get("token_env") or _env_name(name, "INTEGRATION_API_TOKEN")
+            values["integration_api_token"] = _secret(
+                env, token_env, f"{prefix}integration_api.token_env"
+            )
         try:
             store = StoreSettings.model_validate(values)
         except ValidationError as exc:

@@ -161,13 +161,24 @@ class IntegrationApiClient(AsyncClosing):
     # -- plumbing ------------------------------------------------------------------------
 
     async def execute(
-        self, name: str, variables: Mapping[str, Any] | None = None, *, priority: Priority = _FLOW
+        self,
+        name: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        priority: Priority = _FLOW,
+        raise_errors: bool = True,
     ) -> Answer:
-        """Run the operation in ``operations/<name>.graphql``; the raw checked answer."""
+        """Run the operation in ``operations/<name>.graphql``; the raw checked answer.
+
+        ``raise_errors=False`` hands a 200's field errors back in the answer.
+        """
         if name != _RATE_LIMITS:
             await self._refresh_quota()
         return await self._api.execute(
-            operation(name), dump_variables(dict(variables or {})), priority=priority
+            operation(name),
+            dump_variables(dict(variables or {})),
+            priority=priority,
+            raise_errors=raise_errors,
         )
 
     async def _refresh_quota(self) -> None:

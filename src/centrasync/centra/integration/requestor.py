@@ -55,13 +55,30 @@ _NEEDS = re.compile(r"You need (\S+) permission")
 
 
 class Answer:
-    """A successful answer: ``data`` and the ``extensions`` (complexity, permissions used)."""
+    """A 200 answer: ``data``, the ``extensions`` (complexity, permissions used) and the
+    field ``errors`` (empty unless the caller asked to see them instead of an exception)."""
 
-    __slots__ = ("data", "extensions")
+    __slots__ = ("data", "errors", "extensions")
 
-    def __init__(self, data: dict[str, Any], extensions: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        extensions: dict[str, Any],
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.data = data
         self.extensions = extensions
+        self.errors = errors or []
+
+    @property
+    def missing_permissions(self) -> tuple[str, ...]:
+        """The permissions the field errors say the token lacks, in order, once each."""
+        found: dict[str, None] = {}
+        for error in self.errors:
+            needed = _NEEDS.search(str(error.get("message", "")))
+            if needed:
+                found[needed.group(1)] = None
+        return tuple(found)
 
     @property
     def complexity(self) -> int:
@@ -185,10 +202,13 @@ class IntegrationApiRequestor:
         variables: Mapping[str, Any] | None = None,
         *,
         priority: Priority = Priority.ORDER_FLOW,
+        raise_errors: bool = True,
     ) -> Answer:
         """One round trip; the answer without field errors, or a typed error.
 
         A query whose 200 body does not parse is read again under the retry policy.
+        ``raise_errors=False`` returns a 200's field errors in the answer instead (for a
+        probe that wants every missing permission, not the first).
         """
         endpoint = f"{operation.kind} {operation.name}"
         estimate = self._estimate(operation)
@@ -225,11 +245,12 @@ class IntegrationApiRequestor:
                     raise
                 continue
             break
-        answer = Answer(data, extensions)
+        answer = Answer(data, extensions, errors)
         self._costs[operation.name] = answer.complexity
         if self._budget is not None:
             self._budget.settle("complexity", answer.complexity - estimate)
-        raise_field_errors(endpoint, errors, self._token)
+        if raise_errors:
+            raise_field_errors(endpoint, errors, self._token)
         return answer
 
 
