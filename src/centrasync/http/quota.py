@@ -5,16 +5,20 @@ requests, summed query complexity and mutations, each over 10 s and over an hour
 every integration of an environment), waiting here is cheaper than finding the limit by
 429s. The client tells the budget what the server reported (:meth:`QuotaBudget.sync`) and
 what each answer cost (:meth:`QuotaBudget.settle`); :class:`PacedTransport` holds every
-attempt back until each bucket can pay for it. A 429 still pauses the budget for as long as
-``Retry-After`` says, and gives the refused request's cost back: the server took nothing.
+attempt back until each bucket can pay for it. A 429 (someone else spent the shared quota)
+still pauses the budget for as long as ``Retry-After`` says, and marks it stale until the
+client reads the server's figures again.
 
 Costs travel with the request in ``request.extensions[COST]``: a mapping from bucket kind
-(``"requests"``, ``"complexity"``, …) to amount. A kind no bucket has is free.
+(``"requests"``, ``"complexity"``, …) to amount. A kind no bucket has is free. The
+transport notes in ``request.extensions[SENT_AT]`` when (on the budget's clock) the last
+attempt left, the moment a report the answer carries is as of.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -24,9 +28,17 @@ import httpx
 
 from .retry import parse_retry_after
 
-__all__ = ["COST", "BucketState", "PacedTransport", "QuotaBudget"]
+__all__ = ["COST", "SENT_AT", "BucketState", "PacedTransport", "QuotaBudget"]
 
 COST = "centrasync.cost"
+SENT_AT = "centrasync.sent_at"
+# Float rounding leaves slivers of a token, and the server's sum of the same refill may
+# round the other way: a wait is taken half a millisecond longer and rounded up to the next
+# millisecond, so it moves a clock of any resolution on and the server's bucket holds the
+# token when the request arrives.
+_SLIVER = 1e-9
+_TICK = 1000
+_MARGIN = 0.0005
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class _Bucket:
         """Seconds until ``amount`` is there; a cost above the quota waits for a full bucket,
         as the server lets such a request run then."""
         missing = min(amount, self.quota) - self.tokens
-        return 0.0 if missing <= 0 else missing / self.rate
+        return 0.0 if missing <= _SLIVER else missing / self.rate
 
 
 class QuotaBudget:
@@ -83,6 +95,7 @@ class QuotaBudget:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self.synced_at: float | None = None
+        self.stale = False
         self.waited = 0.0
 
     def now(self) -> float:
@@ -93,12 +106,22 @@ class QuotaBudget:
     def known(self) -> bool:
         return bool(self._buckets)
 
-    def sync(self, kind: str, seconds: float, quota: float, remaining: float, at: float) -> None:
+    def sync(
+        self,
+        kind: str,
+        seconds: float,
+        quota: float,
+        remaining: float,
+        at: float,
+        *,
+        replace: bool = False,
+    ) -> None:
         """What the server reported for one bucket, as of ``at`` (on :meth:`now`'s clock).
 
         Pass the time the report was *asked for*: the server counted no later than that,
         so refilling from then never overestimates. Within one quota the lower of the local
-        count (our requests still in flight) and the report (everybody else's) wins.
+        count (our requests still in flight) and the report (everybody else's) wins, unless
+        ``replace``: after a 429 the local count was emptied on a guess, the report is better.
         """
         if seconds <= 0 or quota <= 0:
             raise ValueError("a bucket needs a positive quota and interval")
@@ -106,7 +129,7 @@ class QuotaBudget:
         reported = _Bucket(kind, seconds, quota, min(remaining, quota), at)
         reported.refill(now)
         bucket = self._buckets.get((kind, seconds))
-        if bucket is None or bucket.quota != quota:
+        if bucket is None or bucket.quota != quota or replace:
             self._buckets[kind, seconds] = reported
             return
         bucket.refill(now)
@@ -134,18 +157,29 @@ class QuotaBudget:
                 bucket.refill(now)
                 bucket.tokens -= amount
 
-    def refund(self, cost: Mapping[str, float]) -> None:
-        """Give a refused request's reservation back."""
-        for kind, amount in cost.items():
-            self.settle(kind, -amount)
+    def refused(self, cost: Mapping[str, float], pause: float) -> None:
+        """The server answered 429: it took nothing, but some bucket of ours was wrong.
+
+        Someone else spent the quota (it is shared), so every bucket this request draws on
+        is taken as empty, nothing is sent for ``pause`` seconds, and the budget is
+        :attr:`stale` until the next report replaces the guess.
+        """
+        now = self._clock()
+        for bucket in self._buckets.values():
+            if cost.get(bucket.kind):
+                bucket.refill(now)
+                bucket.tokens = min(bucket.tokens, 0.0)
+        self.pause_for(pause)
+        self.stale = True
 
     async def acquire(self, cost: Mapping[str, float]) -> None:
         """Wait until every bucket can pay ``cost``, then take it."""
         async with self._lock:
             while True:
-                delay = self._wait_time(cost)
-                if delay <= 0:
+                wait = self._wait_time(cost)
+                if wait <= 0:
                     break
+                delay = math.ceil((wait + _MARGIN) * _TICK) / _TICK
                 self.waited += delay
                 await self._sleep(delay)
             for kind, amount in cost.items():
@@ -170,7 +204,8 @@ class PacedTransport(httpx.AsyncBaseTransport):
     """Takes each attempt's ``COST`` from a :class:`QuotaBudget` before sending it.
 
     Wrap it in :class:`~centrasync.http.transports.ResilientTransport` so every retry is
-    paced too. A 429 gives the cost back and pauses the budget for its ``Retry-After``.
+    paced too. A 429 empties the buckets the request drew on and pauses the budget for its
+    ``Retry-After`` (see :meth:`QuotaBudget.refused`).
     """
 
     def __init__(
@@ -189,11 +224,11 @@ class PacedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         cost: Mapping[str, float] = request.extensions.get(COST) or {}
         await self.budget.acquire(cost)
+        request.extensions[SENT_AT] = self.budget.now()
         response = await self.inner.handle_async_request(request)
         if response.status_code == 429:
-            self.budget.refund(cost)
             wait = parse_retry_after(response.headers.get("retry-after"), self._now())
-            self.budget.pause_for(wait if wait is not None else self._default_pause)
+            self.budget.refused(cost, wait if wait is not None else self._default_pause)
         return response
 
     async def aclose(self) -> None:

@@ -9,8 +9,8 @@ calls returning the models of :mod:`.models`.
 
 The quota: Centra's limits are per environment and shared by every integration, so one
 :class:`~centrasync.http.quota.QuotaBudget` serves every client on the same endpoint. The
-client reads ``rateLimits`` before its first call and again every ``quota_refresh`` seconds
-(what other integrations spent shows up there), and settles each answer's
+client reads ``rateLimits`` before its first call, again every ``quota_refresh`` seconds
+(what other integrations spent shows up there) and after a 429, and settles each answer's
 ``extensions.complexity``; the budget paces requests so the buckets are never overdrawn.
 
 Mutations: ``userErrors`` raise :class:`~centrasync.errors.MutationRefusedError` naming the
@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -121,7 +121,8 @@ class IntegrationApiClient(AsyncClosing):
 
     An async context manager owning the ``httpx.AsyncClient`` it builds around ``transport``
     (default: the network). ``budget`` is shared by every client of the environment (None:
-    no pacing, a 429 is still honoured); ``sleep`` is what retries wait with.
+    no pacing, a 429 is still honoured); ``sleep`` is what retries wait with and ``now``
+    what a ``Retry-After`` time is read against.
     """
 
     def __init__(
@@ -134,6 +135,7 @@ class IntegrationApiClient(AsyncClosing):
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         quota_refresh: float = 60.0,
     ) -> None:
         self.url = url
@@ -141,8 +143,8 @@ class IntegrationApiClient(AsyncClosing):
         self.quota_refresh = quota_refresh
         inner = transport or httpx.AsyncHTTPTransport()
         if budget is not None:
-            inner = PacedTransport(inner, budget)
-        self.transport = ResilientTransport(inner, policy=retry, sleep=sleep)
+            inner = PacedTransport(inner, budget, now=now)
+        self.transport = ResilientTransport(inner, policy=retry, sleep=sleep, now=now)
         secret = token.get_secret_value()
         # Not a base_url: httpx would add a slash to it, and /graphql/ is another path.
         self._http = httpx.AsyncClient(
@@ -150,7 +152,9 @@ class IntegrationApiClient(AsyncClosing):
             timeout=httpx.Timeout(timeout),
             headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
         )
-        self._api = IntegrationApiRequestor(self._http, url, secret, self.transport, budget)
+        self._api = IntegrationApiRequestor(
+            self._http, url, secret, self.transport, budget, now=now
+        )
 
     def __repr__(self) -> str:
         return f"IntegrationApiClient(url={self.url!r})"
@@ -186,7 +190,8 @@ class IntegrationApiClient(AsyncClosing):
         if budget is None:
             return
         now = budget.now()
-        if budget.synced_at is not None and now - budget.synced_at < self.quota_refresh:
+        fresh = budget.synced_at is not None and now - budget.synced_at < self.quota_refresh
+        if fresh and not budget.stale:
             return
         budget.synced_at = now  # claimed: the clients sharing the budget need one read
         await self.rate_limits()
@@ -789,19 +794,28 @@ class IntegrationApiClient(AsyncClosing):
 
     async def rate_limits(self) -> list[RateLimit]:
         """The environment's six buckets; the shared budget is brought in line with them."""
-        asked = self.budget.now() if self.budget is not None else 0.0
-        limits = await self._list("rate_limits", "rateLimits", RateLimit, {}, _FLOW)
-        if self.budget is not None:
+        answer = await self.execute(_RATE_LIMITS)
+        limits: list[RateLimit] = self._parse(
+            list[RateLimit], answer.data.get("rateLimits"), "rateLimits", "query RateLimits"
+        )
+        budget = self.budget
+        if budget is not None and answer.sent_at is not None:
+            replace, budget.stale = budget.stale, False
             kinds = {
                 "REQUEST_COUNT": "requests",
                 "QUERY_COMPLEXITY": "complexity",
                 "MUTATION_COUNT": "mutations",
             }
             for limit in limits:
-                self.budget.sync(
-                    kinds[limit.type], limit.seconds, limit.quota, limit.remaining_quota, asked
+                budget.sync(
+                    kinds[limit.type],
+                    limit.seconds,
+                    limit.quota,
+                    limit.remaining_quota,
+                    answer.sent_at,
+                    replace=replace,
                 )
-            self.budget.synced_at = asked
+            budget.synced_at = answer.sent_at
         return limits
 
     # -- events and ID conversion --------------------------------------------------------

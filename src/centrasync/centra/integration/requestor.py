@@ -36,7 +36,7 @@ from centrasync.errors import (
     redact,
 )
 from centrasync.http import Priority, parse_retry_after
-from centrasync.http.quota import COST, QuotaBudget
+from centrasync.http.quota import COST, SENT_AT, QuotaBudget
 from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
 from .operations import Operation
@@ -58,17 +58,20 @@ class Answer:
     """A 200 answer: ``data``, the ``extensions`` (complexity, permissions used) and the
     field ``errors`` (empty unless the caller asked to see them instead of an exception)."""
 
-    __slots__ = ("data", "errors", "extensions")
+    __slots__ = ("data", "errors", "extensions", "sent_at")
 
     def __init__(
         self,
         data: dict[str, Any],
         extensions: dict[str, Any],
         errors: list[dict[str, Any]] | None = None,
+        sent_at: float | None = None,
     ) -> None:
         self.data = data
         self.extensions = extensions
         self.errors = errors or []
+        self.sent_at = sent_at
+        """When the answered attempt left, on the quota budget's clock (None: no budget)."""
 
     @property
     def missing_permissions(self) -> tuple[str, ...]:
@@ -179,12 +182,15 @@ class IntegrationApiRequestor:
         token: str,
         transport: ResilientTransport,
         budget: QuotaBudget | None,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._http = http
         self._url = url
         self._token = token
         self._transport = transport
         self._budget = budget
+        self._now = now
         self._costs: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -239,13 +245,15 @@ class IntegrationApiRequestor:
                     endpoint=endpoint,
                 ) from exc
             try:
-                data, extensions, errors = check_answer(endpoint, response, token=self._token)
+                data, extensions, errors = check_answer(
+                    endpoint, response, token=self._token, now=self._now
+                )
             except MalformedResponseError:
                 if operation.kind != "query" or not await self._transport.wait_to_reread(reads):
                     raise
                 continue
             break
-        answer = Answer(data, extensions, errors)
+        answer = Answer(data, extensions, errors, request.extensions.get(SENT_AT))
         self._costs[operation.name] = answer.complexity
         if self._budget is not None:
             self._budget.settle("complexity", answer.complexity - estimate)
