@@ -58,13 +58,13 @@ async def test_the_tightest_window_sets_the_pace(clock: Clock) -> None:
     assert sum(clock.slept) == pytest.approx(3600 / 5000, abs=0.0015)
 
 
-async def test_a_report_refills_from_when_it_was_asked_and_never_raises_the_count(
+async def test_a_report_refills_from_when_it_arrived_and_never_raises_the_count(
     clock: Clock,
 ) -> None:
     budget = budget_on(clock)
-    asked = clock()
+    arrived = clock()
     clock.now += 1.0
-    budget.sync("complexity", 10, 1000, remaining=500, at=asked)
+    budget.sync("complexity", 10, 1000, remaining=500, at=arrived)
     (state,) = budget.state()
     assert state.tokens == pytest.approx(600)  # 500 then, 100 refilled since
     budget.sync("complexity", 10, 1000, remaining=900, at=clock())

@@ -11,8 +11,8 @@ client reads the server's figures again.
 
 Costs travel with the request in ``request.extensions[COST]``: a mapping from bucket kind
 (``"requests"``, ``"complexity"``, …) to amount. A kind no bucket has is free. The
-transport notes in ``request.extensions[SENT_AT]`` when (on the budget's clock) the last
-attempt left, the moment a report the answer carries is as of.
+transport notes in ``request.extensions[ANSWERED_AT]`` when (on the budget's clock) the
+answer to the last attempt arrived: a report the answer carries is as of no later.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import httpx
 
 from .retry import parse_retry_after
 
-__all__ = ["COST", "SENT_AT", "BucketState", "PacedTransport", "QuotaBudget"]
+__all__ = ["ANSWERED_AT", "COST", "BucketState", "PacedTransport", "QuotaBudget"]
 
 COST = "centrasync.cost"
-SENT_AT = "centrasync.sent_at"
+ANSWERED_AT = "centrasync.answered_at"
 # Float rounding leaves slivers of a token, and the server's sum of the same refill may
 # round the other way: a wait is taken half a millisecond longer and rounded up to the next
 # millisecond, so it moves a clock of any resolution on and the server's bucket holds the
@@ -118,8 +118,9 @@ class QuotaBudget:
     ) -> None:
         """What the server reported for one bucket, as of ``at`` (on :meth:`now`'s clock).
 
-        Pass the time the report was *asked for*: the server counted no later than that,
-        so refilling from then never overestimates. Within one quota the lower of the local
+        Pass the time the answer *arrived*: the server counted no later than that, and its
+        bucket refills from when it counted, so refilling ours from the arrival never
+        overestimates (from the time it was asked, a full bucket would seem fuller). Within one quota the lower of the local
         count (our requests still in flight) and the report (everybody else's) wins, unless
         ``replace``: after a 429 the local count was emptied on a guess, the report is better.
         """
@@ -224,8 +225,8 @@ class PacedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         cost: Mapping[str, float] = request.extensions.get(COST) or {}
         await self.budget.acquire(cost)
-        request.extensions[SENT_AT] = self.budget.now()
         response = await self.inner.handle_async_request(request)
+        request.extensions[ANSWERED_AT] = self.budget.now()
         if response.status_code == 429:
             wait = parse_retry_after(response.headers.get("retry-after"), self._now())
             self.budget.refused(cost, wait if wait is not None else self._default_pause)

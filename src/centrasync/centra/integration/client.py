@@ -799,7 +799,7 @@ class IntegrationApiClient(AsyncClosing):
             list[RateLimit], answer.data.get("rateLimits"), "rateLimits", "query RateLimits"
         )
         budget = self.budget
-        if budget is not None and answer.sent_at is not None:
+        if budget is not None and answer.answered_at is not None:
             replace, budget.stale = budget.stale, False
             kinds = {
                 "REQUEST_COUNT": "requests",
@@ -812,10 +812,10 @@ class IntegrationApiClient(AsyncClosing):
                     limit.seconds,
                     limit.quota,
                     limit.remaining_quota,
-                    answer.sent_at,
+                    answer.answered_at,
                     replace=replace,
                 )
-            budget.synced_at = answer.sent_at
+            budget.synced_at = answer.answered_at
         return limits
 
     # -- events and ID conversion --------------------------------------------------------

@@ -36,7 +36,7 @@ from centrasync.errors import (
     redact,
 )
 from centrasync.http import Priority, parse_retry_after
-from centrasync.http.quota import COST, SENT_AT, QuotaBudget
+from centrasync.http.quota import COST, ANSWERED_AT, QuotaBudget
 from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
 from .operations import Operation
@@ -58,20 +58,20 @@ class Answer:
     """A 200 answer: ``data``, the ``extensions`` (complexity, permissions used) and the
     field ``errors`` (empty unless the caller asked to see them instead of an exception)."""
 
-    __slots__ = ("data", "errors", "extensions", "sent_at")
+    __slots__ = ("answered_at", "data", "errors", "extensions")
 
     def __init__(
         self,
         data: dict[str, Any],
         extensions: dict[str, Any],
         errors: list[dict[str, Any]] | None = None,
-        sent_at: float | None = None,
+        answered_at: float | None = None,
     ) -> None:
         self.data = data
         self.extensions = extensions
         self.errors = errors or []
-        self.sent_at = sent_at
-        """When the answered attempt left, on the quota budget's clock (None: no budget)."""
+        self.answered_at = answered_at
+        """When the answer arrived, on the quota budget's clock (None: no budget)."""
 
     @property
     def missing_permissions(self) -> tuple[str, ...]:
@@ -253,7 +253,7 @@ class IntegrationApiRequestor:
                     raise
                 continue
             break
-        answer = Answer(data, extensions, errors, request.extensions.get(SENT_AT))
+        answer = Answer(data, extensions, errors, request.extensions.get(ANSWERED_AT))
         self._costs[operation.name] = answer.complexity
         if self._budget is not None:
             self._budget.settle("complexity", answer.complexity - estimate)
