@@ -319,8 +319,8 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         written = sorted(_SECRET_FIELDS & set(raw))
         if written:
             raise ConfigError(
-                f"{prefix}{written[0]}: secrets are not written in the file; "
-                "name the environment variable that holds it"
+                f"{prefix}{written[0]} does not belong in the file: secrets come from "
+                "the environment (name the variable with the section's *_env key)"
             )
         values = dict(raw)
         values["name"] = name

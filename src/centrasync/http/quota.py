@@ -120,9 +120,10 @@ class QuotaBudget:
 
         Pass the time the answer *arrived*: the server counted no later than that, and its
         bucket refills from when it counted, so refilling ours from the arrival never
-        overestimates (from the time it was asked, a full bucket would seem fuller). Within one quota the lower of the local
-        count (our requests still in flight) and the report (everybody else's) wins, unless
-        ``replace``: after a 429 the local count was emptied on a guess, the report is better.
+        overestimates (from the time it was asked, a full bucket would seem fuller).
+        Within one quota the lower of the local count (our requests still in flight) and
+        the report (everybody else's) wins, unless ``replace``: after a 429 the local count
+        was emptied on a guess, and the report is better.
         """
         if seconds <= 0 or quota <= 0:
             raise ValueError("a bucket needs a positive quota and interval")

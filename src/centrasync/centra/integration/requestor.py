@@ -36,7 +36,7 @@ from centrasync.errors import (
     redact,
 )
 from centrasync.http import Priority, parse_retry_after
-from centrasync.http.quota import COST, ANSWERED_AT, QuotaBudget
+from centrasync.http.quota import ANSWERED_AT, COST, QuotaBudget
 from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
 from .operations import Operation
