@@ -38,6 +38,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.sent = sent
 
+    async def aclose(self) -> None:
+        """Nothing: the harness closes the transport its clients share, once."""
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/graphql"):
             body = json.loads(request.content or b"{}")
@@ -68,44 +71,70 @@ class CentraHarness:
 
 @asynccontextmanager
 async def centra_harness(
-    *, retry: RetryPolicy | None = None, budget: QuotaBudget | None = None
+    *,
+    url: str | None = None,
+    token: str = _TOKEN,
+    secret: str = _SECRET,
+    store: str = "wms",
+    retry: RetryPolicy | None = None,
+    budget: QuotaBudget | None = None,
 ) -> AsyncIterator[CentraHarness]:
-    """A seeded Centra emulator, a client with every permission, and its control client."""
-    emulator = CentraEmulator(seed="demo", secret=_SECRET, graphql_token=_TOKEN)
-    sent: set[str] = set()
-    transport = RecordingTransport(EmulatorTransport(emulator.app), sent)
-    policy = retry or RetryPolicy(max_attempts=3, base_delay=0.01)
+    """A seeded world, a client with every permission, and a control client.
 
-    def open_client(token: str) -> IntegrationApiClient:
+    In-process by default. With ``url``, the emulator served there (``centrasync emulate
+    centra --seed demo --uri <store> --secret <secret> --graphql-token <token>``) is reset
+    to its seed first, and everything goes over the network.
+    """
+    sent: set[str] = set()
+    policy = retry or RetryPolicy(max_attempts=3, base_delay=0.01)
+    emulator: CentraEmulator | None = None
+    if url is None:
+        emulator = CentraEmulator(seed="demo", secret=secret, graphql_token=token)
+        network: httpx.AsyncBaseTransport = EmulatorTransport(emulator.app)
+        control_transport: httpx.AsyncBaseTransport = EmulatorTransport(emulator.app)
+        base = _BASE
+    else:
+        network, control_transport, base = (
+            httpx.AsyncHTTPTransport(),
+            httpx.AsyncHTTPTransport(),
+            url,
+        )
+    transport = RecordingTransport(network, sent)
+
+    def open_client(bearer: str) -> IntegrationApiClient:
         return IntegrationApiClient(
-            f"{_BASE}/graphql", SecretStr(token), transport=transport, retry=policy, budget=budget
+            f"{base}/graphql", SecretStr(bearer), transport=transport, retry=policy, budget=budget
         )
 
     async with httpx.AsyncClient(
-        transport=EmulatorTransport(emulator.app), base_url=_BASE
+        transport=control_transport, base_url=base, timeout=30.0
     ) as control:
+        if emulator is None:
+            (await control.post("/_emulator/reset")).raise_for_status()
 
         @asynccontextmanager
         async def client_with(
-            permissions: Sequence[str], **token: Any
+            permissions: Sequence[str], **extra: Any
         ) -> AsyncIterator[IntegrationApiClient]:
             made = await control.post(
-                "/_emulator/tokens", json={"permissions": list(permissions), **token}
+                "/_emulator/tokens", json={"permissions": list(permissions), **extra}
             )
             made.raise_for_status()
             async with open_client(made.json()["token"]) as client:
                 yield client
 
         try:
-            async with open_client(_TOKEN) as client:
+            async with open_client(token) as client:
                 yield CentraHarness(
                     client=client,
                     control=control,
-                    store="wms",
-                    order_api_headers={"API-Authorization": _SECRET},
+                    store=store,
+                    order_api_headers={"API-Authorization": secret},
                     client_with=client_with,
                     open_client=open_client,
                     sent=sent,
                 )
         finally:
-            await emulator.aclose()
+            await network.aclose()
+            if emulator is not None:
+                await emulator.aclose()
