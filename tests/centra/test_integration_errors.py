@@ -16,6 +16,7 @@ from centrasync.errors import (
     ConfigError,
     GiveUpError,
     MalformedResponseError,
+    NetworkError,
     RemoteRefusedError,
     ServerError,
     TokenInvalidError,
@@ -121,6 +122,13 @@ async def test_5xx_retries_reads_but_not_a_new_shipment() -> None:
         with pytest.raises(ServerError):
             await api.create_shipment(1001)
     assert len(server.requests) == 4, "a new shipment could be made twice"
+
+
+async def test_499_a_query_too_slow_is_a_network_failure() -> None:
+    server = Server(httpx.Response(499, text=""))
+    async with client(server) as api:
+        with pytest.raises(NetworkError, match="too long"):
+            await api.orders()
 
 
 async def test_a_cut_short_answer_is_read_again_for_a_query_only() -> None:

@@ -21,6 +21,7 @@ mutation and each error's input path; ``userWarnings`` come back in
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,11 +110,10 @@ def _order_input(order: int | str) -> dict[str, Any]:
     return {"number": int(text)} if text.isdigit() else {"id": text}
 
 
+@functools.cache
 def _adapter(kind: Any) -> TypeAdapter[Any]:
-    return _ADAPTERS.setdefault(kind, TypeAdapter(kind))
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+    """One validator per result type: building one costs far more than using it."""
+    return TypeAdapter(kind)
 
 
 class IntegrationApiClient(AsyncClosing):

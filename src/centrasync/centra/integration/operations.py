@@ -45,7 +45,6 @@ class Operation:
     name: str
     kind: Literal["query", "mutation"]
     text: str
-    file: str
 
     @property
     def idempotent(self) -> bool:
@@ -100,4 +99,4 @@ def operation(file: str) -> Operation:
     if head is None:
         raise LookupError(f"{file}.graphql holds no named query or mutation")
     kind: Literal["query", "mutation"] = "query" if head.group(1) == "query" else "mutation"
-    return Operation(head.group(2), kind, _with_fragments(text), file)
+    return Operation(head.group(2), kind, _with_fragments(text))

@@ -1,7 +1,8 @@
 """The Integration API protocol layer: one operation in, its checked ``data`` out.
 
 Centra's statuses (reference §3.2): only 200 is success; 400 is a query the server will
-never run; 403 a token that is invalid or expired; 429 the environment's quota. A 200 with
+never run; 403 a token that is invalid or expired; 429 the environment's quota; 499 a
+query so slow the connection was closed (a network failure to the caller: ask for less). A 200 with
 ``errors`` is a failure too (the typed result would be incomplete): an ``authorization``
 error is a missing permission, anything else a refusal. Mutations are checked for
 ``userErrors`` by the client, which knows the payload's field.
@@ -124,6 +125,10 @@ def check_answer(
         wait = parse_retry_after(response.headers.get("retry-after"), now())
         raise RateLimitedError(
             "Integration API rate limit hit", retry_after=wait, body=text, **where
+        )
+    if status == 499:
+        raise NetworkError(
+            "Centra closed the connection: the query ran too long (499)", body=text, **where
         )
     if status >= 500:
         raise ServerError("Centra failed to answer", body=text, **where)
