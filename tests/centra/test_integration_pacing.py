@@ -88,6 +88,20 @@ async def test_concurrent_callers_share_one_budget(emu: CentraEmulator, clock: F
         assert one.transport.stats.rate_limited == two.transport.stats.rate_limited == 0
 
 
+async def test_concurrent_first_calls_wait_for_one_rate_limits_read(
+    emu: CentraEmulator, clock: FakeClock
+) -> None:
+    """The budget starts assuming Growth (60 a 10 s); the environment allows 3: the callers
+    wait for the first report instead of sending on the assumption."""
+    await quotas(emu, requests_10s=3)
+    budget = budget_on(clock)
+    async with client(emu, clock, budget) as api:
+        await asyncio.gather(*(api.orders(limit=2) for _ in range(12)))
+        assert api.transport.stats.rate_limited == 0
+        assert api.transport.stats.attempts == 13  # one rateLimits read, then the queries
+    assert {(s.kind, s.seconds): s.quota for s in budget.state()}["requests", 10] == 3
+
+
 async def test_complexity_is_paced_too(emu: CentraEmulator, clock: FakeClock) -> None:
     await quotas(emu, complexity_10s=300)
     async with client(emu, clock, budget_on(clock)) as api:

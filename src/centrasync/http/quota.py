@@ -96,6 +96,8 @@ class QuotaBudget:
         self._lock = asyncio.Lock()
         self.synced_at: float | None = None
         self.stale = False
+        self.refreshing = asyncio.Lock()
+        """Held by the client reading the server's figures for everyone sharing the budget."""
         self.waited = 0.0
 
     def now(self) -> float:

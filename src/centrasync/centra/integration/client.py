@@ -8,10 +8,12 @@ which holds each attempt back until the environment's quota can pay for it;
 calls returning the models of :mod:`.models`.
 
 The quota: Centra's limits are per environment and shared by every integration, so one
-:class:`~centrasync.http.quota.QuotaBudget` serves every client on the same endpoint. The
-client reads ``rateLimits`` before its first call, again every ``quota_refresh`` seconds
-(what other integrations spent shows up there) and after a 429, and settles each answer's
-``extensions.complexity``; the budget paces requests so the buckets are never overdrawn.
+:class:`~centrasync.http.quota.QuotaBudget` serves every client on the same endpoint and
+paces requests so its buckets are never overdrawn. It assumes the Growth plan until the
+client has read ``rateLimits``: before its first call (the other callers wait for that
+read), again every ``quota_refresh`` seconds (what other integrations spent shows up there)
+and after a 429. Each answer's ``extensions.complexity`` is settled against what the
+request reserved.
 
 Mutations: ``userErrors`` raise :class:`~centrasync.errors.MutationRefusedError` naming the
 mutation and each error's input path; ``userWarnings`` come back in
@@ -59,7 +61,7 @@ from .operations import operation
 from .paging import connection_pages, list_pages
 from .requestor import SYSTEM, Answer, IntegrationApiRequestor, dump_variables
 
-__all__ = ["IntegrationApiClient", "ShipmentInfo", "StockAction"]
+__all__ = ["GROWTH", "IntegrationApiClient", "ShipmentInfo", "StockAction", "assume_plan"]
 
 T = TypeVar("T")
 Where = Mapping[str, Any]
@@ -69,6 +71,24 @@ _FLOW = Priority.ORDER_FLOW
 _CATALOGUE = Priority.CATALOGUE
 _RATE_LIMITS = "rate_limits"
 _log = structlog.get_logger(__name__)
+
+GROWTH: dict[tuple[str, float], float] = {
+    ("requests", 10): 60,
+    ("requests", 3600): 5_000,
+    ("complexity", 10): 250_000,
+    ("complexity", 3600): 30_000_000,
+    ("mutations", 10): 20,
+    ("mutations", 3600): 1_800,
+}
+"""Centra's default plan (centra.dev, "Rate limits"): quota per (bucket kind, window)."""
+
+
+def assume_plan(budget: QuotaBudget, plan: Mapping[tuple[str, float], float]) -> None:
+    """Start ``budget`` with full buckets of ``plan`` until ``rateLimits`` says otherwise;
+    a client with a new budget assumes :data:`GROWTH`, the plan most environments have."""
+    at = budget.now()
+    for (kind, seconds), quota in plan.items():
+        budget.sync(kind, seconds, quota, quota, at)
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,8 @@ class IntegrationApiClient(AsyncClosing):
         self.quota_refresh = quota_refresh
         inner = transport or httpx.AsyncHTTPTransport()
         if budget is not None:
+            if not budget.known:
+                assume_plan(budget, GROWTH)
             inner = PacedTransport(inner, budget, now=now)
         self.transport = ResilientTransport(inner, policy=retry, sleep=sleep, now=now)
         secret = token.get_secret_value()
@@ -185,16 +207,20 @@ class IntegrationApiClient(AsyncClosing):
             raise_errors=raise_errors,
         )
 
+    def _quota_known(self, budget: QuotaBudget) -> bool:
+        synced = budget.synced_at
+        fresh = synced is not None and budget.now() - synced < self.quota_refresh
+        return fresh and not budget.stale
+
     async def _refresh_quota(self) -> None:
+        """Read ``rateLimits`` when the budget's figures are old or stale; one caller reads
+        while the others sharing the budget wait for its figures instead of sending blind."""
         budget = self.budget
-        if budget is None:
+        if budget is None or self._quota_known(budget):
             return
-        now = budget.now()
-        fresh = budget.synced_at is not None and now - budget.synced_at < self.quota_refresh
-        if fresh and not budget.stale:
-            return
-        budget.synced_at = now  # claimed: the clients sharing the budget need one read
-        await self.rate_limits()
+        async with budget.refreshing:
+            if not self._quota_known(budget):
+                await self.rate_limits()
 
     def _parse(self, kind: Any, value: Any, record: str, endpoint: str) -> Any:
         try:
