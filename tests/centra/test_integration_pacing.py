@@ -46,13 +46,24 @@ async def quotas(emu: CentraEmulator, **sizes: int) -> None:
         assert answer.status_code == 200, answer.text
 
 
+class Yielding(httpx.AsyncBaseTransport):
+    """Lets the other callers run while a request is on its way, as a network would."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        return await self.inner.handle_async_request(request)
+
+
 def client(
     emu: CentraEmulator, clock: FakeClock, budget: QuotaBudget | None, **kw: object
 ) -> IntegrationApiClient:
     return IntegrationApiClient(
         URL,
         SecretStr(TOKEN),
-        transport=EmulatorTransport(emu.app),
+        transport=Yielding(EmulatorTransport(emu.app)),
         budget=budget,
         sleep=clock.sleep,
         now=clock,
