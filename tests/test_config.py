@@ -140,3 +140,42 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", ENV)
     with pytest.raises(ConfigError, match="at least one"):
         parse_settings({}, ENV)
+
+
+INTEGRATION_API = """
+[stores.se.integration_api]
+url = "https://shop.centra.com/graphql/"
+"""
+
+
+def test_an_integration_api_token_comes_from_the_environment(tmp_path: Path) -> None:
+    from centrasync.runtime import integration_client
+
+    env = {**ENV, "CENTRASYNC_SE_INTEGRATION_API_TOKEN": "gql-token-value"}
+    settings = load_settings(write(tmp_path, GOOD + INTEGRATION_API), env)
+    se, us = settings.store("se"), settings.store("us")
+    assert se.integration_api is not None
+    assert se.integration_api.url == "https://shop.centra.com/graphql"
+    assert se.integration_api_token is not None
+    assert se.integration_api_token.get_secret_value() == "gql-token-value"
+    assert "gql-token-value" not in repr(settings)
+    assert us.integration_api is None and integration_client(us) is None
+    client = integration_client(se)
+    assert client is not None and "gql-token-value" not in repr(client)
+
+
+def test_an_integration_api_without_its_token_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"stores\.se\.integration_api\.token_env: .*"):
+        load_settings(write(tmp_path, GOOD + INTEGRATION_API), ENV)
+    named = INTEGRATION_API + 'token_env = "SE_GQL"\n'
+    settings = load_settings(write(tmp_path, GOOD + named), {**ENV, "SE_GQL": "x-token"})
+    token = settings.store("se").integration_api_token
+    assert token is not None and token.get_secret_value() == "x-token"
+
+
+def test_a_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'returns_from = "both"', 'returns_from = "both"\nintegration_api_token = "x"'
+    )
+    with pytest.raises(ConfigError, match="does not belong in the file"):
+        load_settings(write(tmp_path, text), ENV)

@@ -330,7 +330,12 @@ def _load_checked_settings(config: Path) -> Settings:
 
     settings = load_settings(config)
     for store in settings.stores:
-        for secret in (store.centra_secret, store.webhook_secret, store.wms_password):
+        for secret in (
+            store.centra_secret,
+            store.webhook_secret,
+            store.integration_api_token,
+            store.wms_password,
+        ):
             if secret is not None:
                 register_secret(secret.get_secret_value())
     validate_store_rules(settings)

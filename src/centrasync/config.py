@@ -33,6 +33,7 @@ __all__ = [
     "ConsoleSettings",
     "EngineSettings",
     "FlowSchedule",
+    "IntegrationApiSettings",
     "OngoingSettings",
     "ReturnsSource",
     "Settings",
@@ -134,6 +135,32 @@ class CentraSettings(_Strict):
         return f"{self.host}/api/{self.uri.strip('/')}/"
 
 
+class IntegrationApiSettings(_Strict):
+    """Centra's Integration API (GraphQL) for a store: its endpoint and where its token is.
+
+    The token is an environment's, so stores of one Centra environment may name the same
+    variable; every client of one ``url`` shares one quota budget.
+    """
+
+    url: str = Field(
+        description="The Integration API endpoint (the Endpoint Centra gives with the API Token).",
+        examples=["https://shop.centra.com/graphql"],
+    )
+    token_env: str | None = Field(
+        None,
+        description="The environment variable holding the Integration API token. Default: "
+        "CENTRASYNC_<STORE>_INTEGRATION_API_TOKEN.",
+        examples=["SHOP_INTEGRATION_API_TOKEN"],
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class OngoingSettings(_Strict):
     """The Ongoing WMS connection a store feeds."""
 
@@ -214,6 +241,11 @@ class StoreSettings(_Strict):
 
     name: str = Field(description="The store's name: the key of its [stores.<name>] table.")
     centra: CentraSettings
+    integration_api: IntegrationApiSettings | None = Field(
+        None,
+        description="Centra's Integration API (GraphQL) for this store "
+        "([stores.<name>.integration_api]); unset, the store has no Integration API client.",
+    )
     wms: OngoingSettings
     capture_policy: CapturePolicy = Field(
         CapturePolicy.NEVER,
@@ -319,6 +351,9 @@ class StoreSettings(_Strict):
     )
     webhook_secret: SecretStr | None = Field(
         None, description="Resolved from centra.webhook_secret_env; never written in the file."
+    )
+    integration_api_token: SecretStr | None = Field(
+        None, description="Resolved from integration_api.token_env; never written in the file."
     )
     wms_password: SecretStr = Field(
         description="Resolved from wms.password_env; never written in the file."
@@ -454,6 +489,11 @@ class Settings(_Strict):
         raise ConfigError(f"no store named {name!r} (configured: {[s.name for s in self.stores]})")
 
 
+_SECRET_FIELDS = frozenset(
+    {"centra_secret", "webhook_secret", "integration_api_token", "wms_password"}
+)
+
+
 def secret_env_name(store: str, suffix: str) -> str:
     """The default environment variable of a store's secret, e.g. CENTRASYNC_SE_WMS_PASSWORD."""
     return f"CENTRASYNC_{re.sub(r'[^A-Z0-9]', '_', store.upper())}_{suffix}"
@@ -500,11 +540,23 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
             name, "WEBHOOK_SECRET"
         )
         password_env = (wms or {}).get("password_env") or secret_env_name(name, "WMS_PASSWORD")
+        written = sorted(_SECRET_FIELDS & set(raw))
+        if written:
+            raise ConfigError(
+                f"{prefix}{written[0]} does not belong in the file: secrets come from "
+                "the environment (name the variable with the section's *_env key)"
+            )
         values = dict(raw)
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
         values["webhook_secret"] = SecretStr(env[hook_env]) if env.get(hook_env) else None
         values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
+        graphql = raw.get("integration_api")
+        if isinstance(graphql, Mapping):
+            token_env = graphql.get("token_env") or secret_env_name(name, "INTEGRATION_API_TOKEN")
+            values["integration_api_token"] = _secret(
+                env, token_env, f"{prefix}integration_api.token_env"
+            )
         try:
             store = StoreSettings.model_validate(values)
         except ValidationError as exc:

@@ -8,14 +8,18 @@
     │   ├── ServerError              5xx from the remote system
     │   ├── NetworkError             connect/read failure, timeout, dropped connection
     │   └── MalformedResponseError   body that is not the JSON the endpoint promises
+    │       └── PageNotAdvancingError    a paged read answered the same page or cursor again
     ├── ConfigError              a person must fix configuration before anything works
     │   ├── AuthenticationError      wrong or missing secret / password
+    │   │   └── TokenInvalidError        Integration API 403: token invalid or expired
     │   └── PermissionDeniedError    the endpoint is not in the plugin's allow list (403)
+    │       └── MissingPermissionError   the Integration API token lacks a permission
     ├── DataError                one record is bad: park it, carry on with the others
     │   └── RecordValidationError    names the record and the field
     ├── GiveUpError              the remote system refused for good; do not retry blindly
     │   ├── RemoteRefusedError       Centra ``status: "no"`` / a WMS business error
-    │   │   └── CaptureDeclinedError the payment provider declined (possible fraud)
+    │   │   ├── CaptureDeclinedError the payment provider declined (possible fraud)
+    │   │   └── MutationRefusedError an Integration API mutation answered ``userErrors``
     │   └── NotFoundError            the object does not exist on the remote side
     └── LeaseLostError           another process holds the work now: stop the pass at once
 
@@ -37,14 +41,18 @@ __all__ = [
     "GiveUpError",
     "LeaseLostError",
     "MalformedResponseError",
+    "MissingPermissionError",
+    "MutationRefusedError",
     "NetworkError",
     "NotFoundError",
+    "PageNotAdvancingError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RecordValidationError",
     "RemoteRefusedError",
     "RetryLaterError",
     "ServerError",
+    "TokenInvalidError",
     "redact",
 ]
 
@@ -131,6 +139,10 @@ class MalformedResponseError(RetryLaterError):
     """The body was not what the endpoint documents (truncated JSON, HTML error page, …)."""
 
 
+class PageNotAdvancingError(MalformedResponseError):
+    """A paged read got the same page or cursor back: following it would loop for ever."""
+
+
 class ConfigError(CentrasyncError):
     """Configuration is wrong or incomplete; nothing will work until a person fixes it."""
 
@@ -139,8 +151,26 @@ class AuthenticationError(ConfigError):
     """The remote system refused our credentials."""
 
 
+class TokenInvalidError(AuthenticationError):
+    """The Integration API answered 403: the token is invalid, expired or revoked.
+
+    An :class:`AuthenticationError`, so the flows using the token pause the way they do
+    for a refused Order API secret, until a person configures a new token.
+    """
+
+
 class PermissionDeniedError(ConfigError):
     """The credentials are valid but the endpoint is not allowed for them."""
+
+
+class MissingPermissionError(PermissionDeniedError):
+    """The Integration API token lacks a permission a field needs (Centra's top-level
+    ``authorization`` error); ``permission`` and ``path`` name it and where it was needed."""
+
+    def __init__(self, message: str, *, permission: str | None, path: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.permission = permission
+        self.path = path
 
 
 class DataError(CentrasyncError):
@@ -170,6 +200,20 @@ class RemoteRefusedError(GiveUpError):
 
 class CaptureDeclinedError(RemoteRefusedError):
     """The payment provider declined a capture. Centra: do not ship, possible fraud."""
+
+
+class MutationRefusedError(RemoteRefusedError):
+    """An Integration API mutation answered ``userErrors``: it failed and changed nothing.
+
+    ``mutation`` names it; ``user_errors`` holds each error's message and dotted input path.
+    """
+
+    def __init__(
+        self, message: str, *, mutation: str, user_errors: tuple[tuple[str, str], ...], **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.mutation = mutation
+        self.user_errors = user_errors
 
 
 class NotFoundError(GiveUpError):

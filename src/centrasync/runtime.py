@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import httpx
 
 from centrasync.centra.client import OrderApiClient
+from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.config import EngineSettings, FlowSchedule, Settings, StoreSettings
 from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
+from centrasync.http.quota import QuotaBudget
 from centrasync.store.base import StateStore
 from centrasync.store.sql import Clock, open_store
 from centrasync.sync.articles import ARTICLES, ArticlesFlow
@@ -36,6 +38,7 @@ __all__ = [
     "StoreFlows",
     "build_flows",
     "centra_client",
+    "integration_client",
     "open_state",
     "store_clients",
     "wms_client",
@@ -44,10 +47,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Connections:
-    """Transports for one store's two remote systems; None means the real network."""
+    """Transports for one store's remote systems; None means the real network.
+
+    ``integration`` defaults to ``centra``'s: Centra serves both APIs, and so does its
+    emulator.
+    """
 
     centra: httpx.AsyncBaseTransport | None = None
     wms: httpx.AsyncBaseTransport | None = None
+    integration: httpx.AsyncBaseTransport | None = None
+
+    @property
+    def integration_api(self) -> httpx.AsyncBaseTransport | None:
+        return self.integration if self.integration is not None else self.centra
 
 
 async def open_state(
@@ -74,6 +86,31 @@ def centra_client(
         store.centra.base_url,
         store.centra_secret.get_secret_value(),
         store.centra.timezone,
+        transport=transport,
+        budget=budget,
+        retry=retry,
+        timeout=timeout,
+    )
+
+
+def integration_client(
+    store: StoreSettings,
+    *,
+    budget: QuotaBudget | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float = 30.0,
+) -> IntegrationApiClient | None:
+    """The store's Integration API client, or None when the store configures none.
+
+    ``budget`` is shared by every client of the same endpoint (one Centra environment);
+    the caller closes the client.
+    """
+    if store.integration_api is None or store.integration_api_token is None:
+        return None
+    return IntegrationApiClient(
+        store.integration_api.url,
+        store.integration_api_token,
         transport=transport,
         budget=budget,
         retry=retry,
@@ -195,20 +232,32 @@ class Engine(AsyncClosing):
         self.settings = settings
         self.state = state
         self.centra: dict[str, OrderApiClient] = {}
+        self.integration: dict[str, IntegrationApiClient] = {}
         self.wms: dict[str, OngoingWarehouse] = {}
         self.workers: list[StoreWorker] = []
         ttl = timedelta(seconds=settings.engine.lease_ttl)
         self.share = FairShare(state, owner, ttl=ttl)
         budgets: dict[str, RateBudget] = {}
+        quotas: dict[str, QuotaBudget] = {}
         for store in settings.stores:
+            wired = (connections or {}).get(store.name) or Connections()
             centra, wms = store_clients(
                 store,
                 budgets.setdefault(store.centra.host, RateBudget(settings.engine.centra_rate)),
-                connections=(connections or {}).get(store.name),
+                connections=wired,
                 retry=retry,
             )
             self.centra[store.name] = centra
             self.wms[store.name] = wms
+            if store.integration_api is not None:
+                graphql = integration_client(
+                    store,
+                    budget=quotas.setdefault(store.integration_api.url, QuotaBudget()),
+                    transport=wired.integration_api,
+                    retry=retry,
+                )
+                if graphql is not None:
+                    self.integration[store.name] = graphql
 
             def fenced(loop: str, store: str = store.name) -> StateStore:
                 # Every write a loop makes carries its lease's fence (sync/leases.py).
@@ -252,5 +301,7 @@ class Engine(AsyncClosing):
     async def aclose(self) -> None:
         for centra in self.centra.values():
             await centra.aclose()
+        for graphql in self.integration.values():
+            await graphql.aclose()
         for wms in self.wms.values():
             await wms.aclose()

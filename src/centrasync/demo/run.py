@@ -43,6 +43,8 @@ __all__ = ["Dashboard", "DemoResult", "print_result", "run_demo"]
 
 # The demo seed's Order API secret and the Ongoing emulator's password: public demo values.
 CENTRA_SECRET = "s3cret"
+# The Centra emulator's start-up Integration API token (every permission), for both stores.
+GRAPHQL_TOKEN = "demo-graphql-token"
 WMS_PASSWORD = "secret"
 WMS_WAREHOUSE = "demo"
 # 50 orders take three warehouse steps each: at this pace the floor is done in ~8 s.
@@ -108,7 +110,11 @@ def _settings(
     warehouse with a Centra warehouse whose figures it never held.
     """
     stores: dict[str, Any] = {}
-    env = {"DEMO_CENTRA_SECRET": CENTRA_SECRET, "DEMO_WMS_PASSWORD": WMS_PASSWORD}
+    env = {
+        "DEMO_CENTRA_SECRET": CENTRA_SECRET,
+        "DEMO_WMS_PASSWORD": WMS_PASSWORD,
+        "DEMO_INTEGRATION_API_TOKEN": GRAPHQL_TOKEN,
+    }
     for index, uri in enumerate(plan.stores):
         main = uri == plan.main
         # With on_import, Centra would refuse to lower the short-picked shipment's
@@ -125,6 +131,10 @@ def _settings(
         env[f"DEMO_WEBHOOK_SECRET_{index}"] = webhook_secrets[uri]
         stores[uri] = {
             "centra": centra_table,
+            "integration_api": {
+                "url": f"{centra_url}/graphql",
+                "token_env": "DEMO_INTEGRATION_API_TOKEN",
+            },
             "wms": {
                 "base_url": wms_url,
                 "user": "centrasync",
@@ -235,7 +245,7 @@ async def run_demo(
             "(choose another path or remove the file)"
         )
     began = time.monotonic()
-    centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET)
+    centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET, graphql_token=GRAPHQL_TOKEN)
     plan = Plan.of(centra)
     ongoing = OngoingEmulator(warehouse=WMS_WAREHOUSE, password=WMS_PASSWORD)
     ongoing.state.auto_operator = AutoOperatorSettings(

@@ -11,21 +11,30 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 
+from centrasync.centra.integration import RateLimit
 from centrasync.config import Settings, StoreSettings
 from centrasync.errors import (
     AuthenticationError,
     CentrasyncError,
     ConfigError,
     PermissionDeniedError,
+    TokenInvalidError,
     redact,
 )
 from centrasync.http import RetryPolicy
-from centrasync.runtime import centra_client, wms_client
+from centrasync.runtime import centra_client, integration_client, wms_client
 from centrasync.store import migrate
 from centrasync.store.engine import locate
 from centrasync.sync import validate_field_mapping, validate_shipment_filters
 
-__all__ = ["CheckResult", "Outcome", "run_checks", "validate_store_rules"]
+__all__ = [
+    "INTEGRATION_API_PROBES",
+    "CheckResult",
+    "Outcome",
+    "check_integration_api",
+    "run_checks",
+    "validate_store_rules",
+]
 
 # One attempt and a short timeout: an operator waiting at a prompt wants the failure now,
 # not after the engine's backoff schedule.
@@ -68,6 +77,8 @@ async def run_checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[C
     for store in settings.stores:
         probes.append(check_centra(store, timeout=timeout))
         probes.append(check_wms(store, timeout=timeout))
+        if store.integration_api is not None:
+            probes.append(check_integration_api(store, timeout=timeout))
     results = list(await asyncio.gather(*probes))
     results.extend(_webhook_notes(settings))
     return results
@@ -108,6 +119,8 @@ async def check_state_store(url: str) -> CheckResult:
 
 
 def _refusal(store: StoreSettings, exc: CentrasyncError) -> str:
+    if isinstance(exc, TokenInvalidError):
+        return f"Integration API token invalid or expired for store {store.name!r}: {exc}"
     if isinstance(exc, AuthenticationError):
         return f"authentication failed for store {store.name!r}: {exc}"
     if isinstance(exc, PermissionDeniedError):
@@ -150,3 +163,78 @@ def _webhook_notes(settings: Settings) -> list[CheckResult]:
         for store in settings.stores
         if store.webhook_secret is None
     ]
+
+
+# The Integration API operations each flow reads and writes through, probed with limit 1
+# (reads) or on objects that do not exist (writes: they change nothing, and cost one
+# mutation of the quota each).
+INTEGRATION_API_PROBES: dict[str, tuple[str, ...]] = {
+    "shipments": ("shipments", "probe_shipment_write"),
+    "articles": ("products",),
+    "in_deliveries": ("purchase_order_deliveries",),
+    "returns": ("returns", "probe_return_write"),
+    "stock": ("product_sizes_stock", "probe_stock_write"),
+}
+
+
+def _configured_flows(store: StoreSettings) -> list[str]:
+    schedule = store.schedule
+    flows = [
+        ("shipments", schedule.shipments > 0 or schedule.confirmations > 0),
+        ("articles", schedule.articles > 0),
+        ("in_deliveries", schedule.in_deliveries > 0),
+        ("returns", schedule.returns > 0),
+        ("stock", store.sync_stock and (schedule.stock > 0 or schedule.stock_full > 0)),
+    ]
+    return [flow for flow, on in flows if on]
+
+
+def _quota_left(limits: list[RateLimit]) -> str:
+    names = {
+        "REQUEST_COUNT": "requests",
+        "QUERY_COMPLEXITY": "complexity",
+        "MUTATION_COUNT": "mutations",
+    }
+    windows = {"TEN_SECONDS": "10 s", "ONE_HOUR": "1 h"}
+    parts: dict[str, list[str]] = {}
+    for limit in limits:
+        parts.setdefault(names[limit.type], []).append(
+            f"{limit.remaining_quota:,}/{limit.quota:,} per {windows[limit.interval_seconds]}"
+        )
+    return "; ".join(f"{kind} {', '.join(shown)}" for kind, shown in parts.items())
+
+
+async def check_integration_api(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
+    """Does the token answer, which permissions the configured flows need does it lack,
+    and how much of the environment's quota is left?"""
+    system = "integration api"
+    token = store.integration_api_token
+    client = integration_client(store, retry=_ONE_TRY, timeout=timeout)
+    if client is None or token is None:
+        return CheckResult(store.name, system, Outcome.FAIL, "no token configured")
+    secret = token.get_secret_value()
+    lacking: dict[str, list[str]] = {}
+    try:
+        async with client:
+            await client.rate_limits()
+            for flow in _configured_flows(store):
+                for probe in INTEGRATION_API_PROBES[flow]:
+                    variables = {} if probe.startswith("probe_") else {"limit": 1}
+                    answer = await client.execute(probe, variables, raise_errors=False)
+                    for permission in answer.missing_permissions:
+                        lacking.setdefault(permission, []).append(flow)
+            limits = await client.rate_limits()
+    except CentrasyncError as exc:
+        detail = redact(_refusal(store, exc), secret)
+        return CheckResult(store.name, system, Outcome.FAIL, detail)
+    url = client.url
+    quota = f"quota left: {_quota_left(limits)}"
+    if lacking:
+        missing = ", ".join(
+            f"{permission} ({', '.join(dict.fromkeys(flows))})"
+            for permission, flows in lacking.items()
+        )
+        detail = f"{url} answered; the token lacks {missing}; {quota}"
+        return CheckResult(store.name, system, Outcome.WARN, detail)
+    detail = f"{url} answered; the token has what the configured flows use; {quota}"
+    return CheckResult(store.name, system, Outcome.OK, detail)

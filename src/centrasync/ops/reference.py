@@ -23,6 +23,7 @@ from centrasync.config import (
     ConsoleSettings,
     EngineSettings,
     FlowSchedule,
+    IntegrationApiSettings,
     OngoingSettings,
     StoreSettings,
 )
@@ -37,10 +38,21 @@ TABLES: tuple[tuple[str, type[BaseModel], frozenset[str]], ...] = (
         "stores.<name>",
         StoreSettings,
         frozenset(
-            {"name", "centra", "wms", "schedule", "centra_secret", "webhook_secret", "wms_password"}
+            {
+                "name",
+                "centra",
+                "integration_api",
+                "wms",
+                "schedule",
+                "centra_secret",
+                "webhook_secret",
+                "integration_api_token",
+                "wms_password",
+            }
         ),
     ),
     ("stores.<name>.centra", CentraSettings, frozenset()),
+    ("stores.<name>.integration_api", IntegrationApiSettings, frozenset()),
     ("stores.<name>.wms", OngoingSettings, frozenset()),
     ("stores.<name>.schedule", FlowSchedule, frozenset()),
     ("console", ConsoleSettings, frozenset({"token", "session_secret"})),
@@ -53,6 +65,8 @@ SEED_TERMS: tuple[tuple[str, str], ...] = (
     ("Orders API Plugin URL", "stores.<name>.centra.host + uri"),
     ("host and secret", "stores.<name>.centra.host, secret_env"),
     ("Merchant's timezone as set in Centra", "stores.<name>.centra.timezone"),
+    ("API Token (Integration API)", "stores.<name>.integration_api.token_env"),
+    ("Endpoint (Integration API)", "stores.<name>.integration_api.url"),
     ("webhook URL and endpoint secret", "stores.<name>.centra.webhook_secret_env"),
     ("When to capture shipments", "stores.<name>.capture_policy"),
     ("Article number", "stores.<name>.article_number"),
@@ -207,6 +221,11 @@ def render_reference() -> str:
             "WEBHOOK_SECRET",
             "the webhook plugin's endpoint secret (optional)",
             "centra.webhook_secret_env",
+        ),
+        (
+            "INTEGRATION_API_TOKEN",
+            "the Integration API token (with [stores.<name>.integration_api])",
+            "integration_api.token_env",
         ),
     ):
         name = f"CENTRASYNC_<STORE>_{suffix}"
