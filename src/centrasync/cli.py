@@ -419,6 +419,16 @@ def init(
         help="The Centra Webhook plugin's endpoint secret; optional (polling only without).",
         show_default=False,
     ),
+    integration_api_url: str | None = typer.Option(
+        None,
+        help="Centra's Integration API endpoint (https://shop.centra.com/graphql); optional.",
+    ),
+    integration_api_token: str | None = typer.Option(
+        None,
+        envvar="CENTRASYNC_INIT_INTEGRATION_API_TOKEN",
+        help="The Integration API token (or CENTRASYNC_INIT_INTEGRATION_API_TOKEN).",
+        show_default=False,
+    ),
     ongoing_url: str | None = typer.Option(
         None, help="Ongoing's REST API URL (an emulator or test system); or --ongoing-warehouse."
     ),
@@ -470,6 +480,8 @@ def init(
         timezone=timezone,
         centra_secret=centra_secret,
         webhook_secret=webhook_secret,
+        integration_api_url=integration_api_url,
+        integration_api_token=integration_api_token,
         ongoing_url=ongoing_url,
         ongoing_warehouse=ongoing_warehouse,
         wms_user=wms_user,

@@ -13,10 +13,12 @@ from typer.testing import CliRunner, Result
 
 from centrasync.cli import app
 from centrasync.config import load_settings
+from centrasync.emulators.centra.graphql.schema import permissions
 from centrasync.errors import ConfigError
 from centrasync.ops.init import split_plugin_url
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD
+from .test_check_integration_api import token
 
 runner = CliRunner()
 
@@ -144,6 +146,7 @@ def test_questions_are_asked_again_until_the_system_accepts_them(
         "",
         CENTRA_SECRET,
         "",
+        "",  # no Integration API
         f"{ongoing_url}/demo/api/v1/",
         "centrasync",
         WMS_PASSWORD,
@@ -194,3 +197,48 @@ _LABEL = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
 def test_any_plugin_url_gives_back_its_host_and_uri(host: str, port: int, uri: str) -> None:
     base = f"https://{host}.example:{port}"
     assert split_plugin_url(f"{base}/api/{uri}") == (base, uri)
+
+
+def test_an_integration_api_token_is_tried_and_kept_in_env(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    config = tmp_path / "centrasync.toml"
+    bearer = token(centra_url, sorted(permissions()))
+    args = [
+        *scripted(centra_url, ongoing_url),
+        "--integration-api-url",
+        f"{centra_url}/graphql",
+        "--integration-api-token",
+        bearer,
+    ]
+
+    result = init(config, *args)
+
+    assert result.exit_code == 0, result.output
+    assert "integration api" in result.stdout and bearer not in result.output
+    assert bearer not in config.read_text()
+    assert tomllib.loads(config.read_text())["stores"]["se"]["integration_api"] == {
+        "url": f"{centra_url}/graphql"
+    }
+    store = load_settings(config).store("se")
+    assert store.integration_api_token is not None
+    assert store.integration_api_token.get_secret_value() == bearer
+
+
+def test_a_rejected_integration_api_token_writes_nothing(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    config = tmp_path / "centrasync.toml"
+    args = [
+        *scripted(centra_url, ongoing_url),
+        "--integration-api-url",
+        f"{centra_url}/graphql",
+        "--integration-api-token",
+        "not-a-token-of-this-environment",
+    ]
+
+    result = init(config, *args)
+
+    assert result.exit_code == 1
+    assert "token invalid or expired" in result.stderr
+    assert not config.exists()

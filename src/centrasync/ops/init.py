@@ -25,6 +25,7 @@ from centrasync.config import (
     CentraSettings,
     EngineSettings,
     FlowSchedule,
+    IntegrationApiSettings,
     OngoingSettings,
     StoreSettings,
     env_file_for,
@@ -33,15 +34,17 @@ from centrasync.config import (
 )
 from centrasync.errors import ConfigError
 
-from .check import CheckResult, check_centra, check_wms
+from .check import CheckResult, check_centra, check_integration_api, check_wms
 
 __all__ = [
     "FLOWS",
     "CentraAnswers",
+    "IntegrationApiAnswers",
     "OngoingAnswers",
     "StoreAnswers",
     "existing_stores",
     "probe_centra",
+    "probe_integration_api",
     "probe_wms",
     "split_plugin_url",
     "store_settings",
@@ -68,6 +71,12 @@ class CentraAnswers:
 
 
 @dataclass(frozen=True)
+class IntegrationApiAnswers:
+    url: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class OngoingAnswers:
     user: str
     password: str = field(repr=False)
@@ -84,6 +93,7 @@ class StoreAnswers:
     flows: frozenset[str] = frozenset(FLOWS)
     capture_policy: CapturePolicy = CapturePolicy.NEVER
     article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
+    integration_api: IntegrationApiAnswers | None = None
 
 
 def split_plugin_url(url: str) -> tuple[str, str | None]:
@@ -109,6 +119,8 @@ def _secret_envs(answers: StoreAnswers) -> dict[str, str]:
     }
     if answers.centra.webhook_secret:
         env[secret_env_name(answers.name, "WEBHOOK_SECRET")] = answers.centra.webhook_secret
+    if answers.integration_api is not None:
+        env[secret_env_name(answers.name, "INTEGRATION_API_TOKEN")] = answers.integration_api.token
     return env
 
 
@@ -132,6 +144,8 @@ def _store_table(answers: StoreAnswers) -> dict[str, Any]:
         "uri": answers.centra.uri,
         "timezone": answers.centra.timezone,
     }
+    if answers.integration_api is not None:
+        table["integration_api"] = {"url": answers.integration_api.url}
     table["wms"] = wms
     return table
 
@@ -151,6 +165,10 @@ async def probe_centra(answers: StoreAnswers) -> CheckResult:
 
 async def probe_wms(answers: StoreAnswers) -> CheckResult:
     return await check_wms(store_settings(answers))
+
+
+async def probe_integration_api(answers: StoreAnswers) -> CheckResult:
+    return await check_integration_api(store_settings(answers))
 
 
 def existing_stores(config: Path) -> list[str]:
@@ -213,13 +231,22 @@ def write_store(config: Path, answers: StoreAnswers) -> Path:
         document = _new_document(config)
     values = _store_table(answers)
     store = _filled(
-        [(key, value) for key, value in values.items() if key not in ("centra", "wms", "schedule")],
+        [
+            (key, value)
+            for key, value in values.items()
+            if key not in ("centra", "integration_api", "wms", "schedule")
+        ],
         StoreSettings,
     )
     if "schedule" in values:
         store.add(tomlkit.comment("Flows switched off (0); see docs/flows.md for each flow."))
         store.add("schedule", _filled(values["schedule"].items(), FlowSchedule))
     store.add("centra", _filled(values["centra"].items(), CentraSettings))
+    if "integration_api" in values:
+        store.add(
+            "integration_api",
+            _filled(values["integration_api"].items(), IntegrationApiSettings),
+        )
     store.add("wms", _filled(values["wms"].items(), OngoingSettings))
     stores = document["stores"]
     assert isinstance(stores, Table)

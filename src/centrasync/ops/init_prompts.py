@@ -27,10 +27,12 @@ from .check import CheckResult, Outcome
 from .init import (
     FLOWS,
     CentraAnswers,
+    IntegrationApiAnswers,
     OngoingAnswers,
     StoreAnswers,
     existing_stores,
     probe_centra,
+    probe_integration_api,
     probe_wms,
     split_plugin_url,
     store_settings,
@@ -64,6 +66,8 @@ class Answers:
     timezone: str | None = None
     centra_secret: str | None = None
     webhook_secret: str | None = None
+    integration_api_url: str | None = None
+    integration_api_token: str | None = None
     ongoing_url: str | None = None
     ongoing_warehouse: str | None = None
     wms_user: str | None = None
@@ -128,6 +132,15 @@ def ask_store(
 
     centra = _accepted(console, ask, lambda: _centra(ask, given), centra_ok)
 
+    async def graphql_ok(graphql: IntegrationApiAnswers | None) -> CheckResult | None:
+        if graphql is None:
+            return None
+        answers = StoreAnswers(name=name, centra=centra, wms=_NO_WMS, integration_api=graphql)
+        store_settings(answers)
+        return await probe_integration_api(answers) if probe else None
+
+    graphql = _accepted(console, ask, lambda: _integration_api(ask, given), graphql_ok)
+
     async def wms_ok(wms: OngoingAnswers) -> CheckResult | None:
         answers = StoreAnswers(name=name, centra=centra, wms=wms)
         store_settings(answers)
@@ -156,6 +169,7 @@ def ask_store(
             flows=frozenset(part.strip() for part in (flows or "").split(",") if part.strip()),
             capture_policy=_choice(CapturePolicy, policy, "--capture-policy"),
             article_number=_choice(ArticleNumberStrategy, number, "--article-number"),
+            integration_api=graphql,
         )
 
     async def valid(answers: StoreAnswers) -> None:
@@ -232,6 +246,21 @@ def _centra(ask: _Asker, given: Answers) -> CentraAnswers:
     return CentraAnswers(
         host=host, uri=uri or "", timezone=zone or "", secret=secret or "", webhook_secret=hook
     )
+
+
+def _integration_api(ask: _Asker, given: Answers) -> IntegrationApiAnswers | None:
+    url = ask(
+        "Integration API endpoint (https://shop.centra.com/graphql)",
+        given.integration_api_url,
+        "--integration-api-url",
+        optional=True,
+    )
+    if url is None:
+        return None
+    token = ask(
+        "Integration API token", given.integration_api_token, "--integration-api-token", secret=True
+    )
+    return IntegrationApiAnswers(url=url, token=token or "")
 
 
 def _ongoing(ask: _Asker, given: Answers) -> OngoingAnswers:
