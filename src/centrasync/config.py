@@ -18,10 +18,19 @@ import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from .errors import ConfigError
 
@@ -30,6 +39,8 @@ __all__ = [
     "CapturePolicy",
     "CentraSettings",
     "EngineSettings",
+    "FileFolders",
+    "FilesSettings",
     "FlowSchedule",
     "OngoingSettings",
     "ReturnsSource",
@@ -123,6 +134,75 @@ class OngoingSettings(_Strict):
         return f"https://api.ongoingsystems.se/{self.warehouse}/api/v1/"
 
 
+class FileFolders(_Strict):
+    """Where each message type lives on the warehouse's SFTP server, relative to ``root``.
+
+    The in-folders are the warehouse's (we write), the out-folders ours to read;
+    ``consumed`` is the sub-folder of each in-folder the warehouse moves an imported file
+    to (None if it deletes them), looked in before a file is written again.
+    """
+
+    items: str = "in/items"
+    orders: str = "in/orders"
+    cancellations: str = "in/cancellations"
+    in_orders: str = "in/in-orders"
+    external_stock: str = "in/external-stock"
+    dispatches: str = "out/dispatches"
+    cancel_results: str = "out/cancel-results"
+    receipts: str = "out/receipts"
+    returns: str = "out/returns"
+    stock: str = "out/stock"
+    consumed: str | None = "processed"
+    archive: str = "archive"
+    error: str = "error"
+    state: str = "centrasync-state"
+
+
+class FilesSettings(_Strict):
+    """A warehouse reached by file exchange over SFTP (``kind = "files"``).
+
+    Password (``password_env``, default ``CENTRASYNC_<STORE>_WMS_PASSWORD``) or key
+    (``private_key``) login. The server's host key is checked against ``known_hosts``
+    unless ``check_host_key`` is explicitly false, which is for tests only.
+    """
+
+    kind: Literal["files"]
+    host: str
+    port: int = Field(22, gt=0, lt=65536)
+    user: str
+    password_env: str | None = None
+    private_key: str | None = Field(None, description="path of an OpenSSH private key")
+    known_hosts: str = "~/.ssh/known_hosts"
+    check_host_key: bool = True
+    root: str = "."
+    folders: FileFolders = FileFolders()
+    format: Literal["csv", "xml"] = "csv"
+    delimiter: str = Field(";", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    decimal_separator: Literal[".", ","] = "."
+    headers: Mapping[str, Mapping[str, str]] = Field(
+        default_factory=dict,
+        description="renamed fields per message type, e.g. {orders = {ArticleNumber = 'sku'}}",
+    )
+    file_prefix: str = ""
+    answer_timeout: float = Field(
+        30.0, gt=0, description="seconds to wait for the warehouse's answer to a cancellation"
+    )
+    poll_interval: float = Field(0.5, gt=0)
+    page_size: int = Field(100, ge=1)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {value!r}") from exc
+        return value
+
+
 class FlowSchedule(_Strict):
     """Seconds between polls per flow; 0 switches a flow off."""
 
@@ -158,12 +238,22 @@ ARTICLE_FILTER_FIELDS = frozenset(
 ARTICLE_FILTER_DEFAULT = ("sku", "variantSku", "sizeSku")
 
 
+def _wms_kind(value: Any) -> str:
+    """``[stores.X.wms] kind``: "ongoing" (the default) or "files"."""
+    if isinstance(value, Mapping):
+        return str(value.get("kind", "ongoing"))
+    return str(getattr(value, "kind", "ongoing"))
+
+
 class StoreSettings(_Strict):
     """Everything one store needs; secrets are resolved into the ``*_secret`` fields."""
 
     name: str
     centra: CentraSettings
-    wms: OngoingSettings
+    wms: Annotated[
+        Annotated[OngoingSettings, Tag("ongoing")] | Annotated[FilesSettings, Tag("files")],
+        Discriminator(_wms_kind),
+    ]
     capture_policy: CapturePolicy = CapturePolicy.NEVER
     article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
     article_number_fields: tuple[str, ...] = ()
@@ -192,7 +282,7 @@ class StoreSettings(_Strict):
     warehouse_map: Mapping[str, str] = Field(default_factory=dict)
     centra_secret: SecretStr
     webhook_secret: SecretStr | None = None
-    wms_password: SecretStr
+    wms_password: SecretStr | None
 
     @field_validator("article_filters")
     @classmethod
@@ -261,7 +351,14 @@ def _secret(env: Mapping[str, str], name: str, key: str) -> SecretStr:
 def _describe(exc: ValidationError, prefix: str) -> str:
     problems = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"])
+        loc = error["loc"]
+        # The wms table's kind tag is not a key of the file.
+        parts = [
+            part
+            for index, part in enumerate(loc)
+            if not (index and loc[index - 1] == "wms" and part in ("ongoing", "files"))
+        ]
+        location = ".".join(str(part) for part in parts)
         problems.append(f"{prefix}{location}: {error['msg']}")
     return "; ".join(problems)
 
@@ -294,7 +391,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
         values["webhook_secret"] = SecretStr(env[hook_env]) if env.get(hook_env) else None
-        values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
+        key_login = (wms or {}).get("kind") == "files" and (wms or {}).get("private_key")
+        if key_login:
+            values["wms_password"] = SecretStr(env[password_env]) if env.get(password_env) else None
+        else:
+            values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
         try:
             store = StoreSettings.model_validate(values)
         except ValidationError as exc:
@@ -303,7 +404,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
             raise ConfigError(
                 f"{prefix}article_number_fields: required when article_number = 'custom'"
             )
-        if store.wms.base_url is None and store.wms.warehouse is None:
+        if (
+            isinstance(store.wms, OngoingSettings)
+            and store.wms.base_url is None
+            and store.wms.warehouse is None
+        ):
             raise ConfigError(f"{prefix}wms: set base_url or warehouse")
         stores.append(store)
     return Settings(engine=engine, stores=tuple(stores))
