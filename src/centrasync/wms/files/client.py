@@ -338,8 +338,8 @@ class FilesWarehouse(AsyncClosing):
         known = _cancel_outcome(doc)
         if known is CancelOutcome.CANCELLED:
             return known
-        if any(_d(line["picked"]) > 0 for line in doc.get("lines", {}).values()):
-            return CancelOutcome.TOO_LATE
+        # Even after a pick was confirmed the warehouse is asked: staff may have put the
+        # goods back (the order is open again), and its answer is the truth.
 
         def request(doc: Doc) -> None:
             doc["cancel_requests"] = doc.get("cancel_requests", 0) + 1
@@ -376,8 +376,16 @@ class FilesWarehouse(AsyncClosing):
             def record(doc: Doc) -> None:
                 doc["cancel"] = result
                 doc["cancel_reason"] = reason
+                if result == "CANCELLED":
+                    # Nothing of a cancelled order leaves the warehouse: picks it had
+                    # confirmed were put back, so none is left to report.
+                    reported = doc.setdefault("reported", {})
+                    for key, line in doc.get("lines", {}).items():
+                        line["picked"] = reported.get(key, "0")
+                        line["serials"] = []
 
-            await self._update("orders", number, record)
+            doc = await self._update("orders", number, record)
+            await self._set_marker("shipped", number, _behind(doc, "picked"))
 
         return await self._ingest(Message.CANCEL_RESULTS, apply)
 
