@@ -644,6 +644,10 @@ def demo(
         help="Engine log threshold for the demo (warnings and alerts only by default, so "
         "the live view stays readable; 'info' shows every shipment's steps).",
     ),
+    wms: str = typer.Option(
+        "ongoing",
+        help="The warehouse: 'ongoing' (REST emulator) or 'files' (file exchange over SFTP).",
+    ),
 ) -> None:
     """Run the main job on embedded defaults: both emulators and the engine, on SQLite.
 
@@ -670,7 +674,9 @@ def demo(
     path = database or Path(tempfile.mkdtemp(prefix="centrasync-demo-")) / "state.sqlite"
     out = Console()
     try:
-        result = asyncio.run(run_demo(path, out, timeout=timeout))
+        if wms not in ("ongoing", "files"):
+            raise typer.BadParameter("choose 'ongoing' or 'files'", param_hint="--wms")
+        result = asyncio.run(run_demo(path, out, timeout=timeout, wms=wms))
     except CentrasyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

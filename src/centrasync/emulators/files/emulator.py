@@ -76,6 +76,9 @@ class FilesWmsEmulator:
         )
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.refuse_logins = False
+        self._publish_pending = False
+        self.stock_gap = 0.5
+        self._last_stock = float("-inf")
         self.port: int | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._loop_time: Callable[[], float] = lambda: asyncio.get_running_loop().time()
@@ -169,7 +172,22 @@ class FilesWmsEmulator:
         inbound = {str(getattr(self.files.folders, m.value)) for m in INBOUND}
         if any(text.startswith(folder.rstrip("/") + "/") for folder in inbound):
             self.step_intake()
-            self.files.publish()
+            # What the import changed is written once the rename has been answered; a
+            # burst of arrivals between two turns of the loop shares one publication.
+            if not self._publish_pending:
+                self._publish_pending = True
+                asyncio.get_running_loop().call_soon(self._publish_now)
+
+    def _publish_now(self) -> None:
+        """After an import: confirmations now; a stock report unless one was written less
+        than ``stock_gap`` seconds ago (the background tick writes it then), so a burst of
+        item-master files does not become a stock report each."""
+        self._publish_pending = False
+        now = self._loop_time()
+        stock = now - self._last_stock >= self.stock_gap
+        if stock:
+            self._last_stock = now
+        self.files.publish(stock=stock)
 
     def step_intake(self) -> int:
         return self.files.intake(self._loop_time())
@@ -190,7 +208,8 @@ class FilesWmsEmulator:
     async def _ticking(self) -> None:
         last_step = self._loop_time()
         while True:
-            await asyncio.sleep(self.tick)
+            interval = self.state.auto_operator.interval
+            await asyncio.sleep(min(self.tick, interval) if interval else self.tick)
             try:
                 self.step_intake()
                 interval = self.state.auto_operator.interval

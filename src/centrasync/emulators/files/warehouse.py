@@ -260,8 +260,12 @@ class FileWarehouse:
 
     # -- what the warehouse writes ------------------------------------------------------------
 
-    def publish(self, *, full_stock: bool = False) -> int:
-        """Write a file for everything that moved since the last call; how many were written."""
+    def publish(self, *, full_stock: bool = False, stock: bool = True) -> int:
+        """Write a file for everything that moved since the last call; how many were written.
+
+        ``stock`` False leaves the stock report to a later call (its figures are derived
+        from every article, the costly part).
+        """
         before = self.written
         for order in list(self.state.orders.values()):
             self._publish_order(order)
@@ -294,7 +298,8 @@ class FileWarehouse:
                 )
         for return_order in list(self.state.return_orders.values()):
             self._publish_return_order(return_order)
-        self._publish_stock(full_stock)
+        if stock or full_stock:
+            self._publish_stock(full_stock)
         return self.written - before
 
     def _publish_order(self, order: Order) -> None:

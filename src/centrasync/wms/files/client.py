@@ -300,13 +300,13 @@ class FilesWarehouse(AsyncClosing):
     # -- articles -----------------------------------------------------------------------------
 
     async def upsert_articles(self, articles: Sequence[Article]) -> UpsertResult:
-        upserted = []
-        for article in articles:
-            await self._send(
-                Message.ITEMS, article.sku, mapping.article_document(article, self.codec)
-            )
-            upserted.append(article.sku)
-        return UpsertResult(upserted=tuple(upserted))
+        """One item-master file per call, named after its first SKU (and how many follow)
+        and its content: the same batch again is not written twice."""
+        if not articles:
+            return UpsertResult()
+        key = articles[0].sku if len(articles) == 1 else f"{articles[0].sku}+{len(articles) - 1}"
+        await self._send(Message.ITEMS, key, mapping.item_master_document(articles, self.codec))
+        return UpsertResult(upserted=tuple(article.sku for article in articles))
 
     # -- outbound orders ------------------------------------------------------------------------
 
@@ -583,11 +583,35 @@ class FilesWarehouse(AsyncClosing):
     # -- stock ------------------------------------------------------------------------------------
 
     async def _ingest_stock(self) -> list[Unreadable]:
-        async def apply(name: str, document: Document) -> None:
-            report = mapping.read_stock(name, document, self.codec)
-            await self._update("stock", "levels", lambda doc: _merge_stock(doc, report))
+        """Stock reports in one pass: every waiting report is applied to the one stock
+        document, which is written once, and only then are the reports archived."""
+        message = Message.STOCK
+        async with self._ingest_locks[message]:
+            schema = SCHEMAS[message]
+            folder = self.folder(message)
+            rejected: list[Unreadable] = []
+            reports: list[tuple[str, mapping.ReadStock]] = []
+            for file in await self.sftp.list_files(folder):
+                data = await self.sftp.read(posixpath.join(folder, file.name))
+                if data is None:
+                    continue
+                self.files_read += 1
+                try:
+                    document = self.codec.decode(schema, file.name, data)
+                    reports.append((file.name, mapping.read_stock(file.name, document, self.codec)))
+                except FileFormatError as exc:
+                    rejected.append(await self._park(message, file.name, data, exc))
+            if reports:
 
-        return await self._ingest(Message.STOCK, apply)
+                def merge(doc: Doc) -> None:
+                    for _, report in reports:
+                        _merge_stock(doc, report)
+
+                await self._update("stock", "levels", merge)
+                for name, _ in reports:
+                    archive = self.path(self.folders.archive, message.value, name)
+                    await self.sftp.move(posixpath.join(folder, name), archive)
+            return rejected
 
     async def read_stock(
         self,

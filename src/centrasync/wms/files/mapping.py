@@ -7,6 +7,7 @@ bad figure is reported with its file, line and field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,10 +22,10 @@ __all__ = [
     "ReadReceipt",
     "ReadReturn",
     "ReadStock",
-    "article_document",
     "cancel_document",
     "external_stock_document",
     "in_order_document",
+    "item_master_document",
     "order_document",
     "read_cancel_result",
     "read_dispatch",
@@ -38,7 +39,7 @@ def _text(value: object | None) -> str:
     return "" if value is None else str(value)
 
 
-def article_document(article: Article, codec: Codec) -> Document:
+def item_master_document(articles: Sequence[Article], codec: Codec) -> Document:
     return Document(
         lines=[
             {
@@ -53,6 +54,7 @@ def article_document(article: Article, codec: Codec) -> Document:
                 "CustomerPrice": codec.number(article.unit_price),
                 "IsObsolete": "0" if article.is_active else "1",
             }
+            for article in articles
         ]
     )
 
