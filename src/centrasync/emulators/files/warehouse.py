@@ -63,11 +63,10 @@ class Faults:
         return True
 
 
-def _number(value: Decimal | float) -> str:
-    quantity = Decimal(str(value))
-    if quantity == quantity.to_integral_value():
-        return str(int(quantity))
-    return format(quantity.normalize(), "f")
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return format(Decimal(repr(float(value))).normalize(), "f")
 
 
 class FileWarehouse:
@@ -95,6 +94,7 @@ class FileWarehouse:
         self._published_receipts: dict[str, tuple[object, ...]] = {}
         self._published_returns: dict[str, tuple[object, ...]] = {}
         self._published_stock: dict[str, dict[str, str]] = {}
+        self._stock_mark: tuple[int, datetime | None] | None = None
         self._late_until = 0.0
         self.imported = 0
         self.written = 0
@@ -200,6 +200,7 @@ class FileWarehouse:
                         )
                     }
                 )
+                self.state.touch_stock([article])
 
     def _order_in(self, header: dict[str, str], lines: list[dict[str, str]]) -> OrderIn:
         def value(name: str) -> str | None:
@@ -413,6 +414,13 @@ class FileWarehouse:
         )
 
     def _publish_stock(self, full: bool) -> None:
+        # Every change to an article's figures touches its stock time; without one since
+        # the last report there is nothing new to report (and no need to derive figures).
+        articles = self.state.articles.values()
+        mark = (len(articles), max((a.stock_changed for a in articles), default=None))
+        if mark == self._stock_mark and not full and self.stock_reports != "full":
+            return
+        self._stock_mark = mark
         inventory = self.state.inventory()
         current: dict[str, dict[str, str]] = {}
         for number, figures in inventory.items():
@@ -445,7 +453,8 @@ class FileWarehouse:
                     if name == "ExternalNumberOfItems":
                         delta[name] = value
                     else:
-                        delta[name] = _number(Decimal(value) - Decimal(old.get(name) or "0"))
+                        change = Decimal(value) - Decimal(old.get(name) or "0")
+                        delta[name] = format(change.normalize(), "f") if change else "0"
                 lines.append(delta)
         self._published_stock = current
         if not lines:
