@@ -241,10 +241,12 @@ class FilesWmsEmulator:
             if body.kind == "late":
                 self.files.hold_intake(body.seconds, self._loop_time())
             else:
-                self.files.faults.armed[body.kind] = (
-                    self.files.faults.armed.get(body.kind, 0) + body.count
-                )
-            return {"armed": dict(self.files.faults.armed), "hit": self.files.faults.hit}
+                self.files.faults.arm(body.kind, body.message, body.count)
+            armed = {
+                f"{kind} {message or 'any'}": n
+                for (kind, message), n in self.files.faults.armed.items()
+            }
+            return {"armed": armed, "hit": self.files.faults.hit}
 
         @router.post("/refuse-logins")
         async def refuse_logins(body: SwitchBody) -> dict[str, bool]:
@@ -266,6 +268,11 @@ class FilesWmsEmulator:
 class FaultBody(BaseModel):
     kind: str = Field(description=f"one of {', '.join(FAULT_KINDS)}")
     count: int = Field(1, ge=1, description="how many of the next files it hits")
+    message: str | None = Field(
+        None,
+        description="only files of this type (dispatches, receipts, returns, stock, "
+        "cancel_results); null = the next files of any type",
+    )
     seconds: float = Field(5.0, gt=0, description="for 'late': how long intake waits")
 
     def model_post_init(self, _: Any) -> None:

@@ -49,18 +49,23 @@ FAULT_KINDS = ("late", "partial", "duplicate", "wrong_encoding", "malformed")
 
 @dataclass
 class Faults:
-    """Armed faults: kind -> how many of the next files it hits; ``late_until`` holds intake."""
+    """Armed faults: (kind, message type or "" for any) -> how many of the next files."""
 
-    armed: dict[str, int] = field(default_factory=dict)
-    late_seconds: float = 0.0
+    armed: dict[tuple[str, str], int] = field(default_factory=dict)
     hit: list[str] = field(default_factory=list)
 
-    def take(self, kind: str) -> bool:
-        left = self.armed.get(kind, 0)
-        if left <= 0:
-            return False
-        self.armed[kind] = left - 1
-        return True
+    def arm(self, kind: str, message: str | None, count: int) -> None:
+        key = (kind, message or "")
+        self.armed[key] = self.armed.get(key, 0) + count
+
+    def take(self, kind: str, message: Message) -> bool:
+        """Whether this file is hit: a fault armed for its message type, or for any."""
+        for key in ((kind, message.value), (kind, "")):
+            if self.armed.get(key, 0) > 0:
+                self.armed[key] -= 1
+                self.hit.append(f"{kind} {message.value}")
+                return True
+        return False
 
 
 def _number(value: float) -> str:
@@ -478,7 +483,7 @@ class FileWarehouse:
     ) -> None:
         """Write one file as a warehouse system does: a temporary name, then a rename."""
         codec = self.codec
-        if self.faults.take("wrong_encoding"):
+        if self.faults.take("wrong_encoding", message):
             wrong = (
                 "latin-1"
                 if codec.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
@@ -495,19 +500,16 @@ class FileWarehouse:
         name = (
             f"{SCHEMAS[message].code}_{safe}_{stamp}_{next(self._sequence):06d}.{codec.extension}"
         )
-        if self.faults.take("partial"):
+        if self.faults.take("partial", message):
             # An upload that died: a fragment under the temporary name, never renamed.
             (folder / f"{name}.part").write_bytes(data[: max(1, len(data) // 2)])
-            self.faults.hit.append("partial")
-        if self.faults.take("malformed"):
+        if self.faults.take("malformed", message):
             data = data[: max(1, len(data) * 2 // 3)]
-            self.faults.hit.append("malformed")
         _write_atomic(folder / name, data)
         self.written += 1
-        if confirmation and self.faults.take("duplicate"):
+        if confirmation and self.faults.take("duplicate", message):
             _write_atomic(folder / f"DUP_{name}", data)
             self.written += 1
-            self.faults.hit.append("duplicate")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -320,10 +320,10 @@ class Codec:
     def number(self, value: Decimal | None) -> str:
         if value is None:
             return ""
-        if value == value.to_integral_value():
-            text = str(int(value))
-        else:
-            text = format(value.normalize(), "f")
+        # Exact: no rounding to the decimal context, only trailing zeros go.
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         return text.replace(".", self.decimal_separator)
 
     def parse_number(self, text: str, file: str, line: int, field_name: str) -> Decimal:

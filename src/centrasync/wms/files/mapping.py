@@ -198,9 +198,10 @@ class _Reader:
         raw = values.get(name, "")
         if not raw:
             return Decimal(0)
-        value = self.codec.parse_number(
-            raw, self.file, line, self.codec.field_name(self.schema, name)
-        )
+        try:
+            value = self.codec.parse_number(raw, self.file, line, name)
+        except FileFormatError as exc:
+            raise self.error(exc.reason, line, name) from None
         if value < 0 and not signed:
             raise self.error(f"{raw!r} is negative", line, name)
         return value
