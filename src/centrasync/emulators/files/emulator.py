@@ -236,6 +236,15 @@ class FilesWmsEmulator:
                     listing.setdefault(folder, []).append(path.name)
             return listing
 
+        @router.get("/server")
+        async def server() -> dict[str, Any]:
+            """Where the SFTP server listens and the known_hosts line that trusts it."""
+            return {
+                "port": self.port,
+                "user": self.user,
+                "knownHosts": self.known_hosts_line() if self.port else None,
+            }
+
         @router.post("/faults")
         async def arm_fault(body: FaultBody) -> dict[str, Any]:
             if body.kind == "late":

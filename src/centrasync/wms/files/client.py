@@ -226,9 +226,10 @@ class FilesWarehouse(AsyncClosing):
         digest = "" if data is None else "_" + hashlib.sha256(data).hexdigest()[:12]
         return f"{self.prefix}{schema.code}_{safe_key(key)}{digest}.{self.codec.extension}"
 
-    async def _already_there(self, folder: str, name: str) -> bool:
-        if await self.sftp.exists(posixpath.join(folder, name)):
-            return True
+    async def _consumed(self, folder: str, name: str) -> bool:
+        """Whether the warehouse already imported this file (moved it to its consumed
+        folder). A file still waiting in the in-folder is found by the rename instead,
+        which refuses an existing name."""
         consumed = self.folders.consumed
         return consumed is not None and await self.sftp.exists(
             posixpath.join(folder, consumed, name)
@@ -249,7 +250,7 @@ class FilesWarehouse(AsyncClosing):
         if name in sent:
             return name
         folder = self.folder(message)
-        if await self._already_there(folder, name):
+        if await self._consumed(folder, name):
             return name
         if await self.sftp.write_atomic(posixpath.join(folder, name), data):
             self.files_written += 1
