@@ -492,7 +492,6 @@ class FileWarehouse:
             codec = Codec(
                 codec.format, codec.delimiter, wrong, codec.decimal_separator, codec.headers
             )
-            self.faults.hit.append("wrong_encoding")
         data = codec.encode(SCHEMAS[message], document)
         folder = self.folder(message)
         stamp = self._clock().strftime("%Y%m%dT%H%M%S%fZ")

@@ -32,6 +32,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from centrasync.config import FileFolders, FilesSettings
 from centrasync.errors import ConfigError, RecordValidationError, RetryLaterError
@@ -71,7 +72,8 @@ _REMEMBERED_REPORTS = 2000
 
 
 def safe_key(key: str) -> str:
-    """A record key as a file-name part: ASCII letters, digits, ``_ . -``, the rest as %XX."""
+    """A record key as a file-name part: ASCII letters, digits, ``_ . -``, the rest as %XX
+    of its UTF-8 bytes (``%`` too), so ``urllib.parse.unquote`` gives the key back."""
     return _SAFE.sub(lambda match: "".join(f"%{b:02X}" for b in match.group().encode()), key)
 
 
@@ -212,12 +214,7 @@ class FilesWarehouse(AsyncClosing):
 
     async def _marked(self, kind: str) -> list[str]:
         folder = self.path(self.folders.state, "unreported", kind)
-        keys = []
-        for file in await self.sftp.list_files(folder):
-            data = await self.sftp.read(posixpath.join(folder, file.name))
-            if data is not None:
-                keys.append(data.decode())
-        return sorted(keys)
+        return sorted(unquote(file.name) for file in await self.sftp.list_files(folder))
 
     # -- writing files ----------------------------------------------------------------------
 
@@ -294,7 +291,7 @@ class FilesWarehouse(AsyncClosing):
         )
         where = f"file {name}" + (f" line {exc.line}" if exc.line is not None else "")
         error = RecordValidationError(
-            exc.reason, record=where, field=exc.field or "-", system=SYSTEM
+            exc.reason, record=where, field=exc.field or "content", system=SYSTEM
         )
         return Unreadable(exc.number, error, data.decode("utf-8", errors="replace"))
 

@@ -414,12 +414,21 @@ class Codec:
         data_rows = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(row)]
         if not data_rows:
             raise FileFormatError(file, "no records after the header (partial file?)", line=1)
+        key_column = position.get(names.get("GoodsOwnerOrderNumber", ""))
         for number, row in data_rows:
             if len(row) != len(header_row):
+                # The document's number, if the row still holds it: the record it belongs
+                # to can then be parked with the reason.
+                known = (
+                    row[key_column].strip()
+                    if key_column is not None and key_column < len(row)
+                    else ""
+                )
                 raise FileFormatError(
                     file,
                     f"{len(row)} fields where the header has {len(header_row)} (truncated file?)",
                     line=number,
+                    number=known or None,
                 )
             values = {
                 name: row[position[names[name]]].strip()
