@@ -15,8 +15,8 @@ import asyncio
 import posixpath
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -248,11 +248,6 @@ class SftpSession(AsyncClosing):
 
     async def makedirs(self, path: str) -> None:
         await self._run(f"mkdir {path}", lambda sftp: sftp.makedirs(path, exist_ok=True))
-
-    @asynccontextmanager
-    async def raw(self) -> AsyncIterator[asyncssh.SFTPClient]:
-        """The asyncssh client itself, for ``centrasync check``'s probes."""
-        yield await self._client()
 
 
 async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
