@@ -246,3 +246,19 @@ async def emulator_fault(
 ) -> None:
     body = {"kind": kind, "seconds": seconds, "message": message}
     await operator._post("/_emulator/files/faults", body)
+
+
+async def test_key_login(tmp_path: Path) -> None:
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    key_file = tmp_path / "id_ed25519"
+    key.write_private_key(str(key_file))
+    public = key.export_public_key("openssh").decode().strip()
+    async with running_files_emulator(tmp_path, authorized_keys=[public]) as (emulator, login):
+        emulator.password = "no password login today"
+        by_key = SftpLogin(
+            login.host, login.port, login.user, None, str(key_file), login.known_hosts
+        )
+        async with FilesWarehouse(by_key) as warehouse:
+            assert await warehouse.find_outbound_order("1-1") is None
