@@ -127,7 +127,11 @@ async def wait_until_up(
 
 
 async def start_emulators(
-    procs: Processes, centra_url: str, wms_urls: dict[str, str], wms: str, tmp: Path
+    procs: Processes,
+    centra_url: str,
+    wms_urls: dict[str, str],
+    wms: str = "ongoing",
+    tmp: Path | None = None,
 ) -> None:
     """Centra (demo seed) and one warehouse emulator per store (Ongoing, or a files-wms
     emulator serving SFTP over a folder), as processes, once they answer."""
@@ -140,6 +144,7 @@ async def start_emulators(
     for s in STORES:
         control_port = wms_urls[s.name].rsplit(":", 1)[1]
         if wms == "files":
+            assert tmp is not None, "a files-wms emulator needs a folder"
             warehouses[s.name] = procs.start(
                 f"ongoing-{s.name}",
                 *("emulate", "files-wms", "--port", control_port),
