@@ -191,6 +191,10 @@ async def test_host_key_checking_refuses_an_unknown_server(tmp_path: Path) -> No
         async with FilesWarehouse(pinned) as warehouse:
             with pytest.raises(ConfigError, match="host key"):
                 await warehouse.read_stock()
+        missing = SftpLogin(login.host, login.port, login.user, login.password, None, "/nowhere")
+        async with FilesWarehouse(missing) as warehouse:
+            with pytest.raises(ConfigError, match="known_hosts file /nowhere not found"):
+                await warehouse.read_stock()
         # Switched off explicitly, it logs in.
         unchecked = SftpLogin(login.host, login.port, login.user, login.password, None, None)
         async with FilesWarehouse(unchecked) as warehouse:

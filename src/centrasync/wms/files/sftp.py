@@ -90,9 +90,15 @@ class SftpSession(AsyncClosing):
                 return self._sftp
             login = self._login
             known_hosts = None
+            where = f"{login.host}:{login.port}"
             if login.known_hosts is not None:
                 known_hosts = str(Path(login.known_hosts).expanduser())
-            where = f"{login.host}:{login.port}"
+                if not Path(known_hosts).is_file():
+                    raise ConfigError(
+                        f"known_hosts file {login.known_hosts} not found: it must hold the "
+                        f"host key of {where} (check_host_key = false only in tests)",
+                        system=SYSTEM,
+                    )
             try:
                 connection = await asyncio.wait_for(
                     asyncssh.connect(
