@@ -108,6 +108,68 @@ def emulate_ongoing(
     uvicorn.run(emulator.app, host=host, port=port, log_level="warning")
 
 
+@emulate_app.command("files-wms")
+def emulate_files_wms(
+    port: int = typer.Option(7803, help="TCP port of the control API (HTTP)."),
+    sftp_port: int = typer.Option(7822, help="TCP port of the SFTP server."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    root: Path | None = typer.Option(
+        None, help="The folder the SFTP account sees. Default: a new temporary directory."
+    ),
+    user: str = typer.Option("centrasync", help="SFTP user name."),
+    password: str = typer.Option(
+        "secret", help="SFTP password.", envvar="FILES_WMS_EMULATOR_PASSWORD"
+    ),
+    authorized_key: list[str] = typer.Option(
+        [], help="An OpenSSH public key line allowed to log in (repeatable)."
+    ),
+    file_format: str = typer.Option("csv", "--format", help="csv or xml."),
+    delimiter: str = typer.Option(";", help="CSV delimiter."),
+    encoding: str = typer.Option("utf-8", help="File encoding."),
+    decimal_separator: str = typer.Option(".", help="'.' or ','."),
+    stock_reports: str = typer.Option("delta", help="delta or full."),
+    auto_operator: float | None = typer.Option(
+        None, help="Work through open orders and in-orders, one step every N seconds."
+    ),
+) -> None:
+    """Serve the file-exchange WMS emulator: SFTP over a folder, plus the
+    warehouse-operator control API under /_emulator/ (the Ongoing emulator's routes,
+    plus /_emulator/files for listings and file faults)."""
+    import tempfile
+
+    import uvicorn
+
+    from centrasync.emulators.files import FilesWmsEmulator
+    from centrasync.wms.files import Codec, Format
+
+    folder = root or Path(tempfile.mkdtemp(prefix="files-wms-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    codec = Codec(Format(file_format), delimiter, encoding, decimal_separator)
+    emulator = FilesWmsEmulator(
+        folder,
+        user=user,
+        password=password,
+        authorized_keys=authorized_key or None,
+        codec=codec,
+        stock_reports=stock_reports,
+        auto_operator_interval=auto_operator,
+    )
+
+    async def serve() -> None:
+        async with emulator.running(host, sftp_port):
+            console.print(
+                f"[bold]File-exchange WMS emulator[/]\n"
+                f"  SFTP:        sftp://{user}@{host}:{emulator.port}  (root {folder})\n"
+                f"  known_hosts: {emulator.known_hosts_line(host).strip()}\n"
+                f"  Control API: http://{host}:{port}/_emulator/  (OpenAPI at /docs)",
+                soft_wrap=True,
+            )
+            config = uvicorn.Config(emulator.app, host=host, port=port, log_level="warning")
+            await uvicorn.Server(config).serve()
+
+    asyncio.run(serve())
+
+
 @preview_app.command("shipment")
 def preview_shipment(
     store: str = typer.Argument(..., help="The store name from the configuration file."),
@@ -767,6 +829,10 @@ def demo(
         help="After the verdict, keep the engine and the operator's console running and "
         "print the console's URL and a login made for this run; Ctrl-C stops them.",
     ),
+    wms: str = typer.Option(
+        "ongoing",
+        help="The warehouse: 'ongoing' (REST emulator) or 'files' (file exchange over SFTP).",
+    ),
 ) -> None:
     """Run the main job on embedded defaults: both emulators and the engine, on SQLite.
 
@@ -798,8 +864,10 @@ def demo(
         nonlocal board
         if dashboard:
             board = Dashboard()
-        return await run_demo(path, out, timeout=timeout, dashboard=board)
+        return await run_demo(path, out, timeout=timeout, dashboard=board, wms=wms)
 
+    if wms not in ("ongoing", "files"):
+        raise typer.BadParameter("choose 'ongoing' or 'files'", param_hint="--wms")
     try:
         result = asyncio.run(run())
     except CentrasyncError as exc:

@@ -18,11 +18,20 @@ import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from .errors import ConfigError
 
@@ -32,6 +41,8 @@ __all__ = [
     "CentraSettings",
     "ConsoleSettings",
     "EngineSettings",
+    "FileFolders",
+    "FilesSettings",
     "FlowSchedule",
     "IntegrationApiSettings",
     "OngoingSettings",
@@ -197,6 +208,108 @@ class OngoingSettings(_Strict):
         return f"https://api.ongoingsystems.se/{self.warehouse}/api/v1/"
 
 
+def _folder(default: str, what: str) -> Any:
+    return Field(default, description=what, examples=[default])
+
+
+class FileFolders(_Strict):
+    """Where each message type lives on the warehouse's SFTP server, relative to ``root``.
+
+    The in-folders are the warehouse's (we write), the out-folders ours to read;
+    ``consumed`` is the sub-folder of each in-folder the warehouse moves an imported file
+    to (None if it deletes them), looked in before a file is written again.
+    """
+
+    items: str = _folder("in/items", "Item master files we write (articles).")
+    orders: str = _folder("in/orders", "Outbound order files we write (shipments).")
+    cancellations: str = _folder("in/cancellations", "Cancellation requests we write.")
+    in_orders: str = _folder("in/in-orders", "Receipt notices (ASN, in-deliveries) we write.")
+    external_stock: str = _folder(
+        "in/external-stock", "Centra's available stock we write for the warehouse."
+    )
+    dispatches: str = _folder("out/dispatches", "Dispatch confirmations we read.")
+    cancel_results: str = _folder("out/cancel-results", "The warehouse's cancellation answers.")
+    receipts: str = _folder("out/receipts", "Receipt confirmations we read.")
+    returns: str = _folder("out/returns", "Return notices we read.")
+    stock: str = _folder("out/stock", "Stock reports (snapshots or deltas) we read.")
+    consumed: str | None = Field(
+        "processed",
+        description="The sub-folder of each in-folder the warehouse moves an imported file "
+        "to; unset if it deletes them.",
+    )
+    archive: str = _folder("archive", "Where files we have read are moved, per message type.")
+    error: str = _folder(
+        "error", "Where files that cannot be read are moved, with a .reason.txt beside each."
+    )
+    state: str = _folder(
+        "centrasync-state", "centrasync's own small state documents on the server."
+    )
+
+
+class FilesSettings(_Strict):
+    """A warehouse reached by file exchange over SFTP (``kind = "files"``).
+
+    Password (``password_env``, default ``CENTRASYNC_<STORE>_WMS_PASSWORD``) or key
+    (``private_key``) login. The server's host key is checked against ``known_hosts``
+    unless ``check_host_key`` is explicitly false, which is for tests only.
+    """
+
+    kind: Literal["files"] = Field(
+        description="Which warehouse system: file exchange over SFTP.", examples=["files"]
+    )
+    host: str = Field(description="The SFTP server.", examples=["sftp.3pl.example"])
+    port: int = Field(22, gt=0, lt=65536, description="The SFTP server's port.")
+    user: str = Field(description="The SFTP account.", examples=["shop"])
+    password_env: str | None = Field(
+        None,
+        description="The environment variable holding the SFTP password (not needed with "
+        "private_key). Default: CENTRASYNC_<STORE>_WMS_PASSWORD.",
+    )
+    private_key: str | None = Field(
+        None,
+        description="Path of an OpenSSH private key to log in with, instead of a password.",
+        examples=["/etc/centrasync/id_ed25519"],
+    )
+    known_hosts: str = Field(
+        "~/.ssh/known_hosts",
+        description="The known_hosts file the server's host key is checked against.",
+    )
+    check_host_key: bool = Field(
+        True, description="Check the server's host key; false is for tests only."
+    )
+    root: str = Field(".", description="The folder the folders below are relative to.")
+    folders: FileFolders = Field(
+        FileFolders(), description="Where each message type lives ([stores.<name>.wms.folders])."
+    )
+    format: Literal["csv", "xml"] = Field("csv", description="The files' format.")
+    delimiter: str = Field(";", min_length=1, max_length=1, description="The CSV delimiter.")
+    encoding: str = Field("utf-8", description="The files' encoding (a Python codec name).")
+    decimal_separator: Literal[".", ","] = Field(".", description="The decimal separator.")
+    headers: Mapping[str, Mapping[str, str]] = Field(
+        default_factory=dict,
+        description="Renamed fields per message type (field mapping); the default names are "
+        "seed 002's.",
+        examples=[{"orders": {"ArticleNumber": "sku"}}],
+    )
+    file_prefix: str = Field("", description="A prefix for the names of the files we write.")
+    answer_timeout: float = Field(
+        30.0, gt=0, description="seconds to wait for the warehouse's answer to a cancellation"
+    )
+    poll_interval: float = Field(0.5, gt=0, description="Seconds between looks for that answer.")
+    page_size: int = Field(100, ge=1, description="Files read per listing page.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {value!r}") from exc
+        return value
+
+
 def _every(seconds: float, what: str) -> Any:
     return Field(seconds, ge=0, description=f"Seconds between {what}; 0 switches it off.")
 
@@ -236,6 +349,13 @@ ARTICLE_FILTER_FIELDS = frozenset(
 ARTICLE_FILTER_DEFAULT = ("sku", "variantSku", "sizeSku")
 
 
+def _wms_kind(value: Any) -> str:
+    """``[stores.X.wms] kind``: "ongoing" (the default) or "files"."""
+    if isinstance(value, Mapping):
+        return str(value.get("kind", "ongoing"))
+    return str(getattr(value, "kind", "ongoing"))
+
+
 class StoreSettings(_Strict):
     """Everything one store needs; secrets are resolved into the ``*_secret`` fields."""
 
@@ -246,7 +366,10 @@ class StoreSettings(_Strict):
         description="Centra's Integration API (GraphQL) for this store "
         "([stores.<name>.integration_api]); unset, the store has no Integration API client.",
     )
-    wms: OngoingSettings
+    wms: Annotated[
+        Annotated[OngoingSettings, Tag("ongoing")] | Annotated[FilesSettings, Tag("files")],
+        Discriminator(_wms_kind),
+    ] = Field(description='The warehouse: Ongoing (kind "ongoing", the default) or files.')
     capture_policy: CapturePolicy = Field(
         CapturePolicy.NEVER,
         description="When to capture shipments (ask Centra to charge the customer): 'never', "
@@ -355,7 +478,7 @@ class StoreSettings(_Strict):
     integration_api_token: SecretStr | None = Field(
         None, description="Resolved from integration_api.token_env; never written in the file."
     )
-    wms_password: SecretStr = Field(
+    wms_password: SecretStr | None = Field(
         description="Resolved from wms.password_env; never written in the file."
     )
 
@@ -509,7 +632,14 @@ def _secret(env: Mapping[str, str], name: str, key: str) -> SecretStr:
 def _describe(exc: ValidationError, prefix: str) -> str:
     problems = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"])
+        loc = error["loc"]
+        # The wms table's kind tag is not a key of the file.
+        parts = [
+            part
+            for index, part in enumerate(loc)
+            if not (index and loc[index - 1] == "wms" and part in ("ongoing", "files"))
+        ]
+        location = ".".join(str(part) for part in parts)
         problems.append(f"{prefix}{location}: {error['msg']}")
     return "; ".join(problems)
 
@@ -550,7 +680,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         values["name"] = name
         values["centra_secret"] = _secret(env, secret_env, f"{prefix}centra.secret_env")
         values["webhook_secret"] = SecretStr(env[hook_env]) if env.get(hook_env) else None
-        values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
+        key_login = (wms or {}).get("kind") == "files" and (wms or {}).get("private_key")
+        if key_login:
+            values["wms_password"] = SecretStr(env[password_env]) if env.get(password_env) else None
+        else:
+            values["wms_password"] = _secret(env, password_env, f"{prefix}wms.password_env")
         graphql = raw.get("integration_api")
         if isinstance(graphql, Mapping):
             token_env = graphql.get("token_env") or secret_env_name(name, "INTEGRATION_API_TOKEN")
@@ -565,7 +699,11 @@ def parse_settings(document: Mapping[str, Any], env: Mapping[str, str]) -> Setti
             raise ConfigError(
                 f"{prefix}article_number_fields: required when article_number = 'custom'"
             )
-        if store.wms.base_url is None and store.wms.warehouse is None:
+        if (
+            isinstance(store.wms, OngoingSettings)
+            and store.wms.base_url is None
+            and store.wms.warehouse is None
+        ):
             raise ConfigError(f"{prefix}wms: set base_url or warehouse")
         stores.append(store)
     return Settings(engine=engine, stores=tuple(stores), console=_console(document, env))

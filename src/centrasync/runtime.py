@@ -17,7 +17,13 @@ import httpx
 
 from centrasync.centra.client import OrderApiClient
 from centrasync.centra.integration.client import IntegrationApiClient
-from centrasync.config import EngineSettings, FlowSchedule, Settings, StoreSettings
+from centrasync.config import (
+    EngineSettings,
+    FilesSettings,
+    FlowSchedule,
+    Settings,
+    StoreSettings,
+)
 from centrasync.http import AsyncClosing, RateBudget, RetryPolicy
 from centrasync.http.quota import QuotaBudget
 from centrasync.store.base import StateStore
@@ -30,12 +36,15 @@ from centrasync.sync.share import FairShare
 from centrasync.sync.shipments import ShipmentFlows
 from centrasync.sync.stock import STOCK, STOCK_FULL, StockFlow
 from centrasync.sync.worker import SHIPMENTS, ScheduledFlow, StoreWorker, lease_name
+from centrasync.wms.base import Warehouse
+from centrasync.wms.files import FilesWarehouse
 from centrasync.wms.ongoing import OngoingWarehouse
 
 __all__ = [
     "Connections",
     "Engine",
     "StoreFlows",
+    "WarehouseClient",
     "build_flows",
     "centra_client",
     "integration_client",
@@ -43,6 +52,10 @@ __all__ = [
     "store_clients",
     "wms_client",
 ]
+
+
+WarehouseClient = OngoingWarehouse | FilesWarehouse
+"""The connectors a store's ``wms.kind`` chooses between."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +137,19 @@ def wms_client(
     transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
-) -> OngoingWarehouse:
-    """The store's Ongoing connector; the caller closes it."""
+) -> WarehouseClient:
+    """The store's warehouse connector (Ongoing or file exchange); the caller closes it.
+
+    ``transport`` and ``retry`` apply to Ongoing's HTTP API; the file connector speaks
+    SFTP to the host its settings name.
+    """
+    password = store.wms_password.get_secret_value() if store.wms_password else None
+    if isinstance(store.wms, FilesSettings):
+        return FilesWarehouse.from_settings(store.wms, password, timeout=timeout)
     return OngoingWarehouse(
         store.wms.api_url,
         store.wms.user,
-        store.wms_password.get_secret_value(),
+        password or "",
         store.wms.goods_owner_id,
         transport=transport,
         retry=retry,
@@ -143,8 +163,8 @@ def store_clients(
     *,
     connections: Connections | None = None,
     retry: RetryPolicy | None = None,
-) -> tuple[OrderApiClient, OngoingWarehouse]:
-    """One store's Order API client and Ongoing connector, built from its settings.
+) -> tuple[OrderApiClient, WarehouseClient]:
+    """One store's Order API client and warehouse connector, built from its settings.
 
     ``budget`` is shared by every store on the same Centra account (host); the caller
     closes both clients.
@@ -181,7 +201,7 @@ def build_flows(
     engine: EngineSettings,
     state_for: Callable[[str], StateStore],
     centra: OrderApiClient,
-    wms: OngoingWarehouse,
+    wms: Warehouse,
     events: FlowEvents,
     *,
     webhooks_since: datetime | None = None,
@@ -233,7 +253,7 @@ class Engine(AsyncClosing):
         self.state = state
         self.centra: dict[str, OrderApiClient] = {}
         self.integration: dict[str, IntegrationApiClient] = {}
-        self.wms: dict[str, OngoingWarehouse] = {}
+        self.wms: dict[str, WarehouseClient] = {}
         self.workers: list[StoreWorker] = []
         ttl = timedelta(seconds=settings.engine.lease_ttl)
         self.share = FairShare(state, owner, ttl=ttl)

@@ -54,21 +54,27 @@ def settings_document(
     wms_hosts: dict[str, str],
     schedule: Mapping[str, float],
     engine: dict[str, Any] | None = None,
+    files_wms: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The parsed form of ``centrasync.toml`` for both stores.
 
-    ``centra_rate`` is raised far above Centra's real budget: the emulator does not
+    ``files_wms`` gives each store a file-exchange warehouse's ``wms`` table instead of
+    an Ongoing one. ``centra_rate`` is raised far above Centra's real budget: the emulator does not
     limit, and at 10 requests a second 200 shipments would spend most of the run waiting.
     """
     stores: dict[str, Any] = {}
     for store in STORES:
         stores[store.name] = {
             "centra": {"host": centra_host, "uri": store.uri, "timezone": store.timezone},
-            "wms": {
-                "base_url": f"{wms_hosts[store.name]}/{store.warehouse}/api/v1/",
-                "user": WMS_USER,
-                "goods_owner_id": 1,
-            },
+            "wms": (
+                dict(files_wms[store.name])
+                if files_wms is not None
+                else {
+                    "base_url": f"{wms_hosts[store.name]}/{store.warehouse}/api/v1/",
+                    "user": WMS_USER,
+                    "goods_owner_id": 1,
+                }
+            ),
             "capture_policy": store.capture_policy,
             "schedule": dict(schedule),
         }

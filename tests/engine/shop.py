@@ -7,11 +7,13 @@ time, so a test decides exactly when anything happens.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from fastapi import FastAPI
 from centrasync.config import parse_settings
 from centrasync.emulators.centra import CentraEmulator, WebhookSettings
 from centrasync.emulators.faults import EmulatorTransport
+from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
@@ -28,7 +31,18 @@ from centrasync.store.base import RecordKind, StateStore
 from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 
-from .helpers import SE, STORES, WEBHOOK_SECRET, StoreSetup, secrets_env, settings_document
+from .helpers import (
+    SE,
+    STORES,
+    WEBHOOK_SECRET,
+    WMS_PASSWORD,
+    WMS_USER,
+    StoreSetup,
+    secrets_env,
+    settings_document,
+)
+
+WMS_KINDS = ("ongoing", "files")
 
 # Operator steps per warehouse between two engine passes: small enough that passes see
 # orders in every stage (open, picked, shipped), large enough to keep the run short.
@@ -81,7 +95,7 @@ class Shop:
     """Both emulators, the engine with its webhook app, and the state store under them."""
 
     centra: CentraEmulator
-    warehouses: dict[str, OngoingEmulator]
+    warehouses: dict[str, OngoingEmulator | FilesWmsEmulator]
     state: StateStore
     engine: Engine
     app: FastAPI
@@ -90,7 +104,13 @@ class Shop:
     tripwire: Tripwire
 
     async def run_pass(self) -> None:
-        """Deliver pending webhooks into the inbox, then one pass of every flow."""
+        """Deliver pending webhooks into the inbox, then one pass of every flow.
+
+        A file warehouse first writes the files for what the test did on its floor.
+        """
+        for warehouse in self.warehouses.values():
+            if isinstance(warehouse, FilesWmsEmulator):
+                warehouse.files.publish()
         await self.centra.webhooks.drain()
         await self.engine.run_once()
 
@@ -129,14 +149,57 @@ async def open_shop(
     *,
     schedule: Mapping[str, float] = POLLING,
     clock: Callable[[], float] = time.time,
+    wms: str = "ongoing",
 ) -> AsyncIterator[Shop]:
-    """The shop on a fresh state store; ``clock`` is the webhook app's (signature age)."""
+    """The shop on a fresh state store; ``clock`` is the webhook app's (signature age).
+
+    ``wms="files"`` gives each store a file-exchange warehouse: a files-wms emulator
+    serving SFTP on a free local port, with host-key checking on.
+    """
+    async with AsyncExitStack() as stack:
+        warehouses: dict[str, OngoingEmulator | FilesWmsEmulator] = {}
+        files_wms: dict[str, dict[str, Any]] | None = None
+        if wms == "files":
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shop-")))
+            files_wms = {}
+            for s in STORES:
+                emulator = FilesWmsEmulator(
+                    folder / s.warehouse, user=WMS_USER, password=WMS_PASSWORD
+                )
+                await stack.enter_async_context(emulator.running())
+                known_hosts = folder / f"{s.warehouse}.known_hosts"
+                known_hosts.write_text(emulator.known_hosts_line(), encoding="utf-8")
+                warehouses[s.name] = emulator
+                files_wms[s.name] = {
+                    "kind": "files",
+                    "host": "127.0.0.1",
+                    "port": emulator.port,
+                    "user": WMS_USER,
+                    "known_hosts": str(known_hosts),
+                    "poll_interval": 0.01,
+                    "answer_timeout": 5.0,
+                }
+        else:
+            warehouses = {s.name: OngoingEmulator(warehouse=s.warehouse) for s in STORES}
+        async with _open_shop(database_url, schedule, clock, warehouses, files_wms) as shop:
+            yield shop
+
+
+@asynccontextmanager
+async def _open_shop(
+    database_url: str,
+    schedule: Mapping[str, float],
+    clock: Callable[[], float],
+    warehouses: dict[str, OngoingEmulator | FilesWmsEmulator],
+    files_wms: dict[str, dict[str, Any]] | None,
+) -> AsyncIterator[Shop]:
     state = await open_store(database_url)
     document = settings_document(
         database_url,
         centra_host="http://centra.test",
         wms_hosts={s.name: f"http://{s.warehouse}.test" for s in STORES},
         schedule=schedule,
+        files_wms=files_wms,
     )
     settings = parse_settings(document, secrets_env())
     app = create_app(settings, state, clock=clock)
@@ -150,7 +213,6 @@ async def open_shop(
             store=SE.uri,
         )
     )
-    warehouses = {s.name: OngoingEmulator(warehouse=s.warehouse) for s in STORES}
     tripwire = Tripwire()
     connections = {
         s.name: Connections(

@@ -126,21 +126,37 @@ async def wait_until_up(
                 await asyncio.sleep(0.05)
 
 
-async def start_emulators(procs: Processes, centra_url: str, wms_urls: dict[str, str]) -> None:
-    """Centra (demo seed) and one Ongoing emulator per store, as processes, once they answer."""
+async def start_emulators(
+    procs: Processes,
+    centra_url: str,
+    wms_urls: dict[str, str],
+    wms: str = "ongoing",
+    tmp: Path | None = None,
+) -> None:
+    """Centra (demo seed) and one warehouse emulator per store (Ongoing, or a files-wms
+    emulator serving SFTP over a folder), as processes, once they answer."""
     port = centra_url.rsplit(":", 1)[1]
     centra = procs.start(
         "centra",
         *("emulate", "centra", "--port", port, "--secret", CENTRA_SECRET, "--seed", "demo"),
     )
-    warehouses = {
-        s.name: procs.start(
-            f"ongoing-{s.name}",
-            *("emulate", "ongoing", "--port", wms_urls[s.name].rsplit(":", 1)[1]),
-            *("--warehouse", s.warehouse, "--password", WMS_PASSWORD),
-        )
-        for s in STORES
-    }
+    warehouses = {}
+    for s in STORES:
+        control_port = wms_urls[s.name].rsplit(":", 1)[1]
+        if wms == "files":
+            assert tmp is not None, "a files-wms emulator needs a folder"
+            warehouses[s.name] = procs.start(
+                f"ongoing-{s.name}",
+                *("emulate", "files-wms", "--port", control_port),
+                *("--sftp-port", str(free_port()), "--root", str(tmp / s.warehouse)),
+                *("--password", WMS_PASSWORD),
+            )
+        else:
+            warehouses[s.name] = procs.start(
+                f"ongoing-{s.name}",
+                *("emulate", "ongoing", "--port", control_port),
+                *("--warehouse", s.warehouse, "--password", WMS_PASSWORD),
+            )
     await wait_until_up(f"{centra_url}/_emulator/seed-summary", centra, procs, "centra")
     for store in STORES:
         await wait_until_up(
@@ -154,8 +170,10 @@ async def start_emulators(procs: Processes, centra_url: str, wms_urls: dict[str,
 class Run:
     """The emulators' control APIs and the engine's process, for one crash run."""
 
-    def __init__(self, procs: Processes, tmp: Path) -> None:
+    def __init__(self, procs: Processes, tmp: Path, wms: str = "ongoing") -> None:
         self.procs = procs
+        self.tmp = tmp
+        self.wms = wms
         self.centra_url = f"http://127.0.0.1:{free_port()}"
         self.wms_urls = {s.name: f"http://127.0.0.1:{free_port()}" for s in STORES}
         self.engine_port = free_port()
@@ -164,15 +182,37 @@ class Run:
         self.engine: subprocess.Popen[bytes] | None = None
 
     async def start_emulators(self) -> None:
-        await start_emulators(self.procs, self.centra_url, self.wms_urls)
+        await start_emulators(self.procs, self.centra_url, self.wms_urls, self.wms, self.tmp)
 
-    def write_config(self) -> None:
+    async def files_wms(self) -> dict[str, dict[str, Any]] | None:
+        """Each store's ``wms`` table for its files-wms emulator (None with Ongoing)."""
+        if self.wms != "files":
+            return None
+        tables = {}
+        for store in STORES:
+            async with client(self.wms_urls[store.name]) as wms:
+                server = await get_json(wms, "/_emulator/files/server")
+            known_hosts = self.tmp / f"{store.warehouse}.known_hosts"
+            known_hosts.write_text(server["knownHosts"])
+            tables[store.name] = {
+                "kind": "files",
+                "host": "127.0.0.1",
+                "port": server["port"],
+                "user": server["user"],
+                "known_hosts": str(known_hosts),
+                "poll_interval": 0.05,
+                "answer_timeout": 5.0,
+            }
+        return tables
+
+    async def write_config(self) -> None:
         document = settings_document(
             f"sqlite+aiosqlite:///{self.database}",
             centra_host=self.centra_url,
             wms_hosts=self.wms_urls,
             schedule={"shipments": 0.3, "confirmations": 0.3, "cancellations": 1.0, "sweep": 2.0},
             engine={"listen_port": self.engine_port},
+            files_wms=await self.files_wms(),
         )
         self.config.write_text(settings_toml(document))
 
@@ -215,13 +255,14 @@ async def ledger(state: StateStore) -> dict[str, str]:
 # Twenty restarts take most of the suite's default limit.
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-async def test_engine_survives_sigkill_at_random_moments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wms", ["ongoing", "files"])
+async def test_engine_survives_sigkill_at_random_moments(tmp_path: Path, wms: str) -> None:
     rng = random.Random(SEED)
-    print(f"crash test: seed {SEED}, {KILLS} kills")
+    print(f"crash test: seed {SEED}, {KILLS} kills, {wms} warehouses")
     with processes(tmp_path) as procs:
-        run = Run(procs, tmp_path)
+        run = Run(procs, tmp_path, wms)
         await run.start_emulators()
-        run.write_config()
+        await run.write_config()
         async with client(run.centra_url) as centra:
             summary = await get_json(centra, "/_emulator/seed-summary")
             declined = summary["capture_declines"]["shipment"]

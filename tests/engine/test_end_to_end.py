@@ -28,7 +28,7 @@ from centrasync.store.base import RecordKind, RecordRef
 from centrasync.sync.shipments import CAPTURE_DECLINED_REASON, ShipmentState
 
 from .helpers import SE, STORES, US, add_shipments, orderable_eans
-from .shop import Shop, open_shop
+from .shop import WMS_KINDS, Shop, open_shop
 
 pytestmark = pytest.mark.slow
 
@@ -238,8 +238,9 @@ def assert_short_pick(shop: Shop, shipment: str) -> None:
     assert sum(in_centra.values()) == sum(line.qty for line in order.lines) - 1
 
 
-async def test_200_shipments_across_two_stores_on_sqlite(tmp_path: Any) -> None:
-    async with open_shop(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}") as shop:
+@pytest.mark.parametrize("wms", WMS_KINDS)
+async def test_200_shipments_across_two_stores_on_sqlite(tmp_path: Any, wms: str) -> None:
+    async with open_shop(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite'}", wms=wms) as shop:
         await play_the_whole_story(shop, extra={SE.name: 70, US.name: 80})
 
 

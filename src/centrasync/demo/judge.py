@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from centrasync.config import Settings, StoreSettings
 from centrasync.emulators.centra import CentraEmulator
+from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.model import Inventory, Order, OrderStatus
 from centrasync.store import LedgerRecord, RecordKind, StateStore
@@ -64,7 +65,7 @@ class Snapshot:
 
     @classmethod
     async def take(
-        cls, state: StateStore, stores: tuple[str, ...], ongoing: OngoingEmulator
+        cls, state: StateStore, stores: tuple[str, ...], ongoing: OngoingEmulator | FilesWmsEmulator
     ) -> Snapshot:
         ledger = {}
         for store in stores:
@@ -161,7 +162,11 @@ class Judge:
     """Compares what the ledger and both emulators show with what the plan intends."""
 
     def __init__(
-        self, plan: Plan, settings: Settings, centra: CentraEmulator, ongoing: OngoingEmulator
+        self,
+        plan: Plan,
+        settings: Settings,
+        centra: CentraEmulator,
+        ongoing: OngoingEmulator | FilesWmsEmulator,
     ) -> None:
         self.plan = plan
         self.settings = settings
@@ -361,12 +366,17 @@ class Judge:
         ]
 
     def _in_order_lines(self) -> list[tuple[float, float, float]]:
-        """(advised, received, reported) per line of the demo's in-order; empty before it exists."""
+        """(advised, received, reported) per line of the demo's in-order; empty before it exists.
+
+        A file warehouse keeps no reported figure (the connector does), so there the
+        ledger's state and Centra's acceptances alone say what was reported.
+        """
         number = self.plan.in_delivery.in_order
+        files = isinstance(self.ongoing, FilesWmsEmulator)
         for purchase_order in self.ongoing.state.purchase_orders.values():
             if purchase_order.number == number:
                 return [
-                    (line.advised, line.received, line.reported or 0.0)
+                    (line.advised, line.received, line.received if files else line.reported or 0.0)
                     for line in purchase_order.lines
                 ]
         return []

@@ -26,6 +26,7 @@ from rich.live import Live
 from centrasync.config import Settings, parse_settings
 from centrasync.console import create_console, hash_password
 from centrasync.emulators.centra import CentraEmulator, WebhookPluginSettings
+from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
 from centrasync.errors import ConfigError
@@ -101,8 +102,10 @@ def _settings(
     database: Path,
     webhook_secrets: dict[str, str],
     operators: dict[str, str] | None = None,
+    files_wms: dict[str, Any] | None = None,
 ) -> Settings:
-    """Both seeded Centra stores, each feeding the one Ongoing warehouse.
+    """Both seeded Centra stores, each feeding the one warehouse: Ongoing, or with
+    ``files_wms`` (a ``wms`` table) the file-exchange warehouse.
 
     Each store receives webhooks from its own plugin, signed with its own secret. Both
     stores share the one goods owner, so the main store alone keeps its article registry
@@ -135,12 +138,16 @@ def _settings(
                 "url": f"{centra_url}/graphql",
                 "token_env": "DEMO_INTEGRATION_API_TOKEN",
             },
-            "wms": {
-                "base_url": wms_url,
-                "user": "centrasync",
-                "password_env": "DEMO_WMS_PASSWORD",
-                "goods_owner_id": 1,
-            },
+            "wms": (
+                dict(files_wms)
+                if files_wms is not None
+                else {
+                    "base_url": wms_url,
+                    "user": "centrasync",
+                    "password_env": "DEMO_WMS_PASSWORD",
+                    "goods_owner_id": 1,
+                }
+            ),
             "capture_policy": policy,
             "sync_stock": main,
             # Picked goods stay in Centra's physical stock until the shipment completes,
@@ -232,12 +239,15 @@ async def run_demo(
     *,
     timeout: float = 120.0,
     dashboard: Dashboard | None = None,
+    wms: str = "ongoing",
 ) -> DemoResult:
     """Run the demo until every shipment and flow is where the plan intends, or ``timeout``.
 
     ``database`` must not exist yet: the demo's verdict only means something on an empty
     state store. With ``dashboard``, the engine and the operator's console go on after the
-    verdict (printed then) until ``dashboard.stop`` is set.
+    verdict (printed then) until ``dashboard.stop`` is set. ``wms="files"`` puts the
+    file-exchange WMS emulator (SFTP, in a folder beside the database) where the Ongoing
+    emulator would be.
     """
     if database.exists():
         raise ConfigError(
@@ -247,7 +257,11 @@ async def run_demo(
     began = time.monotonic()
     centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET, graphql_token=GRAPHQL_TOKEN)
     plan = Plan.of(centra)
-    ongoing = OngoingEmulator(warehouse=WMS_WAREHOUSE, password=WMS_PASSWORD)
+    ongoing: OngoingEmulator | FilesWmsEmulator
+    if wms == "files":
+        ongoing = FilesWmsEmulator(database.parent / "files-wms", password=WMS_PASSWORD)
+    else:
+        ongoing = OngoingEmulator(warehouse=WMS_WAREHOUSE, password=WMS_PASSWORD)
     ongoing.state.auto_operator = AutoOperatorSettings(
         OPERATOR_INTERVAL,
         short_pick_order_numbers=frozenset({plan.short}),
@@ -260,6 +274,20 @@ async def run_demo(
         register_secret(secret)
     async with contextlib.AsyncExitStack() as stack:
         centra_sock, wms_sock, engine_sock = (stack.enter_context(_listen()) for _ in range(3))
+        files_wms = None
+        if isinstance(ongoing, FilesWmsEmulator):
+            await stack.enter_async_context(ongoing.running())
+            known_hosts = database.parent / "files-wms.known_hosts"
+            known_hosts.write_text(ongoing.known_hosts_line(), encoding="utf-8")
+            files_wms = {
+                "kind": "files",
+                "host": "127.0.0.1",
+                "port": ongoing.port,
+                "user": ongoing.user,
+                "password_env": "DEMO_WMS_PASSWORD",
+                "known_hosts": str(known_hosts),
+                "poll_interval": 0.05,
+            }
         settings = _settings(
             plan,
             centra,
@@ -271,6 +299,7 @@ async def run_demo(
             operators=(
                 {DASHBOARD_OPERATOR: hash_password(dashboard.password)} if dashboard else None
             ),
+            files_wms=files_wms,
         )
         if dashboard is not None:
             register_secret(dashboard.password)
@@ -278,7 +307,10 @@ async def run_demo(
         await stack.enter_async_context(_serving(centra.app, centra_sock))
         control = await stack.enter_async_context(httpx.AsyncClient(base_url=_url(wms_sock)))
         story = Story(plan, centra, ongoing, control, console)
-        _print_start(console, plan, _url(centra_sock), _url(wms_sock), _url(engine_sock))
+        wms_line = f"{_url(wms_sock)}/{WMS_WAREHOUSE}/api/v1/"
+        if isinstance(ongoing, FilesWmsEmulator):
+            wms_line = f"sftp://{ongoing.user}@127.0.0.1:{ongoing.port} (files in {ongoing.root})"
+        _print_start(console, plan, _url(centra_sock), wms_line, _url(wms_sock), _url(engine_sock))
         await story.stock_the_shelves()
         state = await open_state(settings.engine.database_url, settings.engine)
         stack.push_async_callback(state.close)
@@ -381,13 +413,15 @@ async def _follow(
             snap = await Snapshot.take(state, plan.stores, judge.ongoing)
 
 
-def _print_start(console: Console, plan: Plan, centra: str, wms: str, engine: str) -> None:
+def _print_start(
+    console: Console, plan: Plan, centra: str, wms: str, control: str, engine: str
+) -> None:
     returns = ", ".join(f"{r.shipment} ({r.store})" for r in plan.returns)
     others = ", ".join(store for store in plan.stores if store != plan.main)
     console.print(
         "[bold]centrasync demo[/]: both emulators and the engine in one process\n"
         f"  Centra emulator  {centra}  stores {', '.join(plan.stores)}; /_emulator/, /docs\n"
-        f"  Ongoing WMS      {wms}/{WMS_WAREHOUSE}/api/v1/  control API /_emulator/\n"
+        f"  WMS              {wms}  control API {control}/_emulator/\n"
         f"  Engine           {engine}  /metrics; Centra webhooks for "
         f"{', '.join(plan.stores)}, each its own plugin and secret\n"
         f"Unhappy paths in the seed: {plan.declined} capture declined, {plan.cancelled} "

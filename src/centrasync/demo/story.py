@@ -14,6 +14,7 @@ import httpx
 from rich.console import Console
 
 from centrasync.emulators.centra import CentraEmulator
+from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.errors import RemoteRefusedError
 from centrasync.store import RecordKind
@@ -32,7 +33,7 @@ class Story:
         self,
         plan: Plan,
         centra: CentraEmulator,
-        ongoing: OngoingEmulator,
+        ongoing: OngoingEmulator | FilesWmsEmulator,
         control: httpx.AsyncClient,
         console: Console,
     ) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from centrasync.centra.integration import RateLimit
-from centrasync.config import Settings, StoreSettings
+from centrasync.config import OngoingSettings, Settings, StoreSettings
 from centrasync.errors import (
     AuthenticationError,
     CentrasyncError,
@@ -141,13 +141,19 @@ async def check_centra(store: StoreSettings, *, timeout: float = _TIMEOUT) -> Ch
 
 
 async def check_wms(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:
-    password = store.wms_password.get_secret_value()
+    """Ongoing: one authenticated read. Files: the SFTP login, every folder, and write
+    permission where the connector writes."""
+    password = store.wms_password.get_secret_value() if store.wms_password else ""
+    settings = store.wms
     try:
         async with wms_client(store, retry=_ONE_TRY, timeout=timeout) as wms:
-            await wms.ping()
+            found = await wms.ping()
     except CentrasyncError as exc:
         return CheckResult(store.name, "wms", Outcome.FAIL, redact(_refusal(store, exc), password))
-    detail = f"{store.wms.api_url} answered for goods owner {store.wms.goods_owner_id}"
+    if isinstance(settings, OngoingSettings):
+        detail = f"{settings.api_url} answered for goods owner {settings.goods_owner_id}"
+    else:
+        detail = f"sftp://{settings.user}@{settings.host}:{settings.port} logged in; {found}"
     return CheckResult(store.name, "wms", Outcome.OK, detail)
 
 

@@ -22,6 +22,8 @@ from centrasync.config import (
     CentraSettings,
     ConsoleSettings,
     EngineSettings,
+    FileFolders,
+    FilesSettings,
     FlowSchedule,
     IntegrationApiSettings,
     OngoingSettings,
@@ -54,6 +56,8 @@ TABLES: tuple[tuple[str, type[BaseModel], frozenset[str]], ...] = (
     ("stores.<name>.centra", CentraSettings, frozenset()),
     ("stores.<name>.integration_api", IntegrationApiSettings, frozenset()),
     ("stores.<name>.wms", OngoingSettings, frozenset()),
+    ('stores.<name>.wms (kind = "files")', FilesSettings, frozenset({"folders"})),
+    ("stores.<name>.wms.folders", FileFolders, frozenset()),
     ("stores.<name>.schedule", FlowSchedule, frozenset()),
     ("console", ConsoleSettings, frozenset({"token", "session_secret"})),
 )
