@@ -491,20 +491,40 @@ def init(
         help="The Integration API token (or CENTRASYNC_INIT_INTEGRATION_API_TOKEN).",
         show_default=False,
     ),
+    wms_kind: str | None = typer.Option(
+        None, help="The warehouse: ongoing (REST API, the default) or files (SFTP)."
+    ),
     ongoing_url: str | None = typer.Option(
         None, help="Ongoing's REST API URL (an emulator or test system); or --ongoing-warehouse."
     ),
     ongoing_warehouse: str | None = typer.Option(
         None, help="The warehouse name in Ongoing's hosted API address."
     ),
-    wms_user: str | None = typer.Option(None, help="The Ongoing API user."),
+    wms_user: str | None = typer.Option(None, help="The Ongoing API user, or the SFTP user."),
     wms_password: str | None = typer.Option(
         None,
         envvar="CENTRASYNC_INIT_WMS_PASSWORD",
-        help="The Ongoing API user's password (or CENTRASYNC_INIT_WMS_PASSWORD).",
+        help="The Ongoing API user's or SFTP user's password (or CENTRASYNC_INIT_WMS_PASSWORD).",
         show_default=False,
     ),
     goods_owner_id: int | None = typer.Option(None, help="The merchant's goods owner id."),
+    sftp_host: str | None = typer.Option(None, help="Files: the SFTP server."),
+    sftp_port: int | None = typer.Option(None, help="Files: the SFTP port (22)."),
+    sftp_key: str | None = typer.Option(
+        None, help="Files: a private key file to log in with, instead of --wms-password."
+    ),
+    known_hosts: str | None = typer.Option(
+        None, help="Files: the known_hosts file for the server's host key (~/.ssh/known_hosts)."
+    ),
+    sftp_root: str | None = typer.Option(
+        None, help="Files: the folder on the server the exchange folders are in (.)."
+    ),
+    trust_host_key: bool = typer.Option(
+        False,
+        "--trust-host-key",
+        help="Files: add the server's host key to known_hosts if it is not there (checked "
+        "with the warehouse first); without it init shows the key and asks.",
+    ),
     flows: str | None = typer.Option(
         None,
         help="Flows to switch on, comma-separated: shipments, articles, in_deliveries, "
@@ -544,6 +564,13 @@ def init(
         webhook_secret=webhook_secret,
         integration_api_url=integration_api_url,
         integration_api_token=integration_api_token,
+        wms_kind=wms_kind,
+        sftp_host=sftp_host,
+        sftp_port=sftp_port,
+        sftp_key=sftp_key,
+        known_hosts=known_hosts,
+        sftp_root=sftp_root,
+        trust_host_key=trust_host_key,
         ongoing_url=ongoing_url,
         ongoing_warehouse=ongoing_warehouse,
         wms_user=wms_user,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import stat
+import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from centrasync.config import load_settings
 from centrasync.emulators.centra.graphql.schema import permissions
 from centrasync.errors import ConfigError
 from centrasync.ops.init import split_plugin_url
+from processes import free_port, start, stop
 
 from .conftest import CENTRA_SECRET, WMS_PASSWORD
 from .test_check_integration_api import token
@@ -147,6 +150,7 @@ def test_questions_are_asked_again_until_the_system_accepts_them(
         CENTRA_SECRET,
         "",
         "",  # no Integration API
+        "",  # warehouse: the offered ongoing
         f"{ongoing_url}/demo/api/v1/",
         "centrasync",
         WMS_PASSWORD,
@@ -242,3 +246,78 @@ def test_a_rejected_integration_api_token_writes_nothing(
     assert result.exit_code == 1
     assert "token invalid or expired" in result.stderr
     assert not config.exists()
+
+
+@pytest.fixture
+def files_wms(tmp_path: Path) -> Iterator[int]:
+    """The files-wms emulator as a user starts it; its SFTP port."""
+    sftp_port = free_port()
+    emulator = start(
+        [
+            "emulate",
+            "files-wms",
+            "--port",
+            str(free_port()),
+            "--sftp-port",
+            str(sftp_port),
+            "--root",
+            str(tmp_path / "sftp"),
+            "--password",
+            "sftp-pw",
+        ],
+        tmp_path / "files.log",
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "SFTP:" not in (tmp_path / "files.log").read_text():
+            assert emulator.poll() is None, (tmp_path / "files.log").read_text()
+            assert time.monotonic() < deadline, "the files-wms emulator did not start"
+            time.sleep(0.05)
+        yield sftp_port
+    finally:
+        stop([emulator])
+
+
+def files_args(centra_url: str, sftp_port: int, known_hosts: Path) -> list[str]:
+    args = scripted(centra_url, "unused")
+    cut = args.index("--ongoing-url")
+    return [
+        *args[:cut],
+        "--wms-kind",
+        "files",
+        "--sftp-host",
+        "127.0.0.1",
+        "--sftp-port",
+        str(sftp_port),
+        "--wms-user",
+        "centrasync",
+        "--wms-password",
+        "sftp-pw",
+        "--known-hosts",
+        str(known_hosts),
+        "--capture-policy",
+        "on_import",
+    ]
+
+
+def test_a_files_warehouse_asks_before_trusting_its_host_key(
+    tmp_path: Path, centra_url: str, files_wms: int
+) -> None:
+    config, known_hosts = tmp_path / "centrasync.toml", tmp_path / "known_hosts"
+
+    refused = init(config, *files_args(centra_url, files_wms, known_hosts))
+
+    assert refused.exit_code == 1
+    assert "SHA256:" in refused.stderr and "--trust-host-key" in refused.stderr
+    assert not config.exists() and not known_hosts.exists()
+
+    trusted = init(config, *files_args(centra_url, files_wms, known_hosts), "--trust-host-key")
+
+    assert trusted.exit_code == 0, trusted.output
+    assert f"[127.0.0.1]:{files_wms} " in known_hosts.read_text()
+    wms = tomllib.loads(config.read_text())["stores"]["se"]["wms"]
+    assert wms["kind"] == "files" and wms["port"] == files_wms
+    assert "sftp-pw" not in config.read_text()
+    checked = runner.invoke(app, ["check", "--config", str(config)], env={"COLUMNS": "250"})
+    assert checked.exit_code == 0, checked.output
+    assert "logged in" in checked.stdout

@@ -24,6 +24,7 @@ from centrasync.config import (
     CapturePolicy,
     CentraSettings,
     EngineSettings,
+    FilesSettings,
     FlowSchedule,
     IntegrationApiSettings,
     OngoingSettings,
@@ -39,6 +40,7 @@ from .check import CheckResult, check_centra, check_integration_api, check_wms
 __all__ = [
     "FLOWS",
     "CentraAnswers",
+    "FilesAnswers",
     "IntegrationApiAnswers",
     "OngoingAnswers",
     "StoreAnswers",
@@ -86,10 +88,23 @@ class OngoingAnswers:
 
 
 @dataclass(frozen=True)
+class FilesAnswers:
+    """A warehouse reached by files over SFTP; ``password`` None: key login."""
+
+    host: str
+    user: str
+    password: str | None = field(default=None, repr=False)
+    port: int = 22
+    private_key: str | None = None
+    known_hosts: str = "~/.ssh/known_hosts"
+    root: str = "."
+
+
+@dataclass(frozen=True)
 class StoreAnswers:
     name: str
     centra: CentraAnswers
-    wms: OngoingAnswers
+    wms: OngoingAnswers | FilesAnswers
     flows: frozenset[str] = frozenset(FLOWS)
     capture_policy: CapturePolicy = CapturePolicy.NEVER
     article_number: ArticleNumberStrategy = ArticleNumberStrategy.SKU_VARIANT_SIZE
@@ -115,8 +130,9 @@ def split_plugin_url(url: str) -> tuple[str, str | None]:
 def _secret_envs(answers: StoreAnswers) -> dict[str, str]:
     env = {
         secret_env_name(answers.name, "CENTRA_SECRET"): answers.centra.secret,
-        secret_env_name(answers.name, "WMS_PASSWORD"): answers.wms.password,
     }
+    if answers.wms.password is not None:
+        env[secret_env_name(answers.name, "WMS_PASSWORD")] = answers.wms.password
     if answers.centra.webhook_secret:
         env[secret_env_name(answers.name, "WEBHOOK_SECRET")] = answers.centra.webhook_secret
     if answers.integration_api is not None:
@@ -124,12 +140,27 @@ def _secret_envs(answers: StoreAnswers) -> dict[str, str]:
     return env
 
 
+def _wms_table(wms: OngoingAnswers | FilesAnswers) -> dict[str, Any]:
+    if isinstance(wms, FilesAnswers):
+        table: dict[str, Any] = {"kind": "files", "host": wms.host}
+        if wms.port != 22:
+            table["port"] = wms.port
+        table["user"] = wms.user
+        if wms.private_key:
+            table["private_key"] = wms.private_key
+        table["known_hosts"] = wms.known_hosts
+        table["root"] = wms.root
+        return table
+    table = {"user": wms.user, "goods_owner_id": wms.goods_owner_id}
+    if wms.base_url:
+        table["base_url"] = wms.base_url
+    if wms.warehouse:
+        table["warehouse"] = wms.warehouse
+    return table
+
+
 def _store_table(answers: StoreAnswers) -> dict[str, Any]:
-    wms: dict[str, Any] = {"user": answers.wms.user, "goods_owner_id": answers.wms.goods_owner_id}
-    if answers.wms.base_url:
-        wms["base_url"] = answers.wms.base_url
-    if answers.wms.warehouse:
-        wms["warehouse"] = answers.wms.warehouse
+    wms = _wms_table(answers.wms)
     table: dict[str, Any] = {
         "capture_policy": answers.capture_policy.value,
         "article_number": answers.article_number.value,
@@ -247,7 +278,8 @@ def write_store(config: Path, answers: StoreAnswers) -> Path:
             "integration_api",
             _filled(values["integration_api"].items(), IntegrationApiSettings),
         )
-    store.add("wms", _filled(values["wms"].items(), OngoingSettings))
+    wms_model = FilesSettings if isinstance(answers.wms, FilesAnswers) else OngoingSettings
+    store.add("wms", _filled(values["wms"].items(), wms_model))
     stores = document["stores"]
     assert isinstance(stores, Table)
     stores.add(answers.name, store)

@@ -22,11 +22,13 @@ from rich.markup import escape
 
 from centrasync.config import ArticleNumberStrategy, CapturePolicy
 from centrasync.errors import CentrasyncError, ConfigError
+from centrasync.wms.files.sftp import host_key, is_known_host
 
 from .check import CheckResult, Outcome
 from .init import (
     FLOWS,
     CentraAnswers,
+    FilesAnswers,
     IntegrationApiAnswers,
     OngoingAnswers,
     StoreAnswers,
@@ -70,6 +72,13 @@ class Answers:
     integration_api_token: str | None = None
     ongoing_url: str | None = None
     ongoing_warehouse: str | None = None
+    wms_kind: str | None = None
+    sftp_host: str | None = None
+    sftp_port: int | None = None
+    sftp_key: str | None = None
+    known_hosts: str | None = None
+    sftp_root: str | None = None
+    trust_host_key: bool = False
     wms_user: str | None = None
     wms_password: str | None = None
     goods_owner_id: int | None = None
@@ -141,12 +150,16 @@ def ask_store(
 
     graphql = _accepted(console, ask, lambda: _integration_api(ask, given), graphql_ok)
 
-    async def wms_ok(wms: OngoingAnswers) -> CheckResult | None:
+    async def wms_ok(wms: OngoingAnswers | FilesAnswers) -> CheckResult | None:
         answers = StoreAnswers(name=name, centra=centra, wms=wms)
         store_settings(answers)
-        return await probe_wms(answers) if probe else None
+        if not probe:
+            return None
+        if isinstance(wms, FilesAnswers):
+            await _known_host(console, ask, given, wms)
+        return await probe_wms(answers)
 
-    wms = _accepted(console, ask, lambda: _ongoing(ask, given), wms_ok)
+    wms = _accepted(console, ask, lambda: _warehouse(ask, given), wms_ok)
 
     def choices() -> StoreAnswers:
         flows = ask("Flows to switch on", given.flows, "--flows", default=",".join(FLOWS))
@@ -261,6 +274,81 @@ def _integration_api(ask: _Asker, given: Answers) -> IntegrationApiAnswers | Non
         "Integration API token", given.integration_api_token, "--integration-api-token", secret=True
     )
     return IntegrationApiAnswers(url=url, token=token or "")
+
+
+def _warehouse(ask: _Asker, given: Answers) -> OngoingAnswers | FilesAnswers:
+    kind = ask(
+        "Warehouse: ongoing or files (SFTP)", given.wms_kind, "--wms-kind", default="ongoing"
+    )
+    if kind == "files":
+        return _files(ask, given)
+    if kind != "ongoing":
+        raise ConfigError(f"--wms-kind: {kind!r} is not one of ongoing, files")
+    return _ongoing(ask, given)
+
+
+def _files(ask: _Asker, given: Answers) -> FilesAnswers:
+    host = ask("SFTP host", given.sftp_host, "--sftp-host") or ""
+    port = ask(
+        "SFTP port",
+        None if given.sftp_port is None else str(given.sftp_port),
+        "--sftp-port",
+        default="22",
+    )
+    user = ask("SFTP user", given.wms_user, "--wms-user") or ""
+    key = ask("Private key file for the login", given.sftp_key, "--sftp-key", optional=True)
+    password = None
+    if key is None:
+        password = ask("SFTP password", given.wms_password, "--wms-password", secret=True)
+    known_hosts = ask(
+        "known_hosts file holding the server's host key",
+        given.known_hosts,
+        "--known-hosts",
+        default="~/.ssh/known_hosts",
+    )
+    root = ask(
+        "Folder on the server the exchange folders are in",
+        given.sftp_root,
+        "--sftp-root",
+        default=".",
+    )
+    try:
+        port_number = int(port or "")
+    except ValueError:
+        raise ConfigError(f"--sftp-port: expected a number, got {port!r}") from None
+    return FilesAnswers(
+        host=host,
+        user=user,
+        password=password,
+        port=port_number,
+        private_key=key,
+        known_hosts=known_hosts or "~/.ssh/known_hosts",
+        root=root or ".",
+    )
+
+
+async def _known_host(console: Console, ask: _Asker, given: Answers, wms: FilesAnswers) -> None:
+    """An unknown server's host key, shown and added to known_hosts once a person (or
+    ``--trust-host-key``) says so: what ssh asks on a first login."""
+    path = Path(wms.known_hosts).expanduser()
+    if is_known_host(path, wms.host, wms.port):
+        return
+    key = await host_key(wms.host, wms.port)
+    where = f"{wms.host}:{wms.port}"
+    if not given.trust_host_key:
+        if ask.prompt is None:
+            raise InitAborted(
+                f"the host key of {where} ({key.fingerprint}) is not in {wms.known_hosts}: "
+                "check it with the warehouse, then pass --trust-host-key to add it"
+            )
+        console.print(f"The SFTP server {where} presents host key {key.fingerprint}.")
+        answer = ask.prompt(f"Trust it and add it to {wms.known_hosts}? (yes/no)", "no", False)
+        if answer.strip().lower() not in ("y", "yes"):
+            raise ConfigError(f"the host key of {where} was not trusted")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as known:
+        known.write(key.line)
+    console.print(f"Added the host key of {where} to {wms.known_hosts}.")
 
 
 def _ongoing(ask: _Asker, given: Answers) -> OngoingAnswers:

@@ -34,11 +34,59 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import asyncssh
 
-__all__ = ["TEMP_SUFFIXES", "RemoteFile", "SftpLogin", "SftpSession"]
+__all__ = [
+    "TEMP_SUFFIXES",
+    "HostKey",
+    "RemoteFile",
+    "SftpLogin",
+    "SftpSession",
+    "host_key",
+    "is_known_host",
+]
 
 SYSTEM = "sftp"
 TEMP_SUFFIXES = (".tmp", ".part", ".filepart")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A server's host key as a known_hosts line, and its fingerprint to show a person."""
+
+    line: str
+    fingerprint: str
+
+
+def _host_pattern(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+async def host_key(host: str, port: int, *, timeout: float = 10.0) -> HostKey:
+    """Ask the server for its host key, trusting nothing: for a person to confirm."""
+    where = f"{host}:{port}"
+    try:
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port), timeout)
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise NetworkError(
+            f"SFTP server {where} unreachable: {type(exc).__name__}", system=SYSTEM
+        ) from None
+    if key is None:
+        raise NetworkError(f"SFTP server {where} offered no host key", system=SYSTEM)
+    public = key.export_public_key("openssh").decode().split()
+    line = f"{_host_pattern(host, port)} {public[0]} {public[1]}\n"
+    return HostKey(line=line, fingerprint=key.get_fingerprint("sha256"))
+
+
+def is_known_host(known_hosts: Path, host: str, port: int) -> bool:
+    """Whether ``known_hosts`` holds a key for the server (any key: the login checks it)."""
+    if not known_hosts.is_file():
+        return False
+    pattern = _host_pattern(host, port)
+    for line in known_hosts.read_text(encoding="utf-8").splitlines():
+        hosts = line.split(" ", 1)[0].split(",")
+        if pattern in hosts:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
