@@ -141,6 +141,26 @@ def validate_record(model: type[M], data: Any, *, zone: ZoneInfo, record: str, e
         ) from exc
 
 
+async def send_once(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    secret: str,
+    endpoint: str,
+    system: str = SYSTEM,
+) -> httpx.Response:
+    """Send through the resilient transport; what it could not complete is a NetworkError
+    whose message never carries ``secret``."""
+    try:
+        return await http.send(request)
+    except httpx.HTTPError as exc:
+        raise NetworkError(
+            f"no complete answer: {redact(str(exc), secret) or type(exc).__name__}",
+            system=system,
+            endpoint=endpoint,
+        ) from exc
+
+
 class OrderApiRequestor:
     """Sends one call through an injected ``httpx.AsyncClient`` and checks the envelope."""
 
@@ -178,14 +198,7 @@ class OrderApiRequestor:
         reads = 0
         while True:
             reads += 1
-            try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
-                raise NetworkError(
-                    f"no complete answer: {redact(str(exc), self._secret) or type(exc).__name__}",
-                    system=SYSTEM,
-                    endpoint=endpoint,
-                ) from exc
+            response = await send_once(self._http, request, secret=self._secret, endpoint=endpoint)
             try:
                 return check_envelope(endpoint, response, secret=self._secret)
             except MalformedResponseError:

@@ -40,6 +40,7 @@ from centrasync.http import Priority, parse_retry_after
 from centrasync.http.quota import ANSWERED_AT, COST, QuotaBudget
 from centrasync.http.transports import IDEMPOTENT, PRIORITY, ResilientTransport
 
+from ..requestor import send_once
 from .operations import Operation
 
 __all__ = [
@@ -241,14 +242,9 @@ class IntegrationApiRequestor:
         reads = 0
         while True:
             reads += 1
-            try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
-                raise NetworkError(
-                    f"no complete answer: {redact(str(exc), self._token) or type(exc).__name__}",
-                    system=SYSTEM,
-                    endpoint=endpoint,
-                ) from exc
+            response = await send_once(
+                self._http, request, secret=self._token, endpoint=endpoint, system=SYSTEM
+            )
             try:
                 data, extensions, errors = check_answer(
                     endpoint, response, token=self._token, now=self._now
