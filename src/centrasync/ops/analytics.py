@@ -1,0 +1,62 @@
+"""``centrasync analytics sync``: one load of a store's analytics, with a Rich display.
+
+The store's Integration API client is built as the runtime builds it (same quota budget
+per endpoint); relative DuckDB paths and dlt's working folder live beside the
+configuration file, so every command run from anywhere finds the same store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from centrasync.analytics.source import RESOURCES, SyncResult, sync_store
+from centrasync.config import Settings
+from centrasync.errors import ConfigError
+from centrasync.http.quota import QuotaBudget
+from centrasync.runtime import integration_client
+
+__all__ = ["print_result", "run_analytics_sync"]
+
+
+async def run_analytics_sync(
+    settings: Settings, store: str, *, base: Path, full: bool, console: Console
+) -> SyncResult:
+    """Load ``store`` once, a progress line per resource (rows read so far)."""
+    configured = settings.store(store)
+    if configured.analytics is None or not configured.analytics.enabled:
+        raise ConfigError(f"store {store!r} has no enabled [stores.{store}.analytics] table")
+    client = integration_client(configured, budget=QuotaBudget())
+    if client is None:
+        raise ConfigError(f"store {store!r} has no Integration API token")
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    async with client:
+        with Progress(*columns, console=console) as bar:
+            tasks = {name: bar.add_task(f"{name}: 0 rows", total=None) for name in RESOURCES}
+            seen = dict.fromkeys(RESOURCES, 0)
+
+            def show(resource: str, rows: int) -> None:
+                seen[resource] += rows
+                bar.update(tasks[resource], description=f"{resource}: {seen[resource]:,} rows")
+
+            result = await sync_store(
+                store, client, configured.analytics, base=base, full=full, progress=show
+            )
+            for task in tasks.values():
+                bar.update(task, total=1, completed=1)
+    return result
+
+
+def print_result(console: Console, result: SyncResult) -> None:
+    """Rows read per resource this run, and rows now in each table."""
+    table = Table(title=f"analytics for store {result.store}")
+    table.add_column("table")
+    table.add_column("rows read now", justify="right")
+    table.add_column("rows in table", justify="right")
+    for name in sorted(result.tables):
+        read = result.read.get(name)
+        table.add_row(name, "" if read is None else f"{read:,}", f"{result.tables[name]:,}")
+    console.print(table)
