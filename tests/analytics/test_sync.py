@@ -131,6 +131,13 @@ async def test_an_edited_order_is_updated_not_duplicated(
     assert status == (live.status,) and live.status in {"CANCELLED", "ARCHIVED"}
 
 
+async def test_dlt_sends_no_telemetry(centra: CentraHarness, tmp_path: Path) -> None:
+    from dlt.common.runtime import anon_tracker
+
+    await sync_store("se", centra.client, SETTINGS, base=tmp_path)
+    assert anon_tracker._ANON_TRACKER_ENDPOINT is None
+
+
 async def test_full_reads_everything_again(centra: CentraHarness, tmp_path: Path) -> None:
     first = await sync_store("se", centra.client, SETTINGS, base=tmp_path)
     again = await sync_store("se", centra.client, SETTINGS, base=tmp_path, full=True)

@@ -18,6 +18,7 @@ these are read whole and merged.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -233,6 +234,9 @@ async def sync_store(
         result.read[resource] = result.read.get(resource, 0) + rows
         progress(resource, rows)
 
+    # dlt sends anonymous usage telemetry to dltHub unless told not to: a self-hosted
+    # engine makes no call its operator did not configure. Read when dlt first starts.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     bridge = _Bridge(asyncio.get_running_loop())
     pipeline = dlt.pipeline(
         pipeline_name=f"centrasync_{dataset_name(store)}",
