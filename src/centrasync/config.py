@@ -195,7 +195,8 @@ class AnalyticsSettings(_Strict):
     enabled: bool = Field(True, description="Load this store's data when analytics runs.")
     destination: str = Field(
         "centrasync-analytics.duckdb",
-        description="Where the tables go: a DuckDB file path, or a postgresql:// URL.",
+        description="Where the tables go: a DuckDB file path, or a postgresql:// URL without "
+        "its password (dlt reads it from DESTINATION__POSTGRES__CREDENTIALS__PASSWORD).",
         examples=["analytics.duckdb", "postgresql://analytics@127.0.0.1:5432/analytics"],
     )
     overlap: float = Field(
@@ -224,6 +225,11 @@ class AnalyticsSettings(_Strict):
     def _known_destination(cls, value: str) -> str:
         if "://" in value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a DuckDB file path or a postgresql:// URL")
+        if "://" in value and ":" in value.split("://", 1)[1].split("@", 1)[0]:
+            raise ValueError(
+                "a password does not belong in the file: set "
+                "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD in the environment"
+            )
         return value
 
     @field_validator("columns")

@@ -56,6 +56,7 @@ def test_excluded_fields_go_and_named_columns_take_their_field(
     ("values", "message"),
     [
         ({"destination": "mysql://x/y"}, "DuckDB file path or a postgresql"),
+        ({"destination": "postgresql://u:pw@db/a"}, "password does not belong in the file"),
         ({"columns": {"Gift": "other_comment"}}, "snake_case"),
         ({"columns": {"a": "other_comment", "b": "other_comment"}}, "same field"),
         ({"exclude": ["Bad Name"]}, "not a loaded field"),

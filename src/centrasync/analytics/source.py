@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from dlt.common.pipeline import LoadInfo
@@ -196,9 +197,18 @@ def centra_source(
     return source()
 
 
+PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"
+
+
 def _destination(settings: AnalyticsSettings, base: Path) -> Any:
+    """DuckDB at a path (relative to ``base``), or PostgreSQL with its password from the
+    environment (the file never holds it; dlt insists on one, even for trust auth)."""
     if settings.destination.startswith(("postgresql://", "postgres://")):
-        return dlt.destinations.postgres(settings.destination)
+        url = urlsplit(settings.destination)
+        password = quote(os.environ.get(PASSWORD_ENV, ""), safe="")
+        netloc = f"{url.username or ''}:{password}@{url.hostname}"
+        netloc += f":{url.port}" if url.port else ""
+        return dlt.destinations.postgres(urlunsplit(url._replace(netloc=netloc)))
     path = Path(settings.destination)
     return dlt.destinations.duckdb(str(path if path.is_absolute() else base / path))
 
