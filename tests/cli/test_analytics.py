@@ -60,6 +60,26 @@ def test_sync_then_report(tmp_path: Path, centra_url: str, ongoing_url: str) -> 
     assert html.count('class="empty"') == 1
 
 
+def test_events_drains_the_queue(tmp_path: Path, centra_url: str, ongoing_url: str) -> None:
+    made = httpx.post(
+        f"{centra_url}/_emulator/tokens",
+        json={"permissions": sorted(permissions()), "integration_name": "analytics-test"},
+    )
+    made.raise_for_status()
+    bearer = made.json()["token"]
+    first = run(tmp_path, centra_url, ongoing_url, bearer, "events", "se")
+    assert first.exit_code == 0, first.output
+    # 1001 is the demo seed's first order.
+    httpx.patch(
+        f"{centra_url}/_emulator/orders/1001", json={"other_comment": "x"}
+    ).raise_for_status()
+    again = run(tmp_path, centra_url, ongoing_url, bearer, "events", "se")
+    assert again.exit_code == 0, again.output
+    assert "rows re-read: orders 1" in again.stdout
+    read, confirmed = (int(part.split()[-1]) for part in again.stdout.split(";")[0].split(","))
+    assert read == confirmed > 0
+
+
 def test_a_refused_token_stops_with_a_clear_error(
     tmp_path: Path, centra_url: str, ongoing_url: str
 ) -> None:

@@ -12,14 +12,15 @@ sorted ascending, and merges them on their key, so an edited order is updated, n
 doubled. The cursor lives in dlt's state and is committed with the load, so a run killed
 during a back-fill starts again from the last completed load. Returns have no
 ``updatedAt`` (a return changes status), in-deliveries neither, and stock is a level:
-these are read whole and merged.
+these are read whole and merged. With :class:`Targets` (what the events queue names) only
+those objects are read, by number or id, and no cursor moves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ from .rows import (
     warehouse_row,
 )
 
-__all__ = ["RESOURCES", "SyncResult", "centra_source", "dataset_name", "sync_store"]
+__all__ = ["RESOURCES", "SyncResult", "Targets", "centra_source", "dataset_name", "sync_store"]
 
 T = TypeVar("T")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -91,14 +92,58 @@ def dataset_name(store: str) -> str:
     return f"centra_{store}".lower().replace("-", "_")
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Only these objects, by resource (orders by number, the others by id): what the
+    events queue names. A targeted load moves no cursor, so a change the incremental read
+    has not loaded yet is still read next time."""
+
+    by_resource: Mapping[str, frozenset[int]]
+
+    def of(self, resource: str) -> list[int]:
+        return sorted(self.by_resource.get(resource, ()))
+
+
+_ORDERS: dict[str, Any] = {
+    "primary_key": "order_number",
+    "write_disposition": "merge",
+    "nested_hints": {"lines": {"columns": _texts("sku", "product_name", "product_variant_name")}},
+}
+_SHIPMENTS: dict[str, Any] = {
+    "primary_key": "shipment_id",
+    "write_disposition": "merge",
+    "columns": {
+        **_times("shipped_at", "paid_at", "captured_at"),
+        **_texts(
+            "carrier", "tracking_number", "shipping_country", "shipping_zip_code", "shipping_city"
+        ),
+    },
+}
+_RETURNS: dict[str, Any] = {
+    "primary_key": "return_id",
+    "write_disposition": "merge",
+    "nested_hints": {"lines": {"columns": _texts("sku")}},
+}
+_DELIVERIES: dict[str, Any] = {
+    "primary_key": "delivery_id",
+    "write_disposition": "merge",
+    "columns": {
+        **_times("eta", "accepted_at"),
+        "warehouse_id": {"name": "warehouse_id", "data_type": "bigint"},
+    },
+}
+
+
 def centra_source(
     store: str,
     client: IntegrationApiClient,
     settings: AnalyticsSettings,
     bridge: _Bridge,
     progress: Callable[[str, int], None] = lambda resource, rows: None,
+    targets: Targets | None = None,
 ) -> DltSource:
-    """The store's resources, each mapped by ``settings`` and counted into ``progress``."""
+    """The store's resources, each mapped by ``settings`` and counted into ``progress``;
+    with ``targets``, only the resources and objects named there."""
 
     def mapped(resource: str, rows: Sequence[Row]) -> list[Row]:
         progress(resource, len(rows))
@@ -106,93 +151,76 @@ def centra_source(
 
     lag = settings.overlap
 
+    def read_orders(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
+        for page in bridge.pages(client.all_order_history(where, sort=[sort], limit=PAGE)):
+            yield mapped("orders", [order_row(store, order) for order in page])
+
+    def read_shipments(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
+        for page in bridge.pages(client.all_shipments(where, sort=[sort], limit=PAGE)):
+            yield mapped("shipments", [shipment_row(store, s) for s in page])
+
+    def read_returns(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
+        for page in bridge.pages(client.all_returns(where, sort=["id_ASC"], limit=PAGE)):
+            yield mapped("returns", [return_row(store, ret) for ret in page])
+
+    def read_deliveries(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
+        for connection in bridge.pages(
+            client.purchase_order_delivery_pages(where, sort=["id_ASC"], first=PAGE)
+        ):
+            yield mapped("in_deliveries", [delivery_row(store, d) for d in connection.nodes])
+
+    def incremental() -> dlt.sources.incremental[datetime]:
+        return dlt.sources.incremental("updated_at", initial_value=EPOCH, lag=lag)
+
+    def all_orders(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
+        yield from read_orders({"updatedAt": {"from": updated_at.start_value}}, "updatedAt_ASC")
+
+    def all_shipments(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
+        where = {"updatedAt": {"from": updated_at.start_value}}
+        yield from read_shipments(where, "updatedAt_ASC")
+
+    def stock() -> Iterator[list[Row]]:
+        for page in bridge.pages(client.all_product_sizes_stock(limit=PAGE)):
+            yield mapped("stock", stock_rows(store, page))
+
+    def warehouses() -> Iterator[list[Row]]:
+        found = bridge.call(client.warehouses(limit=PAGE))
+        yield mapped("warehouses", [warehouse_row(store, w) for w in found])
+
     @dlt.source(name="centra", max_table_nesting=1)
     def source() -> Any:
-        @dlt.resource(
-            name="orders",
-            primary_key="order_number",
-            write_disposition="merge",
-            nested_hints={
-                "lines": {"columns": _texts("sku", "product_name", "product_variant_name")}
-            },
-        )
-        def orders(
-            updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-                "updated_at", initial_value=EPOCH, lag=lag
-            ),
-        ) -> Iterator[list[Row]]:
-            where = {"updatedAt": {"from": updated_at.start_value}}
-            for page in bridge.pages(
-                client.all_order_history(where, sort=["updatedAt_ASC"], limit=PAGE)
-            ):
-                yield mapped("orders", [order_row(store, order) for order in page])
-
-        @dlt.resource(
-            name="shipments",
-            primary_key="shipment_id",
-            write_disposition="merge",
-            columns={
-                **_times("shipped_at", "paid_at", "captured_at"),
-                **_texts(
-                    "carrier",
-                    "tracking_number",
-                    "shipping_country",
-                    "shipping_zip_code",
-                    "shipping_city",
+        if targets is None:
+            return (
+                dlt.resource(all_orders, name="orders", **_ORDERS),
+                dlt.resource(all_shipments, name="shipments", **_SHIPMENTS),
+                dlt.resource(read_returns(None), name="returns", **_RETURNS),
+                dlt.resource(
+                    stock,
+                    name="stock",
+                    primary_key=("product_size_id", "warehouse_id"),
+                    write_disposition="merge",
                 ),
-            },
-        )
-        def shipments(
-            updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-                "updated_at", initial_value=EPOCH, lag=lag
-            ),
-        ) -> Iterator[list[Row]]:
-            where = {"updatedAt": {"from": updated_at.start_value}}
-            for page in bridge.pages(
-                client.all_shipments(where, sort=["updatedAt_ASC"], limit=PAGE)
-            ):
-                yield mapped("shipments", [shipment_row(store, s) for s in page])
-
-        @dlt.resource(
-            name="returns",
-            primary_key="return_id",
-            write_disposition="merge",
-            nested_hints={"lines": {"columns": _texts("sku")}},
-        )
-        def returns() -> Iterator[list[Row]]:
-            for page in bridge.pages(client.all_returns(sort=["id_ASC"], limit=PAGE)):
-                yield mapped("returns", [return_row(store, ret) for ret in page])
-
-        @dlt.resource(
-            name="stock",
-            primary_key=("product_size_id", "warehouse_id"),
-            write_disposition="merge",
-        )
-        def stock() -> Iterator[list[Row]]:
-            for page in bridge.pages(client.all_product_sizes_stock(limit=PAGE)):
-                yield mapped("stock", stock_rows(store, page))
-
-        @dlt.resource(
-            name="in_deliveries",
-            primary_key="delivery_id",
-            write_disposition="merge",
-            columns={
-                **_times("eta", "accepted_at"),
-                "warehouse_id": {"name": "warehouse_id", "data_type": "bigint"},
-            },
-        )
-        def in_deliveries() -> Iterator[list[Row]]:
-            for connection in bridge.pages(
-                client.purchase_order_delivery_pages(sort=["id_ASC"], first=PAGE)
-            ):
-                yield mapped("in_deliveries", [delivery_row(store, d) for d in connection.nodes])
-
-        @dlt.resource(name="warehouses", primary_key="warehouse_id", write_disposition="merge")
-        def warehouses() -> Iterator[list[Row]]:
-            found = bridge.call(client.warehouses(limit=PAGE))
-            yield mapped("warehouses", [warehouse_row(store, w) for w in found])
-
-        return orders, shipments, returns, stock, in_deliveries, warehouses
+                dlt.resource(read_deliveries(None), name="in_deliveries", **_DELIVERIES),
+                dlt.resource(
+                    warehouses,
+                    name="warehouses",
+                    primary_key="warehouse_id",
+                    write_disposition="merge",
+                ),
+            )
+        chosen: list[Any] = []
+        if numbers := targets.of("orders"):
+            where = {"number": numbers}
+            chosen.append(dlt.resource(read_orders(where, "id_ASC"), name="orders", **_ORDERS))
+        if ids := targets.of("shipments"):
+            reads = read_shipments({"id": ids}, "id_ASC")
+            chosen.append(dlt.resource(reads, name="shipments", **_SHIPMENTS))
+        if ids := targets.of("returns"):
+            chosen.append(dlt.resource(read_returns({"id": ids}), name="returns", **_RETURNS))
+        if ids := targets.of("in_deliveries"):
+            reads = read_deliveries({"id": ids})
+            chosen.append(dlt.resource(reads, name="in_deliveries", **_DELIVERIES))
+        return chosen
 
     return source()
 
@@ -231,6 +259,7 @@ async def sync_store(
     base: Path,
     full: bool = False,
     progress: Callable[[str, int], None] = lambda resource, rows: None,
+    targets: Targets | None = None,
 ) -> SyncResult:
     """Load the store's resources once; ``full`` drops the cursors and reads everything.
 
@@ -256,7 +285,7 @@ async def sync_store(
     )
 
     def run() -> LoadInfo:
-        source = centra_source(store, client, settings, bridge, count)
+        source = centra_source(store, client, settings, bridge, count, targets)
         if full:
             return pipeline.run(source, refresh="drop_sources")
         return pipeline.run(source)

@@ -13,25 +13,42 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from centrasync.analytics.events import EventsPass, events_pass, listen
 from centrasync.analytics.source import RESOURCES, SyncResult, sync_store
-from centrasync.config import Settings
+from centrasync.config import AnalyticsSettings, Settings
 from centrasync.errors import ConfigError
 from centrasync.http.quota import QuotaBudget
 from centrasync.runtime import integration_client
 
-__all__ = ["print_result", "run_analytics_sync"]
+__all__ = ["print_result", "run_analytics_events", "run_analytics_sync"]
+
+
+def _analytics_of(settings: Settings, store: str) -> AnalyticsSettings:
+    analytics = settings.store(store).analytics
+    if analytics is None or not analytics.enabled:
+        raise ConfigError(f"store {store!r} has no enabled [stores.{store}.analytics] table")
+    if settings.store(store).integration_api_token is None:
+        raise ConfigError(f"store {store!r} has no Integration API token")
+    return analytics
+
+
+async def run_analytics_events(settings: Settings, store: str, *, base: Path) -> EventsPass:
+    """Listen (idempotent), then drain the store's events queue once."""
+    analytics = _analytics_of(settings, store)
+    client = integration_client(settings.store(store), budget=QuotaBudget())
+    assert client is not None  # _analytics_of saw the token
+    async with client:
+        await listen(client)
+        return await events_pass(store, client, analytics, base=base)
 
 
 async def run_analytics_sync(
     settings: Settings, store: str, *, base: Path, full: bool, console: Console
 ) -> SyncResult:
     """Load ``store`` once, a progress line per resource (rows read so far)."""
-    configured = settings.store(store)
-    if configured.analytics is None or not configured.analytics.enabled:
-        raise ConfigError(f"store {store!r} has no enabled [stores.{store}.analytics] table")
-    client = integration_client(configured, budget=QuotaBudget())
-    if client is None:
-        raise ConfigError(f"store {store!r} has no Integration API token")
+    analytics = _analytics_of(settings, store)
+    client = integration_client(settings.store(store), budget=QuotaBudget())
+    assert client is not None  # _analytics_of saw the token
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     async with client:
         with Progress(*columns, console=console) as bar:
@@ -42,9 +59,7 @@ async def run_analytics_sync(
                 seen[resource] += rows
                 bar.update(tasks[resource], description=f"{resource}: {seen[resource]:,} rows")
 
-            result = await sync_store(
-                store, client, configured.analytics, base=base, full=full, progress=show
-            )
+            result = await sync_store(store, client, analytics, base=base, full=full, progress=show)
             for task in tasks.values():
                 bar.update(task, total=1, completed=1)
     return result
