@@ -179,3 +179,25 @@ def test_a_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="does not belong in the file"):
         load_settings(write(tmp_path, text), ENV)
+
+
+ANALYTICS = """
+[stores.se.analytics]
+destination = "shop.duckdb"
+personal_data = "hash"
+[stores.se.analytics.columns]
+gift_message = "other_comment"
+"""
+
+
+def test_analytics_is_an_optional_table_that_needs_the_integration_api(tmp_path: Path) -> None:
+    from centrasync.config import PersonalData
+
+    env = {**ENV, "CENTRASYNC_SE_INTEGRATION_API_TOKEN": "gql-token-value"}
+    settings = load_settings(write(tmp_path, GOOD + INTEGRATION_API + ANALYTICS), env)
+    analytics = settings.store("se").analytics
+    assert analytics is not None and settings.store("us").analytics is None
+    assert analytics.personal_data is PersonalData.HASH
+    assert dict(analytics.columns) == {"gift_message": "other_comment"}
+    with pytest.raises(ConfigError, match="analytics reads the Integration API"):
+        load_settings(write(tmp_path, GOOD + ANALYTICS), ENV)

@@ -835,6 +835,93 @@ def sync(
         raise typer.Exit(1)
 
 
+analytics_app = typer.Typer(
+    help="Centra's orders, returns, stock and in-deliveries in DuckDB or PostgreSQL.",
+    no_args_is_help=True,
+)
+app.add_typer(analytics_app, name="analytics")
+
+
+@analytics_app.command("sync")
+def analytics_sync(
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    full: bool = typer.Option(
+        False, "--full", help="Forget the cursors and read everything again (merged, not doubled)."
+    ),
+    config: Path = _CONFIG_OPTION,
+) -> None:
+    """Load one store's analytics tables once: a progress line per resource, then the
+    rows per table. Exits 1 with the reason when Centra refuses (e.g. an expired token)."""
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops.analytics import print_result, run_analytics_sync
+
+    try:
+        settings = _load_checked_settings(config)
+        result = asyncio.run(
+            run_analytics_sync(
+                settings, store, base=config.resolve().parent, full=full, console=console
+            )
+        )
+    except CentrasyncError as exc:
+        _fail(exc)
+    print_result(Console(), result)
+
+
+@analytics_app.command("events")
+def analytics_events(
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    config: Path = _CONFIG_OPTION,
+) -> None:
+    """Drain the store's Integration API events queue once: re-read the orders, shipments,
+    returns and in-deliveries the events name, merge them, then confirm every event read.
+    The token needs an integration name (the queue is per integration)."""
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops.analytics import run_analytics_events
+
+    try:
+        settings = _load_checked_settings(config)
+        done = asyncio.run(run_analytics_events(settings, store, base=config.resolve().parent))
+    except CentrasyncError as exc:
+        _fail(exc)
+    loaded = ", ".join(f"{name} {rows}" for name, rows in sorted(done.loaded.items()) if rows)
+    typer.echo(
+        f"events read {done.read}, confirmed {done.confirmed}; rows re-read: {loaded or 'none'}"
+    )
+
+
+@analytics_app.command("report")
+def analytics_report(
+    output: Path = typer.Option(Path("report.html"), "--output", help="The HTML file to write."),
+    config: Path = _CONFIG_OPTION,
+) -> None:
+    """Write one self-contained HTML report (inline SVG charts, opens offline) from the
+    DuckDB file of the stores with analytics."""
+    from centrasync.analytics.report import render_report
+    from centrasync.errors import CentrasyncError, ConfigError
+
+    try:
+        settings = _load_checked_settings(config)
+    except CentrasyncError as exc:
+        _fail(exc)
+    by_file: dict[Path, list[str]] = {}
+    for store in settings.stores:
+        chosen = store.analytics
+        if chosen is None or not chosen.enabled or "://" in chosen.destination:
+            continue
+        path = Path(chosen.destination)
+        path = path if path.is_absolute() else config.resolve().parent / path
+        by_file.setdefault(path, []).append(store.name)
+    if not by_file:
+        _fail(ConfigError("no store has [stores.<name>.analytics] with a DuckDB destination"))
+    for database, stores in by_file.items():
+        if not database.exists():
+            typer.echo(f"error: {database} does not exist: run centrasync analytics sync", err=True)
+            raise typer.Exit(1)
+        target = output if len(by_file) == 1 else output.with_stem(f"{output.stem}-{database.stem}")
+        render_report(database, stores, target)
+        typer.echo(f"report for {', '.join(stores)}: {target}")
+
+
 @app.command("demo")
 def demo(
     database: Path | None = typer.Option(

@@ -31,6 +31,7 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -170,6 +171,94 @@ class IntegrationApiSettings(_Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+class PersonalData(StrEnum):
+    """What analytics does with personal data (e-mail, phone, names): drop it or hash it."""
+
+    EXCLUDE = "exclude"
+    HASH = "hash"
+
+
+_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_FIELD = re.compile(r"[a-z][a-z0-9_]*(__[a-z][a-z0-9_]*)*")
+
+
+class AnalyticsSettings(_Strict):
+    """Analytics for a store (issue 20): Centra's orders, returns, stock and in-deliveries
+    loaded by dlt into DuckDB or PostgreSQL through the store's Integration API.
+
+    Field names are the loaded columns' (snake_case, nested ones joined by ``__``), as
+    docs/analytics.md lists them per table.
+    """
+
+    enabled: bool = Field(True, description="Load this store's data when analytics runs.")
+    destination: str = Field(
+        "centrasync-analytics.duckdb",
+        description="Where the tables go: a DuckDB file path, or a postgresql:// URL without "
+        "its password (dlt reads it from DESTINATION__POSTGRES__CREDENTIALS__PASSWORD).",
+        examples=["analytics.duckdb", "postgresql://analytics@127.0.0.1:5432/analytics"],
+    )
+    overlap: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds each incremental read steps back before the last updatedAt "
+        "seen, so a row committed late in Centra is still caught (merged, never doubled).",
+    )
+    columns: Mapping[str, str] = Field(
+        {},
+        description="Named columns: a new column name to the loaded field it takes "
+        "(the field is renamed), on every table that has the field.",
+        examples=[{"gift_message": "other_comment"}],
+    )
+    exclude: tuple[str, ...] = Field(
+        (), description="Fields never loaded, on every table that has them."
+    )
+    personal_data: PersonalData = Field(
+        PersonalData.EXCLUDE,
+        description="E-mail, phone numbers and names: exclude (the default) or hash "
+        "(SHA-256, so rows can still be counted per customer).",
+    )
+
+    @field_validator("destination")
+    @classmethod
+    def _known_destination(cls, value: str) -> str:
+        if "://" in value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a DuckDB file path or a postgresql:// URL")
+        if "://" in value and ":" in value.split("://", 1)[1].split("@", 1)[0]:
+            raise ValueError(
+                "a password does not belong in the file: set "
+                "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD in the environment"
+            )
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _named_columns(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for column, source in value.items():
+            if not _COLUMN.fullmatch(column):
+                raise ValueError(f"column {column!r} must be a lower-case snake_case name")
+            if not _FIELD.fullmatch(source):
+                raise ValueError(f"field {source!r} (for {column!r}) is not a loaded field name")
+        targets = list(value.values())
+        if len(set(targets)) != len(targets):
+            raise ValueError("two columns take the same field")
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _excluded_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _FIELD.fullmatch(name):
+                raise ValueError(f"field {name!r} is not a loaded field name")
+        return value
+
+    @model_validator(mode="after")
+    def _renamed_fields_are_kept(self) -> AnalyticsSettings:
+        clash = sorted(set(self.columns.values()) & set(self.exclude))
+        if clash:
+            raise ValueError(f"fields both excluded and mapped to a column: {', '.join(clash)}")
+        return self
 
 
 class OngoingSettings(_Strict):
@@ -366,6 +455,11 @@ class StoreSettings(_Strict):
         description="Centra's Integration API (GraphQL) for this store "
         "([stores.<name>.integration_api]); unset, the store has no Integration API client.",
     )
+    analytics: AnalyticsSettings | None = Field(
+        None,
+        description="Analytics ([stores.<name>.analytics]); needs integration_api. Unset, "
+        "the store's data is not loaded.",
+    )
     wms: Annotated[
         Annotated[OngoingSettings, Tag("ongoing")] | Annotated[FilesSettings, Tag("files")],
         Discriminator(_wms_kind),
@@ -492,6 +586,14 @@ class StoreSettings(_Strict):
                 f"choose from {', '.join(sorted(ARTICLE_FILTER_FIELDS))}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _analytics_reads_the_integration_api(self) -> StoreSettings:
+        if self.analytics is not None and self.integration_api is None:
+            raise ValueError(
+                "analytics reads the Integration API: add [stores.<name>.integration_api]"
+            )
+        return self
 
 
 class EngineSettings(_Strict):

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from centrasync.config import (
+    AnalyticsSettings,
     CentraSettings,
     ConsoleSettings,
     EngineSettings,
@@ -44,6 +45,7 @@ TABLES: tuple[tuple[str, type[BaseModel], frozenset[str]], ...] = (
                 "name",
                 "centra",
                 "integration_api",
+                "analytics",
                 "wms",
                 "schedule",
                 "centra_secret",
@@ -55,6 +57,7 @@ TABLES: tuple[tuple[str, type[BaseModel], frozenset[str]], ...] = (
     ),
     ("stores.<name>.centra", CentraSettings, frozenset()),
     ("stores.<name>.integration_api", IntegrationApiSettings, frozenset()),
+    ("stores.<name>.analytics", AnalyticsSettings, frozenset()),
     ("stores.<name>.wms", OngoingSettings, frozenset()),
     ('stores.<name>.wms (kind = "files")', FilesSettings, frozenset({"folders"})),
     ("stores.<name>.wms.folders", FileFolders, frozenset()),

@@ -267,6 +267,19 @@ class IntegrationApiContract(abc.ABC):
         assert refused.value.mutation == "completeShipment"
         assert "completeShipment refused" in str(refused.value) and "(at id)" in str(refused.value)
 
+    @exercises("order_history")
+    async def test_order_history_keeps_fully_cancelled_lines(self, harness: CentraHarness) -> None:
+        number = await _place_order(harness, 1)
+        cancelled = await harness.control.post(f"/_emulator/orders/{number}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        everything = harness.client.all_orders()
+        where = {"id": [o.id async for page in everything for o in page if o.number == number]}
+        (live,) = await harness.client.orders(where)
+        (history,) = [o async for page in harness.client.all_order_history(where) for o in page]
+        assert live.lines == ()
+        # quantity is what is left to deliver: none of the two units.
+        assert [(ln.quantity, ln.cancelled_quantity) for ln in history.lines] == [(0, 2)]
+
     # -- returns ---------------------------------------------------------------------------
 
     @exercises("create_return", "returns")

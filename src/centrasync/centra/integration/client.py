@@ -336,6 +336,30 @@ class IntegrationApiClient(AsyncClosing):
             what="orders",
         )
 
+    async def order_history(
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 20,
+        page: int = 1,
+    ) -> list[Order]:
+        """One page of ``orders`` with fully cancelled lines too (analytics keeps them)."""
+        return await self._list(
+            "order_history", "orders", Order, self._list_vars(where, sort, limit, page), _CATALOGUE
+        )
+
+    def all_order_history(
+        self, where: Where | None = None, *, sort: Sequence[str] | None = None, limit: int = 200
+    ) -> AsyncIterator[Sequence[Order]]:
+        """Every page of :meth:`order_history`."""
+        return list_pages(
+            lambda page: self.order_history(where, sort=sort, limit=limit, page=page),
+            limit=limit,
+            key=lambda order: order.id,
+            what="orders",
+        )
+
     async def order_connection(
         self,
         where: Where | None = None,

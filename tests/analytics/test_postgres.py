@@ -1,0 +1,59 @@
+"""The PostgreSQL destination (the local server): the same tables, merged the same way."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from centrasync.analytics.source import dataset_name, sync_store
+from centrasync.config import AnalyticsSettings
+from centrasync.testing.centra import CentraHarness, centra_harness
+
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+async def centra() -> AsyncIterator[CentraHarness]:
+    async with centra_harness() as harness:
+        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
+        answer.raise_for_status()
+        yield harness
+
+
+@pytest.fixture
+def store(pg_admin: psycopg.Connection[tuple[object, ...]]) -> Iterator[str]:
+    """A store name of its own, so its dataset (a schema) is this test's; dropped after."""
+    name = f"pg{uuid.uuid4().hex[:10]}"
+    yield name
+    for schema in (dataset_name(name), f"{dataset_name(name)}_staging"):
+        pg_admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def test_postgres_holds_the_orders_and_merges_an_edit(
+    centra: CentraHarness,
+    store: str,
+    pg_admin: psycopg.Connection[tuple[object, ...]],
+    tmp_path: Path,
+) -> None:
+    settings = AnalyticsSettings(destination=PG)
+    first = await sync_store(store, centra.client, settings, base=tmp_path)
+    orders = [o async for page in centra.client.all_orders() for o in page]
+    schema = dataset_name(store)
+    rows = pg_admin.execute(
+        f'SELECT order_number, status, grand_total FROM "{schema}".orders ORDER BY 1'
+    ).fetchall()
+    assert rows == sorted((o.number, o.status, o.grand_total.value) for o in orders)
+
+    number = orders[0].number
+    (await centra.control.post(f"/_emulator/orders/{number}/cancel")).raise_for_status()
+    again = await sync_store(store, centra.client, settings, base=tmp_path)
+    assert again.tables["orders"] == first.tables["orders"]
+    assert again.tables["orders__lines"] == first.tables["orders__lines"]
+    status = pg_admin.execute(
+        f'SELECT status FROM "{schema}".orders WHERE order_number = %s', [number]
+    ).fetchone()
+    assert status == ("CANCELLED",)
