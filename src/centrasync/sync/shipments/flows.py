@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from centrasync.centra.models import Shipment
 from centrasync.centra.results import Page
 from centrasync.logs import handover
 from centrasync.store.base import EffectStatus, RecordKind, RecordRef, records_in
@@ -65,13 +66,7 @@ class ShipmentFlows(ShipmentContext):
     async def on_order_event(self, order_number: str) -> None:
         """A webhook said the order changed: fetch its shipments at once."""
         page = await self.centra.list_shipments("goodtogo", order=order_number)
-        handover(
-            "centra",
-            store=self.store_name,
-            subject=f"order:{order_number}",
-            shipments=[s.shipment_id for s in page],
-        )
-        await self.outbound.take_page(page, source="webhook")
+        await self._take_announced(f"order:{order_number}", page)
         listed = {s.shipment_id for s in page}
         await self.cancellation.reconcile(exclude=listed, key_prefix=f"{order_number}-")
 
@@ -95,12 +90,12 @@ class ShipmentFlows(ShipmentContext):
             tuple(s for s in listed if s.shipment_id == shipment.number),
             tuple(r for r in listed.rejected if rejected_key(r) == shipment.number),
         )
-        handover(
-            "centra",
-            store=self.store_name,
-            subject=f"shipment:{shipment.id}",
-            shipments=[s.shipment_id for s in page],
-        )
+        await self._take_announced(f"shipment:{shipment.id}", page)
+
+    async def _take_announced(self, subject: str, page: Page[Shipment]) -> None:
+        """Take what a webhook's Centra read found; the read is a hand-over of the trace."""
+        shipments = [s.shipment_id for s in page]
+        handover("centra", store=self.store_name, subject=subject, shipments=shipments)
         await self.outbound.take_page(page, source="webhook")
 
     # -- retries requested by a person -----------------------------------------------------
