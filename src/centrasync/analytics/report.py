@@ -47,6 +47,10 @@ class Chart(Protocol):
     def svg(self) -> str: ...
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def _legend(names: Sequence[str], x: float, y: float) -> str:
     parts = []
     for i, name in enumerate(names):
@@ -102,9 +106,9 @@ class BarChart:
                 parts.append(
                     f'<rect x="{label_w}" y="{top_y}" width="{length:.1f}" '
                     f'height="{bar_h - 3}" fill="{colour}"><title>{escape(label)}: '
-                    f"{value:,.2f}{escape(self.unit)}</title></rect>"
+                    f"{_number(value)}{escape(self.unit)}</title></rect>"
                     f'<text x="{label_w + length + 6:.1f}" y="{top_y + bar_h - 4}">'
-                    f"{value:,.2f}{escape(self.unit)}</text>"
+                    f"{_number(value)}{escape(self.unit)}</text>"
                 )
         parts.append("</svg>")
         return "".join(parts)
