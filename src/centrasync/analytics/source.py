@@ -6,14 +6,17 @@ and each resource pulls its pages back through :class:`_Bridge`, which awaits th
 paging helpers on the caller's loop: the client, its quota budget and its connections stay
 where they were made, and pages stream into dlt one at a time.
 
-Orders and shipments are incremental on ``updatedAt`` (UTC) with ``overlap`` seconds of
-``lag``: each run asks Centra for rows updated since the last value seen minus the overlap,
-sorted ascending, and merges them on their key, so an edited order is updated, never
-doubled. The cursor lives in dlt's state and is committed with the load, so a run killed
-during a back-fill starts again from the last completed load. Returns have no
-``updatedAt`` (a return changes status), in-deliveries neither, and stock is a level:
-these are read whole and merged. With :class:`Targets` (what the events queue names) only
-those objects are read, by number or id, and no cursor moves.
+Orders, shipments and products are incremental on ``updatedAt`` (UTC) with ``overlap``
+seconds of ``lag``: each run asks Centra for rows updated since the last value seen minus
+the overlap, sorted ascending, and merges them on their key, so an edited order is
+updated, never doubled. The cursor lives in dlt's state and is committed with the load, so
+a run killed during a back-fill starts again from the last completed load. One catalogue
+read fills ``products``, ``product_variants`` and ``product_sizes`` (dlt table variants,
+each with its own key): variants and sizes have no ``updatedAt`` and come with their
+product. Returns have no ``updatedAt`` (a return changes status), purchase orders and
+in-deliveries neither, stock is a level, and warehouses, stores, markets and currencies
+are short lists: these are read whole and merged. With :class:`Targets` (what the events
+queue names) only those objects are read, by number or id, and no cursor moves.
 """
 
 from __future__ import annotations
