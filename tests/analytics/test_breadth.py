@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from centrasync.analytics.source import dataset_name, sync_store
+from centrasync.analytics.source import Targets, dataset_name, sync_store
 from centrasync.config import AnalyticsSettings, PersonalData
 from centrasync.testing.centra import CentraHarness, centra_harness
 
@@ -279,3 +279,28 @@ async def test_hashed_personal_data_keeps_customers_countable(
     clear = {o.billing_address.email for o in orders if o.billing_address}
     assert {value for (value,) in hashed} & clear == set()
     assert len({value for (value,) in hashed}) == len(clear)
+
+
+async def test_a_targeted_load_rereads_only_the_named_products_and_purchase_orders(
+    centra: CentraHarness, tmp_path: Path
+) -> None:
+    client = centra.client
+    first = await sync_store("se", client, SETTINGS, base=tmp_path)
+    (product, *_) = [p async for page in client.all_catalogue() for p in page]
+    (purchase_order, *_) = await client.purchase_orders()
+    renamed = await centra.control.patch(f"/_emulator/products/{product.id}", json={"name": "X"})
+    renamed.raise_for_status()
+
+    targets = Targets(
+        {"products": frozenset({product.id}), "purchase_orders": frozenset({purchase_order.id})}
+    )
+    again = await sync_store("se", client, SETTINGS, base=tmp_path, targets=targets)
+
+    assert (again.read["products"], again.read["purchase_orders"], again.read["orders"]) == (
+        1,
+        1,
+        0,
+    )
+    assert again.tables == first.tables
+    db = tmp_path / "a.duckdb"
+    assert _rows(db, f"SELECT name FROM $s.products WHERE product_id = {product.id}") == [("X",)]

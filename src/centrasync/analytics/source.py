@@ -261,16 +261,10 @@ def centra_source(
         **_hints(PRODUCT_SIZES, settings, columns=_texts("ean", "upc", "size_number")),
     )
 
-    def products(
-        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at", initial_value=EPOCH, lag=lag, on_cursor_value_missing="include"
-        ),
-    ) -> Any:
+    def read_catalogue(where: Mapping[str, Any], sort: str) -> Iterator[Any]:
         """One read of the catalogue fills three tables: variants and sizes carry no
         ``updatedAt`` of their own and come with their product."""
-        where = {"updatedAt": {"from": updated_at.start_value}}
-        pages = client.all_catalogue(where, sort=["updatedAt_ASC"], limit=PAGE)
-        for page in bridge.pages(pages):
+        for page in bridge.pages(client.all_catalogue(where, sort=[sort], limit=PAGE)):
             found, variants, sizes = catalogue_rows(store, page)
             yield mapped("products", PRODUCTS, found)
             if variants:
@@ -280,10 +274,20 @@ def centra_source(
                 rows = mapped("products", PRODUCT_SIZES, sizes, count=False)
                 yield dlt.mark.with_hints(rows, size_hints, create_table_variant=True)
 
-    def purchase_orders() -> Iterator[list[Row]]:
+    def products(
+        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "updated_at", initial_value=EPOCH, lag=lag, on_cursor_value_missing="include"
+        ),
+    ) -> Any:
+        where = {"updatedAt": {"from": updated_at.start_value}}
+        yield from read_catalogue(where, "updatedAt_ASC")
+
+    def read_purchase_orders(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
         page = 1
         while True:
-            found = bridge.call(client.purchase_orders(sort=["id_ASC"], limit=PAGE, page=page))
+            found = bridge.call(
+                client.purchase_orders(where, sort=["id_ASC"], limit=PAGE, page=page)
+            )
             yield mapped("purchase_orders", PURCHASE_ORDERS, PURCHASE_ORDERS.rows(store, found))
             if len(found) < PAGE:
                 return
@@ -312,7 +316,11 @@ def centra_source(
                     write_disposition="merge",
                 ),
                 dlt.resource(products, name="products", **_hints(PRODUCTS, settings)),
-                dlt.resource(purchase_orders, name="purchase_orders", **_purchase_orders(settings)),
+                dlt.resource(
+                    read_purchase_orders(None),
+                    name="purchase_orders",
+                    **_purchase_orders(settings),
+                ),
                 dlt.resource(read_deliveries(None), name="in_deliveries", **delivery_hints),
                 listed("warehouses", WAREHOUSES, lambda: client.warehouses(limit=PAGE)),
                 listed("stores", STORES, client.stores),
@@ -331,6 +339,13 @@ def centra_source(
         if ids := targets.of("in_deliveries"):
             reads = read_deliveries({"id": ids})
             chosen.append(dlt.resource(reads, name="in_deliveries", **delivery_hints))
+        if ids := targets.of("purchase_orders"):
+            reads = read_purchase_orders({"id": ids})
+            hints = _purchase_orders(settings)
+            chosen.append(dlt.resource(reads, name="purchase_orders", **hints))
+        if ids := targets.of("products"):
+            reads = read_catalogue({"id": ids}, "id_ASC")
+            chosen.append(dlt.resource(reads, name="products", **_hints(PRODUCTS, settings)))
         return chosen
 
     return source()
