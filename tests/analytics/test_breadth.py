@@ -6,32 +6,17 @@ markets and currencies; and the store's mapping of attributes to named columns."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pytest
-
-from centrasync.analytics.source import Targets, dataset_name, sync_store
+from centrasync.analytics.source import Targets, sync_store
 from centrasync.config import AnalyticsSettings, PersonalData
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
+
+from .conftest import rows
 
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql.replace("$s", dataset_name("se"))).fetchall()
 
 
 async def _order(centra: CentraHarness, **extra: Any) -> int:
@@ -69,7 +54,7 @@ async def test_orders_carry_totals_in_both_currencies_discounts_and_attributes(
     db = tmp_path / "a.duckdb"
 
     orders = [o async for page in centra.client.all_order_history() for o in page]
-    loaded = _rows(
+    loaded = rows(
         db,
         "SELECT order_number, status, currency, grand_total, grand_total_base, items_total,"
         " shipping, store_id, market_id, billing_country, shipping_city, total_quantity"
@@ -94,18 +79,18 @@ async def test_orders_carry_totals_in_both_currencies_discounts_and_attributes(
         )
         for o in orders
     )
-    ((gift, attributes),) = _rows(
+    ((gift, attributes),) = rows(
         db, f"SELECT gift_wrap, attributes FROM $s.orders WHERE order_number = {number}"
     )
     assert gift == "yes" and json.loads(attributes) == {"channel": "instagram", "gift_wrap": "yes"}
-    assert _rows(
+    assert rows(
         db,
         "SELECT order_number, value FROM $s.orders__discounts d JOIN $s.orders o"
         " ON d._dlt_parent_id = o._dlt_id",
     ) == [(number, Decimal("20"))]
     columns = {
         name
-        for (name,) in _rows(
+        for (name,) in rows(
             db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders'"
         )
     }
@@ -117,12 +102,12 @@ async def test_a_usd_order_has_its_base_total_in_the_base_currency(
 ) -> None:
     await sync_store("se", centra.client, SETTINGS, base=tmp_path)
     db = tmp_path / "a.duckdb"
-    ((base,),) = _rows(db, "SELECT currency FROM $s.currencies WHERE is_base")
-    rows = _rows(
+    ((base,),) = rows(db, "SELECT currency FROM $s.currencies WHERE is_base")
+    loaded = rows(
         db, "SELECT currency, currency_base_rate, grand_total, grand_total_base FROM $s.orders"
     )
-    assert {currency for currency, *_ in rows} >= {"SEK", "USD"}, "the demo world sells in both"
-    for currency, rate, total, in_base in rows:
+    assert {currency for currency, *_ in loaded} >= {"SEK", "USD"}, "the demo world sells both"
+    for currency, rate, total, in_base in loaded:
         assert (rate == 1) is (currency == base)
         assert in_base == (total * Decimal(str(rate))).quantize(Decimal("0.01"))
 
@@ -137,7 +122,7 @@ async def test_shipments_and_returns_row_by_row(centra: CentraHarness, tmp_path:
     db = tmp_path / "a.duckdb"
 
     shipments = [s async for page in client.all_shipments() for s in page]
-    assert _rows(
+    assert rows(
         db,
         "SELECT shipment_id, order_number, is_shipped, shipped_at, captured_at, carrier,"
         " tracking_number FROM $s.shipments ORDER BY 1",
@@ -153,7 +138,7 @@ async def test_shipments_and_returns_row_by_row(centra: CentraHarness, tmp_path:
         )
         for s in shipments
     )
-    assert _rows(
+    assert rows(
         db, "SELECT line_id, order_line_id, quantity, sku FROM $s.shipments__lines ORDER BY 1"
     ) == sorted(
         (
@@ -166,7 +151,7 @@ async def test_shipments_and_returns_row_by_row(centra: CentraHarness, tmp_path:
         for ln in s.lines
     )
     returns = [r async for page in client.all_returns() for r in page]
-    assert _rows(
+    assert rows(
         db,
         "SELECT r.return_id, l.line_id, l.quantity, l.to_stock_quantity FROM $s.returns r"
         " JOIN $s.returns__lines l ON l._dlt_parent_id = r._dlt_id ORDER BY 1, 2",
@@ -193,16 +178,16 @@ async def test_the_catalogue_fills_products_variants_and_sizes(
     db = tmp_path / "a.duckdb"
 
     products = [p async for page in client.all_catalogue() for p in page]
-    assert _rows(
+    assert rows(
         db, "SELECT product_id, product_number, name, status, brand FROM $s.products ORDER BY 1"
     ) == sorted((p.id, p.product_number, p.name, p.status, p.brand_name) for p in products)
-    assert _rows(db, "SELECT product_id, material FROM $s.products WHERE material IS NOT NULL") == [
+    assert rows(db, "SELECT product_id, material FROM $s.products WHERE material IS NOT NULL") == [
         (first.id, "Wool")
     ]
-    assert _rows(
+    assert rows(
         db, "SELECT variant_id, product_id, variant_number FROM $s.product_variants ORDER BY 1"
     ) == sorted((v.id, p.id, v.variant_number) for p in products for v in p.variants)
-    assert _rows(
+    assert rows(
         db,
         "SELECT product_size_id, variant_id, product_id, sku, ean, size FROM"
         " $s.product_sizes ORDER BY 1",
@@ -216,7 +201,7 @@ async def test_the_catalogue_fills_products_variants_and_sizes(
     renamed = await centra.control.patch(f"/_emulator/products/{first.id}", json={"name": "New"})
     renamed.raise_for_status()
     again = await sync_store("se", client, settings, base=tmp_path)
-    assert _rows(db, f"SELECT name FROM $s.products WHERE product_id = {first.id}") == [("New",)]
+    assert rows(db, f"SELECT name FROM $s.products WHERE product_id = {first.id}") == [("New",)]
     sizes = sum(len(v.product_sizes) for p in products for v in p.variants)
     assert (again.tables["products"], again.tables["product_sizes"]) == (len(products), sizes)
 
@@ -230,7 +215,7 @@ async def test_purchase_orders_their_deliveries_stores_and_markets(
 
     orders = await client.purchase_orders(limit=200)
     assert orders, "the demo world has purchase orders"
-    assert _rows(
+    assert rows(
         db,
         "SELECT purchase_order_id, status, eta, supplier, expected_quantity, received_quantity"
         " FROM $s.purchase_orders ORDER BY 1",
@@ -245,12 +230,12 @@ async def test_purchase_orders_their_deliveries_stores_and_markets(
         )
         for po in orders
     )
-    assert _rows(
+    assert rows(
         db,
         "SELECT p.purchase_order_id, d.delivery_id, d.status FROM $s.purchase_orders p"
         " JOIN $s.purchase_orders__deliveries d ON d._dlt_parent_id = p._dlt_id ORDER BY 1, 2",
     ) == sorted((po.id, d.id, d.status) for po in orders for d in po.deliveries)
-    assert _rows(
+    assert rows(
         db,
         "SELECT p.purchase_order_id, l.sku, l.expected_quantity, l.received_quantity"
         " FROM $s.purchase_orders p JOIN $s.purchase_orders__lines l"
@@ -261,10 +246,10 @@ async def test_purchase_orders_their_deliveries_stores_and_markets(
         for ln in po.lines
     )
     stores, markets = await client.stores(), await client.markets()
-    assert _rows(db, "SELECT store_id, name, type FROM $s.stores ORDER BY 1") == sorted(
+    assert rows(db, "SELECT store_id, name, type FROM $s.stores ORDER BY 1") == sorted(
         (s.id, s.name, s.type) for s in stores
     )
-    assert _rows(db, "SELECT market_id, name FROM $s.markets ORDER BY 1") == sorted(
+    assert rows(db, "SELECT market_id, name FROM $s.markets ORDER BY 1") == sorted(
         (m.id, m.name) for m in markets
     )
 
@@ -274,7 +259,7 @@ async def test_hashed_personal_data_keeps_customers_countable(
 ) -> None:
     settings = AnalyticsSettings(destination="a.duckdb", personal_data=PersonalData.HASH)
     await sync_store("se", centra.client, settings, base=tmp_path)
-    hashed = _rows(tmp_path / "a.duckdb", "SELECT billing_email FROM $s.orders")
+    hashed = rows(tmp_path / "a.duckdb", "SELECT billing_email FROM $s.orders")
     orders = [o async for page in centra.client.all_order_history() for o in page]
     clear = {o.billing_address.email for o in orders if o.billing_address}
     assert {value for (value,) in hashed} & clear == set()
@@ -303,4 +288,4 @@ async def test_a_targeted_load_rereads_only_the_named_products_and_purchase_orde
     )
     assert again.tables == first.tables
     db = tmp_path / "a.duckdb"
-    assert _rows(db, f"SELECT name FROM $s.products WHERE product_id = {product.id}") == [("X",)]
+    assert rows(db, f"SELECT name FROM $s.products WHERE product_id = {product.id}") == [("X",)]

@@ -16,30 +16,29 @@ import pytest
 from centrasync.analytics.report import BarChart, LineChart, gather, render_report
 from centrasync.analytics.source import sync_store
 from centrasync.config import AnalyticsSettings
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
 ZONE = "Europe/Stockholm"
 
 
 @pytest.fixture
-async def loaded(tmp_path: Path) -> AsyncIterator[tuple[CentraHarness, Path]]:
-    async with centra_harness() as centra:
-        answer = await centra.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        client = centra.client
-        (size,) = await client.product_sizes_stock(limit=1)
-        placed = await centra.control.post(
-            "/_emulator/orders",
-            json={"store": centra.store, "lines": [{"ean": size.ean, "qty": 2}]},
-        )
-        placed.raise_for_status()
-        number = placed.json()["number"]
-        shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
-        await client.complete_shipment(shipment.id)
-        await client.create_return(shipment.id, {shipment.lines[0].id: 1}, stock="release")
-        await sync_store("se", client, SETTINGS, base=tmp_path)
-        yield centra, tmp_path / "a.duckdb"
+async def loaded(
+    centra: CentraHarness, tmp_path: Path
+) -> AsyncIterator[tuple[CentraHarness, Path]]:
+    client = centra.client
+    (size,) = await client.product_sizes_stock(limit=1)
+    placed = await centra.control.post(
+        "/_emulator/orders",
+        json={"store": centra.store, "lines": [{"ean": size.ean, "qty": 2}]},
+    )
+    placed.raise_for_status()
+    number = placed.json()["number"]
+    shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
+    await client.complete_shipment(shipment.id)
+    await client.create_return(shipment.id, {shipment.lines[0].id: 1}, stock="release")
+    await sync_store("se", client, SETTINGS, base=tmp_path)
+    yield centra, tmp_path / "a.duckdb"
 
 
 async def test_sales_per_day_are_per_currency_and_match_the_orders(
