@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
 from centrasync.analytics.report import BarChart, LineChart, gather, render_report
@@ -48,25 +49,30 @@ async def test_sales_per_day_are_per_currency_and_match_the_orders(
     charts, totals = gather(db, ["se"], {"se": ZONE})
     lines = [c for c in charts if isinstance(c, LineChart)]
     orders = [o async for page in centra.client.all_order_history() for o in page]
-    expected: dict[str, dict[object, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    # Per currency, per series (the engine's store / Centra's store), per local day.
+    expected: dict[str, dict[str, dict[object, Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(Decimal))
+    )
+    counted: dict[tuple[str, str], int] = defaultdict(int)
     for o in orders:
         if o.status != "CANCELLED":
             day = o.order_date.astimezone(ZoneInfo(ZONE)).date()
-            expected[o.currency.code][day] += o.grand_total.value
+            expected[o.currency.code][f"se / {o.store.name}"][day] += o.grand_total.value
+            counted[(f"se / {o.store.name}", o.currency.code)] += 1
+    assert len(expected) > 1, "the demo world sells in two currencies"
     assert sorted(c.title for c in lines) == [
         f"Sales per day in {code}" for code in sorted(expected)
     ]
     for chart in lines:
         code = chart.title.rsplit(" ", 1)[1]
-        ((store, points),) = chart.series
-        assert store == "se"
-        assert {day: round(value, 2) for day, value in points} == {
-            day: float(total) for day, total in expected[code].items()
+        drawn = {
+            label: {day: round(value, 2) for day, value in points} for label, points in chart.series
         }
-    assert {(t.currency, t.orders) for t in totals} == {
-        (code, sum(1 for o in orders if o.currency.code == code and o.status != "CANCELLED"))
-        for code in expected
-    }
+        assert drawn == {
+            label: {day: float(total) for day, total in days.items()}
+            for label, days in expected[code].items()
+        }
+    assert {(t.store, t.currency): t.orders for t in totals} == counted
     assert all(t.base_currency == "SEK" for t in totals)
 
 
@@ -101,3 +107,27 @@ async def test_the_file_opens_offline(loaded: tuple[CentraHarness, Path], tmp_pa
     assert not re.search(r"""(src|href)\s*=""", html)
     assert re.findall(r"https?://[^\s\"'<>]+", html) == ["http://www.w3.org/2000/svg"] * len(charts)
     assert "Sales by store and currency" in html
+
+
+def test_tables_loaded_before_the_breadth_still_report(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("CREATE SCHEMA centra_se")
+        conn.execute(
+            "CREATE TABLE centra_se.orders (_dlt_id TEXT, status TEXT, currency TEXT,"
+            " order_date TIMESTAMPTZ, grand_total DECIMAL(18, 2))"
+        )
+        conn.execute(
+            "CREATE TABLE centra_se.orders__lines (_dlt_parent_id TEXT, sku TEXT,"
+            " product_name TEXT, quantity BIGINT)"
+        )
+        conn.execute(
+            "INSERT INTO centra_se.orders VALUES ('a', 'CONFIRMED', 'SEK',"
+            " TIMESTAMPTZ '2026-03-01 10:00:00+00', 100)"
+        )
+        conn.execute("INSERT INTO centra_se.orders__lines VALUES ('a', 'S1', 'Shirt', 2)")
+    charts, totals = gather(db, ["se"])
+    assert [(t.store, t.currency, t.orders, t.total, t.total_base) for t in totals] == [
+        ("se", "SEK", 1, 100.0, None)
+    ]
+    assert not next(c for c in charts if c.title == "Sales per day in SEK").empty

@@ -4,10 +4,10 @@ No script, no CDN, no font or image to fetch: every chart is an inline SVG drawn
 the file opens offline and can be mailed. The figures are read with SQL from each store's
 dataset in DuckDB, in the order a merchant reads them:
 
-- sales per day: one chart per currency, one line per store in it (orders not cancelled,
-  ``grand_total``, on the order date in the store's time zone); amounts in different
-  currencies are never added up, and a table gives each store and currency its totals
-  and those totals in the base currency;
+- sales per day: one chart per currency, one line per store in it (the engine's store and
+  Centra's store within it; orders not cancelled, ``grand_total``, on the order date in
+  the store's time zone); amounts in different currencies are never added up, and a
+  table gives each store and currency its totals and those totals in the base currency;
 - top products by units sold (order lines, cancelled units left out);
 - return rate by product (units returned / units sold, by SKU);
 - stock cover (free-to-allocate units / average units sold per day over the period);
@@ -181,13 +181,14 @@ class LineChart:
 
 @dataclass(frozen=True)
 class SalesTotal:
-    """One store's orders in one currency over the loaded period."""
+    """One store's orders in one currency over the loaded period; ``total_base`` is None
+    for tables loaded before base-currency totals were."""
 
     store: str
     currency: str
     orders: int
     total: float
-    total_base: float
+    total_base: float | None
     base_currency: str
 
     @property
@@ -200,6 +201,20 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [schema]
     ).fetchall()
     return {str(name) for (name,) in rows}
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {str(name) for (name,) in rows}
+
+
+def _label(store: str, centra_store: str | None) -> str:
+    """The engine's store, and Centra's store within it when the rows name one."""
+    return store if not centra_store else f"{store} / {centra_store}"
 
 
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -225,27 +240,36 @@ def _store_figures(
     if {"orders", "orders__lines"} - have:
         return
     live = f"{s}.orders WHERE status <> 'CANCELLED'"
-    daily: dict[str, list[tuple[date, float]]] = {}
-    for day, currency, total in _query(
+    # Tables loaded before the breadth of issue 20 lack these columns: the figures still come.
+    loaded = _columns(conn, s, "orders")
+    shop = "store_name" if "store_name" in loaded else "NULL"
+    in_base = "sum(grand_total_base)" if "grand_total_base" in loaded else "NULL"
+    daily: dict[tuple[str, str], list[tuple[date, float]]] = {}
+    for day, name, currency, total in _query(
         conn,
-        f"SELECT CAST(timezone(?, order_date) AS DATE), currency, sum(grand_total) FROM {live}"
-        " GROUP BY 1, 2 ORDER BY 1, 2",
+        f"SELECT CAST(timezone(?, order_date) AS DATE), {shop}, currency, sum(grand_total)"
+        f" FROM {live} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         zone,
     ):
-        daily.setdefault(str(currency), []).append((day, float(total)))
-    for currency, points in daily.items():
-        found.sales.setdefault(currency, []).append((store, tuple(points)))
+        daily.setdefault((_label(store, name), str(currency)), []).append((day, float(total)))
+    for (label, currency), points in daily.items():
+        found.sales.setdefault(currency, []).append((label, tuple(points)))
     base = "''"
     if "currencies" in have:
         base = f"coalesce((SELECT any_value(currency) FROM {s}.currencies WHERE is_base), '')"
-    for currency, orders, total, total_base, base_code in _query(
+    for name, currency, orders, total, total_base, base_code in _query(
         conn,
-        f"SELECT currency, count(*), sum(grand_total), sum(grand_total_base), {base}"
-        f" FROM {live} GROUP BY 1 ORDER BY 1",
+        f"SELECT {shop}, currency, count(*), sum(grand_total), {in_base}, {base}"
+        f" FROM {live} GROUP BY 1, 2 ORDER BY 1, 2",
     ):
         found.totals.append(
             SalesTotal(
-                store, str(currency), int(orders), float(total), float(total_base), str(base_code)
+                _label(store, name),
+                str(currency),
+                int(orders),
+                float(total),
+                None if total_base is None else float(total_base),
+                str(base_code),
             )
         )
     sold = f"""
@@ -360,7 +384,8 @@ Cancelled orders are left out; amounts include tax, each in its own currency.</p
 <th>average order</th><th>sales in base currency</th></tr>
 {% for t in totals %}<tr><td>{{ t.store }}</td><td>{{ t.currency }}</td><td>{{ t.orders }}</td>
 <td>{{ "{:,.2f}".format(t.total) }}</td><td>{{ "{:,.2f}".format(t.average) }}</td>
-<td>{{ "{:,.2f}".format(t.total_base) }} {{ t.base_currency }}</td></tr>
+<td>{% if t.total_base is not none %}{{ "{:,.2f}".format(t.total_base) }}
+{{ t.base_currency }}{% endif %}</td></tr>
 {% endfor %}</table>{% else %}<p class="empty">No data yet.</p>{% endif %}
 {% for chart in charts %}<h2>{{ chart.title }}</h2>
 {{ chart.svg()|safe }}
