@@ -86,3 +86,17 @@ def test_a_mapped_attribute_no_recent_object_carries_is_a_warning(
     assert result.exit_code == 0, result.output
     assert rows(result)[("se", "analytics mapping")] == "WARN"
     assert "stores.se.analytics.order_attributes.gift ('gift_wrp')" in result.stdout
+
+
+def test_analytics_names_the_permissions_its_reads_lack(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    lacking = {"Order.attributes:read", "Product.attributes:read"}
+    granted = sorted(p for p in permissions() if p not in lacking)
+    more = '[stores.se.analytics]\ndestination = "a.duckdb"\n'
+    result = check_with_token(tmp_path, centra_url, ongoing_url, token(centra_url, granted), more)
+
+    assert result.exit_code == 0, result.output
+    assert rows(result)[("se", "integration api")] == "WARN"
+    assert "Order.attributes:read (analytics)" in result.stdout
+    assert "Product.attributes:read (analytics)" in result.stdout

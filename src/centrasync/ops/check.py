@@ -193,6 +193,19 @@ INTEGRATION_API_PROBES: dict[str, tuple[str, ...]] = {
     "in_deliveries": ("purchase_order_deliveries",),
     "returns": ("returns", "probe_return_write"),
     "stock": ("product_sizes_stock", "probe_stock_write"),
+    "analytics": (
+        "order_history",
+        "shipments",
+        "returns",
+        "catalogue",
+        "product_sizes_stock",
+        "purchase_orders",
+        "purchase_order_deliveries",
+        "warehouses",
+        "stores",
+        "markets",
+        "currencies",
+    ),
 }
 
 
@@ -204,6 +217,7 @@ def _configured_flows(store: StoreSettings) -> list[str]:
         ("in_deliveries", schedule.in_deliveries > 0),
         ("returns", schedule.returns > 0),
         ("stock", store.sync_stock and (schedule.stock > 0 or schedule.stock_full > 0)),
+        ("analytics", store.analytics is not None and store.analytics.enabled),
     ]
     return [flow for flow, on in flows if on]
 
