@@ -289,3 +289,23 @@ async def test_a_targeted_load_rereads_only_the_named_products_and_purchase_orde
     assert again.tables == first.tables
     db = tmp_path / "a.duckdb"
     assert rows(db, f"SELECT name FROM $s.products WHERE product_id = {product.id}") == [("X",)]
+
+
+async def test_excluded_and_renamed_fields_leave_no_column_behind(
+    centra: CentraHarness, tmp_path: Path
+) -> None:
+    settings = AnalyticsSettings(
+        destination="a.duckdb",
+        exclude=("carrier", "shipping_zip_code", "sku"),
+        columns={"tracking": "tracking_number", "variant_name": "product_variant_name"},
+    )
+    await sync_store("se", centra.client, settings, base=tmp_path)
+
+    def columns(table: str) -> set[str]:
+        sql = f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+        return {name for (name,) in rows(tmp_path / "a.duckdb", sql)}
+
+    shipments, orders, lines = columns("shipments"), columns("orders"), columns("orders__lines")
+    assert "tracking" in shipments and not {"tracking_number", "carrier"} & shipments
+    assert "shipping_zip_code" not in orders | shipments and "shipping_city" in orders
+    assert "variant_name" in lines and not {"sku", "product_variant_name"} & lines

@@ -49,6 +49,7 @@ from .rows import (
     PURCHASE_ORDERS,
     RETURNS,
     SHIPMENTS,
+    STOCK,
     STORES,
     WAREHOUSES,
     Row,
@@ -88,6 +89,7 @@ def _texts(*names: str) -> dict[str, Any]:
     return {name: {"name": name, "data_type": "text", "nullable": True} for name in names}
 
 
+_SIDES, _PLACE = ("billing", "shipping"), ("country", "zip_code", "city")
 _JSON = {"attributes": {"name": "attributes", "data_type": "json", "nullable": True}}
 
 
@@ -131,15 +133,35 @@ class Targets:
         return sorted(self.by_resource.get(resource, ()))
 
 
+def _mapped_hints(columns: Mapping[str, Any], settings: AnalyticsSettings) -> dict[str, Any]:
+    """Column hints under the names the mapping gives: an excluded field gets none (a hint
+    would make an empty column of it), a renamed one its new name."""
+    renamed = {source: column for column, source in settings.columns.items()}
+    kept: dict[str, Any] = {}
+    for name, hint in columns.items():
+        if name in settings.exclude:
+            continue
+        target = renamed.get(name, name)
+        kept[target] = {**hint, "name": target}
+    return kept
+
+
 def _hints(table: Table, settings: AnalyticsSettings, **extra: Any) -> dict[str, Any]:
-    """dlt's hints for ``table``: its key, merge, and the named attribute columns (text,
-    possibly null in every row of a first load)."""
+    """dlt's hints for ``table``: its key, merge, the typed columns that may be null in
+    every row of a first load, and the named attribute columns."""
     columns = dict(extra.pop("columns", {}))
     if table.attributes is not None:
         columns.update(_JSON)
+    columns = _mapped_hints(columns, settings)
+    if table.attributes is not None:
         columns.update(_texts(*settings.attributes_of(table.attributes)))
+    nested = {
+        child: {"columns": _mapped_hints(hint["columns"], settings)}
+        for child, hint in extra.pop("nested_hints", {}).items()
+    }
     key = table.key[0] if len(table.key) == 1 else table.key
-    return {"primary_key": key, "write_disposition": "merge", "columns": columns, **extra}
+    hints = {"primary_key": key, "write_disposition": "merge", "columns": columns, **extra}
+    return {**hints, "nested_hints": nested} if nested else hints
 
 
 def _orders(settings: AnalyticsSettings) -> dict[str, Any]:
@@ -147,8 +169,8 @@ def _orders(settings: AnalyticsSettings) -> dict[str, Any]:
         ORDERS,
         settings,
         columns={
-            **_texts("market_name"),
-            **{"market_id": {"name": "market_id", "data_type": "bigint"}},
+            **_texts("market_name", *(f"{side}_{part}" for side in _SIDES for part in _PLACE)),
+            "market_id": {"name": "market_id", "data_type": "bigint"},
         },
         nested_hints={
             "lines": {"columns": _texts("sku", "product_name", "product_variant_name")},
@@ -309,12 +331,7 @@ def centra_source(
                 dlt.resource(all_orders, name="orders", **orders_hints),
                 dlt.resource(all_shipments, name="shipments", **shipment_hints),
                 dlt.resource(read_returns(None), name="returns", **return_hints),
-                dlt.resource(
-                    stock,
-                    name="stock",
-                    primary_key=("product_size_id", "warehouse_id"),
-                    write_disposition="merge",
-                ),
+                dlt.resource(stock, name="stock", **_hints(STOCK, settings)),
                 dlt.resource(products, name="products", **_hints(PRODUCTS, settings)),
                 dlt.resource(
                     read_purchase_orders(None),
