@@ -272,6 +272,11 @@ class AnalyticsSettings(_Strict):
         """The named attribute columns of ``kind`` ("order" or "product")."""
         return self.order_attributes if kind == "order" else self.product_attributes
 
+    def loads_attributes(self, kind: str) -> bool:
+        """Whether the custom attributes of ``kind`` are read at all: not when the JSON
+        column is excluded and no attribute is mapped to a column."""
+        return "attributes" not in self.exclude or bool(self.attributes_of(kind))
+
     @field_validator("exclude")
     @classmethod
     def _excluded_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:

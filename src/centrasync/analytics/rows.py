@@ -119,8 +119,9 @@ class Table:
         return [self.row(store, item) for item in items]
 
     def fields(self) -> frozenset[str]:
-        """Every field a row of this table (or of its children) can hold."""
-        names = {"store", *self.columns}
+        """Every field a row of this table (or of its children) can hold, and the child
+        lists themselves (excluding one leaves its child table out)."""
+        names = {"store", *self.columns, *self.children}
         if self.attributes:
             names.add("attributes")
         for child in self.children.values():

@@ -241,8 +241,14 @@ def centra_source(
 
     lag = settings.overlap
 
+    order_reads = {
+        "attributes": settings.loads_attributes("order"),
+        "discounts": "discounts" not in settings.exclude,
+    }
+
     def read_orders(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
-        for page in bridge.pages(client.all_order_history(where, sort=[sort], limit=PAGE)):
+        pages = client.all_order_history(where, sort=[sort], limit=PAGE, **order_reads)
+        for page in bridge.pages(pages):
             yield mapped("orders", ORDERS, ORDERS.rows(store, page))
 
     def read_shipments(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
@@ -286,7 +292,9 @@ def centra_source(
     def read_catalogue(where: Mapping[str, Any], sort: str) -> Iterator[Any]:
         """One read of the catalogue fills three tables: variants and sizes carry no
         ``updatedAt`` of their own and come with their product."""
-        for page in bridge.pages(client.all_catalogue(where, sort=[sort], limit=PAGE)):
+        with_attributes = settings.loads_attributes("product")
+        pages = client.all_catalogue(where, sort=[sort], limit=PAGE, attributes=with_attributes)
+        for page in bridge.pages(pages):
             found, variants, sizes = catalogue_rows(store, page)
             yield mapped("products", PRODUCTS, found)
             if variants:

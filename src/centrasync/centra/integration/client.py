@@ -348,18 +348,38 @@ class IntegrationApiClient(AsyncClosing):
         sort: Sequence[str] | None = None,
         limit: int = 20,
         page: int = 1,
+        attributes: bool = True,
+        discounts: bool = True,
     ) -> list[OrderHistory]:
         """One page of ``orders`` as analytics reads them: fully cancelled lines too,
-        totals, store, market, discounts, attributes and addresses."""
-        variables = self._list_vars(where, sort, limit, page)
+        totals, store, market, addresses, and (unless asked not to) discounts and custom
+        attributes."""
+        variables = {
+            **self._list_vars(where, sort, limit, page),
+            "attributes": attributes,
+            "discounts": discounts,
+        }
         return await self._list("order_history", "orders", OrderHistory, variables, _CATALOGUE)
 
     def all_order_history(
-        self, where: Where | None = None, *, sort: Sequence[str] | None = None, limit: int = 200
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 200,
+        attributes: bool = True,
+        discounts: bool = True,
     ) -> AsyncIterator[Sequence[OrderHistory]]:
         """Every page of :meth:`order_history`."""
         return list_pages(
-            lambda page: self.order_history(where, sort=sort, limit=limit, page=page),
+            lambda page: self.order_history(
+                where,
+                sort=sort,
+                limit=limit,
+                page=page,
+                attributes=attributes,
+                discounts=discounts,
+            ),
             limit=limit,
             key=lambda order: order.id,
             what="orders",
@@ -618,16 +638,25 @@ class IntegrationApiClient(AsyncClosing):
         sort: Sequence[str] | None = None,
         limit: int = 20,
         page: int = 1,
+        attributes: bool = True,
     ) -> list[CatalogueProduct]:
-        """Products, variants and sizes with their custom attributes (analytics)."""
-        variables = self._list_vars(where, sort, limit, page)
+        """Products, variants and sizes with (unless asked not to) their custom
+        attributes (analytics)."""
+        variables = {**self._list_vars(where, sort, limit, page), "attributes": attributes}
         return await self._list("catalogue", "products", CatalogueProduct, variables, _CATALOGUE)
 
     def all_catalogue(
-        self, where: Where | None = None, *, sort: Sequence[str] | None = None, limit: int = 200
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 200,
+        attributes: bool = True,
     ) -> AsyncIterator[Sequence[CatalogueProduct]]:
         return list_pages(
-            lambda page: self.catalogue(where, sort=sort, limit=limit, page=page),
+            lambda page: self.catalogue(
+                where, sort=sort, limit=limit, page=page, attributes=attributes
+            ),
             limit=limit,
             key=lambda product: product.id,
             what="products",

@@ -228,8 +228,9 @@ class OrderHistory(Order):
     market: NamedRef | None
     billing_address: PostalAddress | None
     shipping_address: PostalAddress | None
-    discounts_applied: tuple[AppliedDiscount, ...]
-    attributes: tuple[Attribute, ...]
+    # Left out of the read (``@include``) when the store's mapping loads neither.
+    discounts_applied: tuple[AppliedDiscount, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
 
 
 # -- shipments -----------------------------------------------------------------------------
@@ -350,13 +351,13 @@ class Product(_Model):
 
 
 class CatalogueVariant(ProductVariant):
-    attributes: tuple[Attribute, ...]
+    attributes: tuple[Attribute, ...] = ()
 
 
 class CatalogueProduct(Product):
     """A product as analytics reads it (``catalogue.graphql``): custom attributes too."""
 
-    attributes: tuple[Attribute, ...]
+    attributes: tuple[Attribute, ...] = ()
     variants: tuple[CatalogueVariant, ...]
 
 
