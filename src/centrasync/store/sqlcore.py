@@ -24,8 +24,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, String, Table
+import psycopg
+from sqlalchemy import String, Table
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.util import await_only
 
 from centrasync.errors import CentrasyncError, RecordValidationError, RetryLaterError, redact
 from centrasync.store import schema
@@ -54,6 +56,10 @@ _TRANSIENT = (
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
+    # The store's own PostgreSQL calls run on psycopg directly (backends.py); its pool's
+    # timeout is an OperationalError too.
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 # Placeholders are written ``:name``; a ``::`` cast would not be one, so none is used.
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -214,17 +220,22 @@ class SqliteTx(Tx):
 
 
 class PostgresTx(Tx):
-    """A transaction on a SQLAlchemy connection to PostgreSQL (psycopg).
+    """A transaction on a psycopg connection to PostgreSQL, run inside a greenlet.
 
-    The statement text goes to the driver as it is; psycopg turns aware datetimes into
-    ``timestamptz`` and parses ``json`` columns itself.
+    The statement functions are synchronous; the backend runs them in a greenlet
+    (SQLAlchemy's bridge), where each statement awaits the asynchronous connection. The
+    statement text goes to the driver as it is, on one cursor for the whole call; psycopg
+    turns aware datetimes into ``timestamptz``, parses ``json`` columns itself and prepares
+    a statement on the server once a connection has run it a few times.
     """
 
     postgres = True
 
-    def __init__(self, conn: Connection, now: datetime, *, database_clock: bool = True) -> None:
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Any], now: datetime, *, database_clock: bool = True
+    ) -> None:
         super().__init__(now)
-        self._conn = conn
+        self._cursor = conn.cursor()
         self._database_clock = database_clock
 
     def lease_now(self) -> datetime:
@@ -233,10 +244,15 @@ class PostgresTx(Tx):
         return self.time(self.rows("SELECT now()", {})[0][0])
 
     def rows(self, sql: str, params: Params) -> list[Sequence[Any]]:
-        return [tuple(row) for row in self._conn.exec_driver_sql(_pyformat(sql), dict(params))]
+        cursor = self._cursor
+        await_only(cursor.execute(_pyformat(sql), params))
+        rows: list[Sequence[Any]] = await_only(cursor.fetchall())
+        return rows
 
     def run(self, sql: str, params: Params) -> int:
-        return int(self._conn.exec_driver_sql(_pyformat(sql), dict(params)).rowcount)
+        cursor = self._cursor
+        await_only(cursor.execute(_pyformat(sql), params))
+        return cursor.rowcount
 
     def time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):
@@ -294,6 +310,16 @@ def translating() -> Iterator[None]:
         # The server ended the connection (a transaction left idle past the stall timeout,
         # an administrator): nothing of the transaction committed; the next call reconnects.
         if exc.connection_invalidated:
+            raise RetryLaterError(
+                f"state store connection lost: {_describe(exc)}", system="state store"
+            ) from exc
+        raise CentrasyncError(
+            f"state store failed: {_describe(exc)}", system="state store"
+        ) from exc
+    except psycopg.Error as exc:
+        # As above, for the store's own calls on psycopg (backends.py): a FATAL error is
+        # the server ending the session.
+        if exc.diag.severity_nonlocalized in ("FATAL", "PANIC"):
             raise RetryLaterError(
                 f"state store connection lost: {_describe(exc)}", system="state store"
             ) from exc
