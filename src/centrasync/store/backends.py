@@ -213,8 +213,9 @@ class PostgresBackend:
     SQLAlchemy's engine (its URL, and the migrations it runs) stays the store's, but the
     calls bypass its pool and its ``Connection``: their checkout, reset and result
     handling cost the loop about as much CPU as psycopg's own work per transaction
-    (docs/performance.md). ``pool_size``: connections kept once opened (as many again at
-    a peak); ``stall_timeout``: see :func:`~centrasync.store.engine.create_store_engine`.
+    (docs/performance.md). ``pool_size``: half the most connections the pool opens, as
+    calls need them (psycopg closes those beyond one after ten idle minutes);
+    ``stall_timeout``: see :func:`~centrasync.store.engine.create_store_engine`.
     ``database_clock``: leases are judged by the server's clock (see
     :meth:`~centrasync.store.sqlcore.Tx.lease_now`); off when a test moves time itself.
 
