@@ -1,17 +1,20 @@
 """Run every benchmark of issue #6, print one table and write ``results.json``.
 
 (a) outbound throughput on SQLite and PostgreSQL at the engine's default concurrency, at
-Centra's default budget (10 calls per second) and at an unlimited one, and (b) the engine
-against a bare httpx loop of the same calls (same transport, same budget), at concurrency 1
-and as throughput at the default concurrency (``outbound.py``), (c) webhook to WMS order latency
-(``webhook_latency.py``), (d) the incremental stock sync (``stock_sync.py``) and (e) the
-initial article import (``articles_import.py``). (a)-(c) run in this process against
-emulators in child processes, each API call taking ``outbound.LATENCY_MS``; (d) and (e)
-run as child processes, so their peak memory is their own, and their printed summary is
-read back.
+the engine's default Centra budget (``centra_rate``) and at an unlimited one, and (b) the
+engine against a bare httpx loop of the same calls (same transport, same budget), at
+concurrency 1 and as throughput at the default concurrency (``outbound.py``), each under
+every latency profile asked for (``--profile``, repeatable; default both: ``lan``, every
+call 20 ms, and ``hosted``, Centra 120 ms and the WMS 60 ms), (c) webhook to WMS order
+latency (``webhook_latency.py``, every call ``outbound.LATENCY_MS``), (d) the incremental
+stock sync (``stock_sync.py``) and (e) the initial article import (``articles_import.py``).
+(a)-(c) run in this process against emulators in child processes; (d) and (e) run as
+child processes, so their peak memory is their own, and their printed summary is read
+back.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--output benchmarks/results.json]
         [--skip outbound|stock|articles] [--article-sizes N] [--merge earlier.json]
+        [--profile lan --profile hosted]
 
 The default sizes are the issue's (10,000 shipments, 100,000 SKUs and sizes; the floor and
 the concurrency-1 run take the first 1,000 shipments, one call at a time at 20 ms each; at
@@ -142,25 +145,27 @@ def articles_import(sizes: int) -> dict[str, Any]:
     }
 
 
-async def in_process(size: dict[str, int]) -> list[dict[str, Any]]:
+async def in_process(size: dict[str, int], profiles: list[str]) -> list[dict[str, Any]]:
     rows = []
-    for kind in ("sqlite", "postgresql"):
-        for rate in (outbound.DEFAULT_RATE, outbound.UNLIMITED):
-            count = size["shipments" if rate == outbound.UNLIMITED else "budgeted_shipments"]
-            print(
-                f"(a, b) outbound, {count} shipments on {kind}, Centra budget "
-                f"{outbound.rate_name(rate)} ...",
-                flush=True,
-            )
-            row = await outbound.measure(
-                count,
-                kind,
-                concurrency=DEFAULT_CONCURRENCY,
-                floor_count=size["floor_shipments"],
-                centra_rate=rate,
-            )
-            outbound.report(row)
-            rows.append(row)
+    for profile in profiles:
+        for kind in ("sqlite", "postgresql"):
+            for rate in (outbound.DEFAULT_RATE, outbound.UNLIMITED):
+                count = size["shipments" if rate == outbound.UNLIMITED else "budgeted_shipments"]
+                print(
+                    f"(a, b) outbound, {count} shipments on {kind}, Centra budget "
+                    f"{outbound.rate_name(rate)}, latency profile {profile} ...",
+                    flush=True,
+                )
+                row = await outbound.measure(
+                    count,
+                    kind,
+                    concurrency=DEFAULT_CONCURRENCY,
+                    floor_count=size["floor_shipments"],
+                    latency_ms=outbound.PROFILES[profile],
+                    centra_rate=rate,
+                )
+                outbound.report(row)
+                rows.append(row)
     print(f"(c) webhook latency, {size['webhooks']} webhooks ...", flush=True)
     row = await webhook_latency.measure(size["webhooks"], WEBHOOK_GAP, "sqlite")
     webhook_latency.report(row)
@@ -174,14 +179,19 @@ def table(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for row in rows:
         name = row["benchmark"]
         if name == "outbound":
-            # Rows of a results.json from before the budget was measured ran unlimited.
-            where = f"{row['database']}, Centra {row.get('centra_rate', 'unlimited')}"
+            # Rows of a results.json from before the budget or the profiles were measured
+            # ran unlimited, at 20 ms a call.
+            where = (
+                f"{row['database']}, Centra {row.get('centra_rate', 'unlimited')}, "
+                f"{row.get('profile', 'lan')}"
+            )
             lines.append(
                 (
                     f"(a) outbound, {where}",
                     f"{row['shipments']} shipments, concurrency {row['concurrency']}",
                     f"{row['shipments_per_s']:.1f} shipments/s ({row['seconds']:.0f} s); "
-                    f"{row['centra_calls_per_shipment']:.2f} Centra + "
+                    f"engine CPU {row.get('cpu_ms_per_shipment', float('nan')):.1f} ms "
+                    f"per shipment; {row['centra_calls_per_shipment']:.2f} Centra + "
                     f"{row['wms_calls_per_shipment']:.2f} WMS calls per shipment",
                 )
             )
@@ -249,6 +259,7 @@ def main(
     skip: frozenset[str] = frozenset(),
     article_sizes: int | None = None,
     merge: Path | None = None,
+    profiles: list[str] | None = None,
 ) -> None:
     """Run the parts not in ``skip``; rows of skipped parts come from ``merge`` if given.
 
@@ -260,7 +271,7 @@ def main(
         size["sizes"] = article_sizes
     rows: list[dict[str, Any]] = []
     if "outbound" not in skip:
-        rows += asyncio.run(in_process(size))
+        rows += asyncio.run(in_process(size, profiles or list(outbound.PROFILES)))
     if "stock" not in skip:
         print(f"(d) stock sync, {size['skus']} SKUs ...", flush=True)
         rows.append(stock_sync(size["skus"]))
@@ -277,10 +288,14 @@ def main(
         f"{' (quick sizes)' if quick else ''}\n"
     )
     print(markdown(table(rows)))
+    modelled = "; ".join(
+        f"{p.name}: Centra {p.centra_ms:g} ms, WMS {p.wms_ms:g} ms"
+        for p in outbound.PROFILES.values()
+    )
     print(
         f"\n(a)-(c): emulators in child processes (Centra, each warehouse) over loopback, "
-        f"every API call taking {outbound.LATENCY_MS:g} ms (a WMS write inside its goods "
-        "owner's write lane)."
+        f"every API call taking its profile's latency ({modelled}; (c): "
+        f"{outbound.LATENCY_MS:g} ms; a WMS write inside its goods owner's write lane)."
     )
     results = {
         "machine": host,
@@ -300,6 +315,12 @@ if __name__ == "__main__":
     parser.add_argument("--skip", action="append", choices=PARTS, default=[])
     parser.add_argument("--article-sizes", type=int, help="sizes for (e) instead of the default")
     parser.add_argument("--merge", type=Path, help="results.json whose rows fill skipped parts")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        choices=sorted(outbound.PROFILES),
+        help="latency profile of (a) and (b), repeatable (default: every profile)",
+    )
     args = parser.parse_args()
     configure_logging(level="warning")
     main(
@@ -308,4 +329,5 @@ if __name__ == "__main__":
         skip=frozenset(args.skip),
         article_sizes=args.article_sizes,
         merge=args.merge,
+        profiles=args.profile,
     )

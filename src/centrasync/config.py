@@ -656,7 +656,12 @@ class EngineSettings(_Strict):
     webhook_body_timeout: float = Field(
         10.0, gt=0, description="seconds a webhook body may take to arrive; slower ones get 408"
     )
-    centra_rate: float = Field(10.0, gt=0, description="requests per second per Centra account")
+    centra_rate: float = Field(
+        100.0,
+        gt=0,
+        description="Order API requests per second per Centra account, our own guard: Centra "
+        "documents no limit for that API (docs/engine.md); a 429 pauses the budget as well",
+    )
     max_attempts: int = Field(8, ge=1, description="failures before a record is parked")
     concurrency: int = Field(
         8, ge=1, le=64, description="shipments and webhook events each store works on at once"

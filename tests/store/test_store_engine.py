@@ -184,4 +184,5 @@ async def test_postgres_runs_a_call_on_a_dropped_connection_again_once_only(
             await backend.run(partial(drop_own_connection, times=2), now, write=True)
         assert len(tries) == 2
     finally:
+        await backend.close()
         await engine.dispose()

@@ -18,13 +18,13 @@ with the full busy timeout. Only ``BEGIN IMMEDIATE`` can meet the lock (reads in
 never wait, and a transaction that began holds the write lock), so nothing ran before the
 retry.
 
-**PostgreSQL** runs the same functions through SQLAlchemy's greenlet bridge
-(``AsyncConnection.run_sync``): every statement is a network round trip anyway. Pooled
-connections are not pinged on checkout: the ping is a round trip of its own on every store
-call, a third of a light call's cost. A connection the server dropped (a restart, a
-failover) is found by the call's first statement instead; nothing of that transaction can
-have committed, so the call is run again, once, on a fresh connection, and SQLAlchemy has
-by then discarded the pool's other connections of the same age.
+**PostgreSQL** runs the same functions in a greenlet (SQLAlchemy's bridge) on connections
+of psycopg's own pool: every statement is a network round trip anyway. Pooled connections
+are not pinged on checkout: the ping is a round trip of its own on every store call. A
+connection the server dropped (a restart, a failover) is found by the call's first
+statement instead; nothing of that transaction can have committed, so the call is run
+again, once, on a fresh connection, after the pool has checked and discarded its other
+idle connections.
 """
 
 from __future__ import annotations
@@ -35,14 +35,16 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
-from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS
-from centrasync.store.sqlcore import PostgresTx, SqliteTx, Tx, translated, translating
+from centrasync.store.engine import DEFAULT_POOL, DEFAULT_STALL_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS
+from centrasync.store.sqlcore import PostgresTx, SqliteTx, Tx, translating
 
 __all__ = ["Backend", "PostgresBackend", "Session", "SqliteBackend"]
 
@@ -206,42 +208,131 @@ class _SqliteSession:
 
 
 class PostgresBackend:
-    """The async SQLAlchemy engine on psycopg; statements run through ``run_sync``.
+    """psycopg's own connection pool; each store call runs its statements in a greenlet.
 
+    SQLAlchemy's engine (its URL, and the migrations it runs) stays the store's, but the
+    calls bypass its pool and its ``Connection``: their checkout, reset and result
+    handling cost the loop about as much CPU as psycopg's own work per transaction
+    (docs/performance.md). ``pool_size``: half the most connections the pool opens, as
+    calls need them (psycopg closes those beyond one after ten idle minutes);
+    ``stall_timeout``: see :func:`~centrasync.store.engine.create_store_engine`.
     ``database_clock``: leases are judged by the server's clock (see
     :meth:`~centrasync.store.sqlcore.Tx.lease_now`); off when a test moves time itself.
+
+    Connections are in autocommit mode, and the backend says ``BEGIN`` itself where it
+    wants a transaction. A call that only reads runs without one: under READ COMMITTED each
+    statement sees a snapshot of its own anyway, so ``BEGIN`` and ``COMMIT`` would add two
+    round trips and no guarantee. A call that writes runs in psycopg's pipeline mode:
+    ``BEGIN`` and the fence check (a guard, judged before the commit) are queued and travel
+    with its first statement, and ``COMMIT`` with the pipeline's closing sync, so a fenced
+    one-statement write takes two round trips instead of four. (psycopg's own implicit
+    ``BEGIN`` would cost a sync of its own in pipeline mode.)
     """
 
-    def __init__(self, engine: AsyncEngine, *, database_clock: bool = True) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        database_clock: bool = True,
+        pool_size: int = DEFAULT_POOL,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+    ) -> None:
+        _, connect = engine.dialect.create_connect_args(engine.url)
+        # SQLAlchemy's adapters map registers nothing the store's statements use.
+        connect.pop("context", None)
+        timeout_ms = max(1, round(stall_timeout * 1000))
+
+        async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+            await conn.set_autocommit(True)
+            # See engine._configure_postgres: a stalled process must not keep its locks.
+            await conn.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            kwargs=dict(connect),
+            # Opened as calls need them, as SQLAlchemy's pool did: every store a test or a
+            # process opens would otherwise hold ``pool_size`` connections from the start.
+            min_size=1,
+            max_size=2 * pool_size,
+            open=False,
+            configure=configure,
+        )
+        self._opened = False
         self._database_clock = database_clock
 
-    def _tx(self, conn: Connection, now: datetime) -> PostgresTx:
-        return PostgresTx(conn, now, database_clock=self._database_clock)
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if not self._opened:
+            self._opened = True
+            # The pool opens its connections in the background; the first call waits for one.
+            await self._pool.open(wait=False)
+        return await self._pool.getconn()
+
+    def _tx(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        now: datetime,
+        pipeline: psycopg.AsyncPipeline | None = None,
+    ) -> PostgresTx:
+        return PostgresTx(conn, now, database_clock=self._database_clock, pipeline=pipeline)
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
-        try:
-            return await self._run(work, now, last_try=False)
-        except _DroppedConnection:
-            return await self._run(work, now, last_try=True)
-
-    async def _run(self, work: Work[T], now: datetime, *, last_try: bool) -> T:
-        async with translated(), self._engine.begin() as conn:
+        with translating():
             try:
-                return await conn.run_sync(lambda sync: work(self._tx(sync, now)))
-            except DBAPIError as exc:
-                # Raised before COMMIT was sent: the transaction certainly did not commit.
-                if exc.connection_invalidated and not last_try:
-                    raise _DroppedConnection from exc
-                raise
+                return await self._run(work, now, write=write, last_try=False)
+            except _DroppedConnection:
+                # The others of its age went with it (a restart, a failover): drop them too.
+                await self._pool.check()
+                return await self._run(work, now, write=write, last_try=True)
+
+    async def _run(self, work: Work[T], now: datetime, *, write: bool, last_try: bool) -> T:
+        conn = await self._connection()
+        committing = False
+        try:
+            result: T
+            if not write:
+                result = await greenlet_spawn(work, self._tx(conn, now))
+                return result
+            async with conn.pipeline() as pipeline:
+                await conn.execute("BEGIN")
+                result = await greenlet_spawn(_settled, work, self._tx(conn, now, pipeline))
+                committing = True
+                await conn.execute("COMMIT")
+            return result
+        except psycopg.Error as exc:
+            # Before COMMIT was queued, the transaction certainly did not commit.
+            if not committing and (conn.broken or _fatal(exc)) and not last_try:
+                raise _DroppedConnection from exc
+            raise
+        finally:
+            await self._release(conn)
+
+    async def _release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Hand ``conn`` back to the pool, rolled back if a call left it in a transaction."""
+        try:
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.execute("ROLLBACK")
+        finally:
+            await self._pool.putconn(conn)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Session]:
-        async with translated(), self._engine.begin() as conn:
-            yield _PostgresSession(conn, self)
+        with translating():
+            conn = await self._connection()
+            try:
+                await conn.execute("BEGIN")
+                yield _PostgresSession(conn, self)
+                await conn.execute("COMMIT")
+            finally:
+                await self._release(conn)
 
     async def close(self) -> None:
-        """The engine is disposed by its owner."""
+        """Close the pool; the engine is disposed by its owner."""
+        if self._opened:
+            await self._pool.close()
+
+
+def _fatal(exc: psycopg.Error) -> bool:
+    """Whether the server ended the session with ``exc`` (the connection is gone with it)."""
+    return exc.diag.severity_nonlocalized in ("FATAL", "PANIC")
 
 
 class _DroppedConnection(Exception):
@@ -249,10 +340,29 @@ class _DroppedConnection(Exception):
 
 
 class _PostgresSession:
-    def __init__(self, conn: AsyncConnection, backend: PostgresBackend) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], backend: PostgresBackend) -> None:
         self._conn = conn
         self._backend = backend
 
     async def run(self, work: Work[T], now: datetime) -> T:
-        async with translated():
-            return await self._conn.run_sync(lambda sync: work(self._backend._tx(sync, now)))
+        with translating():
+            return await greenlet_spawn(_settled, work, self._backend._tx(self._conn, now))
+
+
+def _settled(work: Work[T], tx: Tx) -> T:
+    """``work``, then its guards judged; a refusing guard wins over ``work``'s own error.
+
+    A fence that no longer holds explains whatever went wrong after it was checked.
+    """
+    try:
+        result = work(tx)
+    except BaseException as exc:
+        try:
+            tx.settle()
+        except psycopg.Error:
+            pass  # the transaction failed already; its own error says why
+        except BaseException as refused:
+            raise refused from exc
+        raise
+    tx.settle()
+    return result

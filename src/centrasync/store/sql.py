@@ -102,7 +102,12 @@ async def open_store(
         else sqlite.engine
     )
     backend: Backend = (
-        PostgresBackend(engine, database_clock=clock is None)
+        PostgresBackend(
+            engine,
+            database_clock=clock is None,
+            pool_size=pool_size,
+            stall_timeout=stall_timeout,
+        )
         if sqlite is None
         else SqliteBackend(sqlite.target, uri=sqlite.uri, wal=not sqlite.memory)
     )

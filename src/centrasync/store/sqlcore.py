@@ -17,15 +17,17 @@ import json
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, String, Table
+import psycopg
+from sqlalchemy import String, Table
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.util import await_only
 
 from centrasync.errors import CentrasyncError, RecordValidationError, RetryLaterError, redact
 from centrasync.store import schema
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 Params = Mapping[str, Any]
+Check = Callable[[Sequence[Any] | None], None]
 
 _SECRET_KEY = re.compile(r"(?i)password|secret|token|authorization|api[-_]?key")
 _TRANSIENT = (
@@ -54,6 +57,10 @@ _TRANSIENT = (
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
+    # The store's own PostgreSQL calls run on psycopg directly (backends.py); its pool's
+    # timeout is an OperationalError too.
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 # Placeholders are written ``:name``; a ``::`` cast would not be one, so none is used.
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -151,6 +158,19 @@ class Tx(ABC):
         found = self.rows(sql, params)
         return found[0] if found else None
 
+    @abstractmethod
+    def guard(self, sql: str, params: Params, check: Check) -> None:
+        """Run ``sql``; its first row (or ``None``) must pass ``check`` before the commit.
+
+        ``check`` raises to refuse the transaction. SQLite judges it at once; PostgreSQL
+        later (:meth:`settle`), so the query travels with the next statement instead of
+        costing a round trip of its own.
+        """
+
+    @abstractmethod
+    def settle(self) -> None:
+        """Judge every guard not judged yet; the backend calls this before it commits."""
+
     def maybe_time(self, value: Any) -> datetime | None:
         return None if value is None else self.time(value)
 
@@ -206,6 +226,12 @@ class SqliteTx(Tx):
     def run(self, sql: str, params: Params) -> int:
         return self._conn.execute(sql, _sqlite_params(params)).rowcount
 
+    def guard(self, sql: str, params: Params, check: Check) -> None:
+        check(self.one_or_none(sql, params))
+
+    def settle(self) -> None:
+        """Every guard was judged when it ran."""
+
     def time(self, value: Any) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
@@ -214,18 +240,35 @@ class SqliteTx(Tx):
 
 
 class PostgresTx(Tx):
-    """A transaction on a SQLAlchemy connection to PostgreSQL (psycopg).
+    """A transaction on a psycopg connection to PostgreSQL, run inside a greenlet.
 
-    The statement text goes to the driver as it is; psycopg turns aware datetimes into
-    ``timestamptz`` and parses ``json`` columns itself.
+    The statement functions are synchronous; the backend runs them in a greenlet
+    (SQLAlchemy's bridge), where each statement awaits the asynchronous connection. The
+    statement text goes to the driver as it is, on one cursor for the whole call; psycopg
+    turns aware datetimes into ``timestamptz``, parses ``json`` columns itself and prepares
+    a statement on the server once a connection has run it a few times.
+
+    In ``pipeline`` mode (psycopg's pipeline, a writing call's) ``BEGIN`` and every guard
+    query are queued and sent with the first statement whose answer is needed, in one
+    round trip.
     """
 
     postgres = True
 
-    def __init__(self, conn: Connection, now: datetime, *, database_clock: bool = True) -> None:
+    def __init__(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        now: datetime,
+        *,
+        database_clock: bool = True,
+        pipeline: psycopg.AsyncPipeline | None = None,
+    ) -> None:
         super().__init__(now)
         self._conn = conn
+        self._cursor = conn.cursor()
         self._database_clock = database_clock
+        self._pipeline = pipeline
+        self._guards: list[tuple[psycopg.AsyncCursor[Any], Check]] = []
 
     def lease_now(self) -> datetime:
         if not self._database_clock:
@@ -233,10 +276,29 @@ class PostgresTx(Tx):
         return self.time(self.rows("SELECT now()", {})[0][0])
 
     def rows(self, sql: str, params: Params) -> list[Sequence[Any]]:
-        return [tuple(row) for row in self._conn.exec_driver_sql(_pyformat(sql), dict(params))]
+        cursor = self._cursor
+        await_only(cursor.execute(_pyformat(sql), params))
+        rows: list[Sequence[Any]] = await_only(cursor.fetchall())
+        return rows
 
     def run(self, sql: str, params: Params) -> int:
-        return int(self._conn.exec_driver_sql(_pyformat(sql), dict(params)).rowcount)
+        cursor = self._cursor
+        await_only(cursor.execute(_pyformat(sql), params))
+        if self._pipeline is not None:
+            # The row count comes with the statement's result.
+            await_only(self._pipeline.sync())
+        return cursor.rowcount
+
+    def guard(self, sql: str, params: Params, check: Check) -> None:
+        cursor = self._conn.cursor()
+        await_only(cursor.execute(_pyformat(sql), params))
+        self._guards.append((cursor, check))
+
+    def settle(self) -> None:
+        guards, self._guards = self._guards, []
+        for cursor, check in guards:
+            found = await_only(cursor.fetchall())
+            check(found[0] if found else None)
 
     def time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):
@@ -294,6 +356,16 @@ def translating() -> Iterator[None]:
         # The server ended the connection (a transaction left idle past the stall timeout,
         # an administrator): nothing of the transaction committed; the next call reconnects.
         if exc.connection_invalidated:
+            raise RetryLaterError(
+                f"state store connection lost: {_describe(exc)}", system="state store"
+            ) from exc
+        raise CentrasyncError(
+            f"state store failed: {_describe(exc)}", system="state store"
+        ) from exc
+    except psycopg.Error as exc:
+        # As above, for the store's own calls on psycopg (backends.py): a FATAL error is
+        # the server ending the session.
+        if exc.diag.severity_nonlocalized in ("FATAL", "PANIC"):
             raise RetryLaterError(
                 f"state store connection lost: {_describe(exc)}", system="state store"
             ) from exc
