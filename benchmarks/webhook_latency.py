@@ -10,8 +10,8 @@ API, so the worker resolves the id to the shipment and takes that one.
 Each shipment's latency runs from just before the control call that makes it Good-to-Go
 (the moment Centra emits the event) to the moment the WMS answered the engine's ``PUT
 orders`` for it. Polls are set to once a minute, so the webhook path, not a poll, brings
-the shipments in. Centra's Order API budget is unlimited (at the default 10 calls per
-second one order per 50 ms would outrun it) and the Integration API emulator runs
+the shipments in. Centra's Order API budget is unlimited (the engine's own guard, not a
+limit of Centra's: see docs/engine.md) and the Integration API emulator runs
 Centra's Enterprise plan (1,500 requests per 10 s), so the figure is the engine's, not a
 queue for tokens; on Growth (60 per 10 s) one lookup per event would be paced.
 
