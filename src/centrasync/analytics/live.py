@@ -29,6 +29,7 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +44,8 @@ from centrasync.sync.ports import FlowEvents
 
 from .events import events_pass, listen
 from .rows import Row
-from .source import Targets, sync_store
+from .source import SyncResult, Targets, sync_store
+from .triggers import WEBHOOK_RESOURCES
 
 __all__ = [
     "ANALYTICS",
@@ -85,10 +87,12 @@ def _digests(pages: Sequence[tuple[str, Sequence[Row]]]) -> dict[str, dict[str, 
 @dataclass
 class Reconciliation:
     """Rows one reconciliation read, and those of them no trigger had loaded, per resource;
-    ``baseline`` names resources seen for the first time (nothing to compare with)."""
+    ``baseline`` names resources seen for the first time (nothing to compare with);
+    ``tables``: rows in each table after the load."""
 
     store: str
     read: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, int] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)
     baseline: tuple[str, ...] = ()
 
@@ -120,6 +124,13 @@ class LiveAnalytics:
         return self.webhook_pass
 
     @property
+    def triggered(self) -> frozenset[str]:
+        """The resources the trigger announces (Centra sends no in-delivery webhook)."""
+        if self.settings.trigger is AnalyticsTrigger.EVENTS:
+            return frozenset(KEYS)
+        return frozenset(WEBHOOK_RESOURCES.values())
+
+    @property
     def trigger_interval(self) -> float:
         """How often the trigger pass runs; a webhook pass with nothing noted costs one
         state-store read, so it runs every tick's worth."""
@@ -146,17 +157,26 @@ class LiveAnalytics:
         """Read incrementally and whole, merge, and count what no trigger had loaded."""
         seen: list[tuple[str, Sequence[Row]]] = []
         loaded = await self._load(None, lambda resource, rows: seen.append((resource, rows)))
-        result = Reconciliation(self.store, read=dict(loaded))
+        result = Reconciliation(self.store, read=dict(loaded.read), tables=dict(loaded.tables))
+        # An object a webhook named that is still waiting was not missed, only not yet
+        # re-read; nor can the trigger have brought what it never announces.
+        waiting = {
+            f"{resource}:{key}" for resource, key in await self.state.pending_analytics(self.store)
+        }
         baseline: list[str] = []
         for resource, digests in _digests(seen).items():
             known = await self.state.known_digests(self.store, resource)
-            changed = await self.state.record_digests(self.store, resource, digests)
+            counted = {k: v for k, v in digests.items() if f"{resource}:{k}" not in waiting}
+            await self.state.record_digests(
+                self.store, resource, {k: v for k, v in digests.items() if k not in counted}
+            )
+            changed = await self.state.record_digests(self.store, resource, counted)
             if known == 0:
                 baseline.append(resource)
-                continue
-            result.missed[resource] = changed
-            for _ in range(changed):
-                self.events.recovered(self.store, ANALYTICS)
+            elif resource in self.triggered:
+                result.missed[resource] = changed
+                for _ in range(changed):
+                    self.events.recovered(self.store, ANALYTICS)
         result.baseline = tuple(baseline)
         _log.info(
             "analytics reconciled",
@@ -213,17 +233,26 @@ class LiveAnalytics:
 
     async def _load(
         self, targets: Targets | None, observe: Callable[[str, Sequence[Row]], None]
-    ) -> dict[str, int]:
+    ) -> SyncResult:
         async with self.destination_lock():
-            result = await sync_store(
-                self.store,
-                self.client,
-                self.settings,
-                base=self.base,
-                targets=targets,
-                observe=observe,
+            load = asyncio.ensure_future(
+                sync_store(
+                    self.store,
+                    self.client,
+                    self.settings,
+                    base=self.base,
+                    targets=targets,
+                    observe=observe,
+                )
             )
-        return result.read
+            try:
+                return await asyncio.shield(load)
+            except asyncio.CancelledError:
+                # dlt loads in a thread, which cancelling cannot stop: the load finishes
+                # (or fails) before the destination is given to anyone else.
+                with suppress(BaseException):
+                    await load
+                raise
 
     def destination_lock(self) -> asyncio.Lock:
         """Held while this process loads into the store's destination; a reader in the

@@ -19,6 +19,7 @@ __all__ = [
     "finish_analytics",
     "known_digests",
     "note_for_analytics",
+    "pending_analytics",
     "record_digests",
     "release_analytics",
 ]
@@ -130,3 +131,10 @@ def known_digests(tx: Tx, store: str, resource: str) -> int:
         {"store": store, "resource": resource},
     )
     return int(row[0][0])
+
+
+def pending_analytics(tx: Tx, store: str) -> list[tuple[str, int]]:
+    rows = tx.rows(
+        "SELECT resource, object_id FROM analytics_pending WHERE store = :store", {"store": store}
+    )
+    return [(str(resource), int(object_id)) for resource, object_id in rows]

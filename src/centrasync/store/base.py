@@ -539,6 +539,10 @@ class AnalyticsQueueStore(Protocol):
 
     async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None: ...
 
+    async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
+        """Every (resource, id) waiting to be re-read, claimed or not."""
+        ...
+
     async def analytics_backlog(self, store: str) -> int: ...
 
     async def record_digests(self, store: str, resource: str, digests: Mapping[str, str]) -> int:

@@ -440,6 +440,9 @@ class SqlStateStore:
     async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None:
         await self._call(partial(analytics.release_analytics, claim=claim, error=error))
 
+    async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
+        return await self._call(partial(analytics.pending_analytics, store=store), write=False)
+
     async def analytics_backlog(self, store: str) -> int:
         return await self._call(partial(analytics.analytics_backlog, store=store), write=False)
 
