@@ -36,11 +36,10 @@ from centrasync.store.base import StateStore
 from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 from centrasync.testing.centra import CentraHarness, centra_harness
+from engine.helpers import CENTRA_SECRET, SE, WMS_PASSWORD, add_shipments, orderable_eans
 
 TOKEN = "graphql-token-live"
-CENTRA_SECRET = "s3cret"
 WEBHOOK_SECRET = "whsec-live"
-WMS_PASSWORD = "secret"
 
 
 def _settings(database: Path, analytics: dict[str, Any]) -> Settings:
@@ -258,25 +257,7 @@ async def test_a_refused_token_pauses_analytics_and_fulfilment_carries_on(tmp_pa
         assert TOKEN not in live.paused
         assert rig.tally.parked_reasons["se", "token_invalid"] == 1
         # Fulfilment goes on: a new Good-to-Go order reaches the WMS.
-        placed = await rig.control.post(
-            "/_emulator/orders",
-            json={
-                "store": "wms",
-                "lines": [{"ean": _free_ean(rig.centra), "qty": 1}],
-                "billing": {
-                    "name": "Anna Berg",
-                    "address": "Storgatan 1",
-                    "zipcode": "111 22",
-                    "city": "Stockholm",
-                    "country": "SE",
-                },
-            },
-        )
-        placed.raise_for_status()
-        new = int(placed.json()["number"])
-        shipped = await rig.control.post(f"/_emulator/orders/{new}/shipments", json={"gtg": True})
-        shipped.raise_for_status()
-        shipment = shipped.json()["number"]
+        (shipment,) = await add_shipments(rig.control, SE, await orderable_eans(rig.control, SE, 1))
 
         async def in_the_wms() -> bool:
             found = await rig.state.list_records("se", kind=RecordKind.SHIPMENT, limit=10_000)
@@ -287,15 +268,6 @@ async def test_a_refused_token_pauses_analytics_and_fulfilment_carries_on(tmp_pa
         assert await rig.state.analytics_backlog("se") >= 1
         assert await comment_of(rig, number) != "never loaded"
         assert rig.tally.parked_reasons["se", "token_invalid"] == 1
-
-
-def _free_ean(centra: CentraEmulator) -> str:
-    ordered = {line.size_id for order in centra.world.orders.values() for line in order.lines}
-    return next(
-        ref.size.ean
-        for ref in centra.world.sizes.values()
-        if ref.size.id not in ordered and not ref.product.is_bundle and ref.size.name
-    )
 
 
 # -- the receiver's notes and the reconciliation, without the worker loops ---------------
