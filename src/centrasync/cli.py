@@ -269,6 +269,7 @@ def serve(
                 events=app_.state.metrics.flows,
                 owner=owner,
                 webhooks_since=datetime.now(UTC),
+                analytics_base=config.resolve().parent,
             )
             app_.state.metrics.engine = engine
             stop = asyncio.Event()
@@ -887,6 +888,25 @@ def analytics_events(
     typer.echo(
         f"events read {done.read}, confirmed {done.confirmed}; rows re-read: {loaded or 'none'}"
     )
+
+
+@analytics_app.command("reconcile")
+def analytics_reconcile(
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    config: Path = _CONFIG_OPTION,
+) -> None:
+    """Run one reconciliation pass (serve runs them every reconcile_interval): read the
+    orders and shipments changed within the overlap window, returns, in-deliveries and
+    stock, merge them, and show how many rows neither trigger had loaded."""
+    from centrasync.errors import CentrasyncError
+    from centrasync.ops.analytics import print_reconciliation, run_analytics_reconcile
+
+    try:
+        settings = _load_checked_settings(config)
+        done = asyncio.run(run_analytics_reconcile(settings, store, base=config.resolve().parent))
+    except CentrasyncError as exc:
+        _fail(exc)
+    print_reconciliation(Console(), done)
 
 
 @analytics_app.command("report")

@@ -37,6 +37,7 @@ from pydantic import (
 from .errors import ConfigError
 
 __all__ = [
+    "AnalyticsTrigger",
     "ArticleNumberStrategy",
     "CapturePolicy",
     "CentraSettings",
@@ -173,6 +174,13 @@ class IntegrationApiSettings(_Strict):
         return value.rstrip("/")
 
 
+class AnalyticsTrigger(StrEnum):
+    """What tells analytics that an order, shipment or return changed."""
+
+    WEBHOOK = "webhook"
+    EVENTS = "events"
+
+
 class PersonalData(StrEnum):
     """What analytics does with personal data (e-mail, phone, names): drop it or hash it."""
 
@@ -204,6 +212,32 @@ class AnalyticsSettings(_Strict):
         ge=0,
         description="Seconds each incremental read steps back before the last updatedAt "
         "seen, so a row committed late in Centra is still caught (merged, never doubled).",
+    )
+    trigger: AnalyticsTrigger = Field(
+        AnalyticsTrigger.WEBHOOK,
+        description="What re-reads a changed order, shipment or return within seconds: "
+        "webhook (the store's Integration API webhook events, received by serve) or events "
+        "(Centra's events queue, polled every events_interval seconds; the integration "
+        "must be allowed to use it).",
+    )
+    events_interval: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds between reads of the events queue (trigger = events); "
+        "Centra asks for about once a minute.",
+    )
+    reconcile_interval: float = Field(
+        900.0,
+        ge=0,
+        description="Seconds between reconciliation passes (0 = off): an incremental read "
+        "with the overlap window plus returns, in-deliveries and stock read whole, which "
+        "counts the rows neither trigger had brought.",
+    )
+    paused_retry: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds analytics waits before trying again once Centra refused the "
+        "Integration API token (403); fulfilment carries on meanwhile.",
     )
     columns: Mapping[str, str] = Field(
         {},

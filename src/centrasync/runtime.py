@@ -12,9 +12,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 
+from centrasync.analytics.live import ANALYTICS, LiveAnalytics
 from centrasync.centra.client import OrderApiClient
 from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.config import (
@@ -45,6 +47,7 @@ __all__ = [
     "Engine",
     "StoreFlows",
     "WarehouseClient",
+    "analytics_flows",
     "build_flows",
     "centra_client",
     "integration_client",
@@ -235,12 +238,29 @@ def build_flows(
     )
 
 
+def analytics_flows(live: LiveAnalytics) -> tuple[ScheduledFlow, ...]:
+    """A store's analytics passes, in one loop: the trigger, then reconciliation."""
+    return (
+        ScheduledFlow(
+            "analytics_trigger", live.trigger_interval, live.trigger_pass, loop=ANALYTICS
+        ),
+        ScheduledFlow(
+            "analytics_reconcile",
+            live.settings.reconcile_interval,
+            live.reconcile,
+            loop=ANALYTICS,
+        ),
+    )
+
+
 class Engine(AsyncClosing):
     """Every store's worker, sharing one rate budget per Centra account (host).
 
     ``owner`` names this process in the store leases, which it shares with the other
     processes on the same state store through :attr:`share`; ``webhooks_since`` is when
     this process began receiving webhooks (sweep finds of later shipments count as misses).
+    A store with analytics on gets an ``analytics`` loop (:mod:`centrasync.analytics.live`);
+    relative DuckDB paths and dlt's working folder are under ``analytics_base``.
     """
 
     def __init__(
@@ -254,6 +274,7 @@ class Engine(AsyncClosing):
         webhooks_since: datetime | None = None,
         tick: float = 0.2,
         retry: RetryPolicy | None = None,
+        analytics_base: Path | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -261,6 +282,7 @@ class Engine(AsyncClosing):
         self.integration: dict[str, IntegrationApiClient] = {}
         self.wms: dict[str, WarehouseClient] = {}
         self.workers: list[StoreWorker] = []
+        self.analytics: dict[str, LiveAnalytics] = {}
         ttl = timedelta(seconds=settings.engine.lease_ttl)
         self.share = FairShare(state, owner, ttl=ttl)
         budgets: dict[str, RateBudget] = {}
@@ -299,6 +321,20 @@ class Engine(AsyncClosing):
                 webhooks_since=webhooks_since,
                 integration=self.integration.get(store.name),
             )
+            more = flows.scheduled(store.schedule)
+            graphql = self.integration.get(store.name)
+            if store.analytics is not None and store.analytics.enabled and graphql is not None:
+                live = LiveAnalytics(
+                    store.name,
+                    graphql,
+                    store.analytics,
+                    fenced(ANALYTICS),
+                    events,
+                    analytics_base or Path.cwd(),
+                    claim_for=ttl,
+                )
+                self.analytics[store.name] = live
+                more += analytics_flows(live)
             self.workers.append(
                 StoreWorker(
                     flows.shipments,
@@ -306,7 +342,7 @@ class Engine(AsyncClosing):
                     owner,
                     tick=tick,
                     lease_ttl=ttl,
-                    more_flows=flows.scheduled(store.schedule),
+                    more_flows=more,
                     share=self.share,
                 )
             )

@@ -108,3 +108,19 @@ def test_a_refused_token_stops_with_a_clear_error(
     assert result.exit_code == 1
     assert "token invalid or expired" in result.output
     assert bearer not in result.output
+
+
+def test_reconcile_shows_what_the_triggers_missed(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    bearer = token(centra_url, sorted(permissions()))
+    first = run(tmp_path, centra_url, ongoing_url, bearer, "reconcile", "se")
+    assert first.exit_code == 0, first.output
+    assert "baseline" in first.stdout and "missed by the triggers: 0 rows" in first.stdout
+    # An edit no webhook announced (none is configured here): the next pass finds it.
+    httpx.patch(
+        f"{centra_url}/_emulator/orders/1002", json={"other_comment": "found by reconciling"}
+    ).raise_for_status()
+    again = run(tmp_path, centra_url, ongoing_url, bearer, "reconcile", "se")
+    assert again.exit_code == 0, again.output
+    assert "missed by the triggers: 1 rows" in again.stdout

@@ -11,7 +11,7 @@ the confirmation delivers the events again; the merge makes the second load harm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.centra.integration.models import Event
 from centrasync.config import AnalyticsSettings
 
+from .rows import Row
 from .source import Targets, sync_store
 
 __all__ = ["LISTENED", "EventsPass", "events_pass", "listen", "targets_of"]
@@ -67,6 +68,7 @@ async def events_pass(
     *,
     base: Path,
     limit: int = 200,
+    observe: Callable[[str, Sequence[Row]], None] = lambda resource, rows: None,
 ) -> EventsPass:
     """Drain the queue: load what each batch names, then confirm the whole batch."""
     result = EventsPass()
@@ -76,7 +78,9 @@ async def events_pass(
             return result
         targets = targets_of(events)
         if targets.by_resource:
-            loaded = await sync_store(store, client, settings, base=base, targets=targets)
+            loaded = await sync_store(
+                store, client, settings, base=base, targets=targets, observe=observe
+            )
             for name, rows in loaded.read.items():
                 result.loaded[name] = result.loaded.get(name, 0) + rows
         confirmed = await client.confirm_events([event.id for event in events])

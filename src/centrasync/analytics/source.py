@@ -230,14 +230,18 @@ def centra_source(
     bridge: _Bridge,
     progress: Callable[[str, int], None] = lambda resource, rows: None,
     targets: Targets | None = None,
+    observe: Callable[[str, Sequence[Row]], None] = lambda resource, rows: None,
 ) -> DltSource:
     """The store's resources, each mapped by ``settings`` and counted into ``progress``;
-    with ``targets``, only the resources and objects named there."""
+    with ``targets``, only the resources and objects named there. ``observe`` sees each
+    page of mapped rows as it goes to dlt."""
 
     def mapped(resource: str, table: Table, rows: Sequence[Row], count: bool = True) -> list[Row]:
         if count:
             progress(resource, len(rows))
-        return [apply_mapping(row, settings, table) for row in rows]
+        page = [apply_mapping(row, settings, table) for row in rows]
+        observe(resource, page)
+        return page
 
     lag = settings.overlap
 
@@ -411,6 +415,7 @@ async def sync_store(
     full: bool = False,
     progress: Callable[[str, int], None] = lambda resource, rows: None,
     targets: Targets | None = None,
+    observe: Callable[[str, Sequence[Row]], None] = lambda resource, rows: None,
 ) -> SyncResult:
     """Load the store's resources once; ``full`` drops the cursors and reads everything.
 
@@ -436,7 +441,7 @@ async def sync_store(
     )
 
     def run() -> LoadInfo:
-        source = centra_source(store, client, settings, bridge, count, targets)
+        source = centra_source(store, client, settings, bridge, count, targets, observe)
         if full:
             return pipeline.run(source, refresh="drop_sources")
         return pipeline.run(source)

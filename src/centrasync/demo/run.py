@@ -13,7 +13,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,11 @@ import uvicorn
 from rich.console import Console, Group
 from rich.live import Live
 
+from centrasync.analytics.report import render_report
 from centrasync.config import Settings, parse_settings
 from centrasync.console import create_console, hash_password
 from centrasync.emulators.centra import CentraEmulator, WebhookPluginSettings
+from centrasync.emulators.centra.graphql.ratelimits import PLANS
 from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
@@ -40,7 +42,7 @@ from .plan import Plan
 from .story import Story
 from .view import print_outcome, progress
 
-__all__ = ["Dashboard", "DemoResult", "print_result", "run_demo"]
+__all__ = ["AnalyticsOutcome", "Dashboard", "DemoResult", "print_result", "run_demo"]
 
 # The demo seed's Order API secret and the Ongoing emulator's password: public demo values.
 CENTRA_SECRET = "s3cret"
@@ -51,6 +53,10 @@ WMS_WAREHOUSE = "demo"
 # 50 orders take three warehouse steps each: at this pace the floor is done in ~8 s.
 OPERATOR_INTERVAL = 0.05
 REFRESH_SECONDS = 0.5
+# Reconciliation re-reads the catalogue's stock (4,800 rows a store): every 30 s leaves
+# the flows the CPU; the demo's last changes come in by the closing pass.
+RECONCILE_SECONDS = 30.0
+DEMO_PLAN = "enterprise"
 
 
 DASHBOARD_OPERATOR = "demo"
@@ -86,10 +92,23 @@ class DemoResult:
     missing: tuple[str, ...]
     database: Path
     seconds: float
+    analytics: AnalyticsOutcome | None = None
 
     @property
     def ok(self) -> bool:
         return not self.missing
+
+
+@dataclass(frozen=True)
+class AnalyticsOutcome:
+    """Where the demo's analytics went: the DuckDB file, the report, rows per table, and
+    what the closing reconciliation found that no webhook had brought (stock and
+    in-deliveries have none, so their last changes are among those)."""
+
+    database: Path
+    report: Path
+    tables: dict[str, int]
+    missed: int
 
 
 def _settings(
@@ -103,6 +122,7 @@ def _settings(
     webhook_secrets: dict[str, str],
     operators: dict[str, str] | None = None,
     files_wms: dict[str, Any] | None = None,
+    analytics: Path | None = None,
 ) -> Settings:
     """Both seeded Centra stores, each feeding the one warehouse: Ongoing, or with
     ``files_wms`` (a ``wms`` table) the file-exchange warehouse.
@@ -111,6 +131,10 @@ def _settings(
     stores share the one goods owner, so the main store alone keeps its article registry
     and its stock; the other would only write the same articles twice and compare the
     warehouse with a Centra warehouse whose figures it never held.
+
+    With ``analytics`` (a DuckDB file), both stores' analytics load into it: orders,
+    shipments and returns through their webhooks, the rest by reconciliation (stock and
+    in-deliveries have no webhook).
     """
     stores: dict[str, Any] = {}
     env = {
@@ -147,6 +171,16 @@ def _settings(
                     "password_env": "DEMO_WMS_PASSWORD",
                     "goods_owner_id": 1,
                 }
+            ),
+            **(
+                {
+                    "analytics": {
+                        "destination": str(analytics),
+                        "reconcile_interval": RECONCILE_SECONDS,
+                    }
+                }
+                if analytics is not None
+                else {}
             ),
             "capture_policy": policy,
             "sync_stock": main,
@@ -240,6 +274,7 @@ async def run_demo(
     timeout: float = 120.0,
     dashboard: Dashboard | None = None,
     wms: str = "ongoing",
+    centra: CentraEmulator | None = None,
 ) -> DemoResult:
     """Run the demo until every shipment and flow is where the plan intends, or ``timeout``.
 
@@ -247,7 +282,10 @@ async def run_demo(
     state store. With ``dashboard``, the engine and the operator's console go on after the
     verdict (printed then) until ``dashboard.stop`` is set. ``wms="files"`` puts the
     file-exchange WMS emulator (SFTP, in a folder beside the database) where the Ongoing
-    emulator would be.
+    emulator would be. Analytics loads both stores into a DuckDB file beside the database
+    while the flows run; the demo ends with one reconciliation and writes the report
+    there. ``centra`` is the seeded Centra emulator to run against (a new one by default),
+    so a caller can read its world afterwards.
     """
     if database.exists():
         raise ConfigError(
@@ -255,7 +293,13 @@ async def run_demo(
             "(choose another path or remove the file)"
         )
     began = time.monotonic()
-    centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET, graphql_token=GRAPHQL_TOKEN)
+    if centra is None:
+        centra = CentraEmulator(seed="demo", secret=CENTRA_SECRET, graphql_token=GRAPHQL_TOKEN)
+    # Both stores' analytics back-fill the catalogue's stock at the start, beside the
+    # flows' own Integration API reads: on the default plan's query complexity per 10 s
+    # that alone would take most of a minute.
+    centra.integration_api.limiter.configure(PLANS[DEMO_PLAN])
+    analytics = database.with_name(f"{database.stem}-analytics.duckdb")
     plan = Plan.of(centra)
     ongoing: OngoingEmulator | FilesWmsEmulator
     if wms == "files":
@@ -300,6 +344,7 @@ async def run_demo(
                 {DASHBOARD_OPERATOR: hash_password(dashboard.password)} if dashboard else None
             ),
             files_wms=files_wms,
+            analytics=analytics,
         )
         if dashboard is not None:
             register_secret(dashboard.password)
@@ -321,6 +366,7 @@ async def run_demo(
             events=app.state.metrics.flows,
             owner="demo",
             webhooks_since=datetime.now(UTC),
+            analytics_base=database.parent,
         )
         app.state.metrics.engine = engine
         if dashboard is not None:
@@ -331,7 +377,9 @@ async def run_demo(
             centra.webhooks.add_plugin(
                 uri,
                 WebhookPluginSettings(
-                    url=f"{_url(engine_sock)}/webhooks/centra/{uri}", secret=secret
+                    url=f"{_url(engine_sock)}/webhooks/centra/{uri}",
+                    secret=secret,
+                    triggers=["order", "shipment", "return"],
                 ),
             )
         stack.push_async_callback(centra.aclose)
@@ -349,11 +397,31 @@ async def run_demo(
             missing=(*judge.shipments_missing(final), *judge.flows_missing(final)),
             database=database,
             seconds=time.monotonic() - began,
+            analytics=await _close_analytics(engine, analytics),
         )
         if dashboard is not None:
             await _keep_serving(dashboard, result, console, _url(engine_sock), plan.declined)
             await _stop(stop, workers)
     return result
+
+
+async def _close_analytics(engine: Engine, database: Path) -> AnalyticsOutcome:
+    """One last reconciliation per store (stock and in-deliveries have no webhook), then
+    the report beside the DuckDB file."""
+    missed = 0
+    tables: dict[str, int] = {}
+    for running in engine.analytics.values():
+        # The loop has stopped and given its lease back: these passes write unfenced.
+        live = replace(running, state=engine.state)
+        while await live.webhook_pass():
+            pass  # what the last webhooks named, as the loop would have
+        done = await live.reconciliation()
+        missed += done.total_missed
+        for table, rows in done.tables.items():
+            tables[table] = tables.get(table, 0) + rows
+    report = database.with_suffix(".html")
+    await asyncio.to_thread(render_report, database, list(engine.analytics), report)
+    return AnalyticsOutcome(database, report, tables, missed)
 
 
 async def _keep_serving(
@@ -447,3 +515,17 @@ def print_result(console: Console, result: DemoResult, *, command: str = "centra
         database=result.database,
         command=command,
     )
+    if result.analytics is not None:
+        done = result.analytics
+        rows = ", ".join(
+            f"{table} {count:,}"
+            for table, count in sorted(done.tables.items())
+            if table in ("orders", "returns", "stock", "in_deliveries", "shipments")
+        )
+        console.print(
+            f"Analytics: both stores in DuckDB at {done.database} ({rows}); the closing "
+            f"reconciliation found {done.missed} row(s) no webhook had brought\n"
+            f"Report: {done.report} (one self-contained HTML file; open it in a browser)",
+            highlight=False,
+            soft_wrap=True,
+        )

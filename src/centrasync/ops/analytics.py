@@ -14,13 +14,21 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from centrasync.analytics.events import EventsPass, events_pass, listen
+from centrasync.analytics.live import LiveAnalytics, Reconciliation
 from centrasync.analytics.source import RESOURCES, SyncResult, sync_store
 from centrasync.config import AnalyticsSettings, Settings
 from centrasync.errors import ConfigError
 from centrasync.http.quota import QuotaBudget
-from centrasync.runtime import integration_client
+from centrasync.runtime import integration_client, open_state
+from centrasync.sync.ports import FlowEvents, NullEvents
 
-__all__ = ["print_result", "run_analytics_events", "run_analytics_sync"]
+__all__ = [
+    "print_reconciliation",
+    "print_result",
+    "run_analytics_events",
+    "run_analytics_reconcile",
+    "run_analytics_sync",
+]
 
 
 def _analytics_of(settings: Settings, store: str) -> AnalyticsSettings:
@@ -40,6 +48,23 @@ async def run_analytics_events(settings: Settings, store: str, *, base: Path) ->
     async with client:
         await listen(client)
         return await events_pass(store, client, analytics, base=base)
+
+
+async def run_analytics_reconcile(
+    settings: Settings, store: str, *, base: Path, events: FlowEvents | None = None
+) -> Reconciliation:
+    """One reconciliation pass, as ``serve`` runs them: it needs the state store, where
+    the digests of the rows the triggers loaded are kept."""
+    analytics = _analytics_of(settings, store)
+    client = integration_client(settings.store(store), budget=QuotaBudget())
+    assert client is not None  # _analytics_of saw the token
+    state = await open_state(settings.engine.database_url, settings.engine)
+    try:
+        async with client:
+            live = LiveAnalytics(store, client, analytics, state, events or NullEvents(), base)
+            return await live.reconciliation()
+    finally:
+        await state.close()
 
 
 async def run_analytics_sync(
@@ -95,3 +120,17 @@ def print_result(console: Console, result: SyncResult) -> None:
         read = result.read.get(name)
         table.add_row(name, "" if read is None else f"{read:,}", f"{result.tables[name]:,}")
     console.print(table)
+
+
+def print_reconciliation(console: Console, result: Reconciliation) -> None:
+    """Rows read per resource, and how many of them no trigger had loaded."""
+    table = Table(title=f"analytics reconciliation for store {result.store}")
+    table.add_column("resource")
+    table.add_column("rows read", justify="right")
+    table.add_column("missed by the triggers", justify="right")
+    for name in sorted(result.read):
+        missed = result.missed.get(name)
+        shown = "baseline" if name in result.baseline else "" if missed is None else f"{missed:,}"
+        table.add_row(name, f"{result.read[name]:,}", shown)
+    console.print(table)
+    console.print(f"missed by the triggers: {result.total_missed:,} rows")

@@ -23,6 +23,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
+from centrasync.analytics.triggers import analytics_object
 from centrasync.centra.webhooks import (
     SIGNATURE_HEADER,
     WebhookEvent,
@@ -31,7 +32,7 @@ from centrasync.centra.webhooks import (
     parse_webhook,
     verify_signature,
 )
-from centrasync.config import Settings, StoreSettings
+from centrasync.config import AnalyticsTrigger, Settings, StoreSettings
 from centrasync.errors import ConfigError, DataError
 from centrasync.logs import handover
 from centrasync.store.base import StateStore, dedup_key
@@ -110,6 +111,13 @@ class WebhookReceiver:
         clock: Callable[[], float],
     ) -> None:
         self._stores = {store.name: store for store in settings.stores}
+        self._analytics = {
+            store.name
+            for store in settings.stores
+            if store.analytics is not None
+            and store.analytics.enabled
+            and store.analytics.trigger is AnalyticsTrigger.WEBHOOK
+        }
         self._limit = settings.engine.max_webhook_body
         self._body_timeout = settings.engine.webhook_body_timeout
         self._state = state
@@ -182,7 +190,16 @@ class WebhookReceiver:
         return _signed_time(header or "")
 
     async def _write(self, store: str, events: list[WebhookEvent], signed_at: str) -> None:
+        """The events into the inbox (fulfilment's), and for a store whose analytics listens
+        to webhooks, the orders, shipments and returns they name into analytics' own list,
+        in one transaction before Centra gets its answer: neither consumer can take an
+        event away from the other, and a failed write means Centra sends it again."""
         added = duplicates = 0
+        noted = (
+            [found for e in events if (found := analytics_object(e.type, e.id)) is not None]
+            if store in self._analytics
+            else []
+        )
         async with self._state.transaction() as tx:
             for event in events:
                 if await tx.add_to_inbox(
@@ -191,6 +208,14 @@ class WebhookReceiver:
                     added += 1
                 else:
                     duplicates += 1
+            if noted:
+                await tx.note_for_analytics(store, noted)
         self._metrics.events.labels(store=store).inc(added)
         self._metrics.duplicates.labels(store=store).inc(duplicates)
-        _log.info("webhook accepted", store=store, events=added, duplicates=duplicates)
+        _log.info(
+            "webhook accepted",
+            store=store,
+            events=added,
+            duplicates=duplicates,
+            for_analytics=len(noted),
+        )

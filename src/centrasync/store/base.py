@@ -14,7 +14,7 @@ by the host's offset (lessons-from-peers §4.3).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,8 @@ from centrasync.errors import RecordValidationError
 
 __all__ = [
     "Abandon",
+    "AnalyticsClaim",
+    "AnalyticsQueueStore",
     "AuditEntry",
     "BeginOutcome",
     "ConsoleStore",
@@ -275,6 +277,17 @@ class InboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalyticsClaim:
+    """Objects analytics took to re-read at ``at``: (resource, id) pairs; ``attempts`` is
+    the most any of them has had, this one included."""
+
+    store: str
+    at: datetime
+    objects: tuple[tuple[str, int], ...]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A record the engine gave up on until a person looks; ``reason`` names the field."""
 
@@ -518,6 +531,37 @@ class InboxStore(Protocol):
         ...
 
 
+class AnalyticsQueueStore(Protocol):
+    """What analytics must still re-read (noted by the webhook receiver, cleared after the
+    merge), and a digest of every row it loaded (what reconciliation compares against)."""
+
+    async def note_for_analytics(self, store: str, objects: Sequence[tuple[str, int]]) -> None:
+        """(resource, id) pairs changed in Centra; noting one already waiting refreshes it."""
+        ...
+
+    async def claim_analytics(
+        self, store: str, limit: int, *, claim_for: timedelta = timedelta(minutes=5)
+    ) -> AnalyticsClaim: ...
+
+    async def finish_analytics(self, claim: AnalyticsClaim) -> None:
+        """Merged: forget the claimed objects, except those noted again since the claim."""
+        ...
+
+    async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None: ...
+
+    async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
+        """Every (resource, id) waiting to be re-read, claimed or not."""
+        ...
+
+    async def analytics_backlog(self, store: str) -> int: ...
+
+    async def record_digests(self, store: str, resource: str, digests: Mapping[str, str]) -> int:
+        """Keep the rows' digests (row key to digest); how many were new or changed."""
+        ...
+
+    async def known_digests(self, store: str, resource: str) -> int: ...
+
+
 class DeadLetterStore(Protocol):
     """Records the engine gave up on until a person looks."""
 
@@ -687,6 +731,7 @@ class StateStore(
     EffectStore,
     CursorStore,
     InboxStore,
+    AnalyticsQueueStore,
     DeadLetterStore,
     LeaseStore,
     StoreDiagnostics,

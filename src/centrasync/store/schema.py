@@ -30,6 +30,8 @@ from sqlalchemy import (
 
 __all__ = [
     "UtcDateTime",
+    "analytics_digests",
+    "analytics_pending",
     "audit_log",
     "cursors",
     "dead_letters",
@@ -214,4 +216,25 @@ audit_log = Table(
     Column("target", String(512), nullable=False),
     Column("detail", Text),
     Index(None, "target", "id"),
+)
+
+analytics_pending = Table(
+    "analytics_pending",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("resource", String(32), primary_key=True),
+    Column("object_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("noted_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+)
+
+analytics_digests = Table(
+    "analytics_digests",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("resource", String(32), primary_key=True),
+    Column("row_key", String(128), primary_key=True),
+    Column("digest", String(64), nullable=False),
 )

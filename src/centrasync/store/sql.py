@@ -12,7 +12,7 @@ Python: the insert that loses does nothing, and the loser re-reads the winner's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,11 +23,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from centrasync.errors import LeaseLostError
-from centrasync.store import audit, coordination, ledger, migrate
+from centrasync.store import analytics, audit, coordination, ledger, migrate
 from centrasync.store.arrivals import InboxArrivals, InboxListener
 from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
     Abandon,
+    AnalyticsClaim,
     AuditEntry,
     Cursor,
     DeadLetter,
@@ -465,6 +466,40 @@ class SqlStateStore:
 
     async def inbox_backlog(self, store: str) -> int:
         return await self._call(partial(coordination.inbox_backlog, store=store), write=False)
+
+    # -- analytics near real time ---------------------------------------------------------
+
+    async def note_for_analytics(self, store: str, objects: Sequence[tuple[str, int]]) -> None:
+        await self._call(partial(analytics.note_for_analytics, store=store, objects=objects))
+
+    async def claim_analytics(
+        self, store: str, limit: int, *, claim_for: timedelta = timedelta(minutes=5)
+    ) -> AnalyticsClaim:
+        return await self._call(
+            partial(analytics.claim_analytics, store=store, limit=limit, claim_for=claim_for)
+        )
+
+    async def finish_analytics(self, claim: AnalyticsClaim) -> None:
+        await self._call(partial(analytics.finish_analytics, claim=claim))
+
+    async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None:
+        await self._call(partial(analytics.release_analytics, claim=claim, error=error))
+
+    async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
+        return await self._call(partial(analytics.pending_analytics, store=store), write=False)
+
+    async def analytics_backlog(self, store: str) -> int:
+        return await self._call(partial(analytics.analytics_backlog, store=store), write=False)
+
+    async def record_digests(self, store: str, resource: str, digests: Mapping[str, str]) -> int:
+        return await self._call(
+            partial(analytics.record_digests, store=store, resource=resource, digests=digests)
+        )
+
+    async def known_digests(self, store: str, resource: str) -> int:
+        return await self._call(
+            partial(analytics.known_digests, store=store, resource=resource), write=False
+        )
 
     # -- dead letters ---------------------------------------------------------------------
 

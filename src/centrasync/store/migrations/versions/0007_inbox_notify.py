@@ -1,7 +1,7 @@
 """On PostgreSQL a new inbox row notifies the workers listening for it.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 
 A webhook received by one process (``serve --role web``) must wake the worker that holds
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 

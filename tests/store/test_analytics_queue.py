@@ -1,0 +1,44 @@
+"""The analytics notes and row digests, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from centrasync.store.base import StateStore
+from fake_clock import FakeClock
+
+
+async def test_a_note_waits_until_a_load_after_it_is_finished(
+    store: StateStore, clock: FakeClock
+) -> None:
+    await store.note_for_analytics("se", [("orders", 1001), ("shipments", 7)])
+    await store.note_for_analytics("se", [("orders", 1001)])  # a second webhook, one row
+    await store.note_for_analytics("us", [("orders", 1001)])
+    assert await store.analytics_backlog("se") == 2
+
+    claim = await store.claim_analytics("se", 10, claim_for=timedelta(minutes=1))
+    assert sorted(claim.objects) == [("orders", 1001), ("shipments", 7)]
+    assert claim.attempts == 1
+    assert (await store.claim_analytics("se", 10)).objects == ()
+
+    await store.release_analytics(claim, "Centra said no")
+    again = await store.claim_analytics("se", 10, claim_for=timedelta(minutes=1))
+    assert again.attempts == 2 and len(again.objects) == 2
+
+    clock.advance(seconds=1)
+    await store.note_for_analytics("se", [("shipments", 7)])  # changed during the load
+    await store.finish_analytics(again)
+    assert await store.pending_analytics("se") == [("shipments", 7)]
+    lapsed = await store.claim_analytics("se", 10, claim_for=timedelta(minutes=1))
+    assert lapsed.objects == (("shipments", 7),)
+    clock.advance(minutes=2)  # the claimer died: its claim lapses
+    assert (await store.claim_analytics("se", 10)).objects == (("shipments", 7),)
+    assert await store.pending_analytics("us") == [("orders", 1001)]
+
+
+async def test_digests_count_the_rows_that_are_new_or_changed(store: StateStore) -> None:
+    assert await store.known_digests("se", "orders") == 0
+    assert await store.record_digests("se", "orders", {"1001": "a", "1002": "b"}) == 2
+    assert await store.record_digests("se", "orders", {"1001": "a", "1002": "c", "1003": "d"}) == 2
+    assert await store.known_digests("se", "orders") == 3
+    assert await store.known_digests("se", "returns") == 0
