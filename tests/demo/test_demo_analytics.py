@@ -1,9 +1,10 @@
 """``centrasync demo``'s analytics: the DuckDB file it leaves matches Centra's world.
 
 The demo runs against an emulator the test holds, so the world can be read after the run:
-through a fresh, full load of its Integration API (the expected tables, mapped exactly as
-the engine maps them), and directly (which orders, returns, stock levels and deliveries
-exist). The demo's tables were filled while the flows ran, by webhooks and reconciliation.
+through a fresh, full load of its Integration API with a token restricted to each store, as
+the demo's are (the expected tables, mapped exactly as the engine maps them), and directly
+(which orders, returns, stock levels and deliveries exist). The demo's tables were filled
+while the flows ran, by webhooks and reconciliation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from centrasync.config import AnalyticsSettings
 from centrasync.demo import print_result, run_demo
 from centrasync.demo.run import CENTRA_SECRET, GRAPHQL_TOKEN
 from centrasync.emulators.centra import CentraEmulator
+from centrasync.emulators.centra.graphql import TokenSpec
+from centrasync.emulators.centra.graphql.schema import permissions
 from centrasync.emulators.faults import EmulatorTransport
 
 STORES = ("wms", "wms-us")
@@ -82,13 +85,15 @@ async def test_demo_leaves_duckdb_tables_that_match_the_emulators_world_row_by_r
     assert result.analytics is not None
     actual = result.analytics.database
     expected = tmp_path / "expected" / "world.duckdb"
-    client = IntegrationApiClient(
-        "http://centra.test/graphql",
-        SecretStr(GRAPHQL_TOKEN),
-        transport=EmulatorTransport(centra.app),
-    )
-    async with client:
-        for store in STORES:
+    for store in STORES:
+        # What a token restricted to the store reads, as the demo's are.
+        token = centra.integration_api.create_token(
+            TokenSpec(name=store, permissions=sorted(permissions()), store=store)
+        ).token
+        client = IntegrationApiClient(
+            "http://centra.test/graphql", SecretStr(token), transport=EmulatorTransport(centra.app)
+        )
+        async with client:
             await sync_store(
                 store,
                 client,
@@ -115,10 +120,11 @@ async def test_demo_leaves_duckdb_tables_that_match_the_emulators_world_row_by_r
                 assert _rows(got, schema, table, columns) == _rows(want, schema, table, columns), (
                     f"{store}.{table}"
                 )
-            # The token reads the whole environment (both stores' orders), as the source
-            # asks for it; each store's dataset holds what the Integration API shows.
+            # Each store's token sees its own store: its dataset holds that store's orders.
             numbers = got.execute(f"SELECT order_number FROM {schema}.orders").fetchall()
-            assert {n for (n,) in numbers} == set(world.orders)
+            assert {n for (n,) in numbers} == {
+                number for number, order in world.orders.items() if order.store_uri == store
+            }
             levels = got.execute(
                 f"SELECT warehouse_id, product_size_id, physical_quantity FROM {schema}.stock"
             ).fetchall()

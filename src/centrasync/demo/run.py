@@ -27,7 +27,9 @@ from centrasync.analytics.report import render_report
 from centrasync.config import Settings, parse_settings
 from centrasync.console import create_console, hash_password
 from centrasync.emulators.centra import CentraEmulator, WebhookPluginSettings
+from centrasync.emulators.centra.graphql import TokenSpec
 from centrasync.emulators.centra.graphql.ratelimits import PLANS
+from centrasync.emulators.centra.graphql.schema import permissions
 from centrasync.emulators.files import FilesWmsEmulator
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.emulators.ongoing.floor import AutoOperatorSettings
@@ -46,7 +48,7 @@ __all__ = ["AnalyticsOutcome", "Dashboard", "DemoResult", "print_result", "run_d
 
 # The demo seed's Order API secret and the Ongoing emulator's password: public demo values.
 CENTRA_SECRET = "s3cret"
-# The Centra emulator's start-up Integration API token (every permission), for both stores.
+# The Centra emulator's start-up Integration API token (every permission, every store).
 GRAPHQL_TOKEN = "demo-graphql-token"
 WMS_PASSWORD = "secret"
 WMS_WAREHOUSE = "demo"
@@ -111,6 +113,20 @@ class AnalyticsOutcome:
     missed: int
 
 
+def _store_token(centra: CentraEmulator, uri: str) -> str:
+    """An Integration API token that sees one store, as Centra's token form restricts one
+    to chosen markets and stores: every permission, its own integration (events queue)."""
+    made = centra.integration_api.create_token(
+        TokenSpec(
+            name=f"demo {uri}",
+            permissions=sorted(permissions()),
+            integration_name=f"centrasync-demo-{uri}",
+            store=uri,
+        )
+    )
+    return made.token
+
+
 def _settings(
     plan: Plan,
     centra: CentraEmulator,
@@ -120,6 +136,7 @@ def _settings(
     engine_port: int,
     database: Path,
     webhook_secrets: dict[str, str],
+    graphql_tokens: dict[str, str],
     operators: dict[str, str] | None = None,
     files_wms: dict[str, Any] | None = None,
     analytics: Path | None = None,
@@ -127,7 +144,10 @@ def _settings(
     """Both seeded Centra stores, each feeding the one warehouse: Ongoing, or with
     ``files_wms`` (a ``wms`` table) the file-exchange warehouse.
 
-    Each store receives webhooks from its own plugin, signed with its own secret. Both
+    Each store receives webhooks from its own plugin, signed with its own secret, and
+    reads the Integration API with its own token, restricted to its store (``graphql_tokens``):
+    an environment's token sees every store's orders, and each store's analytics dataset
+    would hold the other's too. Both
     stores share the one goods owner, so the main store alone keeps its article registry
     and its stock; the other would only write the same articles twice and compare the
     warehouse with a Centra warehouse whose figures it never held.
@@ -140,7 +160,6 @@ def _settings(
     env = {
         "DEMO_CENTRA_SECRET": CENTRA_SECRET,
         "DEMO_WMS_PASSWORD": WMS_PASSWORD,
-        "DEMO_INTEGRATION_API_TOKEN": GRAPHQL_TOKEN,
     }
     for index, uri in enumerate(plan.stores):
         main = uri == plan.main
@@ -156,11 +175,12 @@ def _settings(
             "webhook_secret_env": f"DEMO_WEBHOOK_SECRET_{index}",
         }
         env[f"DEMO_WEBHOOK_SECRET_{index}"] = webhook_secrets[uri]
+        env[f"DEMO_INTEGRATION_API_TOKEN_{index}"] = graphql_tokens[uri]
         stores[uri] = {
             "centra": centra_table,
             "integration_api": {
                 "url": f"{centra_url}/graphql",
-                "token_env": "DEMO_INTEGRATION_API_TOKEN",
+                "token_env": f"DEMO_INTEGRATION_API_TOKEN_{index}",
             },
             "wms": (
                 dict(files_wms)
@@ -314,6 +334,7 @@ async def run_demo(
     )
     # One webhook plugin per store, each with its own secret, as Centra has them.
     webhook_secrets = {uri: secrets.token_urlsafe(24) for uri in plan.stores}
+    graphql_tokens = {uri: _store_token(centra, uri) for uri in plan.stores}
     for secret in webhook_secrets.values():
         register_secret(secret)
     async with contextlib.AsyncExitStack() as stack:
@@ -340,6 +361,7 @@ async def run_demo(
             engine_port=engine_sock.getsockname()[1],
             database=database,
             webhook_secrets=webhook_secrets,
+            graphql_tokens=graphql_tokens,
             operators=(
                 {DASHBOARD_OPERATOR: hash_password(dashboard.password)} if dashboard else None
             ),
