@@ -205,6 +205,13 @@ class AnalyticsSettings(_Strict):
         description="Seconds each incremental read steps back before the last updatedAt "
         "seen, so a row committed late in Centra is still caught (merged, never doubled).",
     )
+    backfill_pages: int = Field(
+        25,
+        ge=1,
+        description="Pages (of 200 rows) of orders and of shipments per committed load: a "
+        "long back-fill commits its rows and cursor every so many pages, so a run killed "
+        "half-way resumes there.",
+    )
     columns: Mapping[str, str] = Field(
         {},
         description="Named columns: a new column name to the loaded field it takes "
