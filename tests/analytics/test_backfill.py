@@ -4,6 +4,7 @@ the emulator does; and a sync cut into several committed loads."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,8 +67,9 @@ def read_all(listing: Listing, pages: int | None) -> list[list[Row]]:
     cursor committed with each load makes a sync do; the rows of each load."""
     loads: list[list[Row]] = []
     since = T0 - timedelta(days=1)
-    while True:
-        more: list[bool] = []
+    more = [True]
+    while more:
+        more.clear()
         rows = [
             row
             for page in pages_since(
@@ -77,8 +79,7 @@ def read_all(listing: Listing, pages: int | None) -> list[list[Row]]:
         ]
         loads.append(rows)
         since = max((row.updated_at for row in rows), default=since)
-        if not more:
-            return loads
+    return loads
 
 
 @given(
@@ -96,7 +97,7 @@ def test_every_row_once_per_load_even_with_many_rows_a_second(
     for rows in loads:
         assert len(rows) == len(set(rows)), "a load read a row twice"
     # A later load re-reads only the moment the previous one stopped at.
-    for before, after in zip(loads, loads[1:], strict=False):
+    for before, after in itertools.pairwise(loads):
         if before:
             last = max(row.updated_at for row in before)
             assert all(row.updated_at >= last for row in after)

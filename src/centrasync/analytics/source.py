@@ -269,7 +269,9 @@ def centra_source(
         """The lagged start, or where the previous load of this sync stopped."""
         committed = cursor.get_state().get("last_value") if chunk.resume else None
         start: datetime = committed or cursor.start_value or EPOCH
-        _log.info("analytics read", store=store, resource=cursor.resource_name, since=start)
+        _log.info(
+            "analytics read", store=store, resource=cursor.resource_name, since=start.isoformat()
+        )
         return start
 
     def read_since(
