@@ -5,32 +5,22 @@ the emulator does; and a sync cut into several committed loads."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from centrasync.analytics.source import dataset_name, pages_since, sync_store
 from centrasync.config import AnalyticsSettings
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LIMIT = 3
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        # Not the quota under test: Growth would pace the stock read.
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
 
 
 @dataclass(frozen=True)

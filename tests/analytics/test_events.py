@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from centrasync.analytics.events import events_pass, listen
 from centrasync.analytics.source import dataset_name, sync_store
 from centrasync.config import AnalyticsSettings
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

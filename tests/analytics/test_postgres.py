@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -11,17 +11,9 @@ import pytest
 
 from centrasync.analytics.source import dataset_name, sync_store
 from centrasync.config import AnalyticsSettings
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
 
 
 @pytest.fixture

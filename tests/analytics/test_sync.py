@@ -3,7 +3,6 @@ tables match the emulator's world row by row, and a refused token stops with a c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,9 @@ from centrasync.analytics.report import render_report
 from centrasync.analytics.source import RESOURCES, dataset_name, sync_store
 from centrasync.config import AnalyticsSettings
 from centrasync.errors import TokenInvalidError
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        # The quota is not under test here: the Growth plan would pace the stock read.
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
