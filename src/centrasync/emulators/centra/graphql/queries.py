@@ -133,6 +133,11 @@ ORDER_SORTER: Sorter[Order] = Sorter(
         "updatedAt": lambda o: _iso(o.modified_at),
     },
     identity="number",
+    ordering={
+        "orderDate": lambda o: o.created_at,
+        "createdAt": lambda o: o.created_at,
+        "updatedAt": lambda o: o.modified_at,
+    },
 )
 
 
