@@ -918,7 +918,8 @@ def analytics_report(
             typer.echo(f"error: {database} does not exist: run centrasync analytics sync", err=True)
             raise typer.Exit(1)
         target = output if len(by_file) == 1 else output.with_stem(f"{output.stem}-{database.stem}")
-        render_report(database, stores, target)
+        zones = {store.name: store.centra.timezone for store in settings.stores}
+        render_report(database, stores, target, zones)
         typer.echo(f"report for {', '.join(stores)}: {target}")
 
 

@@ -226,6 +226,19 @@ class AnalyticsSettings(_Strict):
         description="E-mail, phone numbers and names: exclude (the default) or hash "
         "(SHA-256, so rows can still be counted per customer).",
     )
+    order_attributes: Mapping[str, str] = Field(
+        {},
+        description="Custom order attributes as named columns on orders: a column name to "
+        "the attribute's type name in Centra. Every attribute is also kept in the JSON "
+        "column attributes.",
+        examples=[{"gift_wrap": "gift_wrap", "sales_channel": "order_channel"}],
+    )
+    product_attributes: Mapping[str, str] = Field(
+        {},
+        description="Custom product and variant attributes as named columns on products "
+        "and product_variants: a column name to the attribute's type name in Centra.",
+        examples=[{"material": "pr_material"}],
+    )
 
     @field_validator("destination")
     @classmethod
@@ -251,6 +264,25 @@ class AnalyticsSettings(_Strict):
         if len(set(targets)) != len(targets):
             raise ValueError("two columns take the same field")
         return value
+
+    @field_validator("order_attributes", "product_attributes")
+    @classmethod
+    def _attribute_columns(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for column, attribute in value.items():
+            if not _COLUMN.fullmatch(column):
+                raise ValueError(f"column {column!r} must be a lower-case snake_case name")
+            if not attribute.strip():
+                raise ValueError(f"column {column!r} names no attribute")
+        return value
+
+    def attributes_of(self, kind: str) -> Mapping[str, str]:
+        """The named attribute columns of ``kind`` ("order" or "product")."""
+        return self.order_attributes if kind == "order" else self.product_attributes
+
+    def loads_attributes(self, kind: str) -> bool:
+        """Whether the custom attributes of ``kind`` are read at all: not when the JSON
+        column is excluded and no attribute is mapped to a column."""
+        return "attributes" not in self.exclude or bool(self.attributes_of(kind))
 
     @field_validator("exclude")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -24,7 +25,14 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from centrasync.errors import redact
 
-__all__ = ["LEVELS", "SecretScrubber", "configure_logging", "register_secret"]
+__all__ = [
+    "HANDOVER",
+    "LEVELS",
+    "SecretScrubber",
+    "configure_logging",
+    "handover",
+    "register_secret",
+]
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -72,6 +80,24 @@ _SCRUBBER = SecretScrubber()
 def register_secret(value: str) -> None:
     """Mask ``value`` in every log event from now on."""
     _SCRUBBER.add(value)
+
+
+HANDOVER = "hand-over"
+"""The event of :func:`handover`."""
+
+_handovers = structlog.get_logger("centrasync.handover")
+
+
+def handover(stage: str, **where: Any) -> None:
+    """One hand-over on a webhook's way to the WMS, logged at debug level with its time.
+
+    ``stage`` is one of ``received`` (signature checked), ``inbox`` (committed), ``worker``
+    (claimed by the worker), ``centra`` (read from Centra), ``wms`` (the WMS answered) and
+    ``ledger`` (confirmed). At the default level the call costs next to nothing; at debug
+    the events trace each webhook, and ``benchmarks/webhook_latency.py`` times them.
+    ``at`` is the wall clock (seconds since the epoch), comparable across processes.
+    """
+    _handovers.debug(HANDOVER, stage=stage, at=time.time(), **where)
 
 
 def _stderr_logger(*_args: Any) -> structlog.PrintLogger:

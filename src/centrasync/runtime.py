@@ -205,8 +205,13 @@ def build_flows(
     events: FlowEvents,
     *,
     webhooks_since: datetime | None = None,
+    integration: IntegrationApiClient | None = None,
 ) -> StoreFlows:
-    """The store's flows; each writes through ``state_for(loop)``, the loop it runs in."""
+    """The store's flows; each writes through ``state_for(loop)``, the loop it runs in.
+
+    ``integration``: the store's Integration API client, which names the shipment behind
+    a shipment webhook.
+    """
     limit = engine.max_attempts
     shipments = ShipmentFlows(
         settings=store,
@@ -217,6 +222,7 @@ def build_flows(
         max_attempts=limit,
         concurrency=engine.concurrency,
         webhooks_since=webhooks_since if store.webhook_secret is not None else None,
+        integration=integration,
     )
     return StoreFlows(
         shipments=shipments,
@@ -291,6 +297,7 @@ class Engine(AsyncClosing):
                 wms,
                 events,
                 webhooks_since=webhooks_since,
+                integration=self.integration.get(store.name),
             )
             self.workers.append(
                 StoreWorker(

@@ -1,11 +1,16 @@
-"""The Centra emulator for the analytics tests, in-process."""
+"""Shared by the analytics tests: a fresh emulator world without quota pacing, and SQL
+against a store's dataset in a loaded DuckDB file."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
+from centrasync.analytics.source import dataset_name
 from centrasync.testing.centra import CentraHarness, centra_harness
 
 
@@ -16,3 +21,9 @@ async def centra() -> AsyncIterator[CentraHarness]:
         answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
         answer.raise_for_status()
         yield harness
+
+
+def rows(db: Path, sql: str, store: str = "se") -> list[tuple[Any, ...]]:
+    """``sql`` with ``$s`` standing for the store's dataset."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql.replace("$s", dataset_name(store))).fetchall()

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import duckdb
 
 from centrasync.analytics.events import events_pass, listen
-from centrasync.analytics.source import dataset_name, sync_store
+from centrasync.analytics.source import sync_store
 from centrasync.config import AnalyticsSettings
 from centrasync.testing.centra import CentraHarness
 
+from .conftest import rows as _rows
+
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql.replace("$s", dataset_name("se"))).fetchall()
 
 
 async def test_events_reload_the_changed_orders_and_are_all_confirmed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -31,14 +32,37 @@ async def test_postgres_holds_the_orders_and_merges_an_edit(
     pg_admin: psycopg.Connection[tuple[object, ...]],
     tmp_path: Path,
 ) -> None:
-    settings = AnalyticsSettings(destination=PG)
+    (product, *_) = [p async for page in centra.client.all_catalogue() for p in page]
+    changed = await centra.control.patch(
+        f"/_emulator/products/{product.id}", json={"attributes": {"pr_material": "Wool"}}
+    )
+    changed.raise_for_status()
+    settings = AnalyticsSettings(destination=PG, product_attributes={"material": "pr_material"})
     first = await sync_store(store, centra.client, settings, base=tmp_path)
-    orders = [o async for page in centra.client.all_orders() for o in page]
+    orders = [o async for page in centra.client.all_order_history() for o in page]
     schema = dataset_name(store)
     rows = pg_admin.execute(
-        f'SELECT order_number, status, grand_total FROM "{schema}".orders ORDER BY 1'
+        f'SELECT order_number, status, grand_total, grand_total_base FROM "{schema}".orders'
+        " ORDER BY 1"
     ).fetchall()
-    assert rows == sorted((o.number, o.status, o.grand_total.value) for o in orders)
+    assert rows == sorted(
+        (
+            o.number,
+            o.status,
+            o.grand_total.value,
+            (o.grand_total.value * Decimal(str(o.currency_base_rate))).quantize(Decimal("0.01")),
+        )
+        for o in orders
+    )
+    catalogue = [p async for page in centra.client.all_catalogue() for p in page]
+    sizes = [s for p in catalogue for v in p.variants for s in v.product_sizes]
+    assert first.tables["product_sizes"] == len(sizes)
+    assert pg_admin.execute(
+        f'SELECT material, attributes FROM "{schema}".products WHERE product_id = %s',
+        [product.id],
+    ).fetchone() == ("Wool", {"pr_material": "Wool"})
+    purchase_orders = await centra.client.purchase_orders(limit=200)
+    assert first.tables["purchase_orders"] == len(purchase_orders)
 
     number = orders[0].number
     (await centra.control.post(f"/_emulator/orders/{number}/cancel")).raise_for_status()

@@ -4,23 +4,17 @@ tables match the emulator's world row by row, and a refused token stops with a c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
-from centrasync.analytics.report import render_report
-from centrasync.analytics.source import RESOURCES, dataset_name, sync_store
+from centrasync.analytics.source import RESOURCES, sync_store
 from centrasync.config import AnalyticsSettings
 from centrasync.errors import TokenInvalidError
 from centrasync.testing.centra import CentraHarness
 
+from .conftest import rows as _rows
+
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute(sql.replace("$s", dataset_name("se"))).fetchall()
 
 
 async def _make_return(centra: CentraHarness) -> int:
@@ -143,15 +137,3 @@ async def test_a_refused_token_stops_analytics_with_a_clear_error(
             await sync_store("se", client, SETTINGS, base=tmp_path)
     assert "token invalid or expired" in str(refused.value)
     assert "revoked-token" not in str(refused.value)
-
-
-async def test_the_report_draws_every_chart_offline(centra: CentraHarness, tmp_path: Path) -> None:
-    await _make_return(centra)
-    await sync_store("se", centra.client, SETTINGS, base=tmp_path)
-    output = tmp_path / "report.html"
-    charts = render_report(tmp_path / "a.duckdb", ["se"], output)
-    assert all(chart.bars for chart in charts), [c.title for c in charts if not c.bars]
-    (rate,) = [c for c in charts if c.title == "Return rate by product"]
-    assert all(0 < value <= 100 for _, value in rate.bars)
-    html = output.read_text(encoding="utf-8")
-    assert html.count("<svg") == len(charts) and "<script" not in html and "<link" not in html

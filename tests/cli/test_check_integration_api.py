@@ -21,8 +21,10 @@ def token(centra_url: str, granted: list[str]) -> str:
     return text
 
 
-def check_with_token(tmp_path: Path, centra_url: str, ongoing_url: str, bearer: str) -> Result:
-    extra = f'[stores.se.integration_api]\nurl = "{centra_url}/graphql"\n'
+def check_with_token(
+    tmp_path: Path, centra_url: str, ongoing_url: str, bearer: str, more: str = ""
+) -> Result:
+    extra = f'[stores.se.integration_api]\nurl = "{centra_url}/graphql"\n{more}'
     config = write_config(tmp_path, centra_url, ongoing_url)
     config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
     env = {
@@ -69,3 +71,32 @@ def test_an_unknown_token_fails_as_invalid_or_expired(
     assert rows(result)[("se", "integration api")] == "FAIL"
     assert "token invalid or expired for store 'se'" in result.stdout
     assert bearer not in result.output
+
+
+def test_a_mapped_attribute_no_recent_object_carries_is_a_warning(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    bearer = token(centra_url, sorted(permissions()))
+    more = (
+        '[stores.se.analytics]\ndestination = "a.duckdb"\n'
+        '[stores.se.analytics.order_attributes]\ngift = "gift_wrp"\n'
+    )
+    result = check_with_token(tmp_path, centra_url, ongoing_url, bearer, more)
+
+    assert result.exit_code == 0, result.output
+    assert rows(result)[("se", "analytics mapping")] == "WARN"
+    assert "stores.se.analytics.order_attributes.gift ('gift_wrp')" in result.stdout
+
+
+def test_analytics_names_the_permissions_its_reads_lack(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    lacking = {"Order.attributes:read", "Product.attributes:read"}
+    granted = sorted(p for p in permissions() if p not in lacking)
+    more = '[stores.se.analytics]\ndestination = "a.duckdb"\n'
+    result = check_with_token(tmp_path, centra_url, ongoing_url, token(centra_url, granted), more)
+
+    assert result.exit_code == 0, result.output
+    assert rows(result)[("se", "integration api")] == "WARN"
+    assert "Order.attributes:read (analytics)" in result.stdout
+    assert "Product.attributes:read (analytics)" in result.stdout

@@ -161,3 +161,38 @@ async def test_a_lease_nobody_takes_for_a_whole_ttl_is_taken_beyond_the_share(
     clock.advance(1)
     assert await ours.take(idle[0], LEASE_TTL)
     assert not await ours.give_back_if_over(idle[0]), "kept while the members stay"
+
+
+async def test_a_lease_extended_less_than_a_third_of_its_ttl_ago_is_not_asked_again(
+    state: StateStore, clock: Clock
+) -> None:
+    """A loop takes its lease every tick; the store hears of it once a third of a ttl."""
+    share = process(state, clock, "w1")
+    await join(share)
+    assert await share.take("worker/se", LEASE_TTL)
+    first = {lease.name: lease.expires_at for lease in await state.list_leases()}["worker/se"]
+
+    clock.advance(TTL / 3 - 0.5)
+    assert await share.take("worker/se", LEASE_TTL)
+    kept = {lease.name: lease.expires_at for lease in await state.list_leases()}["worker/se"]
+    assert kept == first, "no store call within a third of the ttl"
+
+    clock.advance(1)
+    assert await share.take("worker/se", LEASE_TTL)
+    later = {lease.name: lease.expires_at for lease in await state.list_leases()}["worker/se"]
+    assert later == clock.utc() + LEASE_TTL
+
+
+async def test_a_refused_fence_makes_the_next_take_ask_the_store(
+    state: StateStore, clock: Clock
+) -> None:
+    share = process(state, clock, "w1")
+    await join(share)
+    assert await share.take("worker/se", LEASE_TTL)
+    hold = share.hold("worker/se")
+    hold.fence_refused(hold.current_fence())
+
+    clock.advance(1)
+    assert await share.take("worker/se", LEASE_TTL)
+    taken = {lease.name: lease.expires_at for lease in await state.list_leases()}["worker/se"]
+    assert taken == clock.utc() + LEASE_TTL

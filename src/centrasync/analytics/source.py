@@ -6,17 +6,21 @@ and each resource pulls its pages back through :class:`_Bridge`, which awaits th
 paging helpers on the caller's loop: the client, its quota budget and its connections stay
 where they were made, and pages stream into dlt one at a time.
 
-Orders and shipments are incremental on ``updatedAt`` (UTC) with ``overlap`` seconds of
-``lag``: each run asks Centra for rows updated since the last value seen minus the overlap,
-sorted ascending, and merges them on their key, so an edited order is updated, never
-doubled. Pages are read by key set, not by offset: each page asks again from the last
-``updatedAt`` seen, so an order edited during the read (it moves to the end) shifts no
-later page and none is skipped. A back-fill is cut into loads of :attr:`Backfill.pages`
-pages; the cursor lives in dlt's state and is committed with each load's rows, so a run
-killed at any moment starts again from the last committed load, and the loads after the
-first of one sync continue from the cursor without re-reading the overlap. Returns have no
-``updatedAt`` (a return changes status), in-deliveries neither, and stock is a level:
-these are read whole, once per sync, and merged. With :class:`Targets` (what the events
+Orders, shipments and products are incremental on ``updatedAt`` (UTC) with ``overlap``
+seconds of ``lag``: each run asks Centra for rows updated since the last value seen minus
+the overlap, sorted ascending, and merges them on their key, so an edited order is
+updated, never doubled. Orders and shipments are read by key set, not by offset: each page
+asks again from the last ``updatedAt`` seen, so an order edited during the read (it moves
+to the end) shifts no later page and none is skipped; a back-fill of them is cut into
+loads of :attr:`Backfill.pages` pages, the cursor committed in dlt's state with each
+load's rows, so a run killed at any moment starts again from the last committed load, and
+the loads after the first of one sync continue from the cursor without re-reading the
+overlap. One catalogue read fills ``products``, ``product_variants`` and ``product_sizes``
+(dlt table variants, each with its own key): variants and sizes have no ``updatedAt`` and
+come with their product. Returns have no ``updatedAt`` (a return changes status), purchase
+orders and in-deliveries neither, stock is a level, and warehouses, stores, markets and
+currencies are short lists: these are read whole, once per sync, and merged. With
+:class:`Targets` (what the events
 queue names) only those objects are read, by number or id, and no cursor moves.
 """
 
@@ -45,19 +49,29 @@ from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
 from centrasync.centra.integration.client import IntegrationApiClient
-from centrasync.centra.integration.models import Order, Shipment
+from centrasync.centra.integration.models import Order, OrderHistory, Shipment
 from centrasync.config import AnalyticsSettings
 from centrasync.errors import CentrasyncError
 
 from .rows import (
+    CURRENCIES,
+    DELIVERIES,
+    MARKETS,
+    ORDERS,
+    PRODUCT_SIZES,
+    PRODUCT_VARIANTS,
+    PRODUCTS,
+    PURCHASE_ORDERS,
+    RETURNS,
+    SHIPMENTS,
+    STOCK,
+    STORES,
+    WAREHOUSES,
     Row,
+    Table,
     apply_mapping,
-    delivery_row,
-    order_row,
-    return_row,
-    shipment_row,
+    catalogue_rows,
     stock_rows,
-    warehouse_row,
 )
 
 __all__ = [
@@ -74,7 +88,19 @@ T = TypeVar("T")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PAGE = 200
 _log = structlog.get_logger(__name__)
-RESOURCES = ("orders", "shipments", "returns", "stock", "in_deliveries", "warehouses")
+RESOURCES = (
+    "orders",
+    "shipments",
+    "returns",
+    "stock",
+    "products",
+    "purchase_orders",
+    "in_deliveries",
+    "warehouses",
+    "stores",
+    "markets",
+    "currencies",
+)
 
 
 def _times(*names: str) -> dict[str, Any]:
@@ -85,6 +111,10 @@ def _times(*names: str) -> dict[str, Any]:
 
 def _texts(*names: str) -> dict[str, Any]:
     return {name: {"name": name, "data_type": "text", "nullable": True} for name in names}
+
+
+_SIDES, _PLACE = ("billing", "shipping"), ("country", "zip_code", "city")
+_JSON = {"attributes": {"name": "attributes", "data_type": "json", "nullable": True}}
 
 
 class _Bridge:
@@ -194,34 +224,94 @@ class Targets:
         return sorted(self.by_resource.get(resource, ()))
 
 
-_ORDERS: dict[str, Any] = {
-    "primary_key": "order_number",
-    "write_disposition": "merge",
-    "nested_hints": {"lines": {"columns": _texts("sku", "product_name", "product_variant_name")}},
-}
-_SHIPMENTS: dict[str, Any] = {
-    "primary_key": "shipment_id",
-    "write_disposition": "merge",
-    "columns": {
-        **_times("shipped_at", "paid_at", "captured_at"),
-        **_texts(
-            "carrier", "tracking_number", "shipping_country", "shipping_zip_code", "shipping_city"
-        ),
-    },
-}
-_RETURNS: dict[str, Any] = {
-    "primary_key": "return_id",
-    "write_disposition": "merge",
-    "nested_hints": {"lines": {"columns": _texts("sku")}},
-}
-_DELIVERIES: dict[str, Any] = {
-    "primary_key": "delivery_id",
-    "write_disposition": "merge",
-    "columns": {
-        **_times("eta", "accepted_at"),
-        "warehouse_id": {"name": "warehouse_id", "data_type": "bigint"},
-    },
-}
+def _mapped_hints(columns: Mapping[str, Any], settings: AnalyticsSettings) -> dict[str, Any]:
+    """Column hints under the names the mapping gives: an excluded field gets none (a hint
+    would make an empty column of it), a renamed one its new name."""
+    renamed = {source: column for column, source in settings.columns.items()}
+    kept: dict[str, Any] = {}
+    for name, hint in columns.items():
+        if name in settings.exclude:
+            continue
+        target = renamed.get(name, name)
+        kept[target] = {**hint, "name": target}
+    return kept
+
+
+def _hints(table: Table, settings: AnalyticsSettings, **extra: Any) -> dict[str, Any]:
+    """dlt's hints for ``table``: its key, merge, the typed columns that may be null in
+    every row of a first load, and the named attribute columns."""
+    columns = dict(extra.pop("columns", {}))
+    if table.attributes is not None:
+        columns.update(_JSON)
+    columns = _mapped_hints(columns, settings)
+    if table.attributes is not None:
+        columns.update(_texts(*settings.attributes_of(table.attributes)))
+    nested = {
+        child: {"columns": _mapped_hints(hint["columns"], settings)}
+        for child, hint in extra.pop("nested_hints", {}).items()
+    }
+    key = table.key[0] if len(table.key) == 1 else table.key
+    hints = {"primary_key": key, "write_disposition": "merge", "columns": columns, **extra}
+    return {**hints, "nested_hints": nested} if nested else hints
+
+
+def _orders(settings: AnalyticsSettings) -> dict[str, Any]:
+    return _hints(
+        ORDERS,
+        settings,
+        columns={
+            **_texts("market_name", *(f"{side}_{part}" for side in _SIDES for part in _PLACE)),
+            "market_id": {"name": "market_id", "data_type": "bigint"},
+        },
+        nested_hints={
+            "lines": {"columns": _texts("sku", "product_name", "product_variant_name")},
+        },
+    )
+
+
+def _shipments(settings: AnalyticsSettings) -> dict[str, Any]:
+    return _hints(
+        SHIPMENTS,
+        settings,
+        columns={
+            **_times("shipped_at", "paid_at", "captured_at"),
+            **_texts(
+                "carrier",
+                "carrier_service",
+                "tracking_number",
+                "shipping_country",
+                "shipping_zip_code",
+                "shipping_city",
+            ),
+        },
+        nested_hints={"lines": {"columns": _texts("sku")}},
+    )
+
+
+def _returns(settings: AnalyticsSettings) -> dict[str, Any]:
+    return _hints(RETURNS, settings, nested_hints={"lines": {"columns": _texts("sku")}})
+
+
+def _deliveries(settings: AnalyticsSettings) -> dict[str, Any]:
+    return _hints(
+        DELIVERIES,
+        settings,
+        columns={
+            **_times("eta", "accepted_at"),
+            "warehouse_id": {"name": "warehouse_id", "data_type": "bigint"},
+        },
+    )
+
+
+def _purchase_orders(settings: AnalyticsSettings) -> dict[str, Any]:
+    return _hints(
+        PURCHASE_ORDERS,
+        settings,
+        columns={
+            **_times("eta"),
+            "preferred_warehouse_id": {"name": "preferred_warehouse_id", "data_type": "bigint"},
+        },
+    )
 
 
 def centra_source(
@@ -238,29 +328,36 @@ def centra_source(
     incremental reads (default: read everything in one load)."""
     chunk = backfill or Backfill(pages=None)
 
-    def mapped(resource: str, rows: Sequence[Row]) -> list[Row]:
-        progress(resource, len(rows))
-        return [apply_mapping(row, settings) for row in rows]
+    def mapped(resource: str, table: Table, rows: Sequence[Row], count: bool = True) -> list[Row]:
+        if count:
+            progress(resource, len(rows))
+        return [apply_mapping(row, settings, table) for row in rows]
 
     lag = settings.overlap
 
+    order_reads = {
+        "attributes": settings.loads_attributes("order"),
+        "discounts": "discounts" not in settings.exclude,
+    }
+
     def read_orders(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
-        for page in bridge.pages(client.all_order_history(where, sort=[sort], limit=PAGE)):
-            yield mapped("orders", [order_row(store, order) for order in page])
+        pages = client.all_order_history(where, sort=[sort], limit=PAGE, **order_reads)
+        for page in bridge.pages(pages):
+            yield mapped("orders", ORDERS, ORDERS.rows(store, page))
 
     def read_shipments(where: Mapping[str, Any], sort: str) -> Iterator[list[Row]]:
         for page in bridge.pages(client.all_shipments(where, sort=[sort], limit=PAGE)):
-            yield mapped("shipments", [shipment_row(store, s) for s in page])
+            yield mapped("shipments", SHIPMENTS, SHIPMENTS.rows(store, page))
 
     def read_returns(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
         for page in bridge.pages(client.all_returns(where, sort=["id_ASC"], limit=PAGE)):
-            yield mapped("returns", [return_row(store, ret) for ret in page])
+            yield mapped("returns", RETURNS, RETURNS.rows(store, page))
 
     def read_deliveries(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
         for connection in bridge.pages(
             client.purchase_order_delivery_pages(where, sort=["id_ASC"], first=PAGE)
         ):
-            yield mapped("in_deliveries", [delivery_row(store, d) for d in connection.nodes])
+            yield mapped("in_deliveries", DELIVERIES, DELIVERIES.rows(store, connection.nodes))
 
     def incremental() -> dlt.sources.incremental[datetime]:
         return dlt.sources.incremental("updated_at", initial_value=EPOCH, lag=lag)
@@ -278,7 +375,7 @@ def centra_source(
         resource: str,
         fetch: Fetch[D],
         key: Callable[[D], Hashable],
-        row: Callable[[str, D], Row],
+        table: Table,
         cursor: dlt.sources.incremental[datetime],
     ) -> Iterator[list[Row]]:
         pages = pages_since(
@@ -289,61 +386,118 @@ def centra_source(
             lambda: chunk.unfinished.add(resource),
         )
         for page in pages:
-            yield mapped(resource, [row(store, item) for item in page])
+            yield mapped(resource, table, table.rows(store, page))
 
-    def order_page(where: Mapping[str, Any], page: int) -> Coroutine[Any, Any, list[Order]]:
-        return client.order_history(where, sort=["updatedAt_ASC"], limit=PAGE, page=page)
+    def order_page(where: Mapping[str, Any], page: int) -> Coroutine[Any, Any, list[OrderHistory]]:
+        return client.order_history(
+            where, sort=["updatedAt_ASC"], limit=PAGE, page=page, **order_reads
+        )
 
     def shipment_page(where: Mapping[str, Any], page: int) -> Coroutine[Any, Any, list[Shipment]]:
         return client.shipments(where, sort=["updatedAt_ASC"], limit=PAGE, page=page)
 
     def all_orders(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
-        yield from read_since("orders", order_page, _number, order_row, updated_at)
+        yield from read_since("orders", order_page, _number, ORDERS, updated_at)
 
     def all_shipments(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
-        yield from read_since("shipments", shipment_page, _id, shipment_row, updated_at)
+        yield from read_since("shipments", shipment_page, _id, SHIPMENTS, updated_at)
 
     def stock() -> Iterator[list[Row]]:
         for page in bridge.pages(client.all_product_sizes_stock(limit=PAGE)):
-            yield mapped("stock", stock_rows(store, page))
+            rows = stock_rows(store, page)
+            progress("stock", len(rows))
+            yield [apply_mapping(row, settings) for row in rows]
 
-    def warehouses() -> Iterator[list[Row]]:
-        found = bridge.call(client.warehouses(limit=PAGE))
-        yield mapped("warehouses", [warehouse_row(store, w) for w in found])
+    variant_hints = dlt.mark.make_hints(
+        table_name=PRODUCT_VARIANTS.name, **_hints(PRODUCT_VARIANTS, settings)
+    )
+    size_hints = dlt.mark.make_hints(
+        table_name=PRODUCT_SIZES.name,
+        **_hints(PRODUCT_SIZES, settings, columns=_texts("ean", "upc", "size_number")),
+    )
+
+    def read_catalogue(where: Mapping[str, Any], sort: str) -> Iterator[Any]:
+        """One read of the catalogue fills three tables: variants and sizes carry no
+        ``updatedAt`` of their own and come with their product."""
+        with_attributes = settings.loads_attributes("product")
+        pages = client.all_catalogue(where, sort=[sort], limit=PAGE, attributes=with_attributes)
+        for page in bridge.pages(pages):
+            found, variants, sizes = catalogue_rows(store, page)
+            yield mapped("products", PRODUCTS, found)
+            if variants:
+                rows = mapped("products", PRODUCT_VARIANTS, variants, count=False)
+                yield dlt.mark.with_hints(rows, variant_hints, create_table_variant=True)
+            if sizes:
+                rows = mapped("products", PRODUCT_SIZES, sizes, count=False)
+                yield dlt.mark.with_hints(rows, size_hints, create_table_variant=True)
+
+    def products(
+        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "updated_at", initial_value=EPOCH, lag=lag, on_cursor_value_missing="include"
+        ),
+    ) -> Any:
+        where = {"updatedAt": {"from": updated_at.start_value}}
+        yield from read_catalogue(where, "updatedAt_ASC")
+
+    def read_purchase_orders(where: Mapping[str, Any] | None) -> Iterator[list[Row]]:
+        page = 1
+        while True:
+            found = bridge.call(
+                client.purchase_orders(where, sort=["id_ASC"], limit=PAGE, page=page)
+            )
+            yield mapped("purchase_orders", PURCHASE_ORDERS, PURCHASE_ORDERS.rows(store, found))
+            if len(found) < PAGE:
+                return
+            page += 1
+
+    def listed(resource: str, table: Table, read: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        def rows() -> Iterator[list[Row]]:
+            yield mapped(resource, table, table.rows(store, bridge.call(read())))
+
+        return dlt.resource(rows, name=resource, **_hints(table, settings))
+
+    orders_hints, shipment_hints = _orders(settings), _shipments(settings)
+    return_hints, delivery_hints = _returns(settings), _deliveries(settings)
 
     @dlt.source(name="centra", max_table_nesting=1)
     def source() -> Any:
         if targets is None:
             return (
-                dlt.resource(all_orders, name="orders", **_ORDERS),
-                dlt.resource(all_shipments, name="shipments", **_SHIPMENTS),
-                dlt.resource(read_returns(None), name="returns", **_RETURNS),
+                dlt.resource(all_orders, name="orders", **orders_hints),
+                dlt.resource(all_shipments, name="shipments", **shipment_hints),
+                dlt.resource(read_returns(None), name="returns", **return_hints),
+                dlt.resource(stock, name="stock", **_hints(STOCK, settings)),
+                dlt.resource(products, name="products", **_hints(PRODUCTS, settings)),
                 dlt.resource(
-                    stock,
-                    name="stock",
-                    primary_key=("product_size_id", "warehouse_id"),
-                    write_disposition="merge",
+                    read_purchase_orders(None),
+                    name="purchase_orders",
+                    **_purchase_orders(settings),
                 ),
-                dlt.resource(read_deliveries(None), name="in_deliveries", **_DELIVERIES),
-                dlt.resource(
-                    warehouses,
-                    name="warehouses",
-                    primary_key="warehouse_id",
-                    write_disposition="merge",
-                ),
+                dlt.resource(read_deliveries(None), name="in_deliveries", **delivery_hints),
+                listed("warehouses", WAREHOUSES, lambda: client.warehouses(limit=PAGE)),
+                listed("stores", STORES, client.stores),
+                listed("markets", MARKETS, client.markets),
+                listed("currencies", CURRENCIES, client.currencies),
             )
         chosen: list[Any] = []
         if numbers := targets.of("orders"):
             where = {"number": numbers}
-            chosen.append(dlt.resource(read_orders(where, "id_ASC"), name="orders", **_ORDERS))
+            chosen.append(dlt.resource(read_orders(where, "id_ASC"), name="orders", **orders_hints))
         if ids := targets.of("shipments"):
             reads = read_shipments({"id": ids}, "id_ASC")
-            chosen.append(dlt.resource(reads, name="shipments", **_SHIPMENTS))
+            chosen.append(dlt.resource(reads, name="shipments", **shipment_hints))
         if ids := targets.of("returns"):
-            chosen.append(dlt.resource(read_returns({"id": ids}), name="returns", **_RETURNS))
+            chosen.append(dlt.resource(read_returns({"id": ids}), name="returns", **return_hints))
         if ids := targets.of("in_deliveries"):
             reads = read_deliveries({"id": ids})
-            chosen.append(dlt.resource(reads, name="in_deliveries", **_DELIVERIES))
+            chosen.append(dlt.resource(reads, name="in_deliveries", **delivery_hints))
+        if ids := targets.of("purchase_orders"):
+            reads = read_purchase_orders({"id": ids})
+            hints = _purchase_orders(settings)
+            chosen.append(dlt.resource(reads, name="purchase_orders", **hints))
+        if ids := targets.of("products"):
+            reads = read_catalogue({"id": ids}, "id_ASC")
+            chosen.append(dlt.resource(reads, name="products", **_hints(PRODUCTS, settings)))
         return chosen
 
     return source()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from centrasync.analytics.events import EventsPass, events_pass, listen
@@ -45,23 +45,43 @@ async def run_analytics_events(settings: Settings, store: str, *, base: Path) ->
 async def run_analytics_sync(
     settings: Settings, store: str, *, base: Path, full: bool, console: Console
 ) -> SyncResult:
-    """Load ``store`` once, a progress line per resource (rows read so far)."""
+    """Load ``store`` once with a progress bar per resource (rows read so far).
+
+    With ``--full`` every order, shipment, return and product is read, so Centra's
+    ``counters`` give those bars their end; otherwise a bar pulses until the load is done
+    (an incremental read cannot know how many rows changed).
+    """
     analytics = _analytics_of(settings, store)
     client = integration_client(settings.store(store), budget=QuotaBudget())
     assert client is not None  # _analytics_of saw the token
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        TextColumn("{task.completed:>10,.0f} rows"),
+        TimeElapsedColumn(),
+    )
     async with client:
+        totals: dict[str, int] = {}
+        if full:
+            counted = await client.counters()
+            totals = {
+                "orders": counted.orders,
+                "shipments": counted.shipments,
+                "returns": counted.returns,
+                "products": counted.products,
+            }
         with Progress(*columns, console=console) as bar:
-            tasks = {name: bar.add_task(f"{name}: 0 rows", total=None) for name in RESOURCES}
-            seen = dict.fromkeys(RESOURCES, 0)
+            tasks = {name: bar.add_task(name, total=totals.get(name)) for name in RESOURCES}
 
             def show(resource: str, rows: int) -> None:
-                seen[resource] += rows
-                bar.update(tasks[resource], description=f"{resource}: {seen[resource]:,} rows")
+                bar.advance(tasks[resource], rows)
 
             result = await sync_store(store, client, analytics, base=base, full=full, progress=show)
             for task in tasks.values():
-                bar.update(task, total=1, completed=1)
+                # A full bar, even for a resource with no rows (a zero total would divide).
+                done = max(bar.tasks[task].completed, 1e-9)
+                bar.update(task, total=done, completed=done)
     return result
 
 

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 
+from centrasync.analytics.mapping import unseen_attributes, validate_mapping
 from centrasync.centra.integration import RateLimit
 from centrasync.config import OngoingSettings, Settings, StoreSettings
 from centrasync.errors import (
@@ -31,6 +32,7 @@ __all__ = [
     "INTEGRATION_API_PROBES",
     "CheckResult",
     "Outcome",
+    "check_analytics_attributes",
     "check_integration_api",
     "run_checks",
     "validate_store_rules",
@@ -59,9 +61,11 @@ class CheckResult:
 
 
 def validate_store_rules(settings: Settings) -> None:
-    """Validate every store's ``shipment_filters`` and ``field_mapping`` now.
+    """Validate every store's ``shipment_filters``, ``field_mapping`` and analytics
+    mapping now.
 
-    The flows only meet them when a shipment is mapped, which may be hours after start.
+    The flows only meet them when a shipment is mapped (or a load runs), which may be
+    hours after start.
     """
     for store in settings.stores:
         try:
@@ -69,6 +73,8 @@ def validate_store_rules(settings: Settings) -> None:
             validate_field_mapping(store.field_mapping)
         except ConfigError as exc:
             raise ConfigError(f"stores.{store.name}.{exc.message}") from None
+        if store.analytics is not None:
+            validate_mapping(store.analytics, f"stores.{store.name}.analytics")
 
 
 async def run_checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[CheckResult]:
@@ -79,6 +85,13 @@ async def run_checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[C
         probes.append(check_wms(store, timeout=timeout))
         if store.integration_api is not None:
             probes.append(check_integration_api(store, timeout=timeout))
+        analytics = store.analytics
+        if (
+            analytics
+            and analytics.enabled
+            and (analytics.order_attributes or analytics.product_attributes)
+        ):
+            probes.append(check_analytics_attributes(store, timeout=timeout))
     results = list(await asyncio.gather(*probes))
     results.extend(_webhook_notes(settings))
     return results
@@ -180,6 +193,19 @@ INTEGRATION_API_PROBES: dict[str, tuple[str, ...]] = {
     "in_deliveries": ("purchase_order_deliveries",),
     "returns": ("returns", "probe_return_write"),
     "stock": ("product_sizes_stock", "probe_stock_write"),
+    "analytics": (
+        "order_history",
+        "shipments",
+        "returns",
+        "catalogue",
+        "product_sizes_stock",
+        "purchase_orders",
+        "purchase_order_deliveries",
+        "warehouses",
+        "stores",
+        "markets",
+        "currencies",
+    ),
 }
 
 
@@ -191,6 +217,7 @@ def _configured_flows(store: StoreSettings) -> list[str]:
         ("in_deliveries", schedule.in_deliveries > 0),
         ("returns", schedule.returns > 0),
         ("stock", store.sync_stock and (schedule.stock > 0 or schedule.stock_full > 0)),
+        ("analytics", store.analytics is not None and store.analytics.enabled),
     ]
     return [flow for flow, on in flows if on]
 
@@ -208,6 +235,31 @@ def _quota_left(limits: list[RateLimit]) -> str:
             f"{limit.remaining_quota:,}/{limit.quota:,} per {windows[limit.interval_seconds]}"
         )
     return "; ".join(f"{kind} {', '.join(shown)}" for kind, shown in parts.items())
+
+
+async def check_analytics_attributes(
+    store: StoreSettings, *, timeout: float = _TIMEOUT
+) -> CheckResult:
+    """Do the latest orders and products carry the attributes the mapping names? A name
+    none of them carries is most likely misspelt (or not used yet): a warning."""
+    system = "analytics mapping"
+    analytics = store.analytics
+    client = integration_client(store, retry=_ONE_TRY, timeout=timeout)
+    if analytics is None or client is None or store.integration_api_token is None:
+        return CheckResult(store.name, system, Outcome.FAIL, "no Integration API token")
+    try:
+        async with client:
+            unseen = await unseen_attributes(client, analytics)
+    except CentrasyncError as exc:
+        secret = store.integration_api_token.get_secret_value()
+        return CheckResult(store.name, system, Outcome.FAIL, redact(_refusal(store, exc), secret))
+    if unseen:
+        listed = ", ".join(
+            f"stores.{store.name}.analytics.{key} ({name!r})" for key, name in unseen.items()
+        )
+        detail = f"no recent order or product carries {listed}: check the attribute names"
+        return CheckResult(store.name, system, Outcome.WARN, detail)
+    return CheckResult(store.name, system, Outcome.OK, "every mapped attribute is in use")
 
 
 async def check_integration_api(store: StoreSettings, *, timeout: float = _TIMEOUT) -> CheckResult:

@@ -33,6 +33,7 @@ from centrasync.centra.webhooks import (
 )
 from centrasync.config import Settings, StoreSettings
 from centrasync.errors import ConfigError, DataError
+from centrasync.logs import handover
 from centrasync.store.base import StateStore, dedup_key
 
 from .metrics import ReceiverMetrics
@@ -154,7 +155,10 @@ class WebhookReceiver:
             events = parse_webhook(raw, config.centra.timezone)
         except DataError as exc:
             return self._reject(store, 400, "unparseable", f"webhook body: {exc}")
+        subjects = [f"{event.type}:{event.id}" for event in events]
+        handover("received", store=store, subjects=subjects)
         await self._write(store, events, signed_at)
+        handover("inbox", store=store, subjects=subjects)
         return JSONResponse({})
 
     def _verify(self, config: StoreSettings, raw: bytes, header: str | None) -> str:

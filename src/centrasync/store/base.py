@@ -507,6 +507,16 @@ class InboxStore(Protocol):
 
     async def inbox_backlog(self, store: str) -> int: ...
 
+    async def wait_for_inbox(self, store: str, timeout: float) -> bool:
+        """Wait until an event may have been added to ``store``'s inbox; False after
+        ``timeout`` seconds.
+
+        True once per arrival (or batch of them) since the last True: a worker waits here
+        between its ticks instead of only polling. Added by this process, or on PostgreSQL
+        by any process; a notification can be lost, so keep polling as well.
+        """
+        ...
+
 
 class DeadLetterStore(Protocol):
     """Records the engine gave up on until a person looks."""

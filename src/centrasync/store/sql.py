@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from centrasync.errors import LeaseLostError
 from centrasync.store import audit, coordination, ledger, migrate
+from centrasync.store.arrivals import InboxArrivals, InboxListener
 from centrasync.store.backends import Backend, PostgresBackend, Session, SqliteBackend
 from centrasync.store.base import (
     Abandon,
@@ -72,6 +73,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _conninfo(engine: AsyncEngine) -> str:
+    """The engine's PostgreSQL URL as psycopg takes it, for a connection of its own."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def open_store(
     url: str,
     *,
@@ -116,7 +122,8 @@ async def open_store(
 
 @dataclass(frozen=True, slots=True)
 class _Shared:
-    """What every view of one store shares: engine, backend, clock and the SQLite lock."""
+    """What every view of one store shares: engine, backend, clock and the SQLite lock,
+    and who is told of new inbox events (store/arrivals.py)."""
 
     engine: AsyncEngine
     backend: Backend
@@ -124,6 +131,9 @@ class _Shared:
     # SQLite has one writer at a time anyway and the store one connection; queueing
     # coroutines here beats making them spin on "database is locked".
     lock: asyncio.Lock | None
+    arrivals: InboxArrivals
+    # PostgreSQL's notifications (every process's inserts); None: this process's only.
+    listener: InboxListener | None
 
 
 class SqlStateStore:
@@ -137,16 +147,28 @@ class SqlStateStore:
     def __init__(
         self, engine: AsyncEngine, *, clock: Clock = utc_now, backend: Backend | None = None
     ) -> None:
-        lock = asyncio.Lock() if isinstance(backend, SqliteBackend) else None
-        self._shared = _Shared(engine, backend or PostgresBackend(engine), clock, lock)
+        sqlite = isinstance(backend, SqliteBackend)
+        arrivals = InboxArrivals()
+        listener = None if sqlite else InboxListener(_conninfo(engine), arrivals)
+        self._shared = _Shared(
+            engine,
+            backend or PostgresBackend(engine),
+            clock,
+            asyncio.Lock() if sqlite else None,
+            arrivals,
+            listener,
+        )
         self._session: Session | None = None
         self._holder: FenceHolder | None = None
+        # Stores whose inbox got an event in this view's open transaction.
+        self._arrived: set[str] = set()
 
     def _view(self, session: Session | None, holder: FenceHolder | None) -> SqlStateStore:
         store = SqlStateStore.__new__(SqlStateStore)
         store._shared = self._shared
         store._session = session
         store._holder = holder
+        store._arrived = set()
         return store
 
     def fenced(self, holder: FenceHolder) -> StateStore:
@@ -217,9 +239,15 @@ class SqlStateStore:
             yield self
             return
         async with self._exclusive(), self._shared.backend.begin() as session:
-            yield self._view(session, self._holder)
+            view = self._view(session, self._holder)
+            yield view
+        # Committed: now a worker woken for these events finds them.
+        for store in view._arrived:
+            self._shared.arrivals.arrived(store)
 
     async def close(self) -> None:
+        if self._shared.listener is not None:
+            await self._shared.listener.close()
         await self._shared.backend.close()
         await self._shared.engine.dispose()
 
@@ -395,7 +423,7 @@ class SqlStateStore:
     async def add_to_inbox(
         self, store: str, dedup_key: str, body: bytes, *, received_at: datetime | None = None
     ) -> bool:
-        return await self._call(
+        added = await self._call(
             partial(
                 coordination.add_to_inbox,
                 store=store,
@@ -404,6 +432,18 @@ class SqlStateStore:
                 received_at=received_at,
             )
         )
+        if added and self._shared.listener is None:
+            if self._session is not None:
+                self._arrived.add(store)
+            else:
+                self._shared.arrivals.arrived(store)
+        return added
+
+    async def wait_for_inbox(self, store: str, timeout: float) -> bool:
+        listener = self._shared.listener
+        if listener is not None:
+            listener.start()
+        return await self._shared.arrivals.wait(store, timeout)
 
     async def claim_inbox(
         self, store: str, limit: int, *, claim_for: timedelta = timedelta(minutes=5)

@@ -49,6 +49,7 @@ class LeaseHold:
     clock: Callable[[], float] = time.monotonic
     _fence: Fence | None = field(default=None, init=False)
     _trusted_until: float = field(default=-math.inf, init=False)
+    _renewed_at: float = field(default=-math.inf, init=False)
 
     @property
     def token(self) -> int | None:
@@ -66,11 +67,17 @@ class LeaseHold:
 
     def renewed(self, asked_at: float, ttl: timedelta) -> None:
         self.ttl = ttl
+        self._renewed_at = asked_at
         self._trusted_until = asked_at + ttl.total_seconds() * SAFE_SHARE
+
+    def renewed_within(self, seconds: float) -> bool:
+        """Held, and renewed (asked for) less than ``seconds`` ago by this host's clock."""
+        return self._fence is not None and self.clock() - self._renewed_at < seconds
 
     def let_go(self) -> None:
         """The lease was released, or could not be taken or renewed."""
         self._fence = None
+        self._renewed_at = -math.inf
         self._trusted_until = -math.inf
 
     def current_fence(self) -> Fence:

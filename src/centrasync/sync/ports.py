@@ -6,14 +6,15 @@ emulator through the real client or against a fake, and ``cli``/``server`` do th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from centrasync.centra.integration.models import Shipment as IntegrationShipment
 from centrasync.centra.models import Order, Shipment
 from centrasync.centra.results import Page, SerialNumber, ShipmentRef
 from centrasync.centra.types import Moment, ShipmentStatus
 
-__all__ = ["CentraShipments", "FlowEvents", "NullEvents"]
+__all__ = ["CentraShipments", "FlowEvents", "IntegrationShipment", "NullEvents", "ShipmentLookup"]
 
 
 class CentraShipments(Protocol):
@@ -57,6 +58,20 @@ class CentraShipments(Protocol):
         capture: bool | None = None,
         internal_comment: str | None = None,
     ) -> ShipmentRef: ...
+
+
+class ShipmentLookup(Protocol):
+    """The Integration API query that names the shipment behind a webhook's internal id
+    (the Order API knows shipments by number only)."""
+
+    async def shipments(
+        self,
+        where: Mapping[str, Any] | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 20,
+        page: int = 1,
+    ) -> list[IntegrationShipment]: ...
 
 
 class FlowEvents(Protocol):

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import structlog
 
 from centrasync.centra.webhooks import decode_event
 from centrasync.config import FlowSchedule
-from centrasync.errors import CentrasyncError, DataError, LeaseLostError, RetryLaterError, redact
+from centrasync.errors import (
+    CentrasyncError,
+    DataError,
+    LeaseLostError,
+    RecordValidationError,
+    RetryLaterError,
+    redact,
+)
+from centrasync.logs import handover
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
 from .lanes import for_each
 from .leases import while_holding
+from .ports import IntegrationShipment
 from .share import LEASE_TTL, FairShare
 from .shipments import CANCELLATION, CONFIRMATION, OUTBOUND, ShipmentFlows
 
@@ -160,7 +169,11 @@ class StoreWorker:
         The shipment passes and the inbox share one loop; every further flow (articles,
         stock …) gets a loop of its own, so a long catalogue import never delays an order.
         """
-        loops = [asyncio.create_task(self._leased(SHIPMENTS, self._shipment_round, stop))]
+        loops = [
+            asyncio.create_task(
+                self._leased(SHIPMENTS, partial(self._shipment_round, stop), stop, pause=0.0)
+            )
+        ]
         loops += [
             asyncio.create_task(self._leased(loop, partial(self._side_round, flows), stop))
             for loop, flows in self._side_loops.items()
@@ -173,26 +186,79 @@ class StoreWorker:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
 
-    async def _shipment_round(self) -> None:
-        """The inbox, then the due passes, with the inbox drained every tick meanwhile.
+    async def _shipment_round(self, stop: asyncio.Event) -> None:
+        """The inbox, then the due passes; the inbox claimed as events arrive meanwhile.
 
         A sweep over a long Good-to-Go list takes seconds; webhook events must not wait
-        for it. The passes and the events may meet on one shipment, which its lock and
-        the re-read under it make safe, as between the lanes of one pass.
+        for it, nor for the events claimed before them: each claim's events are handled
+        beside the others (at most ``concurrency`` at once) while the next arrival is
+        claimed. The passes and the events may meet on one shipment, which its lock and
+        the re-read under it make safe, as between the lanes of one pass. A round lasts
+        at least ``tick``, waiting for the inbox to get an event (its loop does not pause
+        between rounds); it claims every ``tick`` as well, in case an arrival went
+        unnoticed, and ends once every event it claimed is handled.
         """
-        await self.drain_inbox()
+        ends = self.clock() + self.tick
+        lanes = asyncio.Semaphore(self.flows.concurrency)
+        handling: set[asyncio.Task[bool]] = set()
+        await self._claim_and_start(handling, lanes)
         passes = asyncio.create_task(self._passes_after_inbox())
         try:
-            while not passes.done():
-                await asyncio.wait({passes}, timeout=self.tick)
-                if not passes.done():
-                    await self.drain_inbox()
+            while not (passes.done() and (stop.is_set() or self.clock() >= ends)):
+                timeout = self.tick if not passes.done() else ends - self.clock()
+                arrived = await self._arrival(passes, stop, timeout)
+                _raise_failures(handling)
+                if arrived or not passes.done():
+                    await self._claim_and_start(handling, lanes)
+            while handling:
+                await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
+                _raise_failures(handling)
         finally:
-            if not passes.done():
-                passes.cancel()
-                with suppress(asyncio.CancelledError):
-                    await passes
+            for task in (passes, *handling):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(passes, *handling, return_exceptions=True)
         passes.result()
+
+    async def _claim_and_start(
+        self, handling: set[asyncio.Task[bool]], lanes: asyncio.Semaphore
+    ) -> None:
+        """Claim what waits in the inbox and start handling it; a full batch is followed by
+        the next at once."""
+        while True:
+            claimed, groups, shipments = await self._claim()
+            for group in groups.items():
+                handling.add(asyncio.create_task(self._in_lane(lanes, group, shipments)))
+            if claimed < self.inbox_batch:
+                return
+
+    async def _in_lane(
+        self,
+        lanes: asyncio.Semaphore,
+        group: tuple[tuple[str, str], list[InboxItem]],
+        shipments: Mapping[str, IntegrationShipment] | None,
+    ) -> bool:
+        async with lanes:
+            return await self._handle(group, shipments=shipments)
+
+    async def _arrival(
+        self, passes: asyncio.Future[None], stop: asyncio.Event, timeout: float
+    ) -> bool:
+        """Wait up to ``timeout`` for an inbox event, the passes to end or ``stop``; True
+        for an event."""
+        arrival = asyncio.ensure_future(self.state.wait_for_inbox(self.store, timeout))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            waiters: set[asyncio.Future[Any]] = {arrival, stopping}
+            if not passes.done():
+                waiters.add(passes)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (arrival, stopping):
+                if not waiter.done():
+                    waiter.cancel()
+            await asyncio.gather(arrival, stopping, return_exceptions=True)
+        return arrival.done() and not arrival.cancelled() and arrival.result() is True
 
     async def _side_round(self, flows: Sequence[ScheduledFlow]) -> None:
         for flow in flows:
@@ -205,8 +271,15 @@ class StoreWorker:
             await self._maybe(flow.name, flow.run)
 
     async def _leased(
-        self, flow: str, body: Callable[[], Awaitable[None]], stop: asyncio.Event
+        self,
+        flow: str,
+        body: Callable[[], Awaitable[None]],
+        stop: asyncio.Event,
+        *,
+        pause: float | None = None,
     ) -> None:
+        """Run ``body`` round after round while holding ``flow``'s lease, ``pause``
+        seconds apart (default: ``tick``)."""
         lease = self.lease_for(flow)
         log = _log.bind(store=self.store, lease=lease)
         holding = False
@@ -216,7 +289,7 @@ class StoreWorker:
                     if not holding:
                         log.info("lease taken", owner=self.owner)
                     holding = True
-                    wait = self.tick
+                    wait = self.tick if pause is None else pause
                     try:
                         await while_holding(
                             self._leases.hold(lease),
@@ -316,12 +389,28 @@ class StoreWorker:
     # -- the webhook inbox -----------------------------------------------------------------
 
     async def drain_inbox(self) -> int:
-        """Act on every waiting webhook event; returns how many were handled.
+        """Act on every waiting webhook event (one batch); returns how many were handled.
 
-        Events about the same order in one batch (its creation, the Good-to-Go flag, a
-        duplicate delivery) are acted on once: the handler reads the order's current
-        shipments, so one read answers them all. Shipment events bring the sweep forward.
+        Events about the same order or shipment in one batch (its creation, the
+        Good-to-Go flag, a duplicate delivery) are acted on once: the handler reads the
+        current state, so one read answers them all. The shipment events' ids are
+        resolved in one Integration API query per batch (see :meth:`_shipment_events`).
         """
+        claimed, groups, shipments = await self._claim()
+        await for_each(
+            groups.items(), partial(self._handle, shipments=shipments), limit=self.flows.concurrency
+        )
+        return claimed
+
+    async def _claim(
+        self,
+    ) -> tuple[
+        int,
+        dict[tuple[str, str], list[InboxItem]],
+        Mapping[str, IntegrationShipment] | None,
+    ]:
+        """Claim a batch: how many events, grouped by what they are about, and the
+        shipments their ids name (see :meth:`_shipment_events`)."""
         # Only the holder of the store's lease claims, so the claim need not outlast a long
         # batch; it must lapse with the lease, or the events a killed process had claimed
         # would wait out the default claim (minutes) after another process took over.
@@ -333,22 +422,69 @@ class StoreWorker:
             except CentrasyncError as exc:
                 await self._inbox_failure(item, exc)
                 continue
-            subject = event.id if event.type == "order" else ""
+            subject = event.id if event.type in ("order", "shipment") else ""
             groups.setdefault((event.type, subject), []).append(item)
-        await for_each(groups.items(), self._handle, limit=self.flows.concurrency)
-        return len(items)
+        if groups:
+            handover("worker", store=self.store, subjects=[f"{k}:{s}" for k, s in groups])
+        return len(items), groups, await self._shipment_events(groups)
 
-    async def _handle(self, group: tuple[tuple[str, str], list[InboxItem]]) -> bool:
+    async def _shipment_events(
+        self, groups: dict[tuple[str, str], list[InboxItem]]
+    ) -> Mapping[str, IntegrationShipment] | None:
+        """The shipments the batch's shipment events name, by their internal id, through
+        the Integration API; None without one configured.
+
+        The events of an id that is no whole number (so not Centra's) are parked; a failed
+        lookup fails the others (claimed again later). Either way they leave ``groups``.
+        """
+        ids = [subject for kind, subject in groups if kind == "shipment"]
+        if not ids or self.flows.integration is None:
+            return None
+        for subject in [i for i in ids if not i.isdigit()]:
+            ids.remove(subject)
+            bad = RecordValidationError(
+                f"shipment id {subject!r} is not a whole number",
+                record=f"shipment event {subject}",
+                field="id",
+                system="centra",
+                endpoint="webhook",
+            )
+            for item in groups.pop(("shipment", subject)):
+                await self._inbox_failure(item, bad)
+        if not ids:
+            return {}
+        try:
+            found = await self.flows.resolve_shipments([int(i) for i in ids])
+        except LeaseLostError:
+            raise
+        except CentrasyncError as exc:
+            for subject in ids:
+                for item in groups.pop(("shipment", subject)):
+                    await self._inbox_failure(item, exc)
+            return {}
+        return {str(key): shipment for key, shipment in found.items()}
+
+    async def _handle(
+        self,
+        group: tuple[tuple[str, str], list[InboxItem]],
+        *,
+        shipments: Mapping[str, IntegrationShipment] | None,
+    ) -> bool:
         (kind, subject), items = group
         try:
             if kind == "order":
                 await self.flows.on_order_event(subject)
             elif kind == "shipment":
-                # The event names Centra's internal shipment id, which the Order API does
-                # not show [I]; the sweep finds what changed, including a late Good-to-Go.
-                # A stream of such events brings it forward once per SWEEP_NUDGE_GAP, not
-                # once per event: each sweep re-reads the whole Good-to-Go list.
-                self._due[SWEEP].bring_forward(self.clock(), SWEEP_NUDGE_GAP)
+                found = None if shipments is None else shipments.get(subject)
+                if found is not None:
+                    await self.flows.on_shipment_event(found)
+                else:
+                    # No Integration API, or it does not know the id (a deleted shipment):
+                    # the sweep finds what changed, including a late Good-to-Go or a
+                    # shipment gone. A stream of such events brings it forward once per
+                    # SWEEP_NUDGE_GAP, not once per event: each sweep re-reads the whole
+                    # Good-to-Go list.
+                    self._due[SWEEP].bring_forward(self.clock(), SWEEP_NUDGE_GAP)
         except LeaseLostError:
             raise
         except CentrasyncError as exc:
@@ -381,6 +517,13 @@ class StoreWorker:
         await self.state.mark_inbox_failed(item.id, message)
         self.flows.events.failed(self.store, "webhooks")
         _log.warning("webhook event failed", store=self.store, inbox_id=item.id, error=message)
+
+
+def _raise_failures(tasks: set[asyncio.Task[bool]]) -> None:
+    """Forget the finished tasks; raise the first one's error, if one failed."""
+    for task in [task for task in tasks if task.done()]:
+        tasks.discard(task)
+        task.result()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -23,6 +23,7 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -280,6 +281,27 @@ class IntegrationApiContract(abc.ABC):
         # quantity is what is left to deliver: none of the two units.
         assert [(ln.quantity, ln.cancelled_quantity) for ln in history.lines] == [(0, 2)]
 
+    @exercises("order_history", "currencies")
+    async def test_order_history_reads_totals_discounts_attributes_and_base_rate(
+        self, harness: CentraHarness
+    ) -> None:
+        number = await _place_order(harness, 1, voucher_value=10.0)
+        put = await harness.control.put(
+            f"/api/{harness.store}/orders",
+            headers=harness.order_api_headers,
+            json={"order": number, "extraAttributes": {"gift_wrap": "yes"}},
+        )
+        assert put.status_code == 200, put.text
+        (history,) = await harness.client.order_history({"number": [number]})
+        assert [(a.type.name, a.text) for a in history.attributes] == [("gift_wrap", "yes")]
+        assert [d.value.value for d in history.discounts_applied] == [Decimal("10")]
+        assert history.totals.items_total.value - 10 == history.grand_total.value
+        assert history.store.id > 0 and history.currency_base_rate > 0
+        (base,) = await harness.client.currencies({"isBase": True})
+        assert base.is_base and (
+            history.currency.code != base.code or history.currency_base_rate == 1
+        )
+
     # -- returns ---------------------------------------------------------------------------
 
     @exercises("create_return", "returns")
@@ -346,6 +368,24 @@ class IntegrationApiContract(abc.ABC):
         ]
         assert paged == sorted(ids)
 
+    @exercises("catalogue", "stores", "markets")
+    async def test_catalogue_with_attributes_stores_and_markets(
+        self, harness: CentraHarness
+    ) -> None:
+        client = harness.client
+        (first, *_) = [p async for page in client.all_products(limit=50) for p in page]
+        changed = await harness.control.patch(
+            f"/_emulator/products/{first.id}", json={"attributes": {"pr_material": "Wool"}}
+        )
+        assert changed.status_code == 200, changed.text
+        catalogue = [p async for page in client.all_catalogue(limit=50) for p in page]
+        assert [p.id for p in catalogue] == sorted(p.id for p in catalogue)
+        (product,) = [p for p in catalogue if p.id == first.id]
+        assert [(a.type.name, a.text) for a in product.attributes] == [("pr_material", "Wool")]
+        assert [v.id for v in product.variants] == [v.id for v in first.variants]
+        stores, markets = await client.stores(), await client.markets()
+        assert stores and markets and len({s.id for s in stores}) == len(stores)
+
     # -- purchasing ------------------------------------------------------------------------
 
     @exercises("purchase_orders", "purchase_order_deliveries", "purchase_order_delivery_connection")
@@ -355,6 +395,8 @@ class IntegrationApiContract(abc.ABC):
         deliveries = await client.purchase_order_deliveries()
         assert orders and deliveries
         assert {d.purchase_order.id for d in deliveries} <= {o.id for o in orders}
+        linked = {(o.id, ref.id) for o in orders for ref in o.deliveries}
+        assert linked == {(d.purchase_order.id, d.id) for d in deliveries}
         connection = [
             d.id async for page in client.purchase_order_delivery_pages(first=1) for d in page.nodes
         ]

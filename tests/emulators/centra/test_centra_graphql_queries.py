@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from gql_helpers import EXAMPLES, VARIABLES, gql, post, token
+from gql_helpers import EVERYTHING, EXAMPLES, VARIABLES, gql, post, token
 
 from centrasync.emulators.centra import CentraEmulator
 from fake_clock import FakeClock
@@ -215,3 +215,21 @@ async def test_purchase_orders_and_deliveries(
     (delivery,) = order["deliveries"]
     assert delivery["number"] == "951-1" and delivery["status"] == "PENDING"
     assert data["purchaseOrderDeliveries"][0]["purchaseOrder"] == {"id": order["id"]}
+
+
+async def test_a_selection_left_out_by_include_costs_nothing_and_needs_no_permission(
+    client: httpx.AsyncClient,
+) -> None:
+    query = """query ($attributes: Boolean!) { orders(limit: 50) { number
+        attributes @include(if: $attributes) { type { name } elements { key } } } }"""
+    everything = await token(client)
+    lacking = await token(
+        client, permissions=[p for p in EVERYTHING if p != "Order.attributes:read"]
+    )
+    full = await post(client, everything, query, {"attributes": True})
+    lean = await post(client, lacking, query, {"attributes": False})
+    assert "errors" not in lean.json(), lean.json()
+    assert lean.json()["extensions"]["complexity"] < full.json()["extensions"]["complexity"]
+    assert "Order.attributes:read" not in lean.json()["extensions"]["permissionsUsed"]
+    refused = await post(client, lacking, query, {"attributes": True})
+    assert "Order.attributes:read" in refused.json()["errors"][0]["message"]

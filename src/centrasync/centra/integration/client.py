@@ -39,14 +39,18 @@ from centrasync.http.quota import PacedTransport, QuotaBudget
 from centrasync.http.transports import ResilientTransport
 
 from .models import (
+    CatalogueProduct,
     Connection,
     Counters,
+    Currency,
     Event,
     EventListener,
     IdConversion,
+    Market,
     MutationResult,
     Notice,
     Order,
+    OrderHistory,
     Product,
     ProductSizeStock,
     PurchaseOrder,
@@ -55,6 +59,7 @@ from .models import (
     Return,
     Shipment,
     StockChange,
+    Store,
     Warehouse,
 )
 from .operations import operation
@@ -343,18 +348,38 @@ class IntegrationApiClient(AsyncClosing):
         sort: Sequence[str] | None = None,
         limit: int = 20,
         page: int = 1,
-    ) -> list[Order]:
-        """One page of ``orders`` with fully cancelled lines too (analytics keeps them)."""
-        return await self._list(
-            "order_history", "orders", Order, self._list_vars(where, sort, limit, page), _CATALOGUE
-        )
+        attributes: bool = True,
+        discounts: bool = True,
+    ) -> list[OrderHistory]:
+        """One page of ``orders`` as analytics reads them: fully cancelled lines too,
+        totals, store, market, addresses, and (unless asked not to) discounts and custom
+        attributes."""
+        variables = {
+            **self._list_vars(where, sort, limit, page),
+            "attributes": attributes,
+            "discounts": discounts,
+        }
+        return await self._list("order_history", "orders", OrderHistory, variables, _CATALOGUE)
 
     def all_order_history(
-        self, where: Where | None = None, *, sort: Sequence[str] | None = None, limit: int = 200
-    ) -> AsyncIterator[Sequence[Order]]:
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 200,
+        attributes: bool = True,
+        discounts: bool = True,
+    ) -> AsyncIterator[Sequence[OrderHistory]]:
         """Every page of :meth:`order_history`."""
         return list_pages(
-            lambda page: self.order_history(where, sort=sort, limit=limit, page=page),
+            lambda page: self.order_history(
+                where,
+                sort=sort,
+                limit=limit,
+                page=page,
+                attributes=attributes,
+                discounts=discounts,
+            ),
             limit=limit,
             key=lambda order: order.id,
             what="orders",
@@ -605,6 +630,52 @@ class IntegrationApiClient(AsyncClosing):
             key=lambda product: product.id,
             what="products",
         )
+
+    async def catalogue(
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 20,
+        page: int = 1,
+        attributes: bool = True,
+    ) -> list[CatalogueProduct]:
+        """Products, variants and sizes with (unless asked not to) their custom
+        attributes (analytics)."""
+        variables = {**self._list_vars(where, sort, limit, page), "attributes": attributes}
+        return await self._list("catalogue", "products", CatalogueProduct, variables, _CATALOGUE)
+
+    def all_catalogue(
+        self,
+        where: Where | None = None,
+        *,
+        sort: Sequence[str] | None = None,
+        limit: int = 200,
+        attributes: bool = True,
+    ) -> AsyncIterator[Sequence[CatalogueProduct]]:
+        return list_pages(
+            lambda page: self.catalogue(
+                where, sort=sort, limit=limit, page=page, attributes=attributes
+            ),
+            limit=limit,
+            key=lambda product: product.id,
+            what="products",
+        )
+
+    async def stores(self, *, limit: int = 200, page: int = 1) -> list[Store]:
+        variables = {"limit": limit, "page": page}
+        return await self._list("stores", "stores", Store, variables, _CATALOGUE)
+
+    async def markets(self, *, limit: int = 200, page: int = 1) -> list[Market]:
+        variables = {"limit": limit, "page": page}
+        return await self._list("markets", "markets", Market, variables, _CATALOGUE)
+
+    async def currencies(
+        self, where: Where | None = None, *, limit: int = 200, page: int = 1
+    ) -> list[Currency]:
+        """``currencies``; ``{"isBase": True}`` is the base one, as Centra reads it."""
+        variables = {"where": where, "limit": limit, "page": page}
+        return await self._list("currencies", "currencies", Currency, variables, _CATALOGUE)
 
     async def product_sizes_stock(
         self,

@@ -17,18 +17,27 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "AppliedDiscount",
+    "Attribute",
+    "AttributeElement",
+    "CatalogueProduct",
+    "CatalogueVariant",
     "Connection",
     "Counters",
+    "Currency",
     "DeliveryLine",
     "Edge",
     "Event",
     "EventListener",
     "IdConversion",
+    "Market",
     "Money",
     "MutationResult",
     "Notice",
     "Order",
+    "OrderHistory",
     "OrderLine",
+    "OrderTotals",
     "PageInfo",
     "PostalAddress",
     "Product",
@@ -37,6 +46,7 @@ __all__ = [
     "ProductVariant",
     "PurchaseOrder",
     "PurchaseOrderDelivery",
+    "PurchaseOrderDeliveryRef",
     "PurchaseOrderLine",
     "RateLimit",
     "Return",
@@ -47,6 +57,7 @@ __all__ = [
     "StockChange",
     "StockChangeLine",
     "StockTotals",
+    "Store",
     "UtcDateTime",
     "Warehouse",
     "WarehouseStock",
@@ -160,6 +171,66 @@ class Order(_Model):
     currency: Code
     grand_total: Money
     lines: tuple[OrderLine, ...]
+
+
+class AttributeName(_Model):
+    name: str
+
+
+class AttributeElement(_Model):
+    """One element of a custom attribute; only text elements carry a ``value``."""
+
+    typename: str = Field(alias="__typename")
+    key: str
+    value: str | None = None
+
+
+class Attribute(_Model):
+    type: AttributeName
+    elements: tuple[AttributeElement, ...]
+
+    @property
+    def text(self) -> str | None:
+        """The attribute's value: its one text element's, or its elements' joined by
+        ``key=value`` when it has several."""
+        texts = [e for e in self.elements if e.value is not None]
+        if len(texts) == 1:
+            return texts[0].value
+        return "; ".join(f"{e.key}={e.value}" for e in texts) or None
+
+
+class DiscountName(_Model):
+    name: str
+    code: str | None
+
+
+class AppliedDiscount(_Model):
+    typename: str = Field(alias="__typename")
+    value: Money
+    date: UtcDateTime
+    discount: DiscountName | None = None
+
+
+class OrderTotals(_Model):
+    items_total: Money
+    shipping: Money
+    handling: Money
+    tax_included: Money
+    quantity: int
+
+
+class OrderHistory(Order):
+    """An order as analytics reads it (``order_history.graphql``)."""
+
+    currency_base_rate: float
+    totals: OrderTotals
+    store: NamedRef
+    market: NamedRef | None
+    billing_address: PostalAddress | None
+    shipping_address: PostalAddress | None
+    # Left out of the read (``@include``) when the store's mapping loads neither.
+    discounts_applied: tuple[AppliedDiscount, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
 
 
 # -- shipments -----------------------------------------------------------------------------
@@ -279,6 +350,17 @@ class Product(_Model):
     variants: tuple[ProductVariant, ...]
 
 
+class CatalogueVariant(ProductVariant):
+    attributes: tuple[Attribute, ...] = ()
+
+
+class CatalogueProduct(Product):
+    """A product as analytics reads it (``catalogue.graphql``): custom attributes too."""
+
+    attributes: tuple[Attribute, ...] = ()
+    variants: tuple[CatalogueVariant, ...]
+
+
 class WarehouseStock(_Model):
     warehouse: Ref
     free_to_allocate_quantity: int
@@ -336,6 +418,15 @@ class PurchaseOrderLine(_Model):
     product_size: SizeRef
 
 
+class PurchaseOrderDeliveryRef(_Model):
+    id: int
+    number: str
+    status: str
+    eta: UtcDateTime | None = Field(alias="ETA")
+    accepted_at: UtcDateTime | None
+    is_accepted: bool
+
+
 class PurchaseOrder(_Model):
     id: int
     status: str
@@ -343,9 +434,12 @@ class PurchaseOrder(_Model):
     updated_at: UtcDateTime
     eta: UtcDateTime | None = Field(alias="ETA")
     quantity: int
+    currency: Code
+    total: Money
     supplier: NamedRef
     preferred_warehouse: NamedRef | None
     lines: tuple[PurchaseOrderLine, ...]
+    deliveries: tuple[PurchaseOrderDeliveryRef, ...]
 
 
 class DeliveryLine(_Model):
@@ -391,6 +485,24 @@ class Connection(_Model, Generic[T]):
     @property
     def nodes(self) -> tuple[T, ...]:
         return tuple(edge.node for edge in self.edges)
+
+
+class Store(_Model):
+    id: int
+    name: str
+    type: str
+
+
+class Market(_Model):
+    id: int
+    name: str
+
+
+class Currency(_Model):
+    id: int
+    code: str
+    name: str
+    is_base: bool
 
 
 class Counters(_Model):

@@ -130,6 +130,7 @@ class CatalogueOps(WorldState):
             active=spec.active,
             is_bundle=spec.is_bundle,
             description=spec.description,
+            attributes=dict(spec.attributes),
             bundle_items=items,
         )
         for variant_spec in spec.variants:
@@ -171,7 +172,7 @@ class CatalogueOps(WorldState):
         if product is None:
             raise NotFoundError(f"product {product_id} does not exist", system="centra-emulator")
         for name, value in change.model_dump(exclude_none=True).items():
-            setattr(product, name, dict(value) if name == "prices" else value)
+            setattr(product, name, dict(value) if isinstance(value, dict) else value)
         product.modified_at = self.now()
         return product
 

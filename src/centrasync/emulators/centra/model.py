@@ -152,6 +152,8 @@ class Product:
     is_bundle: bool = False
     description: str = ""
     variants: list[Variant] = field(default_factory=list)
+    # Custom attributes (config.php): attribute type name to its text value.
+    attributes: dict[str, str] = field(default_factory=dict)
     # A bundle's items: (size id, units per bundle). The bundle itself holds no stock.
     bundle_items: list[tuple[int, int]] = field(default_factory=list)
 

@@ -105,6 +105,9 @@ class ProductSpec(_Spec):
         default_factory=list, description="a bundle's items (needs is_bundle)"
     )
     description: str = ""
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="custom attributes: type name to text value"
+    )
     variants: list[VariantSpec] = Field(min_length=1)
 
 
@@ -118,6 +121,9 @@ class ProductChange(_Spec):
     harm_code: str | None = None
     country_of_origin: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     prices: dict[str, float] | None = None
+    attributes: dict[str, str] | None = Field(
+        None, description="custom attributes: type name to text value; replaces them all"
+    )
 
 
 class CatalogueSpec(_Spec):

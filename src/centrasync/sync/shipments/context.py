@@ -14,7 +14,7 @@ from centrasync.wms.base import Warehouse
 
 from ..lanes import KeyedLocks
 from ..policy import Park, RecordPolicy
-from ..ports import CentraShipments, FlowEvents, NullEvents
+from ..ports import CentraShipments, FlowEvents, NullEvents, ShipmentLookup
 from .ledger import (
     CAPTURE_DECLINED_REASON,
     LADDER,
@@ -35,7 +35,8 @@ class ShipmentContext:
     ``webhooks_since``: when set, a shipment first found by a poll or sweep and created
     after this moment (plus ``webhook_grace``) is counted as one a webhook should have
     announced. ``concurrency``: how many shipments a pass works on at once (see
-    :mod:`..lanes`).
+    :mod:`..lanes`). ``integration``: the store's Integration API, when it has one, which
+    turns a shipment webhook's internal id into that shipment.
     """
 
     settings: StoreSettings
@@ -49,6 +50,7 @@ class ShipmentContext:
     webhook_grace: timedelta = timedelta(seconds=30)
     poll_overlap: timedelta = timedelta(minutes=10)
     concurrency: int = 1
+    integration: ShipmentLookup | None = None
     locks: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @property

@@ -8,18 +8,22 @@ effects stand.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from centrasync.centra.models import Shipment
+from centrasync.centra.results import Page
+from centrasync.logs import handover
 from centrasync.store.base import EffectStatus, RecordKind, RecordRef, records_in
 
 from ..lanes import for_each
 from ..policy import Outcome, Verdict
+from ..ports import IntegrationShipment
 from .cancellation import Cancellation
 from .confirmation import Confirmation
 from .context import ShipmentContext
-from .ledger import OUTBOUND, ShipmentEffect, ShipmentState, effect_key
+from .ledger import OUTBOUND, ShipmentEffect, ShipmentState, effect_key, order_of_shipment_number
 from .outbound import Outbound, rejected_key
 
 __all__ = ["ShipmentFlows"]
@@ -62,9 +66,37 @@ class ShipmentFlows(ShipmentContext):
     async def on_order_event(self, order_number: str) -> None:
         """A webhook said the order changed: fetch its shipments at once."""
         page = await self.centra.list_shipments("goodtogo", order=order_number)
-        await self.outbound.take_page(page, source="webhook")
+        await self._take_announced(f"order:{order_number}", page)
         listed = {s.shipment_id for s in page}
         await self.cancellation.reconcile(exclude=listed, key_prefix=f"{order_number}-")
+
+    async def resolve_shipments(self, ids: Sequence[int]) -> dict[int, IntegrationShipment]:
+        """The shipments behind webhook events' internal ids, in one Integration API query;
+        an id Centra does not know (a deleted shipment) is left out."""
+        if self.integration is None:
+            raise RuntimeError("no Integration API configured for this store")
+        found = await self.integration.shipments({"id": list(ids)}, limit=max(1, len(ids)))
+        return {shipment.id: shipment for shipment in found}
+
+    async def on_shipment_event(self, shipment: IntegrationShipment) -> None:
+        """A webhook said this shipment changed: if it is Good-to-Go and not shipped, take
+        it now, read through the Order API as every pass reads shipments (its lines,
+        addresses and prices are what the WMS order is made of)."""
+        if not shipment.is_good_to_go or shipment.is_shipped:
+            return
+        order_number = order_of_shipment_number(shipment.number)
+        listed = await self.centra.list_shipments("goodtogo", order=order_number)
+        page = Page(
+            tuple(s for s in listed if s.shipment_id == shipment.number),
+            tuple(r for r in listed.rejected if rejected_key(r) == shipment.number),
+        )
+        await self._take_announced(f"shipment:{shipment.id}", page)
+
+    async def _take_announced(self, subject: str, page: Page[Shipment]) -> None:
+        """Take what a webhook's Centra read found; the read is a hand-over of the trace."""
+        shipments = [s.shipment_id for s in page]
+        handover("centra", store=self.store_name, subject=subject, shipments=shipments)
+        await self.outbound.take_page(page, source="webhook")
 
     # -- retries requested by a person -----------------------------------------------------
 

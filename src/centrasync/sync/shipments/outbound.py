@@ -22,6 +22,7 @@ from centrasync.centra.models import Shipment
 from centrasync.centra.results import Page
 from centrasync.config import CapturePolicy
 from centrasync.errors import DataError, RecordValidationError
+from centrasync.logs import handover
 from centrasync.store.base import Json, LedgerRecord, Move, NewRecord, RecordRef
 
 from ..lanes import for_each
@@ -142,12 +143,13 @@ class Outbound:
             effect_key(ShipmentEffect.WMS_ORDER, ref),
             ref,
             intent,
-            partial(self._upsert_order, mapped.order),
+            partial(self._upsert_order, mapped.order, ref.key),
             look=partial(self._order_in_wms, mapped.order.order_number),
             after=sent,
         )
         if isinstance(outcome, Park):
             return outcome
+        handover("ledger", store=ctx.store_name, shipment=ref.key)
         ctx.events.processed(ctx.store_name, OUTBOUND)
         if shipment.shipment_date is not None:
             age = (ctx.now() - shipment.shipment_date).total_seconds()
@@ -157,8 +159,9 @@ class Outbound:
         )
         return Outcome.MOVED
 
-    async def _upsert_order(self, order: Any) -> Json:
+    async def _upsert_order(self, order: Any, shipment: str) -> Json:
         created = await self.ctx.wms.upsert_outbound_order(order)
+        handover("wms", store=self.ctx.store_name, shipment=shipment)
         return {"number": created.number, "wms_id": created.wms_id}
 
     async def _order_in_wms(self, order_number: str) -> Json | None:

@@ -27,20 +27,23 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLIncludeDirective,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
     get_named_type,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 
 __all__ = ["Analysis", "analyse"]
 
@@ -109,6 +112,8 @@ class _Walker:
         """Cost of a selection on ``parent``; ``page`` is the enclosing connection's size."""
         total = 0
         for node in selection_set.selections:
+            if not self._included(node):
+                continue
             if isinstance(node, FieldNode):
                 total += self.field_cost(node, parent, page)
             elif isinstance(node, InlineFragmentNode):
@@ -156,6 +161,18 @@ class _Walker:
         else:
             multiplier = UNBOUNDED_LIST_SIZE
         return int(multiplier) * (own + children)
+
+    def _included(self, node: SelectionNode) -> bool:
+        """``@skip`` / ``@include``: a selection left out costs nothing and touches no
+        permission, as execution leaves it out."""
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+            include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        except GraphQLError:
+            return True
+        if skip is not None and skip.get("if"):
+            return False
+        return include is None or bool(include.get("if"))
 
     def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         try:

@@ -33,6 +33,8 @@ from centrasync.emulators.centra.model import (
 from .context import Context, Info
 
 __all__ = [
+    "BASE_CURRENCY",
+    "CURRENCIES",
     "AddressNode",
     "CountryNode",
     "CurrencyNode",
@@ -53,7 +55,11 @@ __all__ = [
 ]
 
 # [I] Centra numbers currencies and countries per installation; the emulator fixes them.
-_CURRENCIES = ("SEK", "USD", "EUR", "NOK", "DKK", "GBP")
+CURRENCIES = ("SEK", "USD", "EUR", "NOK", "DKK", "GBP")
+# [I] Centra does not publish how its base currency is chosen; the emulator's is SEK, and
+# these fixed rates take a value in each currency to SEK (value times rate).
+BASE_CURRENCY = "SEK"
+BASE_RATES = {"SEK": 1.0, "USD": 10.5, "EUR": 11.25, "NOK": 0.98, "DKK": 1.51, "GBP": 13.2}
 _CURRENCY_NAMES = {
     "SEK": "Swedish krona",
     "USD": "US dollar",
@@ -110,11 +116,19 @@ class CurrencyNode:
 
     @property
     def id(self) -> int:
-        return _CURRENCIES.index(self.code) + 1 if self.code in _CURRENCIES else 99
+        return CURRENCIES.index(self.code) + 1 if self.code in CURRENCIES else 99
 
     @property
     def name(self) -> str:
         return _CURRENCY_NAMES.get(self.code, self.code)
+
+    @property
+    def is_base(self) -> bool:
+        return self.code == BASE_CURRENCY
+
+
+def base_rate(code: str) -> float:
+    return BASE_RATES.get(code, 1.0)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,7 @@ class Money:
 
     @property
     def conversion_rate(self) -> float:
-        return 1.0
+        return base_rate(self.code)
 
 
 @dataclass(frozen=True)
@@ -240,6 +254,58 @@ class MarketNode:
         return f"{self.store.name} ({self.store.currency})"
 
 
+# -- custom attributes and discounts ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributeElementNode:
+    """[I] the emulator keeps one text element per attribute, keyed ``text`` as in Centra's
+    product example (``pr_long_name`` / ``text``)."""
+
+    value: str
+    description: str | None
+    typename = "AttributeStringElement"
+    key = "text"
+    kind = "INPUT"
+
+
+@dataclass(frozen=True)
+class AttributeNode:
+    name: str
+    value: str
+    object_type: str
+    typename = "DynamicAttribute"
+
+    @property
+    def type(self) -> dict[str, Any]:
+        return {"name": self.name, "is_mapped": False}
+
+    @property
+    def description(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+    @property
+    def elements(self) -> list[AttributeElementNode]:
+        return [AttributeElementNode(self.value, self.description)]
+
+
+def attributes_of(values: dict[str, Any], object_type: str) -> list[AttributeNode]:
+    return [AttributeNode(name, str(values[name]), object_type) for name in sorted(values)]
+
+
+@dataclass(frozen=True)
+class DiscountNode:
+    """A voucher's value as an applied discount; the Order API keeps no voucher code."""
+
+    value: Money
+    date: datetime
+    typename = "AppliedDiscount"
+
+    @property
+    def discount(self) -> dict[str, Any]:
+        return {"id": 1, "name": "Voucher", "code": None}
+
+
 # -- orders ----------------------------------------------------------------------------------
 
 
@@ -298,7 +364,7 @@ class OrderNode:
 
     @property
     def currency_base_rate(self) -> float:
-        return 1.0
+        return base_rate(self.order.currency)
 
     @property
     def is_on_hold(self) -> bool:
@@ -354,6 +420,16 @@ class OrderNode:
     @property
     def market(self) -> MarketNode:
         return MarketNode(self.ctx.world.stores[self.order.store_uri])
+
+    @property
+    def attributes(self) -> list[AttributeNode]:
+        return attributes_of(self.order.extra_attributes, "Order")
+
+    @property
+    def discounts_applied(self) -> list[DiscountNode]:
+        if not self.order.voucher_value:
+            return []
+        return [DiscountNode(Money(self.order.voucher_value, self.order.currency), self.created_at)]
 
     @property
     def shipments(self) -> list[ShipmentNode]:
@@ -581,7 +657,7 @@ class ShipmentNode:
 
     @property
     def currency_base_rate(self) -> float:
-        return 1.0
+        return base_rate(self.order_record.currency)
 
     @property
     def used_fallback_tax(self) -> bool:
@@ -709,7 +785,7 @@ class ReturnNode:
 
     @property
     def currency_base_rate(self) -> float:
-        return 1.0
+        return base_rate(self.order_record.currency)
 
     @property
     def lines(self) -> list[dict[str, Any]]:
@@ -827,6 +903,10 @@ class ProductNode:
     def variants(self) -> list[VariantNode]:
         return [VariantNode(self.ctx, self.product.id, v) for v in self.product.variants]
 
+    @property
+    def attributes(self) -> list[AttributeNode]:
+        return attributes_of(self.product.attributes, "Product")
+
 
 class VariantNode:
     def __init__(self, ctx: Context, product_id: int, variant: Variant) -> None:
@@ -855,6 +935,11 @@ class VariantNode:
     @property
     def product_sizes(self) -> list[ProductSizeNode]:
         return [ProductSizeNode(self.ctx, self.ctx.world.sizes[s.id]) for s in self.variant.sizes]
+
+    @property
+    def attributes(self) -> list[AttributeNode]:
+        """The emulator keeps custom attributes on products only."""
+        return []
 
 
 class ProductSizeNode:
@@ -1160,7 +1245,7 @@ class StockChangeLineNode:
 
     @property
     def currency_base_rate(self) -> float:
-        return 1.0
+        return base_rate(self.line.cost_currency or BASE_CURRENCY)
 
     @property
     def product_size(self) -> ProductSizeNode:

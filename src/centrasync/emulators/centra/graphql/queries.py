@@ -29,7 +29,9 @@ from centrasync.emulators.centra.model import (
 from .context import Context, Info, context_of
 from .events import QueuedEvent
 from .nodes import (
+    CURRENCIES,
     CountryNode,
+    CurrencyNode,
     MarketNode,
     OrderNode,
     ProductNode,
@@ -679,6 +681,25 @@ def resolve_markets(
     ctx = context_of(info)
     where = where or {}
     rows = [MarketNode(s) for s in ctx.stores() if _any_of(s.market_id, where.get("id"))]
+    return page_of(rows, limit, page)
+
+
+@query.field("currencies")
+def resolve_currencies(
+    _: Any,
+    info: Info,
+    where: Where | None = None,
+    limit: int | None = None,
+    page: int | None = None,
+) -> list[CurrencyNode]:
+    """The currencies the emulator knows; ``isBase`` picks the base currency."""
+    where = where or {}
+    rows = [
+        node
+        for node in (CurrencyNode(code) for code in CURRENCIES)
+        if _any_of(node.id, where.get("id"))
+        and (where.get("is_base") is None or node.is_base is where["is_base"])
+    ]
     return page_of(rows, limit, page)
 
 

@@ -69,7 +69,17 @@ def _bindables() -> list[Any]:
         ScalarType("Int64", serializer=int, value_parser=_parse_int64),
     ]
     abstract = [
-        InterfaceType(name, _typename) for name in ("Order", "OrderLine", "Shipment", "Return")
+        InterfaceType(name, _typename)
+        for name in (
+            "Order",
+            "OrderLine",
+            "Shipment",
+            "Return",
+            "OrderDiscount",
+            "ObjectWithAttributes",
+            "Attribute",
+            "AttributeElement",
+        )
     ]
     return [*scalars, *abstract, UnionType("EventTarget", _typename)]
 
