@@ -239,6 +239,13 @@ class AnalyticsSettings(_Strict):
         description="Seconds analytics waits before trying again once Centra refused the "
         "Integration API token (403); fulfilment carries on meanwhile.",
     )
+    backfill_pages: int = Field(
+        25,
+        ge=1,
+        description="Pages (of 200 rows) of orders and of shipments per committed load: a "
+        "long back-fill commits its rows and cursor every so many pages, so a run killed "
+        "half-way resumes there.",
+    )
     columns: Mapping[str, str] = Field(
         {},
         description="Named columns: a new column name to the loaded field it takes "

@@ -9,13 +9,18 @@ where they were made, and pages stream into dlt one at a time.
 Orders, shipments and products are incremental on ``updatedAt`` (UTC) with ``overlap``
 seconds of ``lag``: each run asks Centra for rows updated since the last value seen minus
 the overlap, sorted ascending, and merges them on their key, so an edited order is
-updated, never doubled. The cursor lives in dlt's state and is committed with the load, so
-a run killed during a back-fill starts again from the last completed load. One catalogue
-read fills ``products``, ``product_variants`` and ``product_sizes`` (dlt table variants,
-each with its own key): variants and sizes have no ``updatedAt`` and come with their
-product. Returns have no ``updatedAt`` (a return changes status), purchase orders and
-in-deliveries neither, stock is a level, and warehouses, stores, markets and currencies
-are short lists: these are read whole and merged. With :class:`Targets` (what the events
+updated, never doubled. Orders and shipments are read by key set, not by offset: each page
+asks again from the last ``updatedAt`` seen, so an order edited during the read (it moves
+to the end) shifts no later page and none is skipped; a back-fill of them is cut into
+loads of :attr:`Backfill.pages` pages, the cursor committed in dlt's state with each
+load's rows, so a run killed at any moment starts again from the last committed load, and
+the loads after the first of one sync continue from the cursor without re-reading the
+overlap. One catalogue read fills ``products``, ``product_variants`` and ``product_sizes``
+(dlt table variants, each with its own key): variants and sizes have no ``updatedAt`` and
+come with their product. Returns have no ``updatedAt`` (a return changes status), purchase
+orders and in-deliveries neither, stock is a level, and warehouses, stores, markets and
+currencies are short lists: these are read whole, once per sync, and merged. With
+:class:`Targets` (what the events
 queue names) only those objects are read, by number or id, and no cursor moves.
 """
 
@@ -23,18 +28,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
+import structlog
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
 from centrasync.centra.integration.client import IntegrationApiClient
+from centrasync.centra.integration.models import Order, OrderHistory, Shipment
 from centrasync.config import AnalyticsSettings
 from centrasync.errors import CentrasyncError
 
@@ -59,11 +74,20 @@ from .rows import (
     stock_rows,
 )
 
-__all__ = ["RESOURCES", "SyncResult", "Targets", "centra_source", "dataset_name", "sync_store"]
+__all__ = [
+    "RESOURCES",
+    "Backfill",
+    "SyncResult",
+    "Targets",
+    "centra_source",
+    "dataset_name",
+    "sync_store",
+]
 
 T = TypeVar("T")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PAGE = 200
+_log = structlog.get_logger(__name__)
 RESOURCES = (
     "orders",
     "shipments",
@@ -114,6 +138,73 @@ class _Bridge:
             if not more:
                 return
             yield page  # type: ignore[misc]
+
+
+class _Dated(Protocol):
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+D = TypeVar("D", bound=_Dated)
+Fetch = Callable[[Mapping[str, Any], int], Coroutine[Any, Any, Sequence[D]]]
+
+
+def pages_since(
+    fetch: Callable[[Mapping[str, Any], int], Sequence[D]],
+    key: Callable[[D], Hashable],
+    since: datetime,
+    pages: int | None,
+    unfinished: Callable[[], None],
+    limit: int = PAGE,
+) -> Iterator[Sequence[D]]:
+    """Rows updated at or after ``since``, oldest first, in at most ``pages`` pages (None:
+    all); calls ``unfinished`` when the page budget ran out before the rows did.
+    ``fetch(where, page)`` is one page of ``limit`` rows sorted by ``updatedAt`` ascending.
+
+    Each page asks again from the last ``updatedAt`` seen (the filter's bounds are
+    inclusive [I]) and drops the rows of that moment it already yielded; only a whole page
+    of one moment is walked by page number, and such a walk is never cut by ``pages``: the
+    next load starts at the last moment read, and would meet the same pages again.
+    """
+    page, read = 1, 0
+    seen: set[tuple[Hashable, datetime]] = set()
+    while True:
+        rows = fetch({"updatedAt": {"from": since}}, page)
+        read += 1
+        fresh = [row for row in rows if (key(row), row.updated_at) not in seen]
+        if fresh:
+            yield fresh
+        if len(rows) < limit:
+            return
+        last = rows[-1].updated_at
+        if last == since:
+            page += 1
+        else:
+            since, page, seen = last, 1, set()
+        seen.update((key(row), row.updated_at) for row in rows if row.updated_at == since)
+        if page == 1 and pages is not None and read >= pages:
+            unfinished()
+            return
+
+
+@dataclass
+class Backfill:
+    """How a sync cuts a long read into committed loads of at most ``pages`` pages per
+    incremental resource. ``resume``: an earlier load of this sync committed the cursor,
+    so the next one starts there, without the overlap. The resources add their name to
+    ``unfinished`` when their pages ran out before their rows did."""
+
+    pages: int | None
+    resume: bool = False
+    unfinished: set[str] = field(default_factory=set)
+
+
+def _number(order: Order) -> int:
+    return order.number
+
+
+def _id(shipment: Shipment) -> int:
+    return shipment.id
 
 
 def dataset_name(store: str) -> str:
@@ -231,10 +322,13 @@ def centra_source(
     progress: Callable[[str, int], None] = lambda resource, rows: None,
     targets: Targets | None = None,
     observe: Callable[[str, Sequence[Row]], None] = lambda resource, rows: None,
+    backfill: Backfill | None = None,
 ) -> DltSource:
     """The store's resources, each mapped by ``settings`` and counted into ``progress``;
     with ``targets``, only the resources and objects named there. ``observe`` sees each
-    page of mapped rows as it goes to dlt."""
+    page of mapped rows as it goes to dlt. ``backfill`` bounds the incremental reads
+    (default: read everything in one load)."""
+    chunk = backfill or Backfill(pages=None)
 
     def mapped(resource: str, table: Table, rows: Sequence[Row], count: bool = True) -> list[Row]:
         if count:
@@ -272,12 +366,45 @@ def centra_source(
     def incremental() -> dlt.sources.incremental[datetime]:
         return dlt.sources.incremental("updated_at", initial_value=EPOCH, lag=lag)
 
+    def since(cursor: dlt.sources.incremental[datetime]) -> datetime:
+        """The lagged start, or where the previous load of this sync stopped."""
+        committed = cursor.get_state().get("last_value") if chunk.resume else None
+        start: datetime = committed or cursor.start_value or EPOCH
+        _log.info(
+            "analytics read", store=store, resource=cursor.resource_name, since=start.isoformat()
+        )
+        return start
+
+    def read_since(
+        resource: str,
+        fetch: Fetch[D],
+        key: Callable[[D], Hashable],
+        table: Table,
+        cursor: dlt.sources.incremental[datetime],
+    ) -> Iterator[list[Row]]:
+        pages = pages_since(
+            lambda where, page: bridge.call(fetch(where, page)),
+            key,
+            since(cursor),
+            chunk.pages,
+            lambda: chunk.unfinished.add(resource),
+        )
+        for page in pages:
+            yield mapped(resource, table, table.rows(store, page))
+
+    def order_page(where: Mapping[str, Any], page: int) -> Coroutine[Any, Any, list[OrderHistory]]:
+        return client.order_history(
+            where, sort=["updatedAt_ASC"], limit=PAGE, page=page, **order_reads
+        )
+
+    def shipment_page(where: Mapping[str, Any], page: int) -> Coroutine[Any, Any, list[Shipment]]:
+        return client.shipments(where, sort=["updatedAt_ASC"], limit=PAGE, page=page)
+
     def all_orders(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
-        yield from read_orders({"updatedAt": {"from": updated_at.start_value}}, "updatedAt_ASC")
+        yield from read_since("orders", order_page, _number, ORDERS, updated_at)
 
     def all_shipments(updated_at: dlt.sources.incremental[datetime] = incremental()) -> Any:
-        where = {"updatedAt": {"from": updated_at.start_value}}
-        yield from read_shipments(where, "updatedAt_ASC")
+        yield from read_since("shipments", shipment_page, _id, SHIPMENTS, updated_at)
 
     def stock() -> Iterator[list[Row]]:
         for page in bridge.pages(client.all_product_sizes_stock(limit=PAGE)):
@@ -383,10 +510,14 @@ def centra_source(
 PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"
 
 
+def _is_postgres(settings: AnalyticsSettings) -> bool:
+    return settings.destination.startswith(("postgresql://", "postgres://"))
+
+
 def _destination(settings: AnalyticsSettings, base: Path) -> Any:
     """DuckDB at a path (relative to ``base``), or PostgreSQL with its password from the
     environment (the file never holds it; dlt insists on one, even for trust auth)."""
-    if settings.destination.startswith(("postgresql://", "postgres://")):
+    if _is_postgres(settings):
         url = urlsplit(settings.destination)
         password = quote(os.environ.get(PASSWORD_ENV, ""), safe="")
         netloc = f"{url.username or ''}:{password}@{url.hostname}"
@@ -417,11 +548,14 @@ async def sync_store(
     targets: Targets | None = None,
     observe: Callable[[str, Sequence[Row]], None] = lambda resource, rows: None,
 ) -> SyncResult:
-    """Load the store's resources once; ``full`` drops the cursors and reads everything.
+    """Load the store's resources; ``full`` drops the cursors and reads everything.
 
     ``base`` is where a relative DuckDB path and dlt's working folder (its state between
-    runs) live. Errors from the client (a revoked token: ``TokenInvalidError``) come out
-    as they are, not wrapped in dlt's pipeline errors.
+    runs) live. Orders and shipments come in loads of ``settings.backfill_pages`` pages,
+    one after the other until both are read: each load commits its rows and its cursor
+    together, so a kill loses at most one load's pages. A load a killed run left
+    extracted but not loaded is loaded first. Errors from the client (a revoked token:
+    ``TokenInvalidError``) come out as they are, not wrapped in dlt's pipeline errors.
     """
     result = SyncResult(store, read=dict.fromkeys(RESOURCES, 0))
 
@@ -439,12 +573,34 @@ async def sync_store(
         destination=_destination(settings, base),
         dataset_name=dataset_name(store),
     )
+    backfill = Backfill(pages=settings.backfill_pages)
+    # DuckDB reads JSON lines itself; dlt's default, one INSERT statement per file, costs
+    # it several times the CPU and memory (docs/analytics.md, "Back-fill").
+    file_format: Literal["insert_values", "jsonl"] = (
+        "insert_values" if _is_postgres(settings) else "jsonl"
+    )
 
     def run() -> LoadInfo:
-        source = centra_source(store, client, settings, bridge, count, targets, observe)
+        if pipeline.has_pending_data:
+            pipeline.run()
+        source = centra_source(
+            store, client, settings, bridge, count, targets, observe=observe, backfill=backfill
+        )
         if full:
-            return pipeline.run(source, refresh="drop_sources")
-        return pipeline.run(source)
+            loaded = pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
+        else:
+            loaded = pipeline.run(source, loader_file_format=file_format)
+        while targets is None and backfill.unfinished:
+            _log.info(
+                "analytics load committed", store=store, resources=sorted(backfill.unfinished)
+            )
+            chosen = sorted(backfill.unfinished)
+            backfill.resume, backfill.unfinished = True, set()
+            source = centra_source(
+                store, client, settings, bridge, count, None, observe=observe, backfill=backfill
+            )
+            loaded = pipeline.run(source.with_resources(*chosen), loader_file_format=file_format)
+        return loaded
 
     try:
         result.load = await asyncio.to_thread(run)

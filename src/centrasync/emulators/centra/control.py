@@ -211,10 +211,22 @@ def _conflict(refusal: Refusal) -> HTTPException:
     return HTTPException(status_code=409, detail=refusal.msg)
 
 
+class OrdersRequest(BaseModel):
+    orders: list[OrderSpec] = Field(min_length=1, max_length=10_000)
+
+
 def _order_routes(router: APIRouter, world: World) -> None:
     @router.post("/orders")
     async def place_order(body: OrderSpec) -> dict[str, Any]:
         return order_view(world, world.place_order(body))
+
+    @router.post("/orders/bulk")
+    async def place_orders(body: OrdersRequest) -> dict[str, Any]:
+        """Orders placed one by one exactly as ``POST /orders`` places each, in one request:
+        a history of 100,000 orders for a back-fill is 20 requests, not 100,000. A refusal
+        names its order; the ones before it stay placed."""
+        numbers = [world.place_order(spec).number for spec in body.orders]
+        return {"placed": len(numbers), "numbers": numbers}
 
     @router.get("/orders/{number}")
     async def get_order(number: int) -> dict[str, Any]:

@@ -73,8 +73,11 @@ def integration_api_control(api: IntegrationApi) -> APIRouter:
 
     @router.get("/rate-limits")
     async def rate_limits() -> dict[str, Any]:
+        """The plan, each bucket now, and what the requests let through since the plan was
+        set were charged (a benchmark's bound on the time its quota allows)."""
         return {
             "quotas": api.limiter.quotas.model_dump(),
+            "charged": dict(api.limiter.charged),
             "buckets": [
                 {"type": b.type, "interval": b.interval, "quota": b.quota, "used": b.used}
                 for b in api.limiter.buckets

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -62,14 +63,18 @@ class Sorter(Generic[T]):
 
     keys: dict[str, Callable[[T], SortKey]]
     identity: str
+    ordering: dict[str, Callable[[T], Any]] = dataclasses.field(default_factory=dict)
+    """Cheaper keys in the same order as ``keys`` (an aware datetime for its UTC text), for
+    sorting only: a page of a 100,000-order history sorts all of it."""
 
     def order(self, items: Sequence[T], sort: Sequence[str] | None) -> tuple[list[T], str, bool]:
         """Rows in the first sort's order (ties by identity); also that field and direction."""
-        field, descending = _parse_sort(sort[0] if sort else f"{self.identity}_ASC")
-        if field not in self.keys:
-            raise GraphQLError(f"Cannot sort by {field}", extensions={"category": "user"})
-        ordered = sorted(items, key=lambda item: self.key(item, field), reverse=descending)
-        return ordered, field, descending
+        name, descending = _parse_sort(sort[0] if sort else f"{self.identity}_ASC")
+        if name not in self.keys:
+            raise GraphQLError(f"Cannot sort by {name}", extensions={"category": "user"})
+        first, ident = self.ordering.get(name, self.keys[name]), self.keys[self.identity]
+        ordered = sorted(items, key=lambda item: (first(item), ident(item)), reverse=descending)
+        return ordered, name, descending
 
     def key(self, item: T, field: str) -> tuple[SortKey, SortKey]:
         return self.keys[field](item), self.keys[self.identity](item)

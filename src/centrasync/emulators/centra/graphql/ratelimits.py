@@ -100,8 +100,9 @@ class RateLimiter:
         self.configure(quotas or Quotas())
 
     def configure(self, quotas: Quotas) -> None:
-        """New quotas, every bucket full again."""
+        """New quotas, every bucket full again, nothing charged yet."""
         self.quotas = quotas
+        self.charged = {"requests": 0, "complexity": 0, "mutations": 0}
         now = self._clock()
         limits = quotas.model_dump()
         self.buckets = [
@@ -122,4 +123,7 @@ class RateLimiter:
             return wait
         for bucket in self.buckets:
             bucket.tokens -= cost[bucket.type]
+        self.charged["requests"] += 1
+        self.charged["complexity"] += complexity
+        self.charged["mutations"] += mutations
         return None
