@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -89,9 +91,10 @@ async def test_killed_as_the_wms_answered_only_that_article_is_sent_again(
 
 
 class _DiesBeforeLedger:
-    """A state store that dies as the ``after``-th outcome is stored: the effect is done.
+    """A state store that dies once the ``after``-th outcome is stored: the effect is done.
 
-    The move to synced commits with the outcome, so the process dies right after both.
+    The move to synced commits with the outcome (and with the next write's intent, when
+    the flow confirms in that transaction), so the process dies right after the commit.
     """
 
     def __init__(self, inner: StateStore, *, after: int) -> None:
@@ -102,11 +105,38 @@ class _DiesBeforeLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
-        done = await self.inner.complete_effect(key, outcome, **kw)
+    def _confirmed(self, key: str) -> None:
         self.synced += 1
         if self.synced == self.after:
             raise Killed(f"killed after {key} was confirmed")
+
+    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
+        done = await self.inner.complete_effect(key, outcome, **kw)
+        self._confirmed(key)
+        return done
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StateStore]:
+        confirmed: list[str] = []
+        async with self.inner.transaction() as tx:
+            yield cast(StateStore, _Noting(tx, confirmed))
+        for key in confirmed:
+            self._confirmed(key)
+
+
+class _Noting:
+    """A transaction's store that notes which effects it confirms."""
+
+    def __init__(self, inner: StateStore, confirmed: list[str]) -> None:
+        self.inner = inner
+        self.confirmed = confirmed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
+        done = await self.inner.complete_effect(key, outcome, **kw)
+        self.confirmed.append(key)
         return done
 
 
