@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from centrasync.store.base import RecordKind, StateStore
+from centrasync.store.base import EffectStatus, RecordKind, StateStore
 
 from .articles_helpers import Killed, catalogue, product, rig, size
 
@@ -89,9 +91,10 @@ async def test_killed_as_the_wms_answered_only_that_article_is_sent_again(
 
 
 class _DiesBeforeLedger:
-    """A state store that dies as the ``after``-th outcome is stored: the effect is done.
+    """A state store that dies once the ``after``-th outcome is stored: the effect is done.
 
-    The move to synced commits with the outcome, so the process dies right after both.
+    The move to synced commits with the outcome (and with the next write's intent, when
+    the flow confirms in that transaction), so the process dies right after the commit.
     """
 
     def __init__(self, inner: StateStore, *, after: int) -> None:
@@ -102,11 +105,38 @@ class _DiesBeforeLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
-        done = await self.inner.complete_effect(key, outcome, **kw)
+    def _confirmed(self, key: str) -> None:
         self.synced += 1
         if self.synced == self.after:
             raise Killed(f"killed after {key} was confirmed")
+
+    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
+        done = await self.inner.complete_effect(key, outcome, **kw)
+        self._confirmed(key)
+        return done
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StateStore]:
+        confirmed: list[str] = []
+        async with self.inner.transaction() as tx:
+            yield cast(StateStore, _Noting(tx, confirmed))
+        for key in confirmed:
+            self._confirmed(key)
+
+
+class _Noting:
+    """A transaction's store that notes which effects it confirms."""
+
+    def __init__(self, inner: StateStore, confirmed: list[str]) -> None:
+        self.inner = inner
+        self.confirmed = confirmed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def complete_effect(self, key: str, outcome: Any, **kw: Any) -> Any:
+        done = await self.inner.complete_effect(key, outcome, **kw)
+        self.confirmed.append(key)
         return done
 
 
@@ -126,3 +156,34 @@ async def test_an_edit_reverted_while_a_write_was_in_doubt_is_written(tmp_path: 
         r.clock.advance(minutes=1)
         assert await r.flow().run() == 1
         assert (await r.wms_articles())["TEEWHTM"]["weight"] == 0.2
+
+
+class _GoneWith:
+    """A state store that is gone once ``dead()``: a killed process writes nothing more."""
+
+    def __init__(self, inner: StateStore, dead: Callable[[], bool]) -> None:
+        self.inner = inner
+        self.dead = dead
+
+    def __getattr__(self, name: str) -> Any:
+        if self.dead():
+            raise Killed("the process is gone")
+        return getattr(self.inner, name)
+
+
+async def test_killed_as_a_reply_arrives_only_that_write_is_left_in_doubt(
+    tmp_path: Path,
+) -> None:
+    """A write's confirmation may wait for the next write's intent, never for its call."""
+    async with rig(tmp_path, CATALOGUE) as r:
+        healthy = r.state
+        r.recorder.kill_on_reply = 5
+        r.state = cast(StateStore, _GoneWith(healthy, lambda: len(r.recorder.puts) >= 5))
+        with pytest.raises(Killed):
+            await r.flow().run()
+        records = await healthy.list_records("se", kind=RecordKind.ARTICLE, limit=100)
+        effects = [effect for record in records for effect in await healthy.effects_of(record.ref)]
+        assert Counter(effect.status for effect in effects) == Counter(
+            {EffectStatus.SUCCEEDED: 4, EffectStatus.PENDING: 1}
+        )
+        assert Counter(record.state for record in records) == Counter({"synced": 4, "writing": 1})

@@ -48,6 +48,7 @@ from centrasync.errors import (
     redact,
 )
 from centrasync.store.base import (
+    EffectBegin,
     Json,
     LedgerRecord,
     Move,
@@ -67,6 +68,7 @@ from .article_mapping import (
     filter_reason,
     product_to_article,
 )
+from .effects import Confirmations
 from .flow import RecordFlow
 from .mapping import article_number
 from .policy import Outcome, Park, ParkedStates, Verdict
@@ -179,6 +181,18 @@ class _Candidate:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One article write: its effect's key, what it sends and what it commits first."""
+
+    ref: RecordRef
+    candidate: _Candidate
+    key: str
+    writes: int
+    request: dict[str, Json]
+    before: list[Move]
+
+
 @dataclass
 class ArticlesFlow(RecordFlow[CentraProducts]):
     """The article registry of one store: incremental passes and a full re-sync.
@@ -230,12 +244,18 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         self._report(done, total)
         ambiguous = await self._refuse_ambiguous(candidates, known, counts)
         owners = _by_item(known.values())
-        for candidate in candidates:
-            touched.add(candidate.number)
-            if candidate.number not in ambiguous:
-                await self._sync_one(candidate, known.get(candidate.number), owners, counts)
-            done += 1
-            self._report(done, total)
+        held = Confirmations()
+        try:
+            for candidate in candidates:
+                touched.add(candidate.number)
+                if candidate.number not in ambiguous:
+                    await self._sync_one(
+                        candidate, known.get(candidate.number), owners, counts, held
+                    )
+                done += 1
+                self._report(done, total)
+        finally:
+            await held.commit(self.state)
         if full:
             await self._unlist(retries - touched)
         await self.state.advance_cursor(self.store_name, ARTICLES, started)
@@ -386,7 +406,31 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         record: LedgerRecord | None,
         owners: Mapping[str, Sequence[LedgerRecord]],
         counts: _Counts,
+        held: Confirmations,
     ) -> None:
+        write = await self._plan(candidate, record, owners, counts)
+        if write is None:
+            return
+        outcome = await self.policy.run(
+            write.ref,
+            partial(self._write, write, held),
+            payload=write.request,
+            request=write.request,
+        )
+        if outcome is Outcome.PARKED:
+            counts.parked += 1
+            return
+        counts.written += 1
+        await self._supersede(candidate, owners, held)
+
+    async def _plan(
+        self,
+        candidate: _Candidate,
+        record: LedgerRecord | None,
+        owners: Mapping[str, Sequence[LedgerRecord]],
+        counts: _Counts,
+    ) -> _Write | None:
+        """The write the candidate needs; None when it needs none (settled here)."""
         ref = self.ref(candidate.number)
         if record is not None and _written_hash(record) == candidate.digest:
             counts.unchanged += 1
@@ -396,48 +440,54 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
                     ref, ArticleState.SYNCED, note="unchanged since the last write"
                 )
             await self._supersede(candidate, owners)
-            return
+            return None
         if (
             record is not None
             and record.state in (ArticleState.REFUSED, ArticleState.FAILED)
             and _payload_hash(record.last_request) == candidate.digest
         ):
-            return  # Parked with this very content; a person says when to try again.
-        request = candidate.request
-        written = await self.policy.run(
-            ref,
-            partial(self._write, ref, candidate, record),
-            payload=request,
-            request=request,
-        )
-        if written is Outcome.PARKED:
-            counts.parked += 1
-            return
-        counts.written += 1
-        await self._supersede(candidate, owners)
-
-    async def _write(
-        self, ref: RecordRef, candidate: _Candidate, record: LedgerRecord | None
-    ) -> Verdict:
+            return None  # Parked with this very content; a person says when to try again.
         writes = _writes(record) + 1
-        request = candidate.request
         # The record's attempts grow with every park, so a retry a person asks for after
         # the effect gave up gets a fresh key instead of the spent one.
         tried = record.attempts if record is not None else 0
         key = f"article/{ref}/{writes}.{tried}/{candidate.digest[:_HASH_IN_KEY]}"
+        before = _writing(ref, candidate, record, writes)
+        return _Write(ref, candidate, key, writes, candidate.request, before)
+
+    async def _begin(self, write: _Write, held: Confirmations) -> EffectBegin:
+        """Confirm the writes that landed since the last commit and begin this one's effect.
+
+        One transaction where there were two (the last write's confirmation, this one's
+        intent), and nothing is called in between, so at most one write is ever in doubt.
+        """
+        async with self.state.transaction() as tx:
+            await held.confirm(tx)
+            begun = await tx.begin_effect(write.key, write.ref, write.request, moves=write.before)
+        held.clear()
+        return begun
+
+    async def _write(self, write: _Write, held: Confirmations) -> Verdict:
+        ref, request, writes = write.ref, write.request, write.writes
 
         def synced(outcome: Json) -> list[Move]:
-            response: Json = {"content_hash": candidate.digest, "writes": writes, "wms": outcome}
+            response: Json = {
+                "content_hash": write.candidate.digest,
+                "writes": writes,
+                "wms": outcome,
+            }
             note = f"written to the WMS (write {writes})"
             return [Step(ref, ArticleState.SYNCED, note=note, request=request, response=response)]
 
         outcome = await self.policy.effect(
-            key,
+            write.key,
             ref,
             request,
-            partial(self._upsert, candidate.article),
-            before=_writing(ref, candidate, record, writes),
+            partial(self._upsert, write.candidate.article),
+            before=write.before,
             after=synced,
+            begun=await self._begin(write, held),
+            confirmations=held,
         )
         if isinstance(outcome, Park):
             return replace(outcome, request=request)
@@ -453,11 +503,19 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         return {"upserted": list(result.upserted)}
 
     async def _supersede(
-        self, candidate: _Candidate, owners: Mapping[str, Sequence[LedgerRecord]]
+        self,
+        candidate: _Candidate,
+        owners: Mapping[str, Sequence[LedgerRecord]],
+        held: Confirmations | None = None,
     ) -> None:
-        """Release the numbers this stock item had before (SKU edit or strategy change)."""
+        """Release the numbers this stock item had before (SKU edit or strategy change).
+
+        Only once the new number's write is confirmed (``held`` is committed first).
+        """
         for old in owners.get(candidate.item, ()):
             if old.ref.key != candidate.number and old.state not in _RELEASED:
+                if held is not None:
+                    await held.commit(self.state)
                 await self.state.transition(
                     old.ref,
                     ArticleState.SUPERSEDED,

@@ -13,11 +13,13 @@ it, not park a shipment the warehouse is about to ship.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from centrasync.errors import ConfigError, DataError, GiveUpError, RetryLaterError
 from centrasync.store.base import (
     BeginOutcome,
     Effect,
+    EffectBegin,
     EffectStatus,
     Json,
     Move,
@@ -25,7 +27,7 @@ from centrasync.store.base import (
     StateStore,
 )
 
-__all__ = ["EffectGaveUp", "apply_once"]
+__all__ = ["Confirmations", "EffectGaveUp", "apply_once"]
 
 
 class EffectGaveUp(Exception):
@@ -39,6 +41,38 @@ class EffectGaveUp(Exception):
         self.effect = effect
 
 
+@dataclass
+class Confirmations:
+    """Outcomes of calls that landed, held back to commit with the caller's next writes.
+
+    For a flow writing many records one call each, where a commit costs more than its
+    statements: the confirmation rides with the next effect's intent. Until committed an
+    effect is pending, as if the process had died right after the call, so the holder
+    must commit before it makes another call: then at most one effect is in doubt.
+    """
+
+    held: list[tuple[str, Json, Sequence[Move]]] = field(default_factory=list)
+
+    def add(self, key: str, outcome: Json, moves: Sequence[Move]) -> None:
+        self.held.append((key, outcome, moves))
+
+    async def confirm(self, tx: StateStore) -> None:
+        """Confirm every held outcome with its moves in ``tx``; :meth:`clear` once it commits."""
+        for key, outcome, moves in self.held:
+            await tx.complete_effect(key, outcome, moves=moves)
+
+    def clear(self) -> None:
+        self.held.clear()
+
+    async def commit(self, state: StateStore) -> None:
+        """Confirm every held outcome with its moves in one transaction of its own."""
+        if not self.held:
+            return
+        async with state.transaction() as tx:
+            await self.confirm(tx)
+        self.clear()
+
+
 async def apply_once(
     state: StateStore,
     key: str,
@@ -50,6 +84,8 @@ async def apply_once(
     max_attempts: int = 8,
     before: Sequence[Move] = (),
     after: Callable[[Json], Sequence[Move]] | None = None,
+    begun: EffectBegin | None = None,
+    confirmations: Confirmations | None = None,
 ) -> Json:
     """Run ``call`` unless effect ``key`` already succeeded; returns the recorded outcome.
 
@@ -62,8 +98,14 @@ async def apply_once(
     ``before`` commits with the intent and ``after(outcome)`` with the outcome (or on its
     own when the effect had succeeded already), which saves a flow the transactions of
     marking its record "on its way" and "done".
+
+    ``begun``: the caller began the effect already (its intent and ``before`` committed,
+    with other records' in one transaction), and this is what the store answered.
+    ``confirmations``: the confirmation of a call that landed is held there instead of
+    committed at once (see :class:`Confirmations`).
     """
-    begun = await state.begin_effect(key, ref, intent, moves=before)
+    if begun is None:
+        begun = await state.begin_effect(key, ref, intent, moves=before)
     if begun.outcome is BeginOutcome.SUCCEEDED:
         return await _confirmed(state, key, begun.effect.outcome, after)
     if begun.effect.attempts >= max_attempts:
@@ -86,7 +128,11 @@ async def apply_once(
     except RetryLaterError as exc:
         await state.note_effect_error(key, str(exc))
         raise
-    await state.complete_effect(key, outcome, moves=after(outcome) if after else ())
+    moves = after(outcome) if after else ()
+    if confirmations is not None:
+        confirmations.add(key, outcome, moves)
+    else:
+        await state.complete_effect(key, outcome, moves=moves)
     return outcome
 
 

@@ -25,9 +25,18 @@ from typing import TypeAlias
 import structlog
 
 from centrasync.errors import DataError, GiveUpError, LeaseLostError, RetryLaterError, redact
-from centrasync.store.base import Abandon, Json, Move, NewRecord, RecordRef, StateStore, Step
+from centrasync.store.base import (
+    Abandon,
+    EffectBegin,
+    Json,
+    Move,
+    NewRecord,
+    RecordRef,
+    StateStore,
+    Step,
+)
 
-from .effects import EffectGaveUp, apply_once
+from .effects import Confirmations, EffectGaveUp, apply_once
 from .ports import FlowEvents
 
 __all__ = ["Ladder", "Outcome", "Park", "ParkedStates", "RecordPolicy", "Verdict"]
@@ -200,6 +209,8 @@ class RecordPolicy:
         look: Callable[[], Awaitable[Json | None]] | None = None,
         before: Sequence[Move] = (),
         after: Callable[[Json], Sequence[Move]] | None = None,
+        begun: EffectBegin | None = None,
+        confirmations: Confirmations | None = None,
     ) -> Json | Park:
         """Apply ``call`` at most once per ``key`` (see :func:`.effects.apply_once`).
 
@@ -217,6 +228,8 @@ class RecordPolicy:
                 max_attempts=self.max_attempts,
                 before=before,
                 after=after,
+                begun=begun,
+                confirmations=confirmations,
             )
         except EffectGaveUp as exc:
             return Park(self.parked.failed, str(exc), intent)
