@@ -364,3 +364,44 @@ async def test_reconciliation_counts_the_rows_no_trigger_had_loaded(
         f"SELECT other_comment FROM $s.orders WHERE order_number IN ({missed[0]}, {missed[1]})",
     )
     assert sorted(c for (c,) in comments) == sorted(f"edit {n}" for n in missed)
+
+
+async def test_a_shipment_webhook_re_reads_its_order_once(
+    centra: CentraHarness, state: StateStore, tmp_path: Path
+) -> None:
+    client = centra.client
+    (size, *_) = [
+        s
+        async for page in client.all_product_sizes_stock()
+        for s in page
+        if s.ean and s.stock_totals.free_to_allocate_quantity > 5
+    ]
+    body = {"store": centra.store, "lines": [{"ean": size.ean, "qty": 1}]}
+    placed = await centra.control.post("/_emulator/orders", json=body)
+    placed.raise_for_status()
+    number = placed.json()["number"]
+    shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
+    live = LiveAnalytics(
+        "se", client, AnalyticsSettings(destination="a.duckdb"), state, Tally(), tmp_path
+    )
+    await live.reconciliation()
+    db = tmp_path / "a.duckdb"
+    status = f"SELECT status FROM $s.orders WHERE order_number = {number}"
+    (before,) = query(db, status)
+    await client.complete_shipment(shipment.id)
+    [order] = await client.orders({"number": [number]})
+    after = (order.status,)
+    assert after != before, "shipping the order's only shipment changes the order's status"
+
+    # Centra names only the shipment; the pass notes its order, the next reads it.
+    await state.note_for_analytics("se", [("shipments", shipment.id)])
+    assert await live.webhook_pass() == 1
+    assert await state.pending_analytics("se") == [("orders", number)]
+    assert await live.webhook_pass() == 1
+    assert query(db, status) == [after]
+    assert await state.analytics_backlog("se") == 0
+
+    # With the order in the same claim, it is read once, in that claim.
+    await state.note_for_analytics("se", [("shipments", shipment.id), ("orders", number)])
+    assert await live.webhook_pass() == 2
+    assert await state.analytics_backlog("se") == 0

@@ -200,10 +200,34 @@ class LiveAnalytics:
         for (resource, object_id), error in bad:
             await self._park(resource, object_id, error)
         await self._keep_digests(seen)
+        # A shipment that changed (shipped, captured) changes its order's status, and
+        # Centra's shipment webhook names only the shipment: note its order for the next
+        # pass, unless this claim read it already. A note is one row per order, so an
+        # order webhook for it meanwhile makes no second read.
+        orders = self._orders_of(seen) - {ref for kind, ref in claim.objects if kind == "orders"}
+        if orders:
+            await self.state.note_for_analytics(
+                self.store, [("orders", number) for number in sorted(orders)]
+            )
         await self.state.finish_analytics(claim)
         for _ in range(len(claim.objects) - len(bad)):
             self.events.processed(self.store, ANALYTICS)
         return len(claim.objects)
+
+    def _orders_of(self, seen: Sequence[tuple[str, Sequence[Row]]]) -> set[int]:
+        """The order numbers of the shipment rows loaded (under their mapped name; none
+        when the mapping excludes ``order_number``)."""
+        column = next(
+            (new for new, field in self.settings.columns.items() if field == "order_number"),
+            "order_number",
+        )
+        return {
+            int(number)
+            for resource, rows in seen
+            if resource == "shipments"
+            for row in rows
+            if isinstance(number := row.get(column), int)
+        }
 
     async def _load_objects(
         self, objects: Sequence[tuple[str, int]], seen: list[tuple[str, Sequence[Row]]]
