@@ -31,6 +31,7 @@ from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
+from centrasync.server.metrics import ReceiverMetrics
 from centrasync.store import RecordKind
 from centrasync.store.base import StateStore
 from centrasync.store.sql import open_store
@@ -268,6 +269,18 @@ async def test_a_refused_token_pauses_analytics_and_fulfilment_carries_on(tmp_pa
         assert await rig.state.analytics_backlog("se") >= 1
         assert await comment_of(rig, number) != "never loaded"
         assert rig.tally.parked_reasons["se", "token_invalid"] == 1
+        # A scrape shows the pause and the waiting notes.
+        metrics = ReceiverMetrics(["se"])
+        metrics.engine = rig.engine
+        scraped = (await metrics.render(rig.state)).decode()
+        assert 'centrasync_analytics_paused{store="se"} 1.0' in scraped
+        (waiting,) = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.splitlines()
+            if line.startswith('centrasync_analytics_backlog{store="se"}')
+        ]
+        assert waiting >= 1
+        assert 'centrasync_analytics_parked{store="se"} 0.0' in scraped
 
 
 # -- the receiver's notes and the reconciliation, without the worker loops ---------------
