@@ -45,13 +45,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 import structlog
+from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.centra.integration.models import Order, OrderHistory, Shipment
 from centrasync.config import AnalyticsSettings
-from centrasync.errors import CentrasyncError
+from centrasync.errors import CentrasyncError, DestinationError, redact
 
 from .rows import (
     CURRENCIES,
@@ -639,20 +641,49 @@ async def sync_store(
 
     try:
         result.load = await asyncio.to_thread(run)
+        with pipeline.sql_client() as sql:
+            for table in pipeline.default_schema.data_table_names():
+                name = sql.make_qualified_table_name(table)
+                rows = sql.execute_sql(f"SELECT count(*) FROM {name}")
+                result.tables[table] = int(rows[0][0]) if rows else 0
     except Exception as error:
-        raise _cause(error) from None
-    with pipeline.sql_client() as sql:
-        for table in pipeline.default_schema.data_table_names():
-            rows = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(table)}")
-            result.tables[table] = int(rows[0][0]) if rows else 0
+        raise _cause(error, settings.destination) from None
     return result
 
 
-def _cause(error: BaseException) -> BaseException:
-    """The client's own error inside dlt's ``PipelineStepFailed`` / extraction wrappers."""
+def _cause(error: BaseException, destination: str) -> BaseException:
+    """The client's own error inside dlt's ``PipelineStepFailed`` / extraction wrappers;
+    a failure to reach or write the destination as :class:`DestinationError`, one line
+    naming the destination as configured (which holds no password) and the driver's
+    reason with the password taken out; anything else as it is (a bug shows its trace)."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, CentrasyncError):
             return seen
         seen = seen.__cause__ or seen.__context__
-    return error
+    if not _at_destination(error):
+        return error
+    innermost = error
+    while (inner := innermost.__cause__ or innermost.__context__) is not None:
+        innermost = inner
+    reason = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
+    password = os.environ.get(PASSWORD_ENV)
+    if password:
+        reason = reason.replace(password, "***").replace(quote(password, safe=""), "***")
+    return DestinationError(
+        f"analytics destination {destination} failed: {type(innermost).__name__}: "
+        f"{redact(reason)}".rstrip(": ")
+    )
+
+
+def _at_destination(error: BaseException) -> bool:
+    """dlt failed while talking to the destination (its sync or load step, or a
+    destination exception anywhere in the chain)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, PipelineStepFailed) and seen.step in ("sync", "load"):
+            return True
+        if isinstance(seen, DestinationException | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
