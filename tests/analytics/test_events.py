@@ -9,6 +9,7 @@ from centrasync.analytics.source import sync_store
 from centrasync.config import AnalyticsSettings
 from centrasync.testing.centra import CentraHarness
 
+from .conftest import place_order
 from .conftest import rows as _rows
 
 SETTINGS = AnalyticsSettings(destination="a.duckdb")
@@ -63,16 +64,8 @@ async def test_a_deleted_event_removes_the_row_and_its_lines(
     centra: CentraHarness, tmp_path: Path
 ) -> None:
     client = centra.client
-    (size, *_) = [
-        s
-        async for page in client.all_product_sizes_stock()
-        for s in page
-        if s.ean and s.stock_totals.free_to_allocate_quantity > 5
-    ]
-    body = {"store": centra.store, "lines": [{"ean": size.ean, "qty": 1}]}
-    placed = await centra.control.post("/_emulator/orders", json=body)
-    placed.raise_for_status()
-    shipment = (await client.create_shipment(placed.json()["number"])).value
+    number = await place_order(centra, 1)
+    shipment = (await client.create_shipment(number)).value
     await listen(client)
     await sync_store("se", client, SETTINGS, base=tmp_path)
     await events_pass("se", client, SETTINGS, base=tmp_path)

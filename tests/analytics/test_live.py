@@ -39,6 +39,8 @@ from centrasync.sync.tally import Tally
 from centrasync.testing.centra import CentraHarness, centra_harness
 from engine.helpers import CENTRA_SECRET, SE, WMS_PASSWORD, add_shipments, orderable_eans
 
+from .conftest import place_order
+
 TOKEN = "graphql-token-live"
 WEBHOOK_SECRET = "whsec-live"
 
@@ -383,16 +385,7 @@ async def test_a_shipment_webhook_re_reads_its_order_once(
     centra: CentraHarness, state: StateStore, tmp_path: Path
 ) -> None:
     client = centra.client
-    (size, *_) = [
-        s
-        async for page in client.all_product_sizes_stock()
-        for s in page
-        if s.ean and s.stock_totals.free_to_allocate_quantity > 5
-    ]
-    body = {"store": centra.store, "lines": [{"ean": size.ean, "qty": 1}]}
-    placed = await centra.control.post("/_emulator/orders", json=body)
-    placed.raise_for_status()
-    number = placed.json()["number"]
+    number = await place_order(centra, 1)
     shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
     live = LiveAnalytics(
         "se", client, AnalyticsSettings(destination="a.duckdb"), state, Tally(), tmp_path

@@ -22,7 +22,7 @@ from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 from centrasync.testing.centra import CentraHarness
 
-from .conftest import rows
+from .conftest import place_order, rows
 
 
 @pytest.fixture
@@ -35,16 +35,7 @@ async def state(tmp_path: Path) -> AsyncIterator[StateStore]:
 async def _returned(centra: CentraHarness) -> None:
     """An order shipped, then one unit of it returned."""
     client = centra.client
-    (size, *_) = [
-        s
-        async for page in client.all_product_sizes_stock()
-        for s in page
-        if s.ean and s.stock_totals.free_to_allocate_quantity > 5
-    ]
-    body = {"store": centra.store, "lines": [{"ean": size.ean, "qty": 2}]}
-    placed = await centra.control.post("/_emulator/orders", json=body)
-    placed.raise_for_status()
-    number = placed.json()["number"]
+    number = await place_order(centra, 2)
     shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
     await client.complete_shipment(shipment.id)
     await client.create_return(shipment.id, {shipment.lines[0].id: 1}, stock="release")
