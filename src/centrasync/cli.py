@@ -909,6 +909,64 @@ def analytics_reconcile(
     print_reconciliation(Console(), done)
 
 
+@analytics_app.command("parked")
+def analytics_parked(
+    store: str | None = typer.Argument(None, help="Only this store; default: every store."),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """List the objects analytics parked because their data could not be loaded: the
+    object, when, and the error naming the field (the payload is kept in the state store).
+    """
+    from rich.table import Table
+
+    from centrasync.store import ParkedObject
+
+    async def work(state_store: StateStore) -> list[ParkedObject]:
+        found: list[ParkedObject] = []
+        for name in [store] if store else await state_store.store_names():
+            found.extend(await state_store.parked_analytics(name))
+        return found
+
+    parked = _with_store(config, database, work)
+    if not parked:
+        typer.echo("no parked analytics objects")
+        return
+    table = Table("store", "object", "parked at", "error", title="parked analytics objects")
+    for entry in parked:
+        table.add_row(
+            entry.store,
+            f"{entry.resource} {entry.object_id}",
+            entry.parked_at.isoformat(timespec="seconds"),
+            entry.error,
+        )
+    Console().print(table)
+
+
+@analytics_app.command("retry")
+def analytics_retry(
+    store: str = typer.Argument(..., help="The store name from the configuration file."),
+    objects: list[str] = typer.Argument(
+        None, help="resource/id pairs, e.g. returns/7 or orders/1001; default: every parked one."
+    ),
+    config: Path = _CONFIG_OPTION,
+    database: str | None = _DATABASE_OPTION,
+) -> None:
+    """Put parked analytics objects back in line: the running engine re-reads them."""
+    chosen: list[tuple[str, int]] = []
+    for text in objects or []:
+        resource, _, number = text.partition("/")
+        if not resource or not number.isdigit():
+            raise typer.BadParameter(f"{text!r} is not resource/id (e.g. returns/7)")
+        chosen.append((resource, int(number)))
+
+    async def work(state_store: StateStore) -> int:
+        return await state_store.retry_analytics(store, chosen or None)
+
+    done = _with_store(config, database, work)
+    typer.echo(f"{done} parked analytics object(s) of store {store!r} back in line")
+
+
 @analytics_app.command("report")
 def analytics_report(
     output: Path = typer.Option(Path("report.html"), "--output", help="The HTML file to write."),

@@ -143,6 +143,11 @@ class PageNotAdvancingError(MalformedResponseError):
     """A paged read got the same page or cursor back: following it would loop for ever."""
 
 
+class DestinationError(RetryLaterError):
+    """The analytics destination (PostgreSQL, a DuckDB file) refused the load: a refused
+    connection, a full disk. Nothing was committed; the next load tries again."""
+
+
 class ConfigError(CentrasyncError):
     """Configuration is wrong or incomplete; nothing will work until a person fixes it."""
 

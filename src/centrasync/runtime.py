@@ -351,6 +351,10 @@ class Engine(AsyncClosing):
         """429 answers Centra gave this store's client so far."""
         return self.centra[store].transport.stats.rate_limited
 
+    def analytics_paused(self, store: str) -> bool:
+        live = self.analytics.get(store)
+        return live is not None and live.paused is not None
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run every store's worker until ``stop`` is set, as a member of the share."""
         async with self.share.membership_held():

@@ -27,3 +27,18 @@ def rows(db: Path, sql: str, store: str = "se") -> list[tuple[Any, ...]]:
     """``sql`` with ``$s`` standing for the store's dataset."""
     with duckdb.connect(str(db), read_only=True) as conn:
         return conn.execute(sql.replace("$s", dataset_name(store))).fetchall()
+
+
+async def place_order(centra: CentraHarness, qty: int = 1) -> int:
+    """A new order in the emulator for a size with stock to spare; its number."""
+    (size, *_) = [
+        s
+        async for page in centra.client.all_product_sizes_stock()
+        for s in page
+        if s.ean and s.stock_totals.free_to_allocate_quantity > 5
+    ]
+    body = {"store": centra.store, "lines": [{"ean": size.ean, "qty": qty}]}
+    placed = await centra.control.post("/_emulator/orders", json=body)
+    placed.raise_for_status()
+    number: int = placed.json()["number"]
+    return number

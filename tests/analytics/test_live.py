@@ -31,12 +31,15 @@ from centrasync.emulators.faults import EmulatorTransport
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.runtime import Connections, Engine
 from centrasync.server import create_app
+from centrasync.server.metrics import ReceiverMetrics
 from centrasync.store import RecordKind
 from centrasync.store.base import StateStore
 from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
 from centrasync.testing.centra import CentraHarness, centra_harness
 from engine.helpers import CENTRA_SECRET, SE, WMS_PASSWORD, add_shipments, orderable_eans
+
+from .conftest import place_order
 
 TOKEN = "graphql-token-live"
 WEBHOOK_SECRET = "whsec-live"
@@ -268,6 +271,18 @@ async def test_a_refused_token_pauses_analytics_and_fulfilment_carries_on(tmp_pa
         assert await rig.state.analytics_backlog("se") >= 1
         assert await comment_of(rig, number) != "never loaded"
         assert rig.tally.parked_reasons["se", "token_invalid"] == 1
+        # A scrape shows the pause and the waiting notes.
+        metrics = ReceiverMetrics(["se"])
+        metrics.engine = rig.engine
+        scraped = (await metrics.render(rig.state)).decode()
+        assert 'centrasync_analytics_paused{store="se"} 1.0' in scraped
+        (waiting,) = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.splitlines()
+            if line.startswith('centrasync_analytics_backlog{store="se"}')
+        ]
+        assert waiting >= 1
+        assert 'centrasync_analytics_parked{store="se"} 0.0' in scraped
 
 
 # -- the receiver's notes and the reconciliation, without the worker loops ---------------
@@ -364,3 +379,35 @@ async def test_reconciliation_counts_the_rows_no_trigger_had_loaded(
         f"SELECT other_comment FROM $s.orders WHERE order_number IN ({missed[0]}, {missed[1]})",
     )
     assert sorted(c for (c,) in comments) == sorted(f"edit {n}" for n in missed)
+
+
+async def test_a_shipment_webhook_re_reads_its_order_once(
+    centra: CentraHarness, state: StateStore, tmp_path: Path
+) -> None:
+    client = centra.client
+    number = await place_order(centra, 1)
+    shipment = (await client.create_shipment(number, good_to_go=True, capture=True)).value
+    live = LiveAnalytics(
+        "se", client, AnalyticsSettings(destination="a.duckdb"), state, Tally(), tmp_path
+    )
+    await live.reconciliation()
+    db = tmp_path / "a.duckdb"
+    status = f"SELECT status FROM $s.orders WHERE order_number = {number}"
+    (before,) = query(db, status)
+    await client.complete_shipment(shipment.id)
+    [order] = await client.orders({"number": [number]})
+    after = (order.status,)
+    assert after != before, "shipping the order's only shipment changes the order's status"
+
+    # Centra names only the shipment; the pass notes its order, the next reads it.
+    await state.note_for_analytics("se", [("shipments", shipment.id)])
+    assert await live.webhook_pass() == 1
+    assert await state.pending_analytics("se") == [("orders", number)]
+    assert await live.webhook_pass() == 1
+    assert query(db, status) == [after]
+    assert await state.analytics_backlog("se") == 0
+
+    # With the order in the same claim, it is read once, in that claim.
+    await state.note_for_analytics("se", [("shipments", shipment.id), ("orders", number)])
+    assert await live.webhook_pass() == 2
+    assert await state.analytics_backlog("se") == 0

@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from centrasync.analytics.source import dataset_name, sync_store
+from centrasync.analytics.source import PASSWORD_ENV, dataset_name, sync_store
 from centrasync.config import AnalyticsSettings
+from centrasync.errors import DestinationError
 from centrasync.testing.centra import CentraHarness
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -73,3 +74,16 @@ async def test_postgres_holds_the_orders_and_merges_an_edit(
         f'SELECT status FROM "{schema}".orders WHERE order_number = %s', [number]
     ).fetchone()
     assert status == ("CANCELLED",)
+
+
+async def test_a_refused_connection_is_one_line_naming_the_destination_not_the_password(
+    centra: CentraHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 1: the connection is refused.
+    refused = "postgresql://analytics@127.0.0.1:1/test"
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret-pw")
+    with pytest.raises(DestinationError) as caught:
+        await sync_store("se", centra.client, AnalyticsSettings(destination=refused), base=tmp_path)
+    said = str(caught.value)
+    assert said.startswith(f"analytics destination {refused} failed: "), said
+    assert "\n" not in said and "s3cret-pw" not in said

@@ -23,22 +23,30 @@ def no_pacing(centra_url: str) -> None:
 
 
 def run(
-    tmp_path: Path, centra_url: str, ongoing_url: str, bearer: str, *args: str, mapping: str = ""
+    tmp_path: Path,
+    centra_url: str,
+    ongoing_url: str,
+    bearer: str,
+    *args: str,
+    mapping: str = "",
+    destination: str = "shop.duckdb",
+    env: dict[str, str] | None = None,
 ) -> Result:
     extra = (
         f'[stores.se.integration_api]\nurl = "{centra_url}/graphql"\n'
-        f'[stores.se.analytics]\ndestination = "shop.duckdb"\n{mapping}'
+        f'[stores.se.analytics]\ndestination = "{destination}"\n{mapping}'
     )
     config = write_config(tmp_path, centra_url, ongoing_url)
     config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    env = {
+    variables = {
         "CENTRASYNC_SE_CENTRA_SECRET": CENTRA_SECRET,
         "CENTRASYNC_SE_WMS_PASSWORD": WMS_PASSWORD,
         "CENTRASYNC_SE_WEBHOOK_SECRET": "hook-secret",
         "CENTRASYNC_SE_INTEGRATION_API_TOKEN": bearer,
         "COLUMNS": "200",
+        **(env or {}),
     }
-    return runner.invoke(app, ["analytics", *args, "--config", str(config)], env=env)
+    return runner.invoke(app, ["analytics", *args, "--config", str(config)], env=variables)
 
 
 def test_sync_then_report(tmp_path: Path, centra_url: str, ongoing_url: str) -> None:
@@ -124,3 +132,20 @@ def test_reconcile_shows_what_the_triggers_missed(
     again = run(tmp_path, centra_url, ongoing_url, bearer, "reconcile", "se")
     assert again.exit_code == 0, again.output
     assert "missed by the triggers: 1 rows" in again.stdout
+
+
+def test_a_refused_postgres_connection_is_one_error_line_without_the_password(
+    tmp_path: Path, centra_url: str, ongoing_url: str
+) -> None:
+    bearer = token(centra_url, sorted(permissions()))
+    refused = "postgresql://analytics@127.0.0.1:1/test"
+    password = {"DESTINATION__POSTGRES__CREDENTIALS__PASSWORD": "s3cret-pw"}
+    failed = run(
+        tmp_path, centra_url, ongoing_url, bearer, "sync", "se", destination=refused, env=password
+    )
+    assert failed.exit_code == 1
+    # The progress bars drawn so far, then one line with the reason.
+    (line,) = [text for text in failed.output.splitlines() if "error" in text.lower()]
+    assert failed.output.strip().splitlines()[-1] == line
+    assert line.startswith(f"error: analytics destination {refused} failed: "), failed.output
+    assert "Connection refused" in line and "s3cret-pw" not in failed.output

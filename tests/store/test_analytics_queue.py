@@ -42,3 +42,31 @@ async def test_digests_count_the_rows_that_are_new_or_changed(store: StateStore)
     assert await store.record_digests("se", "orders", {"1001": "a", "1002": "c", "1003": "d"}) == 2
     assert await store.known_digests("se", "orders") == 3
     assert await store.known_digests("se", "returns") == 0
+
+
+async def test_a_parked_object_keeps_its_payload_out_of_the_claims_until_retried(
+    store: StateStore,
+) -> None:
+    await store.note_for_analytics("se", [("returns", 7), ("orders", 1001)])
+    claim = await store.claim_analytics("se", 10)
+    await store.park_analytics("se", "returns", 7, "returns 7: field 'x': bad", {"id": 7})
+    await store.finish_analytics(claim)
+
+    [parked] = await store.parked_analytics("se")
+    assert (parked.resource, parked.object_id, parked.payload) == ("returns", 7, {"id": 7})
+    assert parked.error == "returns 7: field 'x': bad"
+    assert await store.analytics_backlog("se") == 0
+    assert (await store.claim_analytics("se", 10)).objects == ()
+    assert "se" in await store.store_names()
+
+    assert await store.retry_analytics("se", [("returns", 7)]) == 1
+    assert await store.parked_analytics("se") == []
+    assert (await store.claim_analytics("se", 10)).objects == (("returns", 7),)
+
+
+async def test_a_new_webhook_for_a_parked_object_puts_it_back_in_line(store: StateStore) -> None:
+    await store.note_for_analytics("se", [("orders", 1001)])
+    await store.park_analytics("se", "orders", 1001, "orders 1001: field 'x': bad", None)
+    await store.note_for_analytics("se", [("orders", 1001)])
+    assert await store.parked_analytics("se") == []
+    assert await store.analytics_backlog("se") == 1

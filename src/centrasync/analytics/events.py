@@ -1,8 +1,8 @@
 """Near real time from Centra's events queue: re-read only what changed, then confirm.
 
-The store's integration listens to ``Order``, ``Shipment``, ``Return`` and
-``PurchaseOrderDelivery`` (:func:`listen`, idempotent). :func:`events_pass` reads the
-oldest unconfirmed events, re-reads those objects (orders by number, the others by id),
+The store's integration listens to ``Order``, ``Shipment``, ``Return``, ``PurchaseOrder``,
+``PurchaseOrderDelivery`` and ``Product`` (:func:`listen`, idempotent). :func:`events_pass`
+reads the oldest unconfirmed events, re-reads those objects (orders by number, the others by id),
 merges them through the same dlt source (:class:`~.source.Targets`: no cursor moves, so a
 change the polling has not loaded yet is never skipped), and only then confirms every
 event it read, the ones it had nothing to load for included. A crash between the load and
@@ -22,13 +22,24 @@ from centrasync.config import AnalyticsSettings
 from .rows import Row
 from .source import Targets, sync_store
 
-__all__ = ["LISTENED", "EventsPass", "events_pass", "listen", "targets_of"]
+__all__ = ["KINDS", "LISTENED", "EventsPass", "events_pass", "listen", "targets_of"]
 
 LISTENED: dict[str, Sequence[str] | None] = {
     "Order": None,
     "Shipment": None,
     "Return": None,
+    "PurchaseOrder": None,
     "PurchaseOrderDelivery": None,
+    "Product": None,
+}
+# Each event type's table; the reference is the order number for orders, the id otherwise.
+KINDS = {
+    "Order": "orders",
+    "Shipment": "shipments",
+    "Return": "returns",
+    "PurchaseOrder": "purchase_orders",
+    "PurchaseOrderDelivery": "in_deliveries",
+    "Product": "products",
 }
 
 
@@ -42,19 +53,27 @@ class EventsPass:
 
 
 def targets_of(events: Sequence[Event]) -> Targets:
-    """The objects the events name, by resource; other object types are left out."""
-    kinds = {
-        "Order": "orders",
-        "Shipment": "shipments",
-        "Return": "returns",
-        "PurchaseOrderDelivery": "in_deliveries",
-    }
+    """The objects the events name, by resource; other object types are left out. A
+    ``DELETED`` object (Centra sends ``object: null``) is removed, not re-read; an object
+    changed again after its deletion event in the same batch is re-read (events come
+    oldest first)."""
     found: dict[str, set[int]] = {}
+    gone: dict[str, set[int]] = {}
     for event in events:
-        resource = kinds.get(event.object_type)
-        if resource is not None:
-            found.setdefault(resource, set()).add(event.object_reference)
-    return Targets({name: frozenset(refs) for name, refs in found.items()})
+        resource = KINDS.get(event.object_type)
+        if resource is None:
+            continue
+        ref = event.object_reference
+        if event.change_type == "DELETED":
+            gone.setdefault(resource, set()).add(ref)
+            found.get(resource, set()).discard(ref)
+        else:
+            found.setdefault(resource, set()).add(ref)
+            gone.get(resource, set()).discard(ref)
+    return Targets(
+        {name: frozenset(refs) for name, refs in found.items() if refs},
+        {name: frozenset(refs) for name, refs in gone.items() if refs},
+    )
 
 
 async def listen(client: IntegrationApiClient) -> None:
@@ -77,7 +96,7 @@ async def events_pass(
         if not events:
             return result
         targets = targets_of(events)
-        if targets.by_resource:
+        if targets.by_resource or targets.gone:
             loaded = await sync_store(
                 store, client, settings, base=base, targets=targets, observe=observe
             )

@@ -38,7 +38,7 @@ import structlog
 
 from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.config import AnalyticsSettings, AnalyticsTrigger
-from centrasync.errors import CentrasyncError, TokenInvalidError, redact
+from centrasync.errors import CentrasyncError, DataError, TokenInvalidError, redact
 from centrasync.store.base import AnalyticsQueueStore
 from centrasync.sync.ports import FlowEvents
 
@@ -191,23 +191,86 @@ class LiveAnalytics:
         claim = await self.state.claim_analytics(self.store, BATCH, claim_for=self.claim_for)
         if not claim.objects:
             return 0
-        by_resource: dict[str, set[int]] = {}
-        for resource, object_id in claim.objects:
-            by_resource.setdefault(resource, set()).add(object_id)
         seen: list[tuple[str, Sequence[Row]]] = []
         try:
-            await self._load(
-                Targets({name: frozenset(ids) for name, ids in by_resource.items()}),
-                lambda resource, rows: seen.append((resource, rows)),
-            )
+            bad = await self._load_objects(claim.objects, seen)
         except CentrasyncError as exc:
             await self.state.release_analytics(claim, redact(str(exc)))
             raise
+        for (resource, object_id), error in bad:
+            await self._park(resource, object_id, error)
         await self._keep_digests(seen)
+        # A shipment that changed (shipped, captured) changes its order's status, and
+        # Centra's shipment webhook names only the shipment: note its order for the next
+        # pass, unless this claim read it already. A note is one row per order, so an
+        # order webhook for it meanwhile makes no second read.
+        orders = self._orders_of(seen) - {ref for kind, ref in claim.objects if kind == "orders"}
+        if orders:
+            await self.state.note_for_analytics(
+                self.store, [("orders", number) for number in sorted(orders)]
+            )
         await self.state.finish_analytics(claim)
-        for _ in claim.objects:
+        for _ in range(len(claim.objects) - len(bad)):
             self.events.processed(self.store, ANALYTICS)
         return len(claim.objects)
+
+    def _orders_of(self, seen: Sequence[tuple[str, Sequence[Row]]]) -> set[int]:
+        """The order numbers of the shipment rows loaded (under their mapped name; none
+        when the mapping excludes ``order_number``)."""
+        column = next(
+            (new for new, field in self.settings.columns.items() if field == "order_number"),
+            "order_number",
+        )
+        return {
+            int(number)
+            for resource, rows in seen
+            if resource == "shipments"
+            for row in rows
+            if isinstance(number := row.get(column), int)
+        }
+
+    async def _load_objects(
+        self, objects: Sequence[tuple[str, int]], seen: list[tuple[str, Sequence[Row]]]
+    ) -> list[tuple[tuple[str, int], DataError]]:
+        """Load ``objects``; on bad data, halve the batch until the objects that cannot be
+        loaded stand alone (returned with their error), so the others of the batch load."""
+        by_resource: dict[str, set[int]] = {}
+        for resource, object_id in objects:
+            by_resource.setdefault(resource, set()).add(object_id)
+        loaded: list[tuple[str, Sequence[Row]]] = []
+        try:
+            await self._load(
+                Targets({name: frozenset(ids) for name, ids in by_resource.items()}),
+                lambda resource, rows: loaded.append((resource, rows)),
+            )
+        except DataError as exc:
+            if len(objects) == 1:
+                return [(objects[0], exc)]
+            half = len(objects) // 2
+            return [
+                *await self._load_objects(objects[:half], seen),
+                *await self._load_objects(objects[half:], seen),
+            ]
+        seen.extend(loaded)
+        return []
+
+    async def _park(self, resource: str, object_id: int, error: DataError) -> None:
+        """Keep the object with its payload, out of the claims, and tell the operator."""
+        said, named = redact(str(error)), f"{resource} {object_id}"
+        # The mapping's error names the object already; the client's names its place in
+        # the page (``orders[3]``).
+        said = said if said.startswith(named) else f"{named}: {said}"
+        reason = f"analytics for store {self.store!r}: {said}"
+        payload = error.details.get("payload")
+        await self.state.park_analytics(self.store, resource, object_id, reason, payload)
+        self.events.parked(self.store, ANALYTICS, "bad_data")
+        _log.error(
+            "analytics object parked",
+            store=self.store,
+            resource=resource,
+            object_id=object_id,
+            error=reason,
+        )
 
     async def _events_pass(self) -> int:
         if not self._listening:

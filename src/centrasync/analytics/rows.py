@@ -34,6 +34,7 @@ from centrasync.centra.integration.models import (
     WarehouseStock,
 )
 from centrasync.config import AnalyticsSettings, PersonalData
+from centrasync.errors import RecordValidationError
 
 __all__ = [
     "CURRENCIES",
@@ -106,14 +107,39 @@ class Table:
     attributes: str | None = None
 
     def row(self, store: str, item: Any) -> Row:
+        """The row of ``item``; a field the mapping cannot read (a value not in the form
+        Centra documents) raises :class:`RecordValidationError` naming the object and the
+        field, with the object's payload in ``details`` (the caller parks it)."""
         row: Row = {"store": store}
-        row.update((name, read(item)) for name, read in self.columns.items())
-        for name, child in self.children.items():
-            row[name] = [
-                {column: read(entry) for column, read in child.columns.items()}
-                for entry in child.items(item)
-            ]
+        field_name = ""
+        try:
+            for field_name, read in self.columns.items():
+                row[field_name] = read(item)
+            for name, child in self.children.items():
+                lines = []
+                for entry in child.items(item):
+                    line = {}
+                    for column, read in child.columns.items():
+                        field_name = f"{name}.{column}"
+                        line[column] = read(entry)
+                    lines.append(line)
+                row[name] = lines
+        except (ValueError, TypeError, AttributeError, ArithmeticError, LookupError) as exc:
+            raise self._unreadable(item, field_name, exc) from exc
         return row
+
+    def _unreadable(self, item: Any, field_name: str, exc: Exception) -> RecordValidationError:
+        # The object's own id: what a re-read asks for (orders by number).
+        ident = getattr(item, "number", None) if self.name == "orders" else None
+        ident = ident if ident is not None else getattr(item, "id", None)
+        dump = getattr(item, "model_dump", None)
+        payload = dump(mode="json", by_alias=True) if callable(dump) else repr(item)
+        return RecordValidationError(
+            f"cannot be loaded ({type(exc).__name__}: {exc})",
+            record=f"{self.name} {ident}",
+            field=field_name,
+            details={"table": self.name, "object_id": ident, "payload": payload},
+        )
 
     def rows(self, store: str, items: Iterable[Any]) -> list[Row]:
         return [self.row(store, item) for item in items]

@@ -45,13 +45,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 import structlog
+from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from centrasync.centra.integration.client import IntegrationApiClient
 from centrasync.centra.integration.models import Order, OrderHistory, Shipment
 from centrasync.config import AnalyticsSettings
-from centrasync.errors import CentrasyncError
+from centrasync.errors import CentrasyncError, DestinationError, redact
 
 from .rows import (
     CURRENCIES,
@@ -219,9 +221,20 @@ class Targets:
     has not loaded yet is still read next time."""
 
     by_resource: Mapping[str, frozenset[int]]
+    # Objects Centra deleted (a ``DELETED`` event): their rows are removed in the same load.
+    gone: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
     def of(self, resource: str) -> list[int]:
         return sorted(self.by_resource.get(resource, ()))
+
+    def gone_of(self, resource: str) -> list[int]:
+        return sorted(self.gone.get(resource, ()))
+
+
+# dlt's ``hard_delete`` column: a row carrying it true removes the row of that key (and
+# its child rows) instead of being merged. Only the rows of deleted objects have it.
+DELETED = "deleted_in_centra"
+_DELETED_HINT = {DELETED: {"name": DELETED, "data_type": "bool", "hard_delete": True}}
 
 
 def _mapped_hints(columns: Mapping[str, Any], settings: AnalyticsSettings) -> dict[str, Any]:
@@ -483,28 +496,52 @@ def centra_source(
                 listed("markets", MARKETS, client.markets),
                 listed("currencies", CURRENCIES, client.currencies),
             )
+        reads: dict[str, tuple[Callable[[list[int]], Iterator[Any]], dict[str, Any], Table]] = {
+            "orders": (lambda ids: read_orders({"number": ids}, "id_ASC"), orders_hints, ORDERS),
+            "shipments": (
+                lambda ids: read_shipments({"id": ids}, "id_ASC"),
+                shipment_hints,
+                SHIPMENTS,
+            ),
+            "returns": (lambda ids: read_returns({"id": ids}), return_hints, RETURNS),
+            "in_deliveries": (lambda ids: read_deliveries({"id": ids}), delivery_hints, DELIVERIES),
+            "purchase_orders": (
+                lambda ids: read_purchase_orders({"id": ids}),
+                _purchase_orders(settings),
+                PURCHASE_ORDERS,
+            ),
+            "products": (
+                lambda ids: read_catalogue({"id": ids}, "id_ASC"),
+                _hints(PRODUCTS, settings),
+                PRODUCTS,
+            ),
+        }
         chosen: list[Any] = []
-        if numbers := targets.of("orders"):
-            where = {"number": numbers}
-            chosen.append(dlt.resource(read_orders(where, "id_ASC"), name="orders", **orders_hints))
-        if ids := targets.of("shipments"):
-            reads = read_shipments({"id": ids}, "id_ASC")
-            chosen.append(dlt.resource(reads, name="shipments", **shipment_hints))
-        if ids := targets.of("returns"):
-            chosen.append(dlt.resource(read_returns({"id": ids}), name="returns", **return_hints))
-        if ids := targets.of("in_deliveries"):
-            reads = read_deliveries({"id": ids})
-            chosen.append(dlt.resource(reads, name="in_deliveries", **delivery_hints))
-        if ids := targets.of("purchase_orders"):
-            reads = read_purchase_orders({"id": ids})
-            hints = _purchase_orders(settings)
-            chosen.append(dlt.resource(reads, name="purchase_orders", **hints))
-        if ids := targets.of("products"):
-            reads = read_catalogue({"id": ids}, "id_ASC")
-            chosen.append(dlt.resource(reads, name="products", **_hints(PRODUCTS, settings)))
+        for name, (read, hints, table) in reads.items():
+            ids, gone = targets.of(name), targets.gone_of(name)
+            if not ids and not gone:
+                continue
+            if gone:
+                columns = {**hints.get("columns", {}), **_DELETED_HINT}
+                hints = {**hints, "columns": columns}
+            chosen.append(dlt.resource(_chained(read, ids, table, gone, store), name=name, **hints))
         return chosen
 
     return source()
+
+
+def _chained(
+    read: Callable[[list[int]], Iterator[Any]],
+    ids: list[int],
+    table: Table,
+    gone: list[int],
+    store: str,
+) -> Iterator[Any]:
+    """The re-read objects' rows, then a row per deleted object flagged for deletion."""
+    if ids:
+        yield from read(ids)
+    if gone:
+        yield [{"store": store, table.key[0]: key, DELETED: True} for key in gone]
 
 
 PASSWORD_ENV = "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD"
@@ -604,20 +641,49 @@ async def sync_store(
 
     try:
         result.load = await asyncio.to_thread(run)
+        with pipeline.sql_client() as sql:
+            for table in pipeline.default_schema.data_table_names():
+                name = sql.make_qualified_table_name(table)
+                rows = sql.execute_sql(f"SELECT count(*) FROM {name}")
+                result.tables[table] = int(rows[0][0]) if rows else 0
     except Exception as error:
-        raise _cause(error) from None
-    with pipeline.sql_client() as sql:
-        for table in pipeline.default_schema.data_table_names():
-            rows = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(table)}")
-            result.tables[table] = int(rows[0][0]) if rows else 0
+        raise _cause(error, settings.destination) from None
     return result
 
 
-def _cause(error: BaseException) -> BaseException:
-    """The client's own error inside dlt's ``PipelineStepFailed`` / extraction wrappers."""
+def _cause(error: BaseException, destination: str) -> BaseException:
+    """The client's own error inside dlt's ``PipelineStepFailed`` / extraction wrappers;
+    a failure to reach or write the destination as :class:`DestinationError`, one line
+    naming the destination as configured (which holds no password) and the driver's
+    reason with the password taken out; anything else as it is (a bug shows its trace)."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, CentrasyncError):
             return seen
         seen = seen.__cause__ or seen.__context__
-    return error
+    if not _at_destination(error):
+        return error
+    innermost = error
+    while (inner := innermost.__cause__ or innermost.__context__) is not None:
+        innermost = inner
+    reason = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
+    password = os.environ.get(PASSWORD_ENV)
+    if password:
+        reason = reason.replace(password, "***").replace(quote(password, safe=""), "***")
+    return DestinationError(
+        f"analytics destination {destination} failed: {type(innermost).__name__}: "
+        f"{redact(reason)}".rstrip(": ")
+    )
+
+
+def _at_destination(error: BaseException) -> bool:
+    """dlt failed while talking to the destination (its sync or load step, or a
+    destination exception anywhere in the chain)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, PipelineStepFailed) and seen.step in ("sync", "load"):
+            return True
+        if isinstance(seen, DestinationException | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

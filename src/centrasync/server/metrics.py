@@ -28,9 +28,14 @@ class RateLimitCounts(Protocol):
         """429 answers Centra gave this store's client so far."""
         ...
 
+    def analytics_paused(self, store: str) -> bool:
+        """Whether this store's analytics is paused (Centra refused its token)."""
+        ...
+
 
 class ReceiverMetrics:
-    """Counters per store; the inbox backlog is read from the state store at scrape time."""
+    """Counters per store; the inbox and analytics backlogs are read from the state store at
+    scrape time."""
 
     def __init__(self, stores: Iterable[str]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -65,6 +70,26 @@ class ReceiverMetrics:
             ["store"],
             registry=self.registry,
         )
+        self.analytics_backlog = Gauge(
+            "centrasync_analytics_backlog",
+            "Objects a webhook named that analytics has not re-read yet (parked ones left "
+            "out), read from the state store at scrape time.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.analytics_parked = Gauge(
+            "centrasync_analytics_parked",
+            "Objects analytics parked on bad data, waiting for `centrasync analytics retry`.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.analytics_paused = Gauge(
+            "centrasync_analytics_paused",
+            "1 while the store's analytics is paused (Centra refused the Integration API "
+            "token), else 0; shown by the process that runs the engine.",
+            ["store"],
+            registry=self.registry,
+        )
         self.flows = FlowMetrics(self.registry)
         self.engine: RateLimitCounts | None = None
         # Touch every per-store child so a scrape shows zeros instead of missing series.
@@ -81,8 +106,13 @@ class ReceiverMetrics:
             # 429 counts are this process's own clients'.
             for flow, waiting in (await flow_backlog(state, name)).items():
                 self.flows.backlog.labels(store=name, flow=flow).set(waiting)
+            self.analytics_backlog.labels(store=name).set(await state.analytics_backlog(name))
+            parked = await state.parked_analytics(name)
+            self.analytics_parked.labels(store=name).set(len(parked))
             if self.engine is not None:
                 self.flows.rate_limited.labels(store=name).set(self.engine.rate_limited(name))
+                paused = self.engine.analytics_paused(name)
+                self.analytics_paused.labels(store=name).set(1 if paused else 0)
         return generate_latest(self.registry)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from centrasync.store.base import AnalyticsClaim
-from centrasync.store.sqlcore import Tx, check_text, clean
+from centrasync.store.base import AnalyticsClaim, Json, ParkedObject
+from centrasync.store.sqlcore import Tx, check_text, clean, dumped, scrub
 
 __all__ = [
     "analytics_backlog",
@@ -19,9 +19,12 @@ __all__ = [
     "finish_analytics",
     "known_digests",
     "note_for_analytics",
+    "park_analytics",
+    "parked_analytics",
     "pending_analytics",
     "record_digests",
     "release_analytics",
+    "retry_analytics",
 ]
 
 _KEY = "store = :store AND resource = :resource AND object_id = :object_id"
@@ -29,7 +32,8 @@ _KEY = "store = :store AND resource = :resource AND object_id = :object_id"
 
 def note_for_analytics(tx: Tx, store: str, objects: Sequence[tuple[str, int]]) -> None:
     """Mark objects as changed; one already waiting keeps its place and gets the new time,
-    so a claim taken before this note does not clear it."""
+    so a claim taken before this note does not clear it. A parked object noted again is
+    back in line: Centra changed it, which may have mended its data."""
     for resource, object_id in objects:
         name = f"analytics {store}:{resource}:{object_id}"
         check_text(store, limit=64, record=name, field="store")
@@ -37,7 +41,8 @@ def note_for_analytics(tx: Tx, store: str, objects: Sequence[tuple[str, int]]) -
         tx.run(
             "INSERT INTO analytics_pending (store, resource, object_id, noted_at, attempts) "
             "VALUES (:store, :resource, :object_id, :now, 0) "
-            "ON CONFLICT (store, resource, object_id) DO UPDATE SET noted_at = :now",
+            "ON CONFLICT (store, resource, object_id) DO UPDATE SET noted_at = :now, "
+            "parked_at = NULL, payload = NULL",
             {"store": store, "resource": resource, "object_id": object_id, "now": tx.now},
         )
 
@@ -46,7 +51,7 @@ def claim_analytics(tx: Tx, store: str, limit: int, claim_for: timedelta) -> Ana
     """The oldest waiting objects, hidden from other claimers for ``claim_for``."""
     rows = tx.rows(
         "SELECT resource, object_id, attempts FROM analytics_pending WHERE store = :store "
-        "AND (claimed_until IS NULL OR claimed_until <= :now) "
+        "AND parked_at IS NULL AND (claimed_until IS NULL OR claimed_until <= :now) "
         f"ORDER BY noted_at, resource, object_id LIMIT :limit{tx.for_update_skip_locked}",
         {"store": store, "now": tx.now, "limit": limit},
     )
@@ -70,16 +75,17 @@ def claim_analytics(tx: Tx, store: str, limit: int, claim_for: timedelta) -> Ana
 
 
 def finish_analytics(tx: Tx, claim: AnalyticsClaim) -> None:
-    """The claimed objects were merged: forget those not noted again since the claim."""
+    """The claimed objects were merged: forget those not noted again since the claim (a
+    parked one stays parked)."""
     for resource, object_id in claim.objects:
         key = {"store": claim.store, "resource": resource, "object_id": object_id}
         tx.run(
-            f"DELETE FROM analytics_pending WHERE {_KEY} AND noted_at <= :at",
+            f"DELETE FROM analytics_pending WHERE {_KEY} AND noted_at <= :at AND parked_at IS NULL",
             {**key, "at": claim.at},
         )
         tx.run(
             f"UPDATE analytics_pending SET claimed_until = NULL, attempts = 0, error = NULL "
-            f"WHERE {_KEY}",
+            f"WHERE {_KEY} AND parked_at IS NULL",
             key,
         )
 
@@ -98,8 +104,65 @@ def release_analytics(tx: Tx, claim: AnalyticsClaim, error: str) -> None:
         )
 
 
+def park_analytics(
+    tx: Tx, store: str, resource: str, object_id: int, error: str, payload: Json
+) -> None:
+    """One statement: the object leaves the claims and keeps its payload and the error."""
+    tx.run(
+        "UPDATE analytics_pending SET parked_at = :now, claimed_until = NULL, "
+        f"error = :error, payload = :payload WHERE {_KEY}",
+        {
+            "store": store,
+            "resource": resource,
+            "object_id": object_id,
+            "now": tx.now,
+            "error": clean(error),
+            "payload": dumped(scrub(payload)),
+        },
+    )
+
+
+def parked_analytics(tx: Tx, store: str) -> list[ParkedObject]:
+    rows = tx.rows(
+        "SELECT resource, object_id, error, payload, parked_at FROM analytics_pending "
+        "WHERE store = :store AND parked_at IS NOT NULL ORDER BY parked_at, resource, object_id",
+        {"store": store},
+    )
+    return [
+        ParkedObject(
+            store=store,
+            resource=str(resource),
+            object_id=int(object_id),
+            error=str(error or ""),
+            payload=tx.loaded(payload),
+            parked_at=tx.time(parked_at),
+        )
+        for resource, object_id, error, payload, parked_at in rows
+    ]
+
+
+def retry_analytics(tx: Tx, store: str, objects: Sequence[tuple[str, int]] | None) -> int:
+    """Parked objects back in line, as if just noted; how many were parked."""
+    back = "parked_at = NULL, payload = NULL, attempts = 0, noted_at = :now"
+    if objects is None:
+        return tx.run(
+            f"UPDATE analytics_pending SET {back} WHERE store = :store AND parked_at IS NOT NULL",
+            {"store": store, "now": tx.now},
+        )
+    done = 0
+    for resource, object_id in objects:
+        done += tx.run(
+            f"UPDATE analytics_pending SET {back} WHERE {_KEY} AND parked_at IS NOT NULL",
+            {"store": store, "resource": resource, "object_id": object_id, "now": tx.now},
+        )
+    return done
+
+
 def analytics_backlog(tx: Tx, store: str) -> int:
-    row = tx.rows("SELECT count(*) FROM analytics_pending WHERE store = :store", {"store": store})
+    row = tx.rows(
+        "SELECT count(*) FROM analytics_pending WHERE store = :store AND parked_at IS NULL",
+        {"store": store},
+    )
     return int(row[0][0])
 
 

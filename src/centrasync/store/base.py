@@ -49,6 +49,7 @@ __all__ = [
     "LedgerStore",
     "Move",
     "NewRecord",
+    "ParkedObject",
     "RecordKind",
     "RecordPage",
     "RecordQuery",
@@ -285,6 +286,19 @@ class AnalyticsClaim:
     at: datetime
     objects: tuple[tuple[str, int], ...]
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedObject:
+    """An object analytics could not load (bad data): ``error`` names the field,
+    ``payload`` is what Centra sent for it; it waits for a retry or a new change."""
+
+    store: str
+    resource: str
+    object_id: int
+    error: str
+    payload: Json
+    parked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,11 +563,28 @@ class AnalyticsQueueStore(Protocol):
 
     async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None: ...
 
+    async def park_analytics(
+        self, store: str, resource: str, object_id: int, error: str, payload: Json
+    ) -> None:
+        """The object's data cannot be loaded: keep it with its payload and the error, out
+        of the claims, until :meth:`retry_analytics` or a new note for it."""
+        ...
+
+    async def parked_analytics(self, store: str) -> list[ParkedObject]: ...
+
+    async def retry_analytics(
+        self, store: str, objects: Sequence[tuple[str, int]] | None = None
+    ) -> int:
+        """Put parked objects (all of the store's, or these) back in line; how many."""
+        ...
+
     async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
         """Every (resource, id) waiting to be re-read, claimed or not."""
         ...
 
-    async def analytics_backlog(self, store: str) -> int: ...
+    async def analytics_backlog(self, store: str) -> int:
+        """Objects waiting to be re-read, parked ones left out."""
+        ...
 
     async def record_digests(self, store: str, resource: str, digests: Mapping[str, str]) -> int:
         """Keep the rows' digests (row key to digest); how many were new or changed."""

@@ -318,7 +318,9 @@ def dead_records(tx: Tx, store: str) -> list[RecordRef]:
 
 def store_names(tx: Tx) -> list[str]:
     rows = tx.rows(
-        "SELECT store FROM ledger_records UNION SELECT store FROM dead_letters ORDER BY store", {}
+        "SELECT store FROM ledger_records UNION SELECT store FROM dead_letters "
+        "UNION SELECT store FROM analytics_pending ORDER BY store",
+        {},
     )
     return [row[0] for row in rows]
 

@@ -228,6 +228,8 @@ analytics_pending = Table(
     Column("claimed_until", UtcDateTime),
     Column("attempts", Integer, nullable=False),
     Column("error", Text),
+    Column("parked_at", UtcDateTime),
+    Column("payload", JSON),
 )
 
 analytics_digests = Table(

@@ -41,6 +41,7 @@ from centrasync.store.base import (
     LedgerRecord,
     Move,
     NewRecord,
+    ParkedObject,
     RecordKind,
     RecordPage,
     RecordQuery,
@@ -484,6 +485,28 @@ class SqlStateStore:
 
     async def release_analytics(self, claim: AnalyticsClaim, error: str) -> None:
         await self._call(partial(analytics.release_analytics, claim=claim, error=error))
+
+    async def park_analytics(
+        self, store: str, resource: str, object_id: int, error: str, payload: Json
+    ) -> None:
+        await self._call(
+            partial(
+                analytics.park_analytics,
+                store=store,
+                resource=resource,
+                object_id=object_id,
+                error=error,
+                payload=payload,
+            )
+        )
+
+    async def parked_analytics(self, store: str) -> list[ParkedObject]:
+        return await self._call(partial(analytics.parked_analytics, store=store), write=False)
+
+    async def retry_analytics(
+        self, store: str, objects: Sequence[tuple[str, int]] | None = None
+    ) -> int:
+        return await self._call(partial(analytics.retry_analytics, store=store, objects=objects))
 
     async def pending_analytics(self, store: str) -> list[tuple[str, int]]:
         return await self._call(partial(analytics.pending_analytics, store=store), write=False)

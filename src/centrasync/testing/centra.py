@@ -57,7 +57,8 @@ class CentraHarness:
     ``/api/<store>/`` with ``order_api_headers``. ``client_with(permissions)`` opens a
     client whose token holds only those permissions (and ``**token`` extras such as
     ``integration_name``); ``open_client(token)`` one with any token text (the caller
-    closes it); ``sent`` collects every operation name a client sent.
+    closes it); ``sent`` collects every operation name a client sent; ``emulator`` is the
+    in-process emulator, if any.
     """
 
     client: IntegrationApiClient
@@ -67,6 +68,9 @@ class CentraHarness:
     client_with: Callable[..., AbstractAsyncContextManager[IntegrationApiClient]]
     open_client: Callable[[str], IntegrationApiClient]
     sent: set[str] = field(default_factory=set)
+    # The in-process emulator (None when served elsewhere): a test seeds a value no
+    # control route makes, such as a malformed field.
+    emulator: CentraEmulator | None = None
 
 
 @asynccontextmanager
@@ -133,6 +137,7 @@ async def centra_harness(
                     client_with=client_with,
                     open_client=open_client,
                     sent=sent,
+                    emulator=emulator,
                 )
         finally:
             await network.aclose()

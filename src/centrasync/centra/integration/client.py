@@ -234,7 +234,12 @@ class IntegrationApiClient(AsyncClosing):
             first = exc.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "(record)"
             raise RecordValidationError(
-                first["msg"], record=record, field=field, system=SYSTEM, endpoint=endpoint
+                first["msg"],
+                record=record,
+                field=field,
+                system=SYSTEM,
+                endpoint=endpoint,
+                details={"payload": value},
             ) from exc
 
     async def _list(

@@ -174,6 +174,7 @@ class CatalogueOps(WorldState):
         for name, value in change.model_dump(exclude_none=True).items():
             setattr(product, name, dict(value) if isinstance(value, dict) else value)
         product.modified_at = self.now()
+        self.emit("product", "update", product.id, None)
         return product
 
     def _bundle_items(self, spec: ProductSpec, record: str) -> list[tuple[int, int]]:

@@ -25,6 +25,7 @@ OBJECT_TYPES = {
     "purchase_order": "PurchaseOrder",
     "purchase_order_delivery": "PurchaseOrderDelivery",
     "stock_change": "StockChange",
+    "product": "Product",
 }
 
 
