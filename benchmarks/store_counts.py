@@ -34,7 +34,8 @@ __all__ = ["counting"]
 @contextmanager
 def counting() -> Iterator[Counter[str]]:
     """Count store work while the block runs; the counter's keys: ``calls``, ``writes``,
-    ``statements``, ``round_trips`` (PostgreSQL only)."""
+    ``statements``, ``round_trips`` (PostgreSQL only), and ``call NAME`` per statement
+    function (``coordination.py``, ``ledger.py``)."""
     counts: Counter[str] = Counter()
     originals: list[tuple[type, str, Any]] = []
 
@@ -46,6 +47,7 @@ def counting() -> Iterator[Counter[str]]:
     def call(original: Any) -> Any:
         async def counted(self: Any, work: Any, *, write: bool = True, fenced: bool = True) -> Any:
             counts["calls"] += 1
+            counts[f"call {getattr(work, 'func', work).__name__}"] += 1
             counts["writes"] += write
             return await original(self, work, write=write, fenced=fenced)
 
