@@ -70,6 +70,7 @@ from outbound import (
     settings_document,
 )
 from remote import child_apps
+from store_counts import counting
 
 from centrasync.config import parse_settings
 from centrasync.logs import HANDOVER
@@ -322,12 +323,18 @@ async def measure(
     latency_ms: float = LATENCY_MS,
     processes: int = 1,
     floor_sample: int = 50,
+    count_store: bool = False,
 ) -> dict[str, Any]:
     configured = structlog.get_config()
     handovers = Handovers()
     handovers.install()
     try:
-        return await _measure(handovers, orders, gap, kind, latency_ms, processes, floor_sample)
+        if not count_store:
+            return await _measure(handovers, orders, gap, kind, latency_ms, processes, floor_sample)
+        with counting() as counts:
+            row = await _measure(handovers, orders, gap, kind, latency_ms, processes, floor_sample)
+        row["store_per_shipment"] = {k: round(v / orders, 2) for k, v in sorted(counts.items())}
+        return row
     finally:
         structlog.configure(**configured)
 
@@ -446,6 +453,8 @@ def report(row: dict[str, Any]) -> None:
             f"  {label:<42} p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms"
             f"   ({figures['traced']} traced)"
         )
+    if "store_per_shipment" in row:
+        print(f"  store work per shipment (this process): {row['store_per_shipment']}")
     sys.stdout.flush()
 
 
@@ -458,13 +467,24 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     parser.add_argument("--floor", type=int, default=50, help="shipments the floor replays")
     parser.add_argument("--rounds", type=int, default=1, help="runs; medians printed last")
+    parser.add_argument(
+        "--count-store",
+        action="store_true",
+        help="count store calls, statements and round trips (benchmarks/store_counts.py)",
+    )
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     rows = []
     for _ in range(args.rounds):
         row = asyncio.run(
             measure(
-                args.orders, args.gap, args.database, args.latency_ms, args.processes, args.floor
+                args.orders,
+                args.gap,
+                args.database,
+                args.latency_ms,
+                args.processes,
+                args.floor,
+                args.count_store,
             )
         )
         report(row)

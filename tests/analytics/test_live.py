@@ -328,8 +328,7 @@ async def test_the_receiver_notes_orders_shipments_and_returns_beside_the_inbox(
             answer = await client.post("/webhooks/centra/se", content=body, headers=headers)
             assert answer.status_code == 200, answer.text
     # Fulfilment takes every event from its inbox; analytics' notes stay.
-    for item in await state.claim_inbox("se", 100):
-        await state.mark_inbox_processed(item.id)
+    await state.mark_inbox_processed([item.id for item in await state.claim_inbox("se", 100)])
     claim = await state.claim_analytics("se", 100)
     assert sorted(claim.objects) == [("orders", 7), ("returns", 9), ("shipments", 3)]
     # A claimer that dies leaves them to the next once the claim lapses; a webhook that

@@ -177,7 +177,7 @@ async def test_metrics_expose_counters_and_backlog_per_store(
     assert 'centrasync_webhooks_rejected_total{reason="missing",store="se"} 1.0' in text
     assert 'centrasync_inbox_backlog{store="se"} 2.0' in text
     processed = (await state.claim_inbox("se", 1))[0]
-    await state.mark_inbox_processed(processed.id)
+    await state.mark_inbox_processed([processed.id])
     assert 'centrasync_inbox_backlog{store="se"} 1.0' in (await client.get("/metrics")).text
 
 

@@ -478,7 +478,7 @@ async def test_inbox_claims_hide_items_until_processed_or_lapsed(
     assert [i.body for i in rest] == [b"body 2"]
     assert await store.claim_inbox("se", 10) == []
 
-    await store.mark_inbox_processed(first[0].id)
+    await store.mark_inbox_processed([first[0].id])
     await store.mark_inbox_failed(first[1].id, "Centra said no")
     retried = await store.claim_inbox("se", 10)
     assert [(i.dedup_key, i.attempts, i.error) for i in retried] == [
@@ -491,9 +491,25 @@ async def test_inbox_claims_hide_items_until_processed_or_lapsed(
     assert await store.inbox_backlog("se") == 2
 
 
+async def test_a_claim_is_marked_processed_at_once(store: StateStore) -> None:
+    for n in range(3):
+        await store.add_to_inbox("se", f"event-{n}", b"{}")
+    claimed = await store.claim_inbox("se", 10, claim_for=timedelta(minutes=1))
+
+    # One unknown id refuses the lot: nothing is marked, so nothing is lost.
+    with pytest.raises(RecordValidationError) as caught:
+        await store.mark_inbox_processed([claimed[0].id, 999])
+    assert caught.value.record == "inbox item 999"
+    assert await store.inbox_backlog("se") == 3
+
+    await store.mark_inbox_processed([item.id for item in claimed])
+    await store.mark_inbox_processed([])
+    assert await store.inbox_backlog("se") == 0
+
+
 async def test_unknown_inbox_item_is_named(store: StateStore) -> None:
     with pytest.raises(RecordValidationError) as caught:
-        await store.mark_inbox_processed(999)
+        await store.mark_inbox_processed([999])
     assert (caught.value.record, caught.value.field) == ("inbox item 999", "id")
 
 

@@ -526,7 +526,9 @@ class InboxStore(Protocol):
         """Hand out unprocessed events, hiding them from other claimers for ``claim_for``."""
         ...
 
-    async def mark_inbox_processed(self, item_id: int) -> None: ...
+    async def mark_inbox_processed(self, item_ids: Collection[int]) -> None:
+        """Mark events handled, all in one statement (a claim's, once acted on)."""
+        ...
 
     async def mark_inbox_failed(self, item_id: int, error: str) -> None:
         """Record why processing failed and make the event claimable again."""

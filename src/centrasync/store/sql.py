@@ -459,8 +459,9 @@ class SqlStateStore:
             partial(coordination.claim_inbox, store=store, limit=limit, claim_for=claim_for)
         )
 
-    async def mark_inbox_processed(self, item_id: int) -> None:
-        await self._call(partial(coordination.mark_inbox_processed, item_id=item_id))
+    async def mark_inbox_processed(self, item_ids: Collection[int]) -> None:
+        if item_ids:
+            await self._call(partial(coordination.mark_inbox_processed, item_ids=item_ids))
 
     async def mark_inbox_failed(self, item_id: int, error: str) -> None:
         await self._call(partial(coordination.mark_inbox_failed, item_id=item_id, error=error))

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import String, Table
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 Params = Mapping[str, Any]
+V = TypeVar("V")
 Check = Callable[[Sequence[Any] | None], None]
 
 _SECRET_KEY = re.compile(r"(?i)password|secret|token|authorization|api[-_]?key")
@@ -328,7 +329,7 @@ def _pyformat(sql: str) -> str:
     return _PLACEHOLDER.sub(r"%(\1)s", sql)
 
 
-def in_chunks(values: Sequence[str], prefix: str) -> Iterator[tuple[str, dict[str, str]]]:
+def in_chunks(values: Sequence[V], prefix: str) -> Iterator[tuple[str, dict[str, V]]]:
     """``(placeholders, params)`` for ``IN (…)`` lists of at most 500 values each."""
     for start in range(0, len(values), _CHUNK):
         chunk = values[start : start + _CHUNK]

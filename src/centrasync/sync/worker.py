@@ -227,19 +227,31 @@ class StoreWorker:
         the next at once."""
         while True:
             claimed, groups, shipments = await self._claim()
-            for group in groups.items():
-                handling.add(asyncio.create_task(self._in_lane(lanes, group, shipments)))
+            if groups:
+                handling.add(asyncio.create_task(self._in_lanes(lanes, groups, shipments)))
             if claimed < self.inbox_batch:
                 return
 
-    async def _in_lane(
+    async def _in_lanes(
         self,
         lanes: asyncio.Semaphore,
-        group: tuple[tuple[str, str], list[InboxItem]],
+        groups: dict[tuple[str, str], list[InboxItem]],
         shipments: Mapping[str, IntegrationShipment] | None,
     ) -> bool:
-        async with lanes:
-            return await self._handle(group, shipments=shipments)
+        """Handle one claim's groups, each in a lane as one frees up; then mark the
+        handled events processed together and raise the first group's error, if any."""
+        handled: list[InboxItem] = []
+
+        async def in_lane(group: tuple[tuple[str, str], list[InboxItem]]) -> bool:
+            async with lanes:
+                return await self._handle(group, shipments=shipments, handled=handled)
+
+        results = await asyncio.gather(*map(in_lane, groups.items()), return_exceptions=True)
+        await self._processed(handled)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return True
 
     async def _arrival(
         self, passes: asyncio.Future[None], stop: asyncio.Event, timeout: float
@@ -397,10 +409,26 @@ class StoreWorker:
         resolved in one Integration API query per batch (see :meth:`_shipment_events`).
         """
         claimed, groups, shipments = await self._claim()
+        handled: list[InboxItem] = []
         await for_each(
-            groups.items(), partial(self._handle, shipments=shipments), limit=self.flows.concurrency
+            groups.items(),
+            partial(self._handle, shipments=shipments, handled=handled),
+            limit=self.flows.concurrency,
         )
+        await self._processed(handled)
         return claimed
+
+    async def _processed(self, handled: Sequence[InboxItem]) -> None:
+        """Mark a claim's handled events processed, in one statement.
+
+        Should the worker stop before it (a lost lease, a kill), they are claimed and acted
+        on again: the handlers read the current state and every effect is keyed, so that
+        repeats no effect.
+        """
+        await self.state.mark_inbox_processed([item.id for item in handled])
+        now = self.now()
+        for item in handled:
+            self.flows.events.lag(self.store, "webhooks", (now - item.received_at).total_seconds())
 
     async def _claim(
         self,
@@ -469,6 +497,7 @@ class StoreWorker:
         group: tuple[tuple[str, str], list[InboxItem]],
         *,
         shipments: Mapping[str, IntegrationShipment] | None,
+        handled: list[InboxItem],
     ) -> bool:
         (kind, subject), items = group
         try:
@@ -491,11 +520,7 @@ class StoreWorker:
             for item in items:
                 await self._inbox_failure(item, exc)
             return False
-        for item in items:
-            await self.state.mark_inbox_processed(item.id)
-            self.flows.events.lag(
-                self.store, "webhooks", (self.now() - item.received_at).total_seconds()
-            )
+        handled += items
         return True
 
     async def _inbox_failure(self, item: InboxItem, exc: CentrasyncError) -> None:
@@ -511,7 +536,7 @@ class StoreWorker:
                 f"webhook event {why}: {message}",
                 {"inbox_id": item.id, "body": item.body.decode("utf-8", "replace")},
             )
-            await self.state.mark_inbox_processed(item.id)
+            await self.state.mark_inbox_processed([item.id])
             self.flows.events.parked(self.store, "webhooks", "invalid" if bad else "failed")
             return
         await self.state.mark_inbox_failed(item.id, message)
