@@ -755,24 +755,6 @@ async def test_a_fenced_view_writes_until_a_newer_holder_exists(
     assert await store.list_dead("se") == []
 
 
-async def test_a_lost_fence_wins_over_the_writes_own_failure(
-    store: StateStore, clock: FakeClock
-) -> None:
-    """PostgreSQL judges the fence after the call's statements ran (its query travels with
-    the first of them): a write that failed on its own must still say the lease was lost."""
-    ttl = timedelta(seconds=15)
-    lease = await store.acquire_lease("worker/se", "w1", ttl)
-    assert lease is not None
-    clock.advance(seconds=ttl.total_seconds() * 2)
-    assert await store.acquire_lease("worker/se", "w2", ttl)
-    holder = Holder(lease.fence)
-
-    with pytest.raises(LeaseLostError):
-        await store.fenced(holder).transition(OTHER, "sent")  # no such record either
-    assert holder.refused == [lease.fence]
-    assert await store.get_record(OTHER) is None
-
-
 async def test_a_fenced_write_needs_a_fence(store: StateStore) -> None:
     with pytest.raises(LeaseLostError):
         await store.fenced(Holder(None)).upsert_record(SHIPMENT)

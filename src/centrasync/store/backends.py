@@ -219,14 +219,9 @@ class PostgresBackend:
     ``database_clock``: leases are judged by the server's clock (see
     :meth:`~centrasync.store.sqlcore.Tx.lease_now`); off when a test moves time itself.
 
-    Connections are in autocommit mode, and the backend says ``BEGIN`` itself where it
-    wants a transaction. A call that only reads runs without one: under READ COMMITTED each
-    statement sees a snapshot of its own anyway, so ``BEGIN`` and ``COMMIT`` would add two
-    round trips and no guarantee. A call that writes runs in psycopg's pipeline mode:
-    ``BEGIN`` and the fence check (a guard, judged before the commit) are queued and travel
-    with its first statement, and ``COMMIT`` with the pipeline's closing sync, so a fenced
-    one-statement write takes two round trips instead of four. (psycopg's own implicit
-    ``BEGIN`` would cost a sync of its own in pipeline mode.)
+    A call that only reads runs in autocommit: under READ COMMITTED each statement sees a
+    snapshot of its own anyway, so ``BEGIN`` and ``COMMIT`` would add two round trips
+    and no guarantee.
     """
 
     def __init__(
@@ -243,9 +238,9 @@ class PostgresBackend:
         timeout_ms = max(1, round(stall_timeout * 1000))
 
         async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
-            await conn.set_autocommit(True)
             # See engine._configure_postgres: a stalled process must not keep its locks.
             await conn.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+            await conn.commit()
 
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             kwargs=dict(connect),
@@ -266,13 +261,8 @@ class PostgresBackend:
             await self._pool.open(wait=False)
         return await self._pool.getconn()
 
-    def _tx(
-        self,
-        conn: psycopg.AsyncConnection[Any],
-        now: datetime,
-        pipeline: psycopg.AsyncPipeline | None = None,
-    ) -> PostgresTx:
-        return PostgresTx(conn, now, database_clock=self._database_clock, pipeline=pipeline)
+    def _tx(self, conn: psycopg.AsyncConnection[Any], now: datetime) -> PostgresTx:
+        return PostgresTx(conn, now, database_clock=self._database_clock)
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
         with translating():
@@ -285,23 +275,19 @@ class PostgresBackend:
 
     async def _run(self, work: Work[T], now: datetime, *, write: bool, last_try: bool) -> T:
         conn = await self._connection()
-        committing = False
         try:
-            result: T
-            if not write:
+            if conn.autocommit == write:
+                await conn.set_autocommit(not write)
+            try:
                 result = await greenlet_spawn(work, self._tx(conn, now))
-                return result
-            async with conn.pipeline() as pipeline:
-                await conn.execute("BEGIN")
-                result = await greenlet_spawn(_settled, work, self._tx(conn, now, pipeline))
-                committing = True
-                await conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                # Raised before COMMIT was sent: the transaction certainly did not commit.
+                if (conn.broken or _fatal(exc)) and not last_try:
+                    raise _DroppedConnection from exc
+                raise
+            if write:
+                await conn.commit()
             return result
-        except psycopg.Error as exc:
-            # Before COMMIT was queued, the transaction certainly did not commit.
-            if not committing and (conn.broken or _fatal(exc)) and not last_try:
-                raise _DroppedConnection from exc
-            raise
         finally:
             await self._release(conn)
 
@@ -309,7 +295,7 @@ class PostgresBackend:
         """Hand ``conn`` back to the pool, rolled back if a call left it in a transaction."""
         try:
             if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
-                await conn.execute("ROLLBACK")
+                await conn.rollback()
         finally:
             await self._pool.putconn(conn)
 
@@ -318,9 +304,10 @@ class PostgresBackend:
         with translating():
             conn = await self._connection()
             try:
-                await conn.execute("BEGIN")
+                if conn.autocommit:
+                    await conn.set_autocommit(False)
                 yield _PostgresSession(conn, self)
-                await conn.execute("COMMIT")
+                await conn.commit()
             finally:
                 await self._release(conn)
 
@@ -346,23 +333,4 @@ class _PostgresSession:
 
     async def run(self, work: Work[T], now: datetime) -> T:
         with translating():
-            return await greenlet_spawn(_settled, work, self._backend._tx(self._conn, now))
-
-
-def _settled(work: Work[T], tx: Tx) -> T:
-    """``work``, then its guards judged; a refusing guard wins over ``work``'s own error.
-
-    A fence that no longer holds explains whatever went wrong after it was checked.
-    """
-    try:
-        result = work(tx)
-    except BaseException as exc:
-        try:
-            tx.settle()
-        except psycopg.Error:
-            pass  # the transaction failed already; its own error says why
-        except BaseException as refused:
-            raise refused from exc
-        raise
-    tx.settle()
-    return result
+            return await greenlet_spawn(work, self._backend._tx(self._conn, now))

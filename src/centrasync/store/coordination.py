@@ -442,22 +442,15 @@ def check_fence(tx: Tx, fence: Fence) -> None:
     """Refuse the transaction's writes unless ``fence`` is still the lease's newest holder.
 
     On PostgreSQL the lease row stays share-locked until the transaction ends, so nobody
-    can take the lease over between this check and the commit of the writes it guards. The
-    check is a guard (:meth:`Tx.guard`): judged before the commit, its query sent along with
-    the transaction's first statement.
+    can take the lease over between this check and the commit of the writes it guards.
     """
-
-    def still_ours(row: Sequence[Any] | None) -> None:
-        if row is None or int(row[0]) != fence.token:
-            newer = "released" if row is None else f"now under token {row[0]}"
-            raise LeaseLostError(
-                f"lease {fence.lease} (token {fence.token}) was {newer}: another process may "
-                "be doing this work; stopping",
-                system="state store",
-            )
-
-    tx.guard(
-        f"SELECT token FROM leases WHERE name = :name{tx.for_share}",
-        {"name": fence.lease},
-        still_ours,
+    row = tx.one_or_none(
+        f"SELECT token FROM leases WHERE name = :name{tx.for_share}", {"name": fence.lease}
     )
+    if row is None or int(row[0]) != fence.token:
+        newer = "released" if row is None else f"now under token {row[0]}"
+        raise LeaseLostError(
+            f"lease {fence.lease} (token {fence.token}) was {newer}: another process may be "
+            "doing this work; stopping",
+            system="state store",
+        )

@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,7 +50,6 @@ __all__ = [
 
 Params = Mapping[str, Any]
 V = TypeVar("V")
-Check = Callable[[Sequence[Any] | None], None]
 
 _SECRET_KEY = re.compile(r"(?i)password|secret|token|authorization|api[-_]?key")
 _TRANSIENT = (
@@ -159,19 +158,6 @@ class Tx(ABC):
         found = self.rows(sql, params)
         return found[0] if found else None
 
-    @abstractmethod
-    def guard(self, sql: str, params: Params, check: Check) -> None:
-        """Run ``sql``; its first row (or ``None``) must pass ``check`` before the commit.
-
-        ``check`` raises to refuse the transaction. SQLite judges it at once; PostgreSQL
-        later (:meth:`settle`), so the query travels with the next statement instead of
-        costing a round trip of its own.
-        """
-
-    @abstractmethod
-    def settle(self) -> None:
-        """Judge every guard not judged yet; the backend calls this before it commits."""
-
     def maybe_time(self, value: Any) -> datetime | None:
         return None if value is None else self.time(value)
 
@@ -227,12 +213,6 @@ class SqliteTx(Tx):
     def run(self, sql: str, params: Params) -> int:
         return self._conn.execute(sql, _sqlite_params(params)).rowcount
 
-    def guard(self, sql: str, params: Params, check: Check) -> None:
-        check(self.one_or_none(sql, params))
-
-    def settle(self) -> None:
-        """Every guard was judged when it ran."""
-
     def time(self, value: Any) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
@@ -248,28 +228,16 @@ class PostgresTx(Tx):
     statement text goes to the driver as it is, on one cursor for the whole call; psycopg
     turns aware datetimes into ``timestamptz``, parses ``json`` columns itself and prepares
     a statement on the server once a connection has run it a few times.
-
-    In ``pipeline`` mode (psycopg's pipeline, a writing call's) ``BEGIN`` and every guard
-    query are queued and sent with the first statement whose answer is needed, in one
-    round trip.
     """
 
     postgres = True
 
     def __init__(
-        self,
-        conn: psycopg.AsyncConnection[Any],
-        now: datetime,
-        *,
-        database_clock: bool = True,
-        pipeline: psycopg.AsyncPipeline | None = None,
+        self, conn: psycopg.AsyncConnection[Any], now: datetime, *, database_clock: bool = True
     ) -> None:
         super().__init__(now)
-        self._conn = conn
         self._cursor = conn.cursor()
         self._database_clock = database_clock
-        self._pipeline = pipeline
-        self._guards: list[tuple[psycopg.AsyncCursor[Any], Check]] = []
 
     def lease_now(self) -> datetime:
         if not self._database_clock:
@@ -285,21 +253,7 @@ class PostgresTx(Tx):
     def run(self, sql: str, params: Params) -> int:
         cursor = self._cursor
         await_only(cursor.execute(_pyformat(sql), params))
-        if self._pipeline is not None:
-            # The row count comes with the statement's result.
-            await_only(self._pipeline.sync())
         return cursor.rowcount
-
-    def guard(self, sql: str, params: Params, check: Check) -> None:
-        cursor = self._conn.cursor()
-        await_only(cursor.execute(_pyformat(sql), params))
-        self._guards.append((cursor, check))
-
-    def settle(self) -> None:
-        guards, self._guards = self._guards, []
-        for cursor, check in guards:
-            found = await_only(cursor.fetchall())
-            check(found[0] if found else None)
 
     def time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):
