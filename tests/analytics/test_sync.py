@@ -70,13 +70,36 @@ async def test_tables_match_the_emulator_row_by_row(centra: CentraHarness, tmp_p
     sizes = [s async for page in client.all_product_sizes_stock() for s in page]
     assert _rows(
         db,
-        "SELECT product_size_id, warehouse_id, physical_quantity, free_to_allocate_quantity"
-        " FROM $s.stock ORDER BY 1, 2",
+        "SELECT product_size_id, warehouse_id, physical_quantity, free_to_allocate_quantity,"
+        " incoming_quantity FROM $s.stock ORDER BY 1, 2",
     ) == sorted(
-        (s.id, w.warehouse.id, w.physical_quantity, w.free_to_allocate_quantity)
+        (
+            s.id,
+            w.warehouse.id,
+            w.physical_quantity,
+            w.free_to_allocate_quantity,
+            w.incoming_quantity,
+        )
         for s in sizes
         for w in s.stock
     )
+    # Incoming is what the open supplier deliveries announce, in their warehouse.
+    assert centra.emulator is not None
+    world = centra.emulator.world
+    announced: dict[tuple[int, int], int] = {}
+    for delivery in world.supplier_deliveries.values():
+        order = world.supplier_orders[delivery.order_id]
+        if delivery.accepted_at is None and order.confirmed:
+            for size, quantity in delivery.quantities.items():
+                key = (size, order.warehouse_id)
+                announced[key] = announced.get(key, 0) + quantity
+    incoming = _rows(
+        db,
+        "SELECT product_size_id, warehouse_id, incoming_quantity FROM $s.stock WHERE"
+        " incoming_quantity > 0 ORDER BY 1, 2",
+    )
+    assert incoming == sorted((size, w, q) for (size, w), q in announced.items() if q > 0)
+    assert incoming, "the seed's supplier delivery announces goods"
     deliveries = [d async for page in client.purchase_order_delivery_pages() for d in page.nodes]
     assert _rows(
         db,

@@ -367,6 +367,7 @@ STOCK = Table(
         "allocated_quantity": lambda pair: (
             pair[1].physical_quantity - pair[1].free_to_allocate_quantity
         ),
+        "incoming_quantity": lambda pair: pair[1].incoming_quantity,
     },
 )
 

@@ -365,6 +365,7 @@ class WarehouseStock(_Model):
     warehouse: Ref
     free_to_allocate_quantity: int
     physical_quantity: int
+    incoming_quantity: int
 
 
 class StockTotals(_Model):
