@@ -21,7 +21,7 @@ from centrasync.centra.webhooks import WebhookEvent, encode_event
 from centrasync.config import Settings, parse_settings
 from centrasync.emulators.centra import CentraEmulator
 from centrasync.emulators.centra.webhooks import encode_body, signature_header
-from centrasync.emulators.faults import EmulatorTransport
+from centrasync.emulators.faults import EmulatorTransport, FaultKind, FaultRule
 from centrasync.emulators.ongoing import OngoingEmulator
 from centrasync.http import RetryPolicy
 from centrasync.runtime import Connections, Engine
@@ -324,3 +324,87 @@ async def test_the_listener_wakes_only_for_its_own_schema(
     finally:
         await state.close()
         await other.close()
+
+
+async def test_an_event_arriving_while_the_last_ones_are_in_flight_is_not_kept_waiting(
+    shop: Shop, state: StateStore
+) -> None:
+    """A round that has run its tick ends only once its events are handled; an event that
+    arrives meanwhile is claimed at once, not after the slow WMS write ahead of it."""
+    shop.ongoing.plan.add(
+        FaultRule(kind=FaultKind.LATENCY, method="PUT", path="*/orders", times=1, latency=3.0)
+    )
+    lookups = "POST /graphql query Shipments"
+
+    async def second_behind_a_slow_write() -> None:
+        await state.add_to_inbox(
+            "se", "a", encode_event(shipment_event(shop.shipment_id("1001-1")))
+        )
+
+        async def first_read() -> bool:
+            return shop.to_centra.calls.count(lookups) == 1
+
+        await until(first_read, within=2)
+        # Past the round's tick: the round now waits for the 3 s write to be answered.
+        await asyncio.sleep(0.4)
+        await state.add_to_inbox(
+            "se", "b", encode_event(shipment_event(shop.shipment_id("1003-1")))
+        )
+
+        async def second_read() -> bool:
+            return shop.to_centra.calls.count(lookups) == 2
+
+        assert await until(second_read, within=2.5) < 1.0
+
+        async def both_in_wms() -> bool:
+            return len(await sent(state)) == 2
+
+        await until(both_in_wms, within=10)
+
+    shop.to_centra.calls.clear()
+    await running(shop.engine(settings(), state, tick=0.2), second_behind_a_slow_write)
+    assert await sent(state) == {"1001-1", "1003-1"}
+
+
+def order_event(number: str) -> WebhookEvent:
+    return WebhookEvent(type="order", action="update", id=number)
+
+
+async def test_a_shipment_event_beside_its_orders_event_costs_no_second_read(
+    shop: Shop, state: StateStore
+) -> None:
+    """Centra sends an order event and a shipment event for one change: the order's read
+    brings the shipment, so the shipment event adds only the lookup that names its order."""
+    async with shop.engine(settings(), state, tick=LONG_TICK) as engine:
+        shipment = encode_event(shipment_event(shop.shipment_id("1005-1")))
+        await state.add_to_inbox("se", "e1", shipment)
+        await state.add_to_inbox("se", "e2", encode_event(order_event("1005")))
+        shop.to_centra.calls.clear()
+        await engine.workers[0].step()
+    assert await sent(state) == {"1005-1"}
+    assert sorted(shop.to_centra.calls) == [
+        "GET /api/wms/shipments",
+        "POST /graphql query Shipments",
+    ]
+    assert await state.inbox_backlog("se") == 0
+
+
+async def test_an_order_event_does_not_wait_for_the_shipment_lookup_of_its_claim(
+    shop: Shop, state: StateStore
+) -> None:
+    """Only the shipment events need the Integration API query; an order event claimed
+    with them is acted on while the query is still out."""
+    shop.centra.plan.add(FaultRule(kind=FaultKind.LATENCY, path="/graphql", latency=3.0))
+    async with shop.engine(settings(), state, tick=LONG_TICK) as engine:
+        await state.add_to_inbox(
+            "se", "e1", encode_event(shipment_event(shop.shipment_id("1001-1")))
+        )
+        await state.add_to_inbox("se", "e2", encode_event(order_event("1003")))
+        step = asyncio.create_task(engine.workers[0].step())
+
+        async def order_in_wms() -> bool:
+            return "1003-1" in await sent(state)
+
+        assert await until(order_in_wms, within=10) < 2.0
+        await step
+    assert await sent(state) == {"1001-1", "1003-1"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -32,7 +32,6 @@ from centrasync.errors import (
 from centrasync.logs import handover
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
-from .lanes import for_each
 from .leases import while_holding
 from .ports import IntegrationShipment
 from .share import LEASE_TTL, FairShare
@@ -44,6 +43,9 @@ _log = structlog.get_logger(__name__)
 
 _MAX_BACKOFF = 60.0
 SWEEP_NUDGE_GAP = 10.0
+_LINGER_TICKS = 5
+_Groups = dict[tuple[str, str], list[InboxItem]]
+"""A claim's events by what they are about: (type, order number or shipment id)."""
 SHIPMENTS = "shipments"
 SWEEP = "sweep"
 # The kinds of lease shared out separately: the shipment loops, and every other flow's.
@@ -196,7 +198,11 @@ class StoreWorker:
         the re-read under it make safe, as between the lanes of one pass. A round lasts
         at least ``tick``, waiting for the inbox to get an event (its loop does not pause
         between rounds); it claims every ``tick`` as well, in case an arrival went
-        unnoticed, and ends once every event it claimed is handled.
+        unnoticed, and ends once every event it claimed is handled. While the last ones
+        are handled it goes on claiming arrivals, so that no event waits for another's
+        WMS write: the round ends when nothing is in flight, or at the latest
+        ``_LINGER_TICKS`` ticks later (the passes and the lease's fair share need rounds
+        to end under a steady stream).
         """
         ends = self.clock() + self.tick
         lanes = asyncio.Semaphore(self.flows.concurrency)
@@ -206,13 +212,21 @@ class StoreWorker:
         try:
             while not (passes.done() and (stop.is_set() or self.clock() >= ends)):
                 timeout = self.tick if not passes.done() else ends - self.clock()
-                arrived = await self._arrival(passes, stop, timeout)
+                arrived = await self._arrival({passes}, stop, timeout)
                 _raise_failures(handling)
                 if arrived or not passes.done():
                     await self._claim_and_start(handling, lanes)
+            latest = ends + self.tick * _LINGER_TICKS
             while handling:
-                await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
+                lingering = latest - self.clock()
+                if stop.is_set() or lingering <= 0:
+                    await asyncio.wait(handling, return_when=asyncio.FIRST_COMPLETED)
+                    arrived = False
+                else:
+                    arrived = await self._arrival(handling, stop, lingering)
                 _raise_failures(handling)
+                if arrived:
+                    await self._claim_and_start(handling, lanes)
         finally:
             for task in (passes, *handling):
                 if not task.done():
@@ -226,44 +240,62 @@ class StoreWorker:
         """Claim what waits in the inbox and start handling it; a full batch is followed by
         the next at once."""
         while True:
-            claimed, groups, shipments = await self._claim()
+            claimed, groups = await self._claim()
             if groups:
-                handling.add(asyncio.create_task(self._in_lanes(lanes, groups, shipments)))
+                handling.add(asyncio.create_task(self._in_lanes(lanes, groups)))
             if claimed < self.inbox_batch:
                 return
 
-    async def _in_lanes(
-        self,
-        lanes: asyncio.Semaphore,
-        groups: dict[tuple[str, str], list[InboxItem]],
-        shipments: Mapping[str, IntegrationShipment] | None,
-    ) -> bool:
+    async def _in_lanes(self, lanes: asyncio.Semaphore, groups: _Groups) -> bool:
         """Handle one claim's groups, each in a lane as one frees up; then mark the
-        handled events processed together and raise the first group's error, if any."""
-        handled: list[InboxItem] = []
+        handled events processed together and raise the first group's error, if any.
 
-        async def in_lane(group: tuple[tuple[str, str], list[InboxItem]]) -> bool:
+        The shipment events wait for their Integration API lookup (one query for the
+        claim, see :meth:`_shipment_events`); the other groups do not. A shipment event
+        whose order has an event in the same claim is that order's: Centra sends both
+        for one change, and the order's handler reads every shipment of it.
+        """
+        handled: list[InboxItem] = []
+        shipment_groups = {key: items for key, items in groups.items() if key[0] == "shipment"}
+
+        async def in_lane(
+            group: tuple[tuple[str, str], list[InboxItem]],
+            shipments: Mapping[str, IntegrationShipment] | None = None,
+        ) -> bool:
             async with lanes:
                 return await self._handle(group, shipments=shipments, handled=handled)
 
-        results = await asyncio.gather(*map(in_lane, groups.items()), return_exceptions=True)
+        async def looked_up() -> list[bool | BaseException]:
+            found = await self._shipment_events(shipment_groups)
+            for subject, shipment in (found or {}).items():
+                if ("order", str(shipment.order.number)) in groups:
+                    handled.extend(shipment_groups.pop(("shipment", subject)))
+            return await asyncio.gather(
+                *(in_lane(group, found) for group in shipment_groups.items()),
+                return_exceptions=True,
+            )
+
+        others = [group for group in groups.items() if group[0][0] != "shipment"]
+        results = await asyncio.gather(
+            looked_up(), *(in_lane(group) for group in others), return_exceptions=True
+        )
         await self._processed(handled)
-        for result in results:
+        lookup, *rest = results
+        for result in [*(lookup if isinstance(lookup, list) else [lookup]), *rest]:
             if isinstance(result, BaseException):
                 raise result
         return True
 
     async def _arrival(
-        self, passes: asyncio.Future[None], stop: asyncio.Event, timeout: float
+        self, work: Collection[asyncio.Future[Any]], stop: asyncio.Event, timeout: float
     ) -> bool:
-        """Wait up to ``timeout`` for an inbox event, the passes to end or ``stop``; True
-        for an event."""
+        """Wait up to ``timeout`` for an inbox event, a piece of ``work`` to end or
+        ``stop``; True for an event."""
         arrival = asyncio.ensure_future(self.state.wait_for_inbox(self.store, timeout))
         stopping = asyncio.ensure_future(stop.wait())
         try:
             waiters: set[asyncio.Future[Any]] = {arrival, stopping}
-            if not passes.done():
-                waiters.add(passes)
+            waiters.update(future for future in work if not future.done())
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in (arrival, stopping):
@@ -408,14 +440,8 @@ class StoreWorker:
         current state, so one read answers them all. The shipment events' ids are
         resolved in one Integration API query per batch (see :meth:`_shipment_events`).
         """
-        claimed, groups, shipments = await self._claim()
-        handled: list[InboxItem] = []
-        await for_each(
-            groups.items(),
-            partial(self._handle, shipments=shipments, handled=handled),
-            limit=self.flows.concurrency,
-        )
-        await self._processed(handled)
+        claimed, groups = await self._claim()
+        await self._in_lanes(asyncio.Semaphore(self.flows.concurrency), groups)
         return claimed
 
     async def _processed(self, handled: Sequence[InboxItem]) -> None:
@@ -430,20 +456,13 @@ class StoreWorker:
         for item in handled:
             self.flows.events.lag(self.store, "webhooks", (now - item.received_at).total_seconds())
 
-    async def _claim(
-        self,
-    ) -> tuple[
-        int,
-        dict[tuple[str, str], list[InboxItem]],
-        Mapping[str, IntegrationShipment] | None,
-    ]:
-        """Claim a batch: how many events, grouped by what they are about, and the
-        shipments their ids name (see :meth:`_shipment_events`)."""
+    async def _claim(self) -> tuple[int, _Groups]:
+        """Claim a batch: how many events, grouped by what they are about."""
         # Only the holder of the store's lease claims, so the claim need not outlast a long
         # batch; it must lapse with the lease, or the events a killed process had claimed
         # would wait out the default claim (minutes) after another process took over.
         items = await self.state.claim_inbox(self.store, self.inbox_batch, claim_for=self.lease_ttl)
-        groups: dict[tuple[str, str], list[InboxItem]] = {}
+        groups: _Groups = {}
         for item in items:
             try:
                 event = decode_event(item.body)
@@ -454,11 +473,9 @@ class StoreWorker:
             groups.setdefault((event.type, subject), []).append(item)
         if groups:
             handover("worker", store=self.store, subjects=[f"{k}:{s}" for k, s in groups])
-        return len(items), groups, await self._shipment_events(groups)
+        return len(items), groups
 
-    async def _shipment_events(
-        self, groups: dict[tuple[str, str], list[InboxItem]]
-    ) -> Mapping[str, IntegrationShipment] | None:
+    async def _shipment_events(self, groups: _Groups) -> Mapping[str, IntegrationShipment] | None:
         """The shipments the batch's shipment events name, by their internal id, through
         the Integration API; None without one configured.
 
