@@ -408,3 +408,37 @@ async def test_an_order_event_does_not_wait_for_the_shipment_lookup_of_its_claim
         assert await until(order_in_wms, within=10) < 2.0
         await step
     assert await sent(state) == {"1001-1", "1003-1"}
+
+
+async def test_shipment_events_claimed_while_a_lookup_is_out_share_the_next_lookup(
+    shop: Shop, state: StateStore
+) -> None:
+    """The Integration API quota is small: claims handled beside each other do not each
+    send a lookup; what arrives while one is out goes together in the next."""
+    shop.centra.plan.add(FaultRule(kind=FaultKind.LATENCY, path="/graphql", latency=1.0))
+    lookups = "POST /graphql query Shipments"
+
+    async def three_events() -> None:
+        await state.add_to_inbox(
+            "se", "a", encode_event(shipment_event(shop.shipment_id("1001-1")))
+        )
+
+        async def first_lookup() -> bool:
+            return shop.to_centra.calls.count(lookups) == 1
+
+        await until(first_lookup, within=2)
+        for key, number in (("b", "1003-1"), ("c", "1005-1")):
+            await state.add_to_inbox(
+                "se", key, encode_event(shipment_event(shop.shipment_id(number)))
+            )
+            await asyncio.sleep(0.1)
+
+        async def all_in_wms() -> bool:
+            return len(await sent(state)) == 3
+
+        await until(all_in_wms, within=10)
+
+    shop.to_centra.calls.clear()
+    await running(shop.engine(settings(), state, tick=0.2), three_events)
+    assert await sent(state) == {"1001-1", "1003-1", "1005-1"}
+    assert shop.to_centra.calls.count(lookups) == 2

@@ -32,6 +32,7 @@ from centrasync.errors import (
 from centrasync.logs import handover
 from centrasync.store.base import InboxItem, RecordKind, RecordRef, StateStore
 
+from .coalesce import CoalescedLookup
 from .leases import while_holding
 from .ports import IntegrationShipment
 from .share import LEASE_TTL, FairShare
@@ -43,7 +44,8 @@ _log = structlog.get_logger(__name__)
 
 _MAX_BACKOFF = 60.0
 SWEEP_NUDGE_GAP = 10.0
-_LINGER_TICKS = 5
+# Centra's list queries take at most 200 rows a page.
+_LOOKUP_MOST = 200
 _Groups = dict[tuple[str, str], list[InboxItem]]
 """A claim's events by what they are about: (type, order number or shipment id)."""
 SHIPMENTS = "shipments"
@@ -127,8 +129,10 @@ class StoreWorker:
     _leases: FairShare = field(init=False)
     _due: dict[str, _Due] = field(init=False)
     _passes: tuple[ScheduledFlow, ...] = field(init=False)
+    _lookups: CoalescedLookup[IntegrationShipment] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._lookups = CoalescedLookup(self.flows.resolve_shipments, _LOOKUP_MOST)
         self._passes = (
             ScheduledFlow(OUTBOUND, self.schedule.shipments, self.flows.poll_outbound),
             ScheduledFlow(CANCELLATION, self.schedule.cancellations, self.flows.cancellations),
@@ -200,8 +204,8 @@ class StoreWorker:
         between rounds); it claims every ``tick`` as well, in case an arrival went
         unnoticed, and ends once every event it claimed is handled. While the last ones
         are handled it goes on claiming arrivals, so that no event waits for another's
-        WMS write: the round ends when nothing is in flight, or at the latest
-        ``_LINGER_TICKS`` ticks later (the passes and the lease's fair share need rounds
+        WMS write or lookup: the round ends when nothing is in flight, or at the latest a
+        third of the lease's ttl later (the passes and the lease's fair share need rounds
         to end under a steady stream).
         """
         ends = self.clock() + self.tick
@@ -216,7 +220,7 @@ class StoreWorker:
                 _raise_failures(handling)
                 if arrived or not passes.done():
                     await self._claim_and_start(handling, lanes)
-            latest = ends + self.tick * _LINGER_TICKS
+            latest = ends + self.lease_ttl.total_seconds() / 3
             while handling:
                 lingering = latest - self.clock()
                 if stop.is_set() or lingering <= 0:
@@ -499,7 +503,7 @@ class StoreWorker:
         if not ids:
             return {}
         try:
-            found = await self.flows.resolve_shipments([int(i) for i in ids])
+            found = await self._lookups([int(i) for i in ids])
         except LeaseLostError:
             raise
         except CentrasyncError as exc:
