@@ -65,6 +65,7 @@ import httpx
 import psycopg
 from harness import Counting
 from remote import child_apps
+from store_counts import counting
 
 from centrasync.config import EngineSettings, parse_settings
 from centrasync.emulators.centra import CentraEmulator
@@ -614,6 +615,18 @@ def report_medians(rows_by_rate: dict[str, list[dict[str, Any]]]) -> None:
         print(f"Centra budget {rate}, medians of {len(rows)} rounds: {figures}")
 
 
+async def count_store(args: argparse.Namespace) -> None:
+    """One engine run at ``--concurrency``, its store work counted per shipment; no floor
+    (counting costs CPU, so no time it takes is quoted)."""
+    rate = (args.centra_rate or [UNLIMITED])[0]
+    latency = PROFILES[args.profile] if args.latency_ms is None else args.latency_ms
+    with counting() as counts:
+        outcome = await engine_run(args.shipments, args.database, args.concurrency, latency, rate)
+    print(f"{outcome.shipments} shipments on {args.database} at concurrency {args.concurrency}:")
+    for key, value in sorted(counts.items()):
+        print(f"  {value / outcome.shipments:8.2f}  {key} per shipment")
+
+
 def centra_rate(text: str) -> float:
     return UNLIMITED if text == "unlimited" else float(text)
 
@@ -660,6 +673,14 @@ if __name__ == "__main__":
         help="calls per second, or 'unlimited'; repeat for several (default: 10, unlimited)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="times each rate is measured")
+    parser.add_argument(
+        "--count-store",
+        action="store_true",
+        help="count store calls, statements and round trips per shipment (store_counts.py)",
+    )
     args = parser.parse_args()
     configure_logging(level="warning")
-    report_medians(asyncio.run(rounds(args)))
+    if args.count_store:
+        asyncio.run(count_store(args))
+    else:
+        report_medians(asyncio.run(rounds(args)))

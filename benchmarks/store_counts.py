@@ -1,16 +1,15 @@
 """Count the state store's work in this process: calls, statements and PostgreSQL round trips.
 
-Installed by the benchmarks that report store work per shipment (``outbound.py
---count-store``, ``webhook_latency.py --count-store``); it wraps the store's own seams, so
+Installed by the benchmarks that report store work per shipment (``webhook_latency.py
+--count-store``, ``outbound.py --count-store``); it wraps the store's own seams, so
 it counts what the engine asks of the database, not what the database does:
 
 - a *call* is one :meth:`SqlStateStore._call` (one transaction of its own, or one step of an
   enclosing one);
-- a *statement* is one ``Tx.rows``/``Tx.run``/``Tx.guard`` (the fence check included);
-- a PostgreSQL *round trip* is a statement whose answer is waited for (``rows``, ``run``),
-  a guard outside a pipeline, the closing sync of a writing call (``COMMIT``), and the
-  ``BEGIN`` and ``COMMIT`` of an enclosing transaction. A guard or ``BEGIN`` queued in a
-  writing call's pipeline travels with the next one and is not counted again.
+- a *statement* is one ``Tx.rows``/``Tx.run`` (the fence check included);
+- a PostgreSQL *round trip* is a statement (its answer is waited for), and the ``BEGIN``
+  and ``COMMIT`` of a writing call or an enclosing transaction (psycopg sends ``BEGIN`` on
+  its own before the first statement); a reading call runs in autocommit, with neither.
 
 Counting costs a few microseconds a statement, so a run that counts is not a run whose CPU
 time is quoted.
@@ -67,7 +66,7 @@ def counting() -> Iterator[Counter[str]]:
 
     def pg_run(original: Any) -> Any:
         async def counted(self: Any, work: Any, now: Any, *, write: bool, last_try: bool) -> Any:
-            counts["round_trips"] += write  # COMMIT with the pipeline's closing sync
+            counts["round_trips"] += 2 * write  # BEGIN and COMMIT
             return await original(self, work, now, write=write, last_try=last_try)
 
         return counted
@@ -75,7 +74,7 @@ def counting() -> Iterator[Counter[str]]:
     def pg_begin(original: Any) -> Any:
         @asynccontextmanager
         async def counted(self: Any) -> AsyncIterator[Any]:
-            counts["round_trips"] += 2  # BEGIN and COMMIT, each on its own
+            counts["round_trips"] += 2  # BEGIN and COMMIT
             async with original(self) as session:
                 yield session
 
@@ -84,10 +83,8 @@ def counting() -> Iterator[Counter[str]]:
     wrap(SqlStateStore, "_call", call)
     wrap(sqlcore.SqliteTx, "rows", statement("answered", lambda _: 0))
     wrap(sqlcore.SqliteTx, "run", statement("answered", lambda _: 0))
-    wrap(sqlcore.SqliteTx, "guard", statement("guards", lambda _: 0))
     wrap(sqlcore.PostgresTx, "rows", statement("answered", lambda _: 1))
     wrap(sqlcore.PostgresTx, "run", statement("answered", lambda _: 1))
-    wrap(sqlcore.PostgresTx, "guard", statement("guards", lambda tx: tx._pipeline is None))
     wrap(PostgresBackend, "_run", pg_run)
     wrap(PostgresBackend, "begin", pg_begin)
     try:
