@@ -7,9 +7,9 @@ it counts what the engine asks of the database, not what the database does:
 - a *call* is one :meth:`SqlStateStore._call` (one transaction of its own, or one step of an
   enclosing one);
 - a *statement* is one ``Tx.rows``/``Tx.run`` (the fence check included);
-- a PostgreSQL *round trip* is a statement (its answer is waited for), and the ``BEGIN``
-  and ``COMMIT`` of a writing call or an enclosing transaction (psycopg sends ``BEGIN`` on
-  its own before the first statement); a reading call runs in autocommit, with neither.
+- a PostgreSQL *round trip* is a statement (its answer is waited for), the ``COMMIT`` of a
+  writing call (its ``BEGIN`` travels with its first statement), and the ``BEGIN`` and
+  ``COMMIT`` of an enclosing transaction; a reading call runs in autocommit, with neither.
 
 Counting costs a few microseconds a statement, so a run that counts is not a run whose CPU
 time is quoted.
@@ -66,7 +66,7 @@ def counting() -> Iterator[Counter[str]]:
 
     def pg_run(original: Any) -> Any:
         async def counted(self: Any, work: Any, now: Any, *, write: bool, last_try: bool) -> Any:
-            counts["round_trips"] += 2 * write  # BEGIN and COMMIT
+            counts["round_trips"] += write  # COMMIT; BEGIN went with the first statement
             return await original(self, work, now, write=write, last_try=last_try)
 
         return counted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from centrasync.errors import ConfigError, RetryLaterError
+from centrasync.errors import CentrasyncError, ConfigError, RetryLaterError
 from centrasync.store import RecordKind, RecordRef
 from centrasync.store.backends import PostgresBackend
 from centrasync.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_store_engine
@@ -183,6 +184,60 @@ async def test_postgres_runs_a_call_on_a_dropped_connection_again_once_only(
         with pytest.raises(RetryLaterError, match="state store unavailable"):
             await backend.run(partial(drop_own_connection, times=2), now, write=True)
         assert len(tries) == 2
+    finally:
+        await backend.close()
+        await engine.dispose()
+
+
+async def test_postgres_runs_a_writing_call_in_one_transaction(
+    pg_schema_url: Callable[[], str],
+) -> None:
+    """``BEGIN`` travels with a writing call's first statement: the statements after it
+    are in the same transaction, and a failure rolls the first one back too."""
+    engine = create_store_engine(pg_schema_url())
+    backend = PostgresBackend(engine)
+    now = datetime.now(UTC)
+
+    def later_than_its_transaction(tx: Tx) -> bool:
+        tx.rows("SELECT pg_sleep(0.01)", {})
+        [(later,)] = tx.rows("SELECT statement_timestamp() > now()", {})
+        return bool(later)
+
+    def half_then_fail(tx: Tx) -> None:
+        tx.run("CREATE TABLE halfway (n int)", {})
+        tx.run("SELECT 1/0", {})
+
+    try:
+        assert await backend.run(later_than_its_transaction, now, write=True)
+        assert not await backend.run(later_than_its_transaction, now, write=False)
+        with pytest.raises(CentrasyncError, match="division by zero"):
+            await backend.run(half_then_fail, now, write=True)
+        [(exists,)] = await backend.run(
+            lambda tx: tx.rows("SELECT to_regclass('halfway') IS NOT NULL", {}), now, write=False
+        )
+        assert not exists, "the failed call's first statement was rolled back with it"
+    finally:
+        await backend.close()
+        await engine.dispose()
+
+
+async def test_postgres_ends_a_writing_call_its_process_left_idle(
+    pg_schema_url: Callable[[], str],
+) -> None:
+    """A process stopped between a writing call's statements holds a transaction the server
+    sees as idle, which the stall timeout ends. (In psycopg's pipeline mode it saw one still
+    being sent, and a stopped worker kept its lease row locked: issue #23.)"""
+    engine = create_store_engine(pg_schema_url())
+    backend = PostgresBackend(engine, stall_timeout=0.3)
+
+    def stalls(tx: Tx) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS stalled (n int)", {})
+        time.sleep(0.8)  # the whole process stops here, its event loop too
+        tx.run("INSERT INTO stalled VALUES (1)", {})
+
+    try:
+        with pytest.raises(RetryLaterError, match="idle-in-transaction timeout"):
+            await backend.run(stalls, datetime.now(UTC), write=True)
     finally:
         await backend.close()
         await engine.dispose()

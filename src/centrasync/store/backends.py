@@ -221,7 +221,7 @@ class PostgresBackend:
 
     A call that only reads runs in autocommit: under READ COMMITTED each statement sees a
     snapshot of its own anyway, so ``BEGIN`` and ``COMMIT`` would add two round trips
-    and no guarantee.
+    and no guarantee. A writing call's ``BEGIN`` goes with its first statement.
     """
 
     def __init__(
@@ -261,8 +261,10 @@ class PostgresBackend:
             await self._pool.open(wait=False)
         return await self._pool.getconn()
 
-    def _tx(self, conn: psycopg.AsyncConnection[Any], now: datetime) -> PostgresTx:
-        return PostgresTx(conn, now, database_clock=self._database_clock)
+    def _tx(
+        self, conn: psycopg.AsyncConnection[Any], now: datetime, *, begin: bool = False
+    ) -> PostgresTx:
+        return PostgresTx(conn, now, database_clock=self._database_clock, begin=begin)
 
     async def run(self, work: Work[T], now: datetime, *, write: bool) -> T:
         with translating():
@@ -276,16 +278,19 @@ class PostgresBackend:
     async def _run(self, work: Work[T], now: datetime, *, write: bool, last_try: bool) -> T:
         conn = await self._connection()
         try:
-            if conn.autocommit == write:
-                await conn.set_autocommit(not write)
+            # In autocommit either way: a writing call says BEGIN itself, with its first
+            # statement (see PostgresTx).
+            if not conn.autocommit:
+                await conn.set_autocommit(True)
+            tx = self._tx(conn, now, begin=write)
             try:
-                result = await greenlet_spawn(work, self._tx(conn, now))
+                result = await greenlet_spawn(work, tx)
             except psycopg.Error as exc:
                 # Raised before COMMIT was sent: the transaction certainly did not commit.
                 if (conn.broken or _fatal(exc)) and not last_try:
                     raise _DroppedConnection from exc
                 raise
-            if write:
+            if write and not tx.begin_pending:
                 await conn.commit()
             return result
         finally:

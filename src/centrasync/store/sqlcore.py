@@ -233,11 +233,19 @@ class PostgresTx(Tx):
     postgres = True
 
     def __init__(
-        self, conn: psycopg.AsyncConnection[Any], now: datetime, *, database_clock: bool = True
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        now: datetime,
+        *,
+        database_clock: bool = True,
+        begin: bool = False,
     ) -> None:
         super().__init__(now)
+        self._conn = conn
         self._cursor = conn.cursor()
         self._database_clock = database_clock
+        self.begin_pending = begin
+        """``BEGIN`` is still to be said: it travels with the first statement."""
 
     def lease_now(self) -> datetime:
         if not self._database_clock:
@@ -245,15 +253,30 @@ class PostgresTx(Tx):
         return self.time(self.rows("SELECT now()", {})[0][0])
 
     def rows(self, sql: str, params: Params) -> list[Sequence[Any]]:
-        cursor = self._cursor
-        await_only(cursor.execute(_pyformat(sql), params))
+        cursor = self._execute(sql, params)
         rows: list[Sequence[Any]] = await_only(cursor.fetchall())
         return rows
 
     def run(self, sql: str, params: Params) -> int:
-        cursor = self._cursor
-        await_only(cursor.execute(_pyformat(sql), params))
-        return cursor.rowcount
+        return self._execute(sql, params).rowcount
+
+    def _execute(self, sql: str, params: Params) -> psycopg.AsyncCursor[Any]:
+        """Run one statement; the first of a writing call opens its transaction with it.
+
+        ``BEGIN`` on its own is a round trip that answers nothing. Sent with the first
+        statement as one simple query (psycopg binds that statement's values on the client,
+        as the simple protocol needs), it costs none, and nothing is left waiting between
+        the two: a process stopped after it holds no transaction the server thinks is still
+        being sent, so ``idle_in_transaction_session_timeout`` ends it as before.
+        """
+        if not self.begin_pending:
+            await_only(self._cursor.execute(_pyformat(sql), params))
+            return self._cursor
+        self.begin_pending = False
+        first = psycopg.AsyncClientCursor(self._conn)
+        await_only(first.execute("BEGIN; " + _pyformat(sql), params))
+        first.nextset()
+        return first
 
     def time(self, value: Any) -> datetime:
         if not isinstance(value, datetime):
