@@ -25,9 +25,11 @@ Where the time goes: the engine logs each hand-over at debug level
 (:func:`centrasync.logs.handover`); here they are captured in memory (the web child
 writes its own to a file at exit) and joined per shipment: Centra's webhook reaching the
 receiver, the inbox commit, the worker claiming it, the Centra reads, the WMS answering and
-the ledger confirming. Printed: p50 and p99 of each hand-over, and the floor: the same
-three calls a shipment costs (Integration API lookup, Order API read, WMS write) sent one
-after the other by a bare httpx loop, for ``--floor`` shipments, in the same run.
+the ledger confirming. Printed: p50 and p99 of each hand-over, and the floor: the three
+calls a shipment event costs (Integration API lookup, Order API read, WMS write) sent one
+after the other by a bare httpx loop, for ``--floor`` shipments, in the same run. The
+engine is often below it: Centra sends an order event beside each shipment event, and the
+order's read alone brings the shipment (docs/engine.md).
 
     .venv/bin/python benchmarks/webhook_latency.py [--orders 500] [--gap 0.05]
         [--database sqlite|postgresql] [--processes 1|2] [--latency-ms 20] [--rounds 3]
@@ -88,7 +90,7 @@ SEGMENTS = (
     ("Centra's webhook reaches the receiver", "start", "received"),
     ("receiver: verified to inbox committed", "received", "inbox"),
     ("inbox committed to worker claimed it", "inbox", "worker"),
-    ("worker: Centra reads (lookup, shipment)", "worker", "centra"),
+    ("worker: Centra read(s) (the order, or lookup and shipment)", "worker", "centra"),
     ("WMS write (PUT orders answered)", "centra", "wms"),
     ("ledger confirmed", "wms", "ledger"),
 )
