@@ -36,7 +36,7 @@ from centrasync.store import RecordKind
 from centrasync.store.base import StateStore
 from centrasync.store.sql import open_store
 from centrasync.sync.tally import Tally
-from centrasync.testing.centra import CentraHarness, centra_harness
+from centrasync.testing.centra import CentraHarness
 from engine.helpers import CENTRA_SECRET, SE, WMS_PASSWORD, add_shipments, orderable_eans
 
 from .conftest import place_order
@@ -293,14 +293,6 @@ async def state(tmp_path: Path) -> AsyncIterator[StateStore]:
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     yield store
     await store.close()
-
-
-@pytest.fixture
-async def centra() -> AsyncIterator[CentraHarness]:
-    async with centra_harness() as harness:
-        answer = await harness.control.put("/_emulator/rate-limits", json={"plan": "enterprise"})
-        answer.raise_for_status()
-        yield harness
 
 
 async def test_the_receiver_notes_orders_shipments_and_returns_beside_the_inbox(
