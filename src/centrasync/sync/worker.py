@@ -255,7 +255,8 @@ class StoreWorker:
         handled events processed together and raise the first group's error, if any.
 
         The shipment events wait for their Integration API lookup (one query for the
-        claim, see :meth:`_shipment_events`); the other groups do not. A shipment event
+        claim, or shared with other claims' while one is out: see :meth:`_shipment_events`);
+        the other groups do not. A shipment event
         whose order has an event in the same claim is that order's: Centra sends both
         for one change, and the order's handler reads every shipment of it.
         """
