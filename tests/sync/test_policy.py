@@ -10,7 +10,7 @@ import pytest
 from centrasync.errors import RemoteRefusedError, RetryLaterError
 from centrasync.store.base import RecordKind, RecordRef, StateStore
 from centrasync.store.sql import open_store
-from centrasync.sync.effects import apply_once
+from centrasync.sync.effects import Confirmations, apply_once
 from centrasync.sync.policy import Ladder, Outcome, Park, ParkedStates, RecordPolicy
 from centrasync.sync.tally import Tally
 
@@ -107,3 +107,27 @@ async def test_an_effect_that_keeps_failing_is_parked_as_failed(state: StateStor
     assert calls == 3
     record = await state.get_record(REF)
     assert record is not None and record.state == "failed"
+
+
+async def test_an_outcome_held_while_a_confirming_transaction_is_open_waits_for_the_next(
+    state: StateStore,
+) -> None:
+    """A call may land while the outcomes held before it commit; it must not be dropped."""
+    refs = [RecordRef("se", RecordKind.ARTICLE, key) for key in ("A1", "A2")]
+    for ref in refs:
+        await state.begin_effect(f"put/{ref.key}", ref, {})
+    held = Confirmations()
+    held.add("put/A1", {"written": 1}, ())
+    async with state.transaction() as tx:
+        await held.confirm(tx)
+        held.add("put/A2", {"written": 2}, ())
+    held.clear()
+    assert [await _status(state, f"put/{ref.key}") for ref in refs] == ["succeeded", "pending"]
+    await held.commit(state)
+    assert await _status(state, "put/A2") == "succeeded"
+
+
+async def _status(state: StateStore, key: str) -> str:
+    effect = await state.get_effect(key)
+    assert effect is not None
+    return effect.status.value

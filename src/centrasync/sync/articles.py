@@ -29,6 +29,7 @@ so the next one starts from the same point.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -79,6 +80,7 @@ ARTICLES = "articles"
 """The flow's name in events and metrics, and the name of its cursor."""
 
 _HASH_IN_KEY = 20
+_TURNS_TO_THE_WIRE = 4
 
 _log = structlog.get_logger(__name__)
 
@@ -245,16 +247,23 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         ambiguous = await self._refuse_ambiguous(candidates, known, counts)
         owners = _by_item(known.values())
         held = Confirmations()
+        ahead: asyncio.Task[None] | None = None
         try:
             for candidate in candidates:
                 touched.add(candidate.number)
                 if candidate.number not in ambiguous:
-                    await self._sync_one(
-                        candidate, known.get(candidate.number), owners, counts, held
+                    ahead = await self._sync_one(
+                        candidate, known.get(candidate.number), owners, counts, held, ahead
                     )
                 done += 1
                 self._report(done, total)
+            if ahead is not None:
+                await ahead
         finally:
+            if ahead is not None:
+                # Done, or the pass stops and the write on its way stays in doubt.
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             await held.commit(self.state)
         if full:
             await self._unlist(retries - touched)
@@ -407,10 +416,42 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         owners: Mapping[str, Sequence[LedgerRecord]],
         counts: _Counts,
         held: Confirmations,
-    ) -> None:
+        ahead: asyncio.Task[None] | None,
+    ) -> asyncio.Task[None] | None:
+        """Plan the candidate's write and start it; returns the write now on its way.
+
+        The write ``ahead`` is on the wire meanwhile: this one's intent commits while the
+        WMS answers that one, and its call goes to the WMS's write lane behind it. So the
+        store's work overlaps the WMS's instead of following it, and at most two writes
+        are in doubt if the process dies: the one on the wire and the one begun.
+        """
         write = await self._plan(candidate, record, owners, counts)
         if write is None:
-            return
+            return ahead
+        if ahead is not None:
+            await _on_the_wire()
+        task = asyncio.create_task(self._write_one(write, owners, counts, held))
+        if ahead is not None:
+            try:
+                await ahead
+            except BaseException:
+                # The pass stops with the write ahead; this one is begun at most.
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise
+        if _supersedes(candidate, owners):
+            # Its old numbers are released once it is written; nothing may overlap that.
+            await task
+            return None
+        return task
+
+    async def _write_one(
+        self,
+        write: _Write,
+        owners: Mapping[str, Sequence[LedgerRecord]],
+        counts: _Counts,
+        held: Confirmations,
+    ) -> None:
         outcome = await self.policy.run(
             write.ref,
             partial(self._write, write, held),
@@ -421,7 +462,7 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
             counts.parked += 1
             return
         counts.written += 1
-        await self._supersede(candidate, owners, held)
+        await self._supersede(write.candidate, owners, held)
 
     async def _plan(
         self,
@@ -459,7 +500,8 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
         """Confirm the writes that landed since the last commit and begin this one's effect.
 
         One transaction where there were two (the last write's confirmation, this one's
-        intent), and nothing is called in between, so at most one write is ever in doubt.
+        intent). The write ahead of this one may land meanwhile; its confirmation waits
+        for the next transaction.
         """
         async with self.state.transaction() as tx:
             await held.confirm(tx)
@@ -594,6 +636,25 @@ def _writing(
             )
         )
     return moves
+
+
+async def _on_the_wire() -> None:
+    """Let the write ahead, already handed to the lane, be sent before the loop is held.
+
+    A SQLite store call runs on the loop's own thread: begun at once, it would run before
+    the lane's task had sent the write ahead, and the two would follow each other again.
+    A few turns of the loop take that write out onto the socket (lane, httpx, stream).
+    """
+    for _ in range(_TURNS_TO_THE_WIRE):
+        await asyncio.sleep(0)
+
+
+def _supersedes(candidate: _Candidate, owners: Mapping[str, Sequence[LedgerRecord]]) -> bool:
+    """Whether writing the candidate releases other numbers of its stock item."""
+    return any(
+        old.ref.key != candidate.number and old.state not in _RELEASED
+        for old in owners.get(candidate.item, ())
+    )
 
 
 def _item(row: ProductRow) -> str:

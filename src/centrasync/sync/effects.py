@@ -48,21 +48,29 @@ class Confirmations:
     For a flow writing many records one call each, where a commit costs more than its
     statements: the confirmation rides with the next effect's intent. Until committed an
     effect is pending, as if the process had died right after the call, so the holder
-    must commit before it makes another call: then at most one effect is in doubt.
+    commits what it holds with each effect it begins: then at most one effect is in doubt,
+    or two if it begins the next while a call is on the wire.
     """
 
     held: list[tuple[str, Json, Sequence[Move]]] = field(default_factory=list)
+    _confirming: int = 0
 
     def add(self, key: str, outcome: Json, moves: Sequence[Move]) -> None:
         self.held.append((key, outcome, moves))
 
     async def confirm(self, tx: StateStore) -> None:
-        """Confirm every held outcome with its moves in ``tx``; :meth:`clear` once it commits."""
-        for key, outcome, moves in self.held:
+        """Confirm the outcomes held now with their moves in ``tx``; :meth:`clear` once it commits.
+
+        One added meanwhile (a call landing while ``tx`` is open) stays held for the next.
+        """
+        self._confirming = len(self.held)
+        for key, outcome, moves in self.held[: self._confirming]:
             await tx.complete_effect(key, outcome, moves=moves)
 
     def clear(self) -> None:
-        self.held.clear()
+        """Drop the outcomes the last :meth:`confirm` committed."""
+        del self.held[: self._confirming]
+        self._confirming = 0
 
     async def commit(self, state: StateStore) -> None:
         """Confirm every held outcome with its moves in one transaction of its own."""
