@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from centrasync.errors import (
+    _SECRET_PATTERNS,
     CaptureDeclinedError,
     GiveUpError,
     RecordValidationError,
@@ -50,3 +51,16 @@ def test_url_credentials_are_masked() -> None:
 @given(secret=st.text(min_size=3, max_size=40).filter(lambda s: s.strip() == s and "*" not in s))
 def test_explicit_secret_never_survives(secret: str) -> None:
     assert secret not in redact(f"before {secret} after {secret}", secret)
+
+
+_PIECES = st.sampled_from(
+    ["Authorization", "PASSWORD", "secret", "Token", "api-authorization", "://", "user:", "@", ":"]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=8).map("".join))
+def test_redact_masks_what_both_patterns_mask_and_leaves_other_text_alone(text: str) -> None:
+    """The quick test for a credential's words never lets one through the patterns."""
+    masked = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    masked = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***{m.group(3)}", masked)
+    assert redact(text) == masked

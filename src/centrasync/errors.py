@@ -63,6 +63,8 @@ _SECRET_PATTERNS = (
     ),
     re.compile(r"(?i)(://[^:/@\s]+:)([^@\s]+)(@)"),
 )
+# Neither pattern matches a text without one of these; most texts (names, SKUs) have none.
+_MAYBE_SECRET = re.compile(r"(?i)authorization|password|secret|token|://")
 
 
 def redact(text: str, *secrets: str | None) -> str:
@@ -74,6 +76,8 @@ def redact(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "***")
+    if not _MAYBE_SECRET.search(text):
+        return text
     text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
 

@@ -368,14 +368,19 @@ def scrub(payload: Json) -> Json:
     """Mask credentials a payload might carry, so the store never holds a secret."""
     if isinstance(payload, dict):
         return {
-            k: "***" if _SECRET_KEY.search(k) and v is not None else scrub(v)
-            for k, v in payload.items()
+            k: "***" if _secret_key(k) and v is not None else scrub(v) for k, v in payload.items()
         }
     if isinstance(payload, list):
         return [scrub(v) for v in payload]
     if isinstance(payload, str):
         return redact(payload)
     return payload
+
+
+@lru_cache(maxsize=1024)
+def _secret_key(key: str) -> bool:
+    """Whether a payload key names a credential; the same few keys recur in every payload."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def clean(text: str | None) -> str | None:
