@@ -88,6 +88,32 @@ async def test_a_refusal_of_an_effect_another_holder_confirmed_is_no_reason_to_p
     assert await state.list_dead("se") == []
 
 
+async def test_a_refused_repeat_of_an_effect_in_doubt_is_looked_for_again(
+    state: StateStore,
+) -> None:
+    """The earlier attempt was still on its way when the look missed it, then it landed.
+
+    A worker paused mid-write: the holder taking over finds the order in doubt, looks for
+    it before the paused write has landed, sends it again, and the warehouse, which has
+    started on the order the paused write created, refuses the repeat.
+    """
+    await state.upsert_record(REF)
+    await state.begin_effect("wms-order/1042-1", REF, {})  # the paused process's attempt
+    looks: list[str] = []
+
+    async def look() -> dict[str, str] | None:
+        looks.append("look")
+        return None if len(looks) == 1 else {"wms_id": "7", "found": "already in the WMS"}
+
+    async def refused_as_a_repeat() -> dict[str, str]:
+        raise RemoteRefusedError("order 1042-1 has been started and cannot be changed")
+
+    outcome = await apply_once(state, "wms-order/1042-1", REF, {}, refused_as_a_repeat, look=look)
+    assert outcome == {"wms_id": "7", "found": "already in the WMS"}
+    assert looks == ["look", "look"]
+    assert await _status(state, "wms-order/1042-1") == "succeeded"
+
+
 async def test_an_effect_that_keeps_failing_is_parked_as_failed(state: StateStore) -> None:
     steps = policy(state, Tally())
     await state.upsert_record(REF)

@@ -99,7 +99,9 @@ async def apply_once(
 
     A :class:`GiveUpError` or :class:`DataError` from ``call`` marks the effect failed and
     propagates, unless the effect was confirmed meanwhile by another holder of the work (a
-    refusal of the repeat, then, not of the write): its outcome is returned. A retryable
+    refusal of the repeat, then, not of the write): its outcome is returned. The same
+    holds when a call in doubt is refused and ``look`` now finds what the earlier attempt
+    did: it was still on its way when ``look`` first missed it. A retryable
     error leaves the effect pending, so the next attempt is in doubt. A
     :class:`ConfigError` (credentials refused) marks it failed without counting the
     attempt and propagates, so the pass stops until a person fixes the setting.
@@ -121,11 +123,16 @@ async def apply_once(
     if begun.outcome is BeginOutcome.IN_DOUBT and look is not None:
         found = await look()
         if found is not None:
-            await state.complete_effect(key, found, moves=after(found) if after else ())
-            return found
+            return await _found(state, key, found, after)
     try:
         outcome = await call()
     except (GiveUpError, DataError) as exc:
+        if begun.outcome is BeginOutcome.IN_DOUBT and look is not None:
+            # The earlier attempt may have landed after the look (it was still on its
+            # way), and the remote side refuses the repeat because of it.
+            found = await look()
+            if found is not None:
+                return await _found(state, key, found, after)
         failed = await state.fail_effect(key, str(exc))
         if failed.status is EffectStatus.SUCCEEDED:
             return await _confirmed(state, key, failed.outcome, after)
@@ -142,6 +149,14 @@ async def apply_once(
     else:
         await state.complete_effect(key, outcome, moves=moves)
     return outcome
+
+
+async def _found(
+    state: StateStore, key: str, found: Json, after: Callable[[Json], Sequence[Move]] | None
+) -> Json:
+    """Confirm the effect with what ``look`` found of it on the remote side."""
+    await state.complete_effect(key, found, moves=after(found) if after else ())
+    return found
 
 
 async def _confirmed(
