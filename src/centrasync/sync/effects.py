@@ -53,7 +53,7 @@ class Confirmations:
     """
 
     held: list[tuple[str, Json, Sequence[Move]]] = field(default_factory=list)
-    _confirming: int = 0
+    _confirming: int = field(default=0, init=False, repr=False)
 
     def add(self, key: str, outcome: Json, moves: Sequence[Move]) -> None:
         self.held.append((key, outcome, moves))
