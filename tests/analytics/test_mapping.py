@@ -13,7 +13,7 @@ from centrasync.analytics.mapping import unseen_attributes, validate_mapping
 from centrasync.analytics.rows import ORDERS, PERSONAL_FIELDS, apply_mapping, is_personal
 from centrasync.config import AnalyticsSettings, PersonalData
 from centrasync.errors import ConfigError
-from centrasync.testing.centra import centra_harness
+from centrasync.testing.centra import CentraHarness
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: "__" not in n)
 values = st.one_of(st.none(), st.integers(), st.text(max_size=12))
@@ -143,18 +143,17 @@ def test_a_valid_mapping_gives_orders_exactly_the_columns_it_names(data: st.Data
         assert out[column] == present.get(name)
 
 
-async def test_unseen_attributes_names_the_misspelt_ones() -> None:
-    async with centra_harness() as centra:
-        (product, *_) = [p async for page in centra.client.all_catalogue() for p in page]
-        changed = await centra.control.patch(
-            f"/_emulator/products/{product.id}", json={"attributes": {"pr_material": "Wool"}}
-        )
-        changed.raise_for_status()
-        settings = AnalyticsSettings(
-            product_attributes={"material": "pr_material", "season": "pr_seasn"},
-            order_attributes={"gift": "gift_wrap"},
-        )
-        unseen = await unseen_attributes(centra.client, settings)
+async def test_unseen_attributes_names_the_misspelt_ones(centra: CentraHarness) -> None:
+    (product, *_) = [p async for page in centra.client.all_catalogue() for p in page]
+    changed = await centra.control.patch(
+        f"/_emulator/products/{product.id}", json={"attributes": {"pr_material": "Wool"}}
+    )
+    changed.raise_for_status()
+    settings = AnalyticsSettings(
+        product_attributes={"material": "pr_material", "season": "pr_seasn"},
+        order_attributes={"gift": "gift_wrap"},
+    )
+    unseen = await unseen_attributes(centra.client, settings)
     assert unseen == {
         "product_attributes.season": "pr_seasn",
         "order_attributes.gift": "gift_wrap",
