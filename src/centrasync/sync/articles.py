@@ -554,16 +554,15 @@ class ArticlesFlow(RecordFlow[CentraProducts]):
 
         Only once the new number's write is confirmed (``held`` is committed first).
         """
-        for old in owners.get(candidate.item, ()):
-            if old.ref.key != candidate.number and old.state not in _RELEASED:
-                if held is not None:
-                    await held.commit(self.state)
-                await self.state.transition(
-                    old.ref,
-                    ArticleState.SUPERSEDED,
-                    note=f"stock item {candidate.item} is article {candidate.number!r} now; "
-                    "the WMS keeps this one",
-                )
+        for old in _released_by(candidate, owners):
+            if held is not None:
+                await held.commit(self.state)
+            await self.state.transition(
+                old.ref,
+                ArticleState.SUPERSEDED,
+                note=f"stock item {candidate.item} is article {candidate.number!r} now; "
+                "the WMS keeps this one",
+            )
 
     async def _unlist(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -649,12 +648,20 @@ async def _on_the_wire() -> None:
         await asyncio.sleep(0)
 
 
+def _released_by(
+    candidate: _Candidate, owners: Mapping[str, Sequence[LedgerRecord]]
+) -> list[LedgerRecord]:
+    """The other numbers of the candidate's stock item that writing it releases."""
+    return [
+        old
+        for old in owners.get(candidate.item, ())
+        if old.ref.key != candidate.number and old.state not in _RELEASED
+    ]
+
+
 def _supersedes(candidate: _Candidate, owners: Mapping[str, Sequence[LedgerRecord]]) -> bool:
     """Whether writing the candidate releases other numbers of its stock item."""
-    return any(
-        old.ref.key != candidate.number and old.state not in _RELEASED
-        for old in owners.get(candidate.item, ())
-    )
+    return bool(_released_by(candidate, owners))
 
 
 def _item(row: ProductRow) -> str:
